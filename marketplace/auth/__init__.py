@@ -1,0 +1,24 @@
+"""Accounts: registration, login, logout, the user's own password."""
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+bp = Blueprint("auth", __name__)
+
+
+def init_login(login_manager) -> None:
+    from ..extensions import db
+    from ..models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+
+from . import routes  # noqa: E402,F401

@@ -1,0 +1,78 @@
+"""Configuration from the environment. Nothing here runs at import time but class definitions."""
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+#: Values of SECRET_KEY that must never reach production.
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "dev-insecure-key"}
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Production-safe defaults; every value can be overridden by an environment variable."""
+
+    def __init__(self) -> None:
+        # Read the environment when the app is created, not when this module is imported.
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", "")
+        instance_db = BASE_DIR / "instance" / "marketplace.db"
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{instance_db}")
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", "zh")
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+        self.LANGUAGES = ["zh", "en"]
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = None  # tie the token to the session, not to a clock
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(8 * 1024 * 1024)))
+        self.LOGIN_MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+        # Maps: tiles come from a configurable server; none is reachable offline, and markers still show.
+        self.MAP_TILE_URL = os.environ.get(
+            "MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        )
+        self.MAP_TILE_ATTRIBUTION = os.environ.get(
+            "MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
+        )
+        # Geocoding: the built-in gazetteer always; an online geocoder (geopy Nominatim) only if asked.
+        self.GEOCODER = os.environ.get("GEOCODER", "gazetteer")  # gazetteer | nominatim
+        self.GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "ningxia-waste-exchange")
+        self.DEBUG = _bool("FLASK_DEBUG", False)
+        self.TESTING = False
+
+    def check(self) -> None:
+        """Refuse to run in production with a missing or well-known secret key."""
+        if not (self.DEBUG or self.TESTING) and self.SECRET_KEY in INSECURE_SECRET_KEYS:
+            raise RuntimeError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+                "value (for example: python -c 'import secrets; print(secrets.token_hex(32))'), "
+                "or run with FLASK_DEBUG=1 for local development."
+            )
+
+
+class DevelopmentConfig(Config):
+    """Local development: debug on, a throw-away key if none is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.DEBUG = True
+        self.SECRET_KEY = self.SECRET_KEY or "dev-insecure-key"
+
+
+class TestingConfig(Config):
+    """Tests: a temp or in-memory database given by TEST_DATABASE_URL, CSRF on (tests fetch tokens)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SECRET_KEY = "testing-secret-key"
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+        self.LOGIN_LOCKOUT_MINUTES = 15

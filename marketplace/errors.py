@@ -1,0 +1,26 @@
+"""Domain exceptions. Services raise them; the edges (views, CLI, API) turn them into messages."""
+
+
+class MarketplaceError(Exception):
+    """Base of every business-rule failure. `field` names the input at fault, when there is one."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class ValidationError(MarketplaceError):
+    """Input that breaks a rule (a value out of range, an unknown code)."""
+
+
+class NotFound(MarketplaceError):
+    """The object does not exist, or the caller may not know that it does."""
+
+
+class PermissionDenied(MarketplaceError):
+    """The caller may see the object but not do this to it."""
+
+
+class Conflict(MarketplaceError):
+    """The request clashes with the current state (a duplicate, a record still in use)."""

@@ -1,0 +1,29 @@
+from flask import flash, redirect, render_template, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..services import catalogue, generation, sites
+from ..web import producer_required, run_service
+from . import bp
+from .forms import GenerationForm
+
+
+@bp.route("/", methods=["GET", "POST"])
+@producer_required
+def index():
+    """A producer's monthly declarations and the form to add or correct one."""
+    locale = str(get_locale())
+    org = current_user.organisation
+    form = GenerationForm()
+    form.site_id.choices = [(s.id, s.name) for s in sites.sites_of(org.id, active_only=True)]
+    form.material.choices = [(m.code, m.name(locale)) for m in catalogue.materials()]
+    if form.validate_on_submit():
+        record = run_service(form, generation.record_generation, current_user, form.site_id.data,
+                             form.material.data, form.month.data, form.tonnes_generated.data,
+                             form.tonnes_used_in_house.data or "0", form.tonnes_stored.data or "0")
+        if record is not None:
+            flash(_("Recorded %(month)s.", month=f"{record.month:%Y-%m}"), "success")
+            return redirect(url_for("generation.index"))
+    return render_template("generation/index.html", form=form, records=generation.records_of(org.id),
+                           verified=org.is_verified)

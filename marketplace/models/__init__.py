@@ -1,0 +1,18 @@
+"""SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
+from .catalogue import Material, MaterialGrade, MaterialParameter
+from .generation import GenerationRecord
+from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
+from .site import Site
+
+__all__ = [
+    "Material",
+    "MaterialGrade",
+    "MaterialParameter",
+    "GenerationRecord",
+    "Organisation",
+    "OrgKind",
+    "User",
+    "UserRole",
+    "VerificationStatus",
+    "Site",
+]

@@ -1,0 +1,120 @@
+"""Organisations (enterprises, regulators, the operator) and their users."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class OrgKind(str, enum.Enum):
+    PRODUCER = "producer"
+    CONSUMER = "consumer"
+    BOTH = "both"
+    REGULATOR = "regulator"
+    OPERATOR = "operator"
+
+
+class VerificationStatus(str, enum.Enum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class UserRole(str, enum.Enum):
+    ADMIN = "admin"  # administers the organisation's users and sites
+    MEMBER = "member"
+
+
+def _enum(cls, name):
+    # Store the value ("producer"), not the Python name, and keep a CHECK constraint on both databases.
+    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e],
+                native_enum=False, validate_strings=True, length=20)
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    credit_code: Mapped[str] = mapped_column(String(18), unique=True)
+    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    verification: Mapped[VerificationStatus] = mapped_column(
+        _enum(VerificationStatus, "verification_status"), default=VerificationStatus.PENDING
+    )
+    verification_note: Mapped[str | None] = mapped_column(String(500))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", use_alter=True, name="fk_organisation_verified_by_id_user")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    users: Mapped[list[User]] = relationship(
+        back_populates="organisation", foreign_keys="User.organisation_id", order_by="User.id"
+    )
+    sites: Mapped[list["Site"]] = relationship(back_populates="organisation", order_by="Site.id")
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification == VerificationStatus.VERIFIED
+
+    @property
+    def is_producer(self) -> bool:
+        return self.kind in (OrgKind.PRODUCER, OrgKind.BOTH)
+
+    @property
+    def is_consumer(self) -> bool:
+        return self.kind in (OrgKind.CONSUMER, OrgKind.BOTH)
+
+    @property
+    def is_staff(self) -> bool:
+        """Regulators and the operator see the whole market."""
+        return self.kind in (OrgKind.REGULATOR, OrgKind.OPERATOR)
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.credit_code} {self.kind.value}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"), default=UserRole.MEMBER)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship(
+        back_populates="users", foreign_keys=[organisation_id]
+    )
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return bool(self.active)
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"

@@ -1,0 +1,37 @@
+"""Sites: a plant, yard or works of an organisation, at a WGS-84 position."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .organisation import utcnow
+
+
+class Site(db.Model):
+    __tablename__ = "site"
+    __table_args__ = (
+        CheckConstraint("lat >= -90 AND lat <= 90", name="lat_range"),
+        CheckConstraint("lon >= -180 AND lon <= 180", name="lon_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Six decimals of a degree is about 0.1 m: exact enough, and exact in the database.
+    lat: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    lon: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    city: Mapped[str] = mapped_column(String(50), default="")
+    county: Mapped[str] = mapped_column(String(50), default="")
+    industrial_park: Mapped[str] = mapped_column(String(200), default="")
+    rail_siding: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped["Organisation"] = relationship(back_populates="sites")  # noqa: F821
+
+    def __repr__(self) -> str:
+        return f"<Site {self.id} {self.name!r}>"

@@ -1,0 +1,226 @@
+"""A realistic but fictitious Ningxia market for demonstrations: organisations at real places, their sites,
+their users and two years of monthly generation. Idempotent: what exists already is left alone."""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from .. import gazetteer
+from ..extensions import db
+from ..identifiers import make_uscc
+from ..models import (GenerationRecord, Material, Organisation, OrgKind, Site, User, UserRole,
+                      VerificationStatus)
+from .generation import CST
+
+DEMO_PASSWORD = "demo-pass-2026"
+DEMO_LOGINS = {
+    "producer@example.com": "producer",
+    "consumer@example.com": "consumer",
+    "regulator@example.com": "regulator",
+    "admin@example.com": "operator",
+}
+MONTHS = 24
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    name: str
+    kind: OrgKind
+    county: str
+    park: str
+    lat: str
+    lon: str
+    #: material code -> typical monthly tonnes generated (producers only)
+    streams: tuple[tuple[str, int], ...] = ()
+    rail: bool = False
+    email: str = ""
+    verified: bool = True
+
+
+P, C = OrgKind.PRODUCER, OrgKind.CONSUMER
+POWER = (("fly_ash", 42000), ("fgd_gypsum", 14000), ("furnace_slag", 6000))
+
+# Fictitious enterprises. Positions are near real plants and towns (DOMAIN.md), names are invented.
+PRODUCERS = [
+    DemoOrg("宁东恒源发电有限公司", P, "Lingwu", "Ningdong", "38.0575", "106.6914", POWER, True,
+            email="producer@example.com"),
+    DemoOrg("宁东清泉热电有限公司", P, "Lingwu", "Ningdong", "38.1120", "106.6050", POWER, True),
+    DemoOrg("灵武河东发电有限公司", P, "Lingwu", "", "38.0890", "106.3610", POWER),
+    DemoOrg("石嘴山惠丰发电有限公司", P, "Huinong", "Huinong", "39.2848", "106.7890", POWER, True),
+    DemoOrg("大武口贺兰山热电有限公司", P, "Dawukou", "ShizuishanETDZ", "39.0410", "106.3950", POWER),
+    DemoOrg("青铜峡铝业自备电厂（演示）", P, "Qingtongxia", "Qingtongxia", "37.9240", "105.9110", POWER, True),
+    DemoOrg("中卫沙坡头热电有限公司", P, "Shapotou", "Zhongwei", "37.5480", "105.1520", POWER),
+    DemoOrg("吴忠太阳山发电有限公司", P, "Litong", "Taiyangshan", "37.5620", "106.4850", POWER),
+    DemoOrg("银川西夏热电有限公司", P, "Xixia", "", "38.5030", "106.1320", POWER),
+    DemoOrg("平罗宝丰发电有限公司", P, "Pingluo", "Pingluo", "38.9620", "106.6010", POWER),
+    DemoOrg("宁东煤制油示范有限公司", P, "Lingwu", "Ningdong", "38.0820", "106.6470",
+            (("gasification_slag", 90000), ("furnace_slag", 12000)), True),
+    DemoOrg("宁东烯烃化工有限公司", P, "Lingwu", "Ningdong", "38.1290", "106.6680",
+            (("gasification_slag", 55000), ("fly_ash", 18000))),
+    DemoOrg("宁东甲醇气化有限公司", P, "Lingwu", "Ningdong", "38.0690", "106.5890",
+            (("gasification_slag", 40000),)),
+    DemoOrg("宁东精细化工有限公司", P, "Lingwu", "Ningdong", "38.1380", "106.6210",
+            (("gasification_slag", 22000), ("furnace_slag", 5000))),
+    DemoOrg("宁东煤化工供热中心", P, "Lingwu", "Ningdong", "38.0990", "106.5760",
+            (("fly_ash", 20000), ("furnace_slag", 7000))),
+    DemoOrg("宁东焦化有限公司", P, "Lingwu", "Ningdong", "38.1440", "106.6930",
+            (("furnace_slag", 9000),)),
+    DemoOrg("石嘴山氯碱化工有限公司", P, "Huinong", "Huinong", "39.2560", "106.7720",
+            (("carbide_slag", 38000),), True),
+    DemoOrg("平罗聚氯乙烯有限公司", P, "Pingluo", "Pingluo", "38.9410", "106.5740",
+            (("carbide_slag", 30000),)),
+    DemoOrg("宁东电石化工有限公司", P, "Lingwu", "Ningdong", "38.0760", "106.6260",
+            (("carbide_slag", 45000),)),
+    DemoOrg("中卫美利化工有限公司", P, "Shapotou", "Zhongwei", "37.5350", "105.1210",
+            (("carbide_slag", 18000),)),
+    DemoOrg("中宁硅锰合金有限公司", P, "Zhongning", "Zhongning", "37.4770", "105.7420",
+            (("ferroalloy_slag", 16000),)),
+    DemoOrg("中宁铁合金冶炼有限公司", P, "Zhongning", "Zhongning", "37.4650", "105.7150",
+            (("ferroalloy_slag", 11000),)),
+    DemoOrg("石嘴山硅铁有限公司", P, "Dawukou", "ShizuishanETDZ", "39.0630", "106.4220",
+            (("ferroalloy_slag", 9000),)),
+    DemoOrg("惠农锰业有限公司", P, "Huinong", "Huinong", "39.2240", "106.7530",
+            (("ferroalloy_slag", 7000),)),
+    DemoOrg("石嘴山钢铁有限公司", P, "Dawukou", "ShizuishanETDZ", "39.0320", "106.3610",
+            (("gbf_slag", 60000), ("steel_slag", 25000)), True),
+    DemoOrg("中卫特钢有限公司", P, "Shapotou", "Zhongwei", "37.5600", "105.2100",
+            (("gbf_slag", 20000), ("steel_slag", 9000))),
+    DemoOrg("灵武羊场湾选煤有限公司", P, "Lingwu", "Ningdong", "38.0300", "106.5650",
+            (("coal_gangue", 70000),)),
+    DemoOrg("石嘴山白芨沟洗煤有限公司", P, "Dawukou", "", "39.1020", "106.2480",
+            (("coal_gangue", 35000),)),
+]
+
+CONSUMER_KINDS = [
+    ("水泥有限公司", 8), ("商品混凝土有限公司", 10), ("新型墙材有限公司", 10), ("石膏板有限公司", 4),
+    ("路桥建设有限公司", 5), ("矿山回填工程有限公司", 3),
+]
+CONSUMER_TOWNS = [
+    ("Qingtongxia", "Qingtongxia", "青铜峡"), ("Lingwu", "", "灵武"), ("Jinfeng", "YinchuanETDZ", "银川"),
+    ("Xingqing", "", "兴庆"), ("Helan", "", "贺兰"), ("Yongning", "", "永宁"), ("Dawukou", "ShizuishanETDZ", "大武口"),
+    ("Pingluo", "Pingluo", "平罗"), ("Litong", "", "利通"), ("Shapotou", "Zhongwei", "中卫"),
+    ("Zhongning", "Zhongning", "中宁"), ("Yuanzhou", "Guyuan", "固原"), ("Hongsibu", "", "红寺堡"),
+    ("Huinong", "Huinong", "惠农"), ("Xixia", "", "西夏"), ("Tongxin", "", "同心"),
+]
+CONSUMER_BRANDS = ["瑞宁", "贺兰山", "塞上", "黄河", "六盘", "朔方", "西夏", "沙湖", "金川", "宁建",
+                   "鼎盛", "鸿基", "恒通", "华源", "天元", "长城", "新力", "泰和", "博宇", "永固"]
+
+
+def _consumers(rng: random.Random) -> list[DemoOrg]:
+    out: list[DemoOrg] = []
+    n = 0
+    for suffix, count in CONSUMER_KINDS:
+        for _ in range(count):
+            county, park, town = CONSUMER_TOWNS[n % len(CONSUMER_TOWNS)]
+            brand = CONSUMER_BRANDS[(n * 7) % len(CONSUMER_BRANDS)]
+            base = gazetteer.PARKS[park] if park else gazetteer.COUNTIES[county]
+            lat = base.lat + Decimal(rng.randint(-300, 300)) / 10000
+            lon = base.lon + Decimal(rng.randint(-300, 300)) / 10000
+            out.append(DemoOrg(f"宁夏{town}{brand}{suffix}", C, county, park, str(lat), str(lon),
+                               rail=rng.random() < 0.2,
+                               email="consumer@example.com" if n == 0 else ""))
+            n += 1
+    return out
+
+
+def _credit_code(kind_digit: str, seq: int) -> str:
+    return make_uscc(f"{kind_digit}640100MA{seq:07d}")
+
+
+def _month_starts(today: date, count: int) -> list[date]:
+    """The `count` whole months before the current one, oldest first."""
+    months = []
+    year, month = today.year, today.month
+    for _ in range(count):
+        month -= 1
+        if month == 0:
+            year, month = year - 1, 12
+        months.append(date(year, month, 1))
+    return months[::-1]
+
+
+def _org(name: str, code: str, kind: OrgKind, verified: bool, log: list[str]) -> Organisation:
+    org = db.session.scalar(select(Organisation).where(Organisation.credit_code == code))
+    if org is None:
+        org = Organisation(name=name, credit_code=code, kind=kind,
+                           verification=VerificationStatus.VERIFIED if verified else VerificationStatus.PENDING,
+                           verified_at=datetime.now(CST) if verified else None)
+        db.session.add(org)
+        db.session.flush()
+        log.append(f"organisation {name}")
+    return org
+
+
+def _user(org: Organisation, email: str, log: list[str]) -> None:
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        return
+    user = User(email=email, name=email.split("@")[0], organisation=org, role=UserRole.ADMIN, active=True,
+                failed_logins=0)
+    user.set_password(DEMO_PASSWORD)
+    db.session.add(user)
+    log.append(f"user {email}")
+
+
+def _site(org: Organisation, spec: DemoOrg, log: list[str]) -> Site:
+    site = db.session.scalar(select(Site).where(Site.organisation_id == org.id).order_by(Site.id).limit(1))
+    if site is None:
+        place = gazetteer.COUNTIES[spec.county]
+        site = Site(organisation=org, name=spec.name.replace("有限公司", "") + "厂区", lat=Decimal(spec.lat),
+                    lon=Decimal(spec.lon), city=place.city, county=spec.county, industrial_park=spec.park,
+                    rail_siding=spec.rail, active=True)
+        db.session.add(site)
+        db.session.flush()
+        log.append(f"site {site.name}")
+    return site
+
+
+def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
+    """Create what is missing of the demo market; returns a line per object created."""
+    rng = random.Random(seed)
+    today = today or datetime.now(CST).date()
+    log: list[str] = []
+    materials = {m.code: m for m in db.session.scalars(select(Material))}
+    if not materials:
+        raise RuntimeError("The materials catalogue is empty: run `flask --app wsgi db upgrade` first.")
+
+    operator = _org("宁夏工业固废交易平台运营中心（演示）", make_uscc("12640000MB0000001"), OrgKind.OPERATOR, True, log)
+    _user(operator, "admin@example.com", log)
+    regulator = _org("自治区工业和信息化厅固废处（演示）", make_uscc("11640000MB0000002"), OrgKind.REGULATOR, True, log)
+    _user(regulator, "regulator@example.com", log)
+
+    months = _month_starts(today, MONTHS)
+    consumers = _consumers(rng)
+    for seq, spec in enumerate(PRODUCERS, start=1):
+        org = _org(spec.name, _credit_code("9", seq), spec.kind, spec.verified, log)
+        if spec.email:
+            _user(org, spec.email, log)
+        else:
+            _user(org, f"producer{seq:02d}@example.com", log)
+        site = _site(org, spec, log)
+        has_records = db.session.scalar(
+            select(GenerationRecord.id).where(GenerationRecord.site_id == site.id).limit(1))
+        if has_records:
+            continue
+        for code, monthly in spec.streams:
+            for i, month in enumerate(months):
+                season = 1 + 0.15 * ((month.month in (12, 1, 2)) - (month.month in (6, 7, 8)))  # winter heating
+                generated = Decimal(round(monthly * season * rng.uniform(0.85, 1.15)))
+                in_house = (generated * Decimal(rng.uniform(0, 0.08))).quantize(Decimal(1))
+                # Storage falls slowly over the two years, as utilisation improves.
+                stored_share = Decimal(str(round(0.62 - 0.12 * i / MONTHS + rng.uniform(-0.05, 0.05), 3)))
+                stored = min(generated - in_house, (generated * stored_share).quantize(Decimal(1)))
+                db.session.add(GenerationRecord(site_id=site.id, material_id=materials[code].id, month=month,
+                                                tonnes_generated=generated, tonnes_used_in_house=in_house,
+                                                tonnes_stored=stored))
+        log.append(f"generation records for {site.name}")
+    for seq, spec in enumerate(consumers, start=1):
+        # Two consumers are still waiting for verification, so the operator's desk has work.
+        org = _org(spec.name, _credit_code("9", 100 + seq), spec.kind, seq not in (39, 40), log)
+        _user(org, spec.email or f"consumer{seq:02d}@example.com", log)
+        _site(org, spec, log)
+    db.session.flush()
+    return log

@@ -1,0 +1,93 @@
+"""Producers' monthly declarations of generated waste."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..errors import PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import GenerationRecord, Site, User
+from .catalogue import material_by_code
+from .sites import get_own_site
+
+CST = timezone(timedelta(hours=8))
+#: One site declaring more than this of one material in one month is a typing error, not a plant.
+MAX_MONTHLY_TONNES = Decimal("1000000")
+KG = Decimal("0.001")
+
+
+def parse_month(value: str, today: date | None = None) -> date:
+    """'2026-03' -> date(2026, 3, 1); the month may not lie in the future (China Standard Time)."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", (value or "").strip())
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+        raise ValidationError(_l("Enter a month as YYYY-MM."), field="month")
+    month = date(int(match.group(1)), int(match.group(2)), 1)
+    today = today or datetime.now(CST).date()
+    if month > today.replace(day=1):
+        raise ValidationError(_l("The month lies in the future."), field="month")
+    return month
+
+
+def parse_tonnes(value, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> Decimal:
+    """A non-negative tonnage to the kilogram, at most `maximum`."""
+    try:
+        tonnes = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_l("Enter a number of tonnes."), field=field) from None
+    if not tonnes.is_finite():
+        raise ValidationError(_l("Enter a number of tonnes."), field=field)
+    if tonnes < 0:
+        raise ValidationError(_l("Tonnes cannot be negative."), field=field)
+    if tonnes > maximum:
+        raise ValidationError(_l("At most %(max)s t.", max=f"{maximum:,}"), field=field)
+    if tonnes != tonnes.quantize(KG):
+        raise ValidationError(_l("Give tonnes to the kilogram (three decimals) at most."), field=field)
+    return tonnes.quantize(KG)
+
+
+def record_generation(actor: User, site_id: int, material_code: str, month: str, generated, used_in_house,
+                      stored) -> GenerationRecord:
+    """Declare (or correct) one site's generation of one material in one month."""
+    org = actor.organisation
+    if not org.is_producer:
+        raise PermissionDenied(_l("Only producers declare generated waste."))
+    if not org.is_verified:
+        raise PermissionDenied(_l("Your organisation must be verified first."))
+    site = get_own_site(actor, site_id)
+    if not site.active:
+        raise ValidationError(_l("This site is archived."), field="site_id")
+    material = material_by_code(material_code)
+    if material is None:
+        raise ValidationError(_l("Unknown material."), field="material")
+    month_date = parse_month(month)
+    gen = parse_tonnes(generated, "tonnes_generated")
+    in_house = parse_tonnes(used_in_house, "tonnes_used_in_house")
+    stored_t = parse_tonnes(stored, "tonnes_stored")
+    if in_house + stored_t > gen:
+        raise ValidationError(_l("Used in-house plus stored cannot exceed what was generated."),
+                              field="tonnes_stored")
+    record = db.session.scalar(select(GenerationRecord).where(
+        GenerationRecord.site_id == site.id, GenerationRecord.material_id == material.id,
+        GenerationRecord.month == month_date))
+    if record is None:
+        record = GenerationRecord(site_id=site.id, material_id=material.id, month=month_date)
+        db.session.add(record)
+    record.tonnes_generated = gen
+    record.tonnes_used_in_house = in_house
+    record.tonnes_stored = stored_t
+    record.recorded_by_id = actor.id
+    db.session.flush()
+    return record
+
+
+def records_of(org_id: int, limit: int = 500) -> list[GenerationRecord]:
+    return list(db.session.scalars(
+        select(GenerationRecord).join(Site).where(Site.organisation_id == org_id)
+        .options(joinedload(GenerationRecord.site), joinedload(GenerationRecord.material))
+        .order_by(GenerationRecord.month.desc(), Site.name).limit(limit)
+    ))

@@ -1,0 +1,97 @@
+"""Sites of an organisation."""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import gazetteer
+from ..errors import Conflict, NotFound, ValidationError
+from ..extensions import db
+from ..models import GenerationRecord, Site, User
+
+SIX_PLACES = Decimal("0.000001")
+
+
+def _coordinate(value, field: str, limit: int) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError(_l("Enter a number."), field=field) from None
+    if not number.is_finite() or not -limit <= number <= limit:
+        raise ValidationError(_l("Must be between %(lo)d and %(hi)d degrees.", lo=-limit, hi=limit), field=field)
+    return number.quantize(SIX_PLACES)
+
+
+def _clean(actor: User, name: str, lat, lon, county: str, park: str) -> dict:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_l("The site needs a name."), field="name")
+    if county and county not in gazetteer.COUNTIES:
+        raise ValidationError(_l("Unknown county."), field="county")
+    if park and park not in gazetteer.PARKS:
+        raise ValidationError(_l("Unknown industrial park."), field="industrial_park")
+    return {
+        "name": name,
+        "lat": _coordinate(lat, "lat", 90),
+        "lon": _coordinate(lon, "lon", 180),
+        "county": county or "",
+        "city": gazetteer.COUNTIES[county].city if county else "",
+        "industrial_park": park or "",
+    }
+
+
+def create_site(actor: User, name: str, lat, lon, county: str = "", industrial_park: str = "",
+                rail_siding: bool = False) -> tuple[Site, bool]:
+    """A site of the actor's organisation. Returns (site, in_region): a site far outside Ningxia and
+    its neighbours is allowed, but the caller should warn about it."""
+    values = _clean(actor, name, lat, lon, county, industrial_park)
+    site = Site(organisation_id=actor.organisation_id, rail_siding=bool(rail_siding), active=True, **values)
+    db.session.add(site)
+    db.session.flush()
+    return site, gazetteer.in_region(site.lat, site.lon)
+
+
+def get_own_site(actor: User, site_id: int) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None or site.organisation_id != actor.organisation_id:
+        raise NotFound(_l("No such site in your organisation."))
+    return site
+
+
+def update_site(actor: User, site_id: int, name: str, lat, lon, county: str = "", industrial_park: str = "",
+                rail_siding: bool = False) -> tuple[Site, bool]:
+    site = get_own_site(actor, site_id)
+    for key, value in _clean(actor, name, lat, lon, county, industrial_park).items():
+        setattr(site, key, value)
+    site.rail_siding = bool(rail_siding)
+    db.session.flush()
+    return site, gazetteer.in_region(site.lat, site.lon)
+
+
+def set_site_active(actor: User, site_id: int, active: bool) -> Site:
+    """Archive a site (it stays in the records that point at it) or bring it back."""
+    site = get_own_site(actor, site_id)
+    site.active = bool(active)
+    db.session.flush()
+    return site
+
+
+def delete_site(actor: User, site_id: int) -> str:
+    """Delete a site that nothing refers to (one with records can only be archived); returns its name."""
+    site = get_own_site(actor, site_id)
+    if db.session.scalar(select(GenerationRecord.id).where(GenerationRecord.site_id == site.id).limit(1)):
+        raise Conflict(_l("This site has generation records; archive it instead."))
+    name = site.name
+    db.session.delete(site)
+    db.session.flush()
+    return name
+
+
+def sites_of(org_id: int, active_only: bool = False) -> list[Site]:
+    query = select(Site).where(Site.organisation_id == org_id).order_by(Site.name)
+    if active_only:
+        query = query.where(Site.active.is_(True))
+    return list(db.session.scalars(query))
+

@@ -1,0 +1,125 @@
+"""Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, flash, render_template, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+
+from . import gazetteer, labels
+from .errors import Conflict, MarketplaceError, NotFound, PermissionDenied
+from .extensions import db
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def template_helpers():
+        locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
+        return {
+            "locale": locale,
+            "city_label": lambda key: gazetteer.city_label(key, locale),
+            "county_label": lambda key: gazetteer.county_label(key, locale),
+            "park_label": lambda key: gazetteer.park_label(key, locale),
+            "kind_label": lambda value: labels.label(labels.ORG_KIND, value),
+            "verification_label": lambda value: labels.label(labels.VERIFICATION, value),
+            "role_label": lambda value: labels.label(labels.USER_ROLE, value),
+        }
+
+    @app.template_filter("tonnes")
+    def format_tonnes(value) -> str:
+        """1234.5 -> '1,234.500' (exact: the value is a Decimal)."""
+        return "" if value is None else f"{value:,.3f}"
+
+    def error_page(status: int, message):
+        db.session.rollback()
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return error_page(400, _l("The form has expired or was not sent from this site. Reload the page and try again."))
+
+    @app.errorhandler(400)
+    def bad_request(e):
+        return error_page(400, _l("The request could not be understood."))
+
+    @app.errorhandler(403)
+    def forbidden(e):
+        return error_page(403, _l("You are not allowed to do this."))
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return error_page(404, _l("Page not found."))
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):
+        return error_page(405, _l("This action is not available here."))
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return error_page(413, _l("The upload is too large."))
+
+    @app.errorhandler(MarketplaceError)
+    def domain_error(e):
+        status = {NotFound: 404, PermissionDenied: 403, Conflict: 409}.get(type(e), 400)
+        return error_page(status, e.message)
+
+    @app.errorhandler(500)
+    def server_error(e):
+        return error_page(500, _l("Something went wrong on our side. The team has been told."))
+
+
+def run_service(form, operation, *args, **kwargs):
+    """Call a service and commit; on a domain error roll back and show it on the form field at fault.
+
+    Returns the service's result, or None when it failed (the form then carries the message)."""
+    try:
+        result = operation(*args, **kwargs)
+        db.session.commit()
+        return result
+    except (PermissionDenied, NotFound):
+        db.session.rollback()
+        raise
+    except MarketplaceError as e:
+        db.session.rollback()
+        field = getattr(form, e.field, None) if e.field else None
+        if field is not None and hasattr(field, "errors"):
+            errors = list(field.errors)
+            errors.append(str(e.message))
+            field.errors = errors
+        else:
+            flash(str(e.message), "error")
+        return None
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only redirect to a path on this site (no scheme, no host, no '//' tricks)."""
+    if not target:
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
+        and "\\" not in target
+
+
+def role_required(check):
+    """Decorator: login, then `check(current_user)` must hold, else 403."""
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not check(current_user):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+staff_required = role_required(lambda u: u.organisation.is_staff)
+org_admin_required = role_required(lambda u: u.is_org_admin)
+producer_required = role_required(lambda u: u.organisation.is_producer)
