@@ -1,5 +1,6 @@
 """Validators with messages in the user's language, shared by every form."""
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -13,3 +14,8 @@ def max_length(n: int):
 
 def optional():
     return Optional()
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """[(value, label), ...] -> the choice objects WTForms 3.3 wants."""
+    return [SelectChoice(value, label) for value, label in pairs]

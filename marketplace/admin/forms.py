@@ -2,12 +2,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 
-from ..forms_common import max_length, required
+from ..forms_common import choices, max_length, required
 
 
 class VerifyForm(FlaskForm):
-    decision = SelectField(_l("Decision"), choices=[("verified", _l("Verify")), ("rejected", _l("Reject")),
-                                                     ("pending", _l("Back to pending"))],
+    decision = SelectField(_l("Decision"), choices=choices([("verified", _l("Verify")), ("rejected", _l("Reject")),
+                                                     ("pending", _l("Back to pending"))]),
                            validators=[required()])
     note = StringField(_l("Note or reason"), validators=[max_length(500)])
     submit = SubmitField(_l("Save decision"))

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import Email, EqualTo
 
-from ..forms_common import max_length, required
+from ..forms_common import choices, max_length, required
 
 
 class LoginForm(FlaskForm):
@@ -16,11 +16,11 @@ class RegisterForm(FlaskForm):
     org_name = StringField(_l("Organisation name"), validators=[required(), max_length(200)])
     credit_code = StringField(_l("Unified social credit code"), validators=[required(), max_length(30)],
                               description=_l("18 characters, as on the business licence."))
-    kind = SelectField(_l("The organisation"), choices=[
+    kind = SelectField(_l("The organisation"), choices=choices([
         ("producer", _l("produces industrial solid waste")),
         ("consumer", _l("uses industrial solid waste")),
         ("both", _l("produces and uses industrial solid waste")),
-    ], validators=[required()])
+    ]), validators=[required()])
     name = StringField(_l("Your name"), validators=[required(), max_length(100)])
     email = EmailField(_l("E-mail"), validators=[required(), max_length(254),
                                                  Email(message=_l("Enter a valid e-mail address."))])

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..services import catalogue, generation, sites
+from ..forms_common import choices
 from ..web import producer_required, run_service
 from . import bp
 from .forms import GenerationForm
@@ -16,8 +17,8 @@ def index():
     locale = str(get_locale())
     org = current_user.organisation
     form = GenerationForm()
-    form.site_id.choices = [(s.id, s.name) for s in sites.sites_of(org.id, active_only=True)]
-    form.material.choices = [(m.code, m.name(locale)) for m in catalogue.materials()]
+    form.site_id.choices = choices((s.id, s.name) for s in sites.sites_of(org.id, active_only=True))
+    form.material.choices = choices((m.code, m.name(locale)) for m in catalogue.materials())
     if form.validate_on_submit():
         record = run_service(form, generation.record_generation, current_user, form.site_id.data,
                              form.material.data, form.month.data, form.tonnes_generated.data,

@@ -3,17 +3,17 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import Email
 
-from ..forms_common import max_length, optional, required
+from ..forms_common import choices, max_length, optional, required
 
 
 class SiteForm(FlaskForm):
     name = StringField(_l("Site name"), validators=[required(), max_length(200)])
-    place = SelectField(_l("Pick a place"), choices=[], validate_choice=False, validators=[optional()],
+    place = SelectField(_l("Pick a place"), choices=choices([]), validate_choice=False, validators=[optional()],
                         description=_l("Fills in the position, county and park; adjust the coordinates if you know them."))
     lat = StringField(_l("Latitude (°N, WGS-84)"), validators=[optional(), max_length(20)])
     lon = StringField(_l("Longitude (°E, WGS-84)"), validators=[optional(), max_length(20)])
-    county = SelectField(_l("County / district"), choices=[], validators=[optional()])
-    industrial_park = SelectField(_l("Industrial park"), choices=[], validators=[optional()])
+    county = SelectField(_l("County / district"), choices=choices([]), validators=[optional()])
+    industrial_park = SelectField(_l("Industrial park"), choices=choices([]), validators=[optional()])
     rail_siding = BooleanField(_l("Has a rail siding"))
     submit = SubmitField(_l("Save site"))
 
@@ -24,12 +24,12 @@ class UserForm(FlaskForm):
                                                  Email(message=_l("Enter a valid e-mail address."))])
     password = PasswordField(_l("Initial password"), validators=[required(), max_length(200)],
                              description=_l("At least 10 characters; ask the colleague to change it."))
-    role = SelectField(_l("Role"), choices=[("member", _l("Member")), ("admin", _l("Administrator"))])
+    role = SelectField(_l("Role"), choices=choices([("member", _l("Member")), ("admin", _l("Administrator"))]))
     submit = SubmitField(_l("Add user"))
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[("member", _l("Member")), ("admin", _l("Administrator"))])
+    role = SelectField(_l("Role"), choices=choices([("member", _l("Member")), ("admin", _l("Administrator"))]))
     active = BooleanField(_l("Active"))
     submit = SubmitField(_l("Save"))
 

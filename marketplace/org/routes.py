@@ -7,6 +7,7 @@ from .. import gazetteer
 from ..extensions import db
 from ..models import User
 from ..services import accounts, sites
+from ..forms_common import choices
 from ..web import org_admin_required, run_service
 from . import bp
 from .forms import ConfirmForm, SiteForm, UserEditForm, UserForm
@@ -60,10 +61,11 @@ PLACES_DATA = {p.key: {"lat": str(p.lat), "lon": str(p.lon), "county": p.county,
 def _site_form(obj=None) -> SiteForm:
     locale = str(get_locale())
     form = SiteForm(obj=obj)
-    form.place.choices = [("", "—")] + [(p.key, p.label(locale)) for p in gazetteer.PLACES.values()]
-    form.county.choices = [("", "—")] + [(c.key, f"{gazetteer.city_label(c.city, locale)} · {c.label(locale)}")
-                                         for c in gazetteer.COUNTIES.values()]
-    form.industrial_park.choices = [("", "—")] + [(p.park, p.label(locale)) for p in gazetteer.PARKS.values()]
+    form.place.choices = choices([("", "—")] + [(p.key, p.label(locale)) for p in gazetteer.PLACES.values()])
+    form.county.choices = choices([("", "—")] + [
+        (c.key, f"{gazetteer.city_label(c.city, locale)} · {c.label(locale)}") for c in gazetteer.COUNTIES.values()])
+    form.industrial_park.choices = choices([("", "—")] + [(p.park, p.label(locale))
+                                                          for p in gazetteer.PARKS.values()])
     return form
 
 

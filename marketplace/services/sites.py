@@ -19,7 +19,9 @@ def _coordinate(value, field: str, limit: int) -> Decimal:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
         raise ValidationError(_l("Enter a number."), field=field) from None
-    if not number.is_finite() or not -limit <= number <= limit:
+    if not number.is_finite():
+        raise ValidationError(_l("Enter a number."), field=field)
+    if not -limit <= number <= limit:
         raise ValidationError(_l("Must be between %(lo)d and %(hi)d degrees.", lo=-limit, hi=limit), field=field)
     return number.quantize(SIX_PLACES)
 

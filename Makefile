@@ -1,0 +1,53 @@
+# Two commands do everything on a fresh machine: `make run` and `make test` (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run test test-fast bench translations extract-messages clean
+
+install: $(VENV)/.installed static/vendor/.installed translations
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+static/vendor/.installed: package.json package-lock.json scripts/vendor.sh
+	scripts/vendor.sh
+	touch $@
+
+# Compiled catalogues (.mo) are build output, not sources.
+translations: $(VENV)/.installed
+	$(VENV)/bin/pybabel compile -q -d marketplace/translations
+
+# After changing user-facing strings: refresh the catalogues, then translate what is new in both.
+extract-messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -o marketplace/translations/messages.pot .
+	$(VENV)/bin/pybabel update -q -i marketplace/translations/messages.pot -d marketplace/translations --no-fuzzy-matching
+
+# A local secret key, made once and kept out of git, so the app runs outside debug mode.
+instance/secret_key:
+	mkdir -p instance
+	$(PY) -c 'import secrets; print(secrets.token_hex(32))' > $@
+	chmod 600 $@
+
+run: install instance/secret_key
+	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db upgrade
+	if SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db-is-empty; then SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo; fi
+	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	scripts/test.sh
+
+# The SQLite pass only, without PostgreSQL or the browser (quick feedback while coding).
+test-fast: install
+	$(PY) -m pytest -q -m "not browser"
+
+bench: install
+	$(PY) bench/bench_matching.py
+
+clean:
+	rm -rf $(VENV) static/vendor node_modules .pytest_cache

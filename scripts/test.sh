@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole suite: on SQLite, again on a throw-away PostgreSQL, then the browser tests in Debian's
+# headless Chromium. Needs the system packages postgresql and chromium (.ci/run installs them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${VENV:-.venv}/bin/python
+tmp=$(mktemp -d)
+chmod 755 "$tmp"
+export XDG_CONFIG_HOME="$tmp/xdg-config" XDG_CACHE_HOME="$tmp/xdg-cache"
+cleanup() { scripts/pg.sh stop "$tmp/pg" || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium" >&2; exit 1; }
+
+echo "== 1/3 the suite on SQLite"
+"$PY" -m pytest -q -m "not browser and not postgres_only" -p no:cacheprovider
+
+echo "== 2/3 the suite on PostgreSQL (the optimiser's own tests need no database and ran above)"
+url=$(scripts/pg.sh start "$tmp/pg")
+TEST_DATABASE_URL="$url" "$PY" -m pytest -q -m "not browser" -p no:cacheprovider --ignore=tests/matching
+
+echo "== 3/3 the browser tests (headless Chromium)"
+"$PY" -m pytest -q -m browser -p no:cacheprovider

@@ -1,0 +1,195 @@
+"""Fixtures for the web application: an app on a migrated test database, clients, factories, login."""
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import tempfile
+
+import pytest
+from sqlalchemy import text
+
+_counter = itertools.count(1)
+
+
+def _isolated_client_class():
+    """A test client whose every request runs in its own application context, as in production.
+
+    The tests hold an app context open (to use the database); Flask would otherwise reuse it for each
+    request, sharing `g` (the logged-in user, the chosen language) and the session between requests."""
+    import contextvars
+
+    from flask.globals import _cv_app
+    from flask.testing import FlaskClient
+
+    class IsolatedClient(FlaskClient):
+        def open(self, *args, **kwargs):
+            def run():
+                _cv_app.set(None)
+                return FlaskClient.open(self, *args, **kwargs)
+
+            return contextvars.copy_context().run(run)
+
+    return IsolatedClient
+
+
+@pytest.fixture(scope="session")
+def _app():
+    """One app per test session, its schema built by the Alembic migrations (never create_all)."""
+    from flask_migrate import upgrade
+
+    from marketplace import create_app
+    from marketplace.config import TestingConfig
+    from marketplace.extensions import db
+
+    tmpdir = None
+    if not os.environ.get("TEST_DATABASE_URL"):
+        # A file, not :memory:, so that a live server thread (browser tests) sees the same data.
+        tmpdir = tempfile.TemporaryDirectory()
+        os.environ["TEST_DATABASE_URL"] = f"sqlite:///{tmpdir.name}/test.db"
+    app = create_app(TestingConfig)
+    app.test_client_class = _isolated_client_class()
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if tmpdir is not None:
+        del os.environ["TEST_DATABASE_URL"]
+        tmpdir.cleanup()
+
+
+# Reference data the migrations seed; every other table is emptied after each test.
+CATALOGUE_TABLES = {"material", "material_grade", "material_parameter", "alembic_version"}
+
+
+def clean_database(db) -> None:
+    db.session.remove()
+    with db.engine.begin() as conn:
+        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in CATALOGUE_TABLES]
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            conn.execute(text("UPDATE organisation SET verified_by_id = NULL"))
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(_app):
+    from marketplace.extensions import db
+
+    with _app.app_context():
+        yield _app
+        clean_database(db)
+
+
+@pytest.fixture
+def db(app):
+    from marketplace.extensions import db as _db
+
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_org(db):
+    """make_org(kind="producer", verified=True, name=None) -> Organisation with a valid credit code."""
+    from marketplace.identifiers import make_uscc
+    from marketplace.models import Organisation, OrgKind, VerificationStatus
+
+    def make(kind="producer", verified=True, name=None):
+        n = next(_counter)
+        org = Organisation(name=name or f"测试企业{n}", credit_code=make_uscc(f"91640100MA{n:07d}"),
+                           kind=OrgKind(kind),
+                           verification=VerificationStatus.VERIFIED if verified else VerificationStatus.PENDING)
+        db.session.add(org)
+        db.session.commit()
+        return org
+
+    return make
+
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def make_user(db, make_org):
+    """make_user(kind="producer", role="admin", org=None, verified=True) -> User (password PASSWORD)."""
+    from marketplace.models import User, UserRole
+
+    def make(kind="producer", role="admin", org=None, verified=True, email=None):
+        org = org or make_org(kind=kind, verified=verified)
+        user = User(email=email or f"user{next(_counter)}@example.org", name="测试用户", organisation=org,
+                    role=UserRole(role), active=True, failed_logins=0)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_site(db):
+    """make_site(org, **fields) -> Site in Lingwu unless told otherwise."""
+    from decimal import Decimal
+
+    from marketplace.models import Site
+
+    def make(org, name="一号厂区", lat="38.094", lon="106.335", county="Lingwu", park="", rail=False):
+        site = Site(organisation=org, name=name, lat=Decimal(lat), lon=Decimal(lon), city="Yinchuan",
+                    county=county, industrial_park=park, rail_siding=rail, active=True)
+        db.session.add(site)
+        db.session.commit()
+        return site
+
+    return make
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client, url="/auth/login") -> str:
+    """The session's CSRF token, read from a page that has a form."""
+    html = client.get(url).get_data(as_text=True)
+    match = CSRF_RE.search(html)
+    assert match, f"no CSRF token on {url}"
+    return match.group(1) or match.group(2)
+
+
+def login(client, user, password=PASSWORD):
+    token = csrf_token(client, "/auth/login")
+    response = client.post("/auth/login", data={"email": user.email, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+def post_form(client, url, data, page=None):
+    """POST a form the way a browser does: with the CSRF token of the session."""
+    token = csrf_token(client, page or "/auth/account")
+    return client.post(url, data={**data, "csrf_token": token})
+
+
+@pytest.fixture
+def logged_in(client, make_user):
+    """logged_in(kind="producer", role="admin", ...) -> (client, user), the client logged in as a new user."""
+    def make(**kwargs):
+        user = make_user(**kwargs)
+        login(client, user)
+        return client, user
+
+    return make

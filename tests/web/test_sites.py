@@ -1,0 +1,132 @@
+"""Sites: placing them by gazetteer or coordinates, validation, editing, archiving, deleting."""
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.models import GenerationRecord, Material, Site
+from tests.web.conftest import post_form
+
+SITE = {"name": "二号灰库", "place": "", "lat": "38.1", "lon": "106.63", "county": "Lingwu",
+        "industrial_park": "Ningdong"}
+
+
+def count_sites(db):
+    return db.session.scalar(select(func.count(Site.id)))
+
+
+def test_add_a_site_by_picking_a_place(logged_in, db):
+    client, user = logged_in()
+    r = post_form(client, "/org/sites/new", {"name": "宁东堆场", "place": "park:Ningdong", "lat": "", "lon": ""})
+    assert r.status_code == 302
+    site = db.session.scalar(select(Site))
+    assert (site.lat, site.lon) == (Decimal("38.100000"), Decimal("106.630000"))
+    assert (site.city, site.county, site.industrial_park) == ("Yinchuan", "Lingwu", "Ningdong")
+    assert site.organisation_id == user.organisation_id
+
+
+def test_add_a_site_by_coordinates(logged_in, db):
+    client, _ = logged_in()
+    r = post_form(client, "/org/sites/new", {**SITE, "rail_siding": "y"})
+    assert r.status_code == 302
+    site = db.session.scalar(select(Site))
+    assert site.rail_siding is True and site.lat == Decimal("38.1")
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("lat", "91", "between -90 and 90"),
+    ("lat", "-90.5", "between -90 and 90"),
+    ("lon", "181", "between -180 and 180"),
+    ("lat", "abc", "Enter a number"),
+    ("lat", "NaN", "Enter a number"),
+    ("lat", "", "Pick a place or enter the coordinates"),
+    ("name", "", "This field is required"),
+    ("name", "名" * 100_000, "At most 200 characters"),
+    ("county", "Atlantis", "Not a valid choice"),
+])
+def test_bad_site_input_gives_a_message_and_saves_nothing(logged_in, db, field, value, message):
+    client, _ = logged_in()
+    client.get("/lang/en")
+    r = post_form(client, "/org/sites/new", {**SITE, field: value})
+    assert r.status_code == 200
+    assert message in r.get_data(as_text=True)
+    assert count_sites(db) == 0
+
+
+def test_site_error_is_in_chinese_by_default(logged_in, db):
+    client, _ = logged_in()
+    r = post_form(client, "/org/sites/new", {**SITE, "lat": "91"})
+    assert "必须在 -90 到 90 度之间" in r.get_data(as_text=True)
+    assert count_sites(db) == 0
+
+
+def test_a_site_far_from_ningxia_is_saved_with_a_warning(logged_in, db):
+    client, _ = logged_in()
+    client.get("/lang/en")
+    r = post_form(client, "/org/sites/new", {**SITE, "lat": "31.23", "lon": "121.47", "county": "",
+                                            "industrial_park": ""}, )
+    assert r.status_code == 302
+    page = client.get("/org/").get_data(as_text=True)
+    assert "outside Ningxia" in page
+    assert count_sites(db) == 1
+
+
+def test_edit_own_site(logged_in, make_site, db):
+    client, user = logged_in()
+    site = make_site(user.organisation)
+    assert client.get(f"/org/sites/{site.id}/edit").status_code == 200
+    r = post_form(client, f"/org/sites/{site.id}/edit", {**SITE, "name": "改名厂区"})
+    assert r.status_code == 302
+    db.session.refresh(site)
+    assert site.name == "改名厂区" and site.industrial_park == "Ningdong"
+
+
+def test_sites_of_another_organisation_are_invisible(logged_in, make_user, make_site, db):
+    client, _ = logged_in()
+    other = make_user()
+    site = make_site(other.organisation, name="别人的厂区")
+    assert client.get(f"/org/sites/{site.id}/edit").status_code == 404
+    assert post_form(client, f"/org/sites/{site.id}/edit", {**SITE, "name": "hijack"}).status_code == 404
+    assert post_form(client, f"/org/sites/{site.id}/archive", {}).status_code == 404
+    assert post_form(client, f"/org/sites/{site.id}/delete", {}).status_code == 404
+    assert "别人的厂区" not in client.get("/org/").get_data(as_text=True)
+    db.session.refresh(site)
+    assert site.name == "别人的厂区" and site.active
+
+
+def test_archive_and_restore(logged_in, make_site, db):
+    client, user = logged_in()
+    site = make_site(user.organisation)
+    post_form(client, f"/org/sites/{site.id}/archive", {})
+    db.session.refresh(site)
+    assert site.active is False
+    post_form(client, f"/org/sites/{site.id}/archive", {})
+    db.session.refresh(site)
+    assert site.active is True
+
+
+def test_delete_an_unused_site_but_not_one_with_records(logged_in, make_site, db):
+    from datetime import date
+
+    client, user = logged_in()
+    unused = make_site(user.organisation, name="空厂区")
+    used = make_site(user.organisation, name="有记录的厂区")
+    fly_ash = db.session.scalar(select(Material).where(Material.code == "fly_ash"))
+    db.session.add(GenerationRecord(site_id=used.id, material_id=fly_ash.id, month=date(2026, 1, 1),
+                                    tonnes_generated=Decimal(10), tonnes_used_in_house=Decimal(0),
+                                    tonnes_stored=Decimal(0)))
+    db.session.commit()
+    client.get("/lang/en")
+    post_form(client, f"/org/sites/{unused.id}/delete", {})
+    r = post_form(client, f"/org/sites/{used.id}/delete", {})
+    assert "archive it instead" in client.get("/org/").get_data(as_text=True) or r.status_code == 302
+    names = set(db.session.scalars(select(Site.name)))
+    assert names == {"有记录的厂区"}
+
+
+def test_site_names_are_escaped(logged_in, db):
+    client, _ = logged_in()
+    post_form(client, "/org/sites/new", {**SITE, "name": "<script>alert(1)</script>"})
+    page = client.get("/org/").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
