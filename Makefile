@@ -21,12 +21,13 @@ static/vendor/.installed: package.json package-lock.json scripts/vendor.sh
 
 # Compiled catalogues (.mo) are build output, not sources.
 translations: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -d marketplace/translations
+	$(VENV)/bin/pybabel compile -d marketplace/translations
 
 # After changing user-facing strings: refresh the catalogues, then translate what is new in both.
 extract-messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -q -F babel.cfg -k _l -o marketplace/translations/messages.pot .
-	$(VENV)/bin/pybabel update -q -i marketplace/translations/messages.pot -d marketplace/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -o marketplace/translations/messages.pot .
+	$(VENV)/bin/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations --no-fuzzy-matching
+	$(PY) scripts/fill_en_catalogue.py
 
 # A local secret key, made once and kept out of git, so the app runs outside debug mode.
 instance/secret_key:

@@ -40,6 +40,7 @@ def users():
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @org_admin_required
 def edit_user(user_id: int):
+    accounts.get_org_user(current_user, user_id)  # 404 before anything else for a stranger
     form = UserEditForm(prefix=f"u{user_id}")
     if not form.validate_on_submit():
         flash(_("The change could not be saved."), "error")
@@ -69,12 +70,17 @@ def _site_form(obj=None) -> SiteForm:
     return form
 
 
+def _text(value) -> str:
+    return "" if value is None else str(value).strip()
+
+
 def _fill_from_place(form: SiteForm) -> None:
     """A place picked without coordinates gives its own (the browser normally fills them in already)."""
+    form.lat.data, form.lon.data = _text(form.lat.data), _text(form.lon.data)
     place = gazetteer.PLACES.get(form.place.data or "")
     if place is None:
         return
-    if not (form.lat.data or "").strip() and not (form.lon.data or "").strip():
+    if not form.lat.data and not form.lon.data:
         form.lat.data, form.lon.data = str(place.lat), str(place.lon)
     form.county.data = form.county.data or place.county
     form.industrial_park.data = form.industrial_park.data or place.park
@@ -83,13 +89,12 @@ def _fill_from_place(form: SiteForm) -> None:
 def _save_site(form: SiteForm, operation, *args):
     _fill_from_place(form)
     for field in (form.lat, form.lon):
-        if not (field.data or "").strip():
+        if not field.data:
             field.errors = list(field.errors) + [_("Pick a place or enter the coordinates.")]
     if form.lat.errors or form.lon.errors:
         return None
-    result = run_service(form, operation, current_user, *args, form.name.data, form.lat.data.strip(),
-                         form.lon.data.strip(), form.county.data or "", form.industrial_park.data or "",
-                         form.rail_siding.data)
+    result = run_service(form, operation, current_user, *args, form.name.data, form.lat.data, form.lon.data,
+                         form.county.data or "", form.industrial_park.data or "", form.rail_siding.data)
     if result is not None:
         site, in_region = result
         if not in_region:

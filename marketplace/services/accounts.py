@@ -134,7 +134,8 @@ def set_verification(actor: User, org_id: int, status: VerificationStatus | str,
     return org
 
 
-def _org_user(actor: User, user_id: int) -> User:
+def get_org_user(actor: User, user_id: int) -> User:
+    """A user of the actor's own organisation, for its administrator; NotFound for anyone else's."""
     if not actor.is_org_admin:
         raise PermissionDenied(_l("Only an administrator of your organisation may manage its users."))
     user = db.session.get(User, user_id)
@@ -159,7 +160,7 @@ def add_org_user(actor: User, email: str, password: str, name: str, role: UserRo
 
 def update_org_user(actor: User, user_id: int, role: UserRole | str, active: bool) -> User:
     """Change a colleague's role or (de)activate them; an organisation keeps at least one active admin."""
-    user = _org_user(actor, user_id)
+    user = get_org_user(actor, user_id)
     role = UserRole(role)
     losing_admin = user.role == UserRole.ADMIN and user.active and (role != UserRole.ADMIN or not active)
     if losing_admin and _active_admins(user.organisation_id) <= 1:
