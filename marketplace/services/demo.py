@@ -8,6 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from .. import gazetteer
 from ..extensions import db
@@ -155,12 +156,11 @@ def _org(name: str, code: str, kind: OrgKind, verified: bool, log: list[str]) ->
     return org
 
 
-def _user(org: Organisation, email: str, log: list[str]) -> None:
+def _user(org: Organisation, email: str, password_hash: str, log: list[str]) -> None:
     if db.session.scalar(select(User.id).where(User.email == email)):
         return
     user = User(email=email, name=email.split("@")[0], organisation=org, role=UserRole.ADMIN, active=True,
-                failed_logins=0)
-    user.set_password(DEMO_PASSWORD)
+                failed_logins=0, password_hash=password_hash)
     db.session.add(user)
     log.append(f"user {email}")
 
@@ -183,23 +183,22 @@ def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
     rng = random.Random(seed)
     today = today or datetime.now(CST).date()
     log: list[str] = []
+    # Every demo user shares the one demo password: hash it once (a slow hash, by design) for all of them.
+    password_hash = generate_password_hash(DEMO_PASSWORD)
     materials = {m.code: m for m in db.session.scalars(select(Material))}
     if not materials:
         raise RuntimeError("The materials catalogue is empty: run `flask --app wsgi db upgrade` first.")
 
     operator = _org("宁夏工业固废交易平台运营中心（演示）", make_uscc("12640000MB0000001"), OrgKind.OPERATOR, True, log)
-    _user(operator, "admin@example.com", log)
+    _user(operator, "admin@example.com", password_hash, log)
     regulator = _org("自治区工业和信息化厅固废处（演示）", make_uscc("11640000MB0000002"), OrgKind.REGULATOR, True, log)
-    _user(regulator, "regulator@example.com", log)
+    _user(regulator, "regulator@example.com", password_hash, log)
 
     months = _month_starts(today, MONTHS)
     consumers = _consumers(rng)
     for seq, spec in enumerate(PRODUCERS, start=1):
         org = _org(spec.name, _credit_code("9", seq), spec.kind, spec.verified, log)
-        if spec.email:
-            _user(org, spec.email, log)
-        else:
-            _user(org, f"producer{seq:02d}@example.com", log)
+        _user(org, spec.email or f"producer{seq:02d}@example.com", password_hash, log)
         site = _site(org, spec, log)
         has_records = db.session.scalar(
             select(GenerationRecord.id).where(GenerationRecord.site_id == site.id).limit(1))
@@ -220,7 +219,7 @@ def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
     for seq, spec in enumerate(consumers, start=1):
         # Two consumers are still waiting for verification, so the operator's desk has work.
         org = _org(spec.name, _credit_code("9", 100 + seq), spec.kind, seq not in (39, 40), log)
-        _user(org, spec.email or f"consumer{seq:02d}@example.com", log)
+        _user(org, spec.email or f"consumer{seq:02d}@example.com", password_hash, log)
         _site(org, spec, log)
     db.session.flush()
     return log
