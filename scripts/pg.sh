@@ -3,14 +3,17 @@
 # postgres system user). Usage: scripts/pg.sh start DIR  -> prints the database URL
 #                               scripts/pg.sh stop DIR
 set -euo pipefail
-cmd=${1:?start or stop}; dir=${2:?a directory for the server's data}
+cmd=${1:?start or stop}; dir=${2:?a directory for the data of the server}
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$PGBIN" ] || { echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 case "$cmd" in
 start)
   mkdir -p "$dir/data" "$dir/sock"
-  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$dir"
+  if [ "$(id -u)" = 0 ]; then
+    chown -R postgres:postgres "$dir"
+    chmod o+x "$(dirname "$dir")"  # the postgres user must reach its directory (mktemp -d makes 700)
+  fi
   chmod 700 "$dir/data"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=md5 -E UTF8 --no-locale >/dev/null
