@@ -1,0 +1,7 @@
+"""``python -m matching``: see :mod:`matching.cli`."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""Make the repository root importable however pytest is started.
+
+(Only path setup: these tests must not depend on Flask or on tests/conftest.py.)
+"""
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
