@@ -13,6 +13,14 @@ VERIFICATION = {
     "verified": _l("Verified"),
     "rejected": _l("Rejected"),
 }
+LISTING_STATUS = {
+    "draft": _l("Draft"),
+    "open": _l("Open"),
+    "partly_matched": _l("Partly matched"),
+    "fully_matched": _l("Fully matched"),
+    "expired": _l("Expired"),
+    "withdrawn": _l("Withdrawn"),
+}
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 

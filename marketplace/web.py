@@ -4,7 +4,7 @@ from __future__ import annotations
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, flash, render_template, request
+from flask import abort, flash, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -27,6 +27,7 @@ def init_app(app) -> None:
             "kind_label": lambda value: labels.label(labels.ORG_KIND, value),
             "verification_label": lambda value: labels.label(labels.VERIFICATION, value),
             "role_label": lambda value: labels.label(labels.USER_ROLE, value),
+            "listing_status_label": lambda value: labels.label(labels.LISTING_STATUS, value),
         }
 
     @app.template_filter("tonnes")
@@ -34,8 +35,10 @@ def init_app(app) -> None:
         """1234.5 -> '1,234.500' (exact: the value is a Decimal)."""
         return "" if value is None else f"{value:,.3f}"
 
-    def error_page(status: int, message):
+    def error_page(status: int, message, code: str | None = None, field: str | None = None):
         db.session.rollback()
+        if request.path.startswith("/api/"):
+            return api_error(status, code or ERROR_CODES.get(status, "error"), message, field)
         return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(CSRFError)
@@ -45,6 +48,10 @@ def init_app(app) -> None:
     @app.errorhandler(400)
     def bad_request(e):
         return error_page(400, _l("The request could not be understood."))
+
+    @app.errorhandler(401)
+    def unauthorised(e):
+        return error_page(401, _l("Log in first."))
 
     @app.errorhandler(403)
     def forbidden(e):
@@ -64,12 +71,23 @@ def init_app(app) -> None:
 
     @app.errorhandler(MarketplaceError)
     def domain_error(e):
-        status = {NotFound: 404, PermissionDenied: 403, Conflict: 409}.get(type(e), 400)
-        return error_page(status, e.message)
+        status = {NotFound: 404, PermissionDenied: 403, Conflict: 409}.get(type(e), 422)
+        if not request.path.startswith("/api/") and status == 422:
+            status = 400
+        return error_page(status, e.message, field=e.field)
 
     @app.errorhandler(500)
     def server_error(e):
         return error_page(500, _l("Something went wrong on our side. The team has been told."))
+
+
+ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found",
+               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid", 500: "server_error"}
+
+
+def api_error(status: int, code: str, message, field: str | None = None):
+    """The API's one error shape: {"error": {"code", "message", "field"}}."""
+    return jsonify({"error": {"code": code, "message": str(message), "field": field}}), status
 
 
 def run_service(form, operation, *args, **kwargs):
@@ -91,7 +109,7 @@ def run_service(form, operation, *args, **kwargs):
             errors.append(str(e.message))
             field.errors = errors
         else:
-            flash(str(e.message), "error")
+            flash(f"{e.field}: {e.message}" if e.field else str(e.message), "error")
         return None
     except Exception:
         db.session.rollback()

@@ -4,6 +4,8 @@
 #                               scripts/pg.sh stop DIR
 set -euo pipefail
 cmd=${1:?start or stop}; dir=${2:?a directory for the data of the server}
+dir=$(realpath -m "$dir")
+cd /  # the postgres user may not be allowed into the caller's directory
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$PGBIN" ] || { echo "PostgreSQL server binaries not found: apt-get install postgresql" >&2; exit 1; }
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -1,4 +1,4 @@
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -65,3 +65,34 @@ def account():
             flash(_("Your password has been changed."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form)
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    from ..listings.forms import TokenForm
+    from ..services import tokens as token_service
+
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        result = run_service(form, token_service.create_token, current_user, form.name.data)
+        if result is not None:
+            new_token = result[1]
+            form = TokenForm(formdata=None)
+    return render_template("auth/tokens.html", form=form, tokens=token_service.tokens_of(current_user),
+                           new_token=new_token)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    from ..listings.forms import TokenForm
+    from ..services import tokens as token_service
+
+    form = TokenForm()
+    if not form.csrf_token.validate(form):
+        abort(400)
+    if run_service(form, token_service.revoke_token, current_user, token_id) is not None:
+        flash(_("Token revoked."), "success")
+    return redirect(url_for("auth.tokens"))

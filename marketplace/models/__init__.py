@@ -1,10 +1,16 @@
 """SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
 from .catalogue import Material, MaterialGrade, MaterialParameter
 from .generation import GenerationRecord
+from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .site import Site
 
 __all__ = [
+    "ApiToken",
+    "DemandListing",
+    "ListingEvent",
+    "ListingStatus",
+    "SupplyListing",
     "Material",
     "MaterialGrade",
     "MaterialParameter",

@@ -222,4 +222,88 @@ def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
         _user(org, spec.email or f"consumer{seq:02d}@example.com", password_hash, log)
         _site(org, spec, log)
     db.session.flush()
+    _seed_listings(rng, today, log)
+    db.session.flush()
     return log
+
+
+# --- the open market: listings --------------------------------------------------------------------------
+
+#: material -> (ex-works price yuan/t by grade or None, typical quality values)
+SUPPLY_TERMS = {
+    "fly_ash": ({"I": 65, "II": 38, "III": 12},
+                {"fineness_45um": 18, "water_demand_ratio": 100, "loi": 5.5, "so3": 1.2, "moisture": 0.5}),
+    "fgd_gypsum": ({None: 8}, {"caso4_2h2o": 91, "free_water": 11, "chloride": 0.05}),
+    "furnace_slag": ({None: 4}, {"loi": 6, "moisture": 12}),
+    "gasification_slag": ({None: -18}, {"residual_carbon": 12, "moisture": 35}),
+    "carbide_slag": ({None: 0}, {"cao": 65, "moisture": 30}),
+    "ferroalloy_slag": ({None: 12}, {"mno": 8, "moisture": 5}),
+    "gbf_slag": ({"S105": 175, "S95": 150, "S75": 110}, {"specific_surface": 430, "loi": 0.6}),
+    "steel_slag": ({"I": 30, "II": 18}, {"free_cao": 2.5, "moisture": 4}),
+    "coal_gangue": ({None: -6}, {"calorific_value": 6.5, "al2o3": 24}),
+}
+#: consumer kind (name suffix) -> [(material, min grade, max delivered price, quality limits)]
+DEMAND_TERMS = {
+    "水泥有限公司": [("fly_ash", "II", 95, {"loi": {"max": "8"}}), ("carbide_slag", None, 40, {"cao": {"min": "60"}}),
+                ("fgd_gypsum", None, 55, {"caso4_2h2o": {"min": "85"}}), ("gbf_slag", "S95", 210, {})],
+    "商品混凝土有限公司": [("fly_ash", "II", 110, {"loi": {"max": "8"}, "fineness_45um": {"max": "30"}}),
+                   ("gbf_slag", "S95", 220, {"specific_surface": {"min": "400"}})],
+    "新型墙材有限公司": [("fly_ash", "III", 45, {}), ("furnace_slag", None, 35, {}), ("coal_gangue", None, 25, {}),
+                 ("gasification_slag", None, 20, {})],
+    "石膏板有限公司": [("fgd_gypsum", None, 70, {"caso4_2h2o": {"min": "90"}, "chloride": {"max": "0.1"}})],
+    "路桥建设有限公司": [("steel_slag", "II", 60, {"free_cao": {"max": "3"}}), ("furnace_slag", None, 30, {}),
+                 ("gasification_slag", None, 15, {})],
+    "矿山回填工程有限公司": [("gasification_slag", None, 10, {}), ("coal_gangue", None, 10, {})],
+}
+
+
+def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
+    from datetime import timedelta
+
+    from ..models import DemandListing, SupplyListing
+    from .listings import create_listing
+
+    start = today
+    materials = {m.code: m for m in db.session.scalars(select(Material))}
+    for seq, spec in enumerate(PRODUCERS, start=1):
+        org = db.session.scalar(select(Organisation).where(Organisation.credit_code == _credit_code("9", seq)))
+        if org is None or db.session.scalar(select(SupplyListing.id).where(SupplyListing.organisation_id == org.id)
+                                            .limit(1)):
+            continue
+        user, site = org.users[0], org.sites[0]
+        for code, monthly in spec.streams:
+            prices, quality = SUPPLY_TERMS[code]
+            grade_choices = list(prices)
+            # A plant offers what it cannot use or store well: about a quarter's surplus, per grade.
+            for grade in (grade_choices if len(grade_choices) > 1 and code == "fly_ash" else [rng.choice(grade_choices)]):
+                tonnes = max(500, round(monthly * 3 * rng.uniform(0.15, 0.45) / 100) * 100)
+                q = {k: str(round(v * rng.uniform(0.9, 1.1), 2)) for k, v in quality.items()}
+                if code == "fly_ash":  # keep the measured values inside the stated grade (GB/T 1596)
+                    q["loi"] = {"I": "4.2", "II": "6.8", "III": "9.1"}[grade]
+                    q["fineness_45um"] = {"I": "10.5", "II": "24.0", "III": "38.0"}[grade]
+                create_listing(user, "supply", {
+                    "site_id": site.id, "material": code, "grade": grade, "quality": q, "tonnes": tonnes,
+                    "period_start": start, "period_end": start + timedelta(days=rng.choice([60, 90, 120, 180])),
+                    "price_yuan_per_t": str(prices[grade] + rng.choice([-3, 0, 0, 2, 5]) if prices[grade] else 0),
+                    "max_haul_km": rng.choice([120, 150, 200, 250]),
+                    "notes": "汽车运输，厂内装车。" if not site.rail_siding else "可铁路发运，厂内装车。",
+                }, "open")
+        log.append(f"supply listings of {org.name}")
+    consumers = _consumers(random.Random(20261123))
+    for seq, spec in enumerate(consumers, start=1):
+        org = db.session.scalar(select(Organisation).where(Organisation.credit_code == _credit_code("9", 100 + seq)))
+        if org is None or not org.is_verified or db.session.scalar(
+                select(DemandListing.id).where(DemandListing.organisation_id == org.id).limit(1)):
+            continue
+        user, site = org.users[0], org.sites[0]
+        terms = next(t for suffix, t in DEMAND_TERMS.items() if spec.name.endswith(suffix))
+        wanted = terms if spec.email else rng.sample(terms, k=min(len(terms), rng.choice([1, 2])))
+        for code, min_grade, max_price, limits in wanted:
+            create_listing(user, "demand", {
+                "site_id": site.id, "material": code, "min_grade": min_grade, "quality_limits": limits,
+                "tonnes": rng.choice([2000, 3000, 5000, 8000, 12000, 20000]),
+                "period_start": start, "period_end": start + timedelta(days=rng.choice([90, 120, 180])),
+                "max_delivered_price_yuan_per_t": str(max_price), "max_haul_km": rng.choice([100, 150, 200]),
+                "notes": "需提供检测报告。",
+            }, "open")
+        log.append(f"demand listings of {org.name}")

@@ -41,3 +41,14 @@ def test_migration_seeds_the_materials_catalogue(db):
     assert str(materials["fly_ash"].env_tax_yuan_per_t) == "25.00"
     assert {p.code: p.unit for p in materials["gbf_slag"].parameters} == {"specific_surface": "m²/kg", "loi": "%"}
     assert all(m.name_zh and m.name_en for m in materials.values())
+
+
+def test_database_catalogue_agrees_with_the_optimiser(db):
+    """The optimiser keeps its own copy of grades and tax rates (it knows no database): they must agree."""
+    from matching.catalogue import ENV_TAX_YUAN_PER_T, MATERIALS
+
+    materials = {m.code: m for m in db.session.scalars(select(Material))}
+    assert set(materials) == set(MATERIALS)
+    for code, material in materials.items():
+        assert tuple(material.grade_codes) == MATERIALS[code], code
+        assert material.env_tax_yuan_per_t == ENV_TAX_YUAN_PER_T[code], code

@@ -1,0 +1,33 @@
+"""The JSON API, /api/v1: bearer tokens, JSON errors, an OpenAPI 3.1 description.
+
+It calls the same services as the pages, with the same authorisation and confidentiality."""
+from flask import Blueprint, g, request
+from flask_babel import lazy_gettext as _l
+
+from ..web import api_error
+
+bp = Blueprint("api", __name__)
+
+#: Endpoints that need no token.
+PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
+
+
+@bp.before_request
+def authenticate():
+    from ..services.tokens import user_for_token
+
+    g.api_user = None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        response, status = api_error(401, "unauthorised", _l("Send a valid token: Authorization: Bearer <token>."))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response, status
+    g.api_user = user
+    return None
+
+
+from . import routes  # noqa: E402,F401

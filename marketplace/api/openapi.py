@@ -1,0 +1,216 @@
+"""The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+DECIMAL = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "yuan, exactly two decimals"}
+DECIMAL_IN = {"type": ["string", "number"], "description": "yuan; at most two decimals"}
+QUALITY_VALUE = {"type": ["string", "number"]}
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+ERRORS = {
+    "400": _error("Malformed request (not a JSON object)"),
+    "401": _error("Missing or invalid token"),
+    "403": _error("Not allowed for this user"),
+    "404": _error("No such object, or not visible to this user"),
+    "409": _error("Conflicts with the current state"),
+    "422": _error("A field is invalid; `field` names it"),
+}
+
+
+def _json(ref: str, description: str = "OK") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+def _listing_schema(side: str) -> dict:
+    props = {
+        "id": {"type": "integer"},
+        "side": {"type": "string", "enum": [side]},
+        "status": {"$ref": "#/components/schemas/ListingStatus"},
+        "material": {"type": "string"},
+        "tonnes": {"type": "integer", "minimum": 1},
+        "tonnes_promised": {"type": "integer", "minimum": 0},
+        "tonnes_remaining": {"type": "integer", "minimum": 0},
+        "period_start": {"type": "string", "format": "date"},
+        "period_end": {"type": "string", "format": "date"},
+        "max_haul_km": {"type": "integer", "minimum": 1},
+        "city": {"type": "string"},
+        "county": {"type": "string"},
+        "created_at": {"type": "string"},
+        "updated_at": {"type": "string"},
+        "distance_km": {"type": "number", "description": "from near_site_id, when given"},
+        "site_id": {"type": "integer", "description": "only for the owner, regulators, the operator and "
+                                                      "organisations with an agreed deal"},
+        "site_name": {"type": "string"},
+        "lat": {"type": "string"},
+        "lon": {"type": "string"},
+        "organisation": {"type": "string", "description": "as site_id"},
+        "notes": {"type": "string", "description": "as site_id"},
+    }
+    required = ["id", "side", "status", "material", "tonnes", "tonnes_promised", "tonnes_remaining",
+                "period_start", "period_end", "max_haul_km", "city", "county"]
+    if side == "supply":
+        props.update(grade=NULLABLE_STRING,
+                     quality={"type": "object", "additionalProperties": {"type": "string"}},
+                     price_yuan_per_t=DECIMAL, has_certificate={"type": "boolean"})
+        required += ["grade", "quality", "price_yuan_per_t"]
+    else:
+        props.update(min_grade=NULLABLE_STRING,
+                     quality_limits={"type": "object", "additionalProperties": {
+                         "type": "object", "properties": {"min": {"type": "string"}, "max": {"type": "string"}}}},
+                     max_delivered_price_yuan_per_t={"anyOf": [DECIMAL, {"type": "null"}]})
+        required += ["min_grade", "quality_limits", "max_delivered_price_yuan_per_t"]
+    return {"type": "object", "properties": props, "required": required}
+
+
+def _listing_input(side: str, create: bool) -> dict:
+    props = {
+        "site_id": {"type": "integer", "description": "one of the caller's own sites"},
+        "material": {"type": "string", "description": "a material code, see GET /materials"},
+        "tonnes": {"type": "integer", "minimum": 1, "maximum": 5_000_000},
+        "period_start": {"type": "string", "format": "date"},
+        "period_end": {"type": "string", "format": "date"},
+        "max_haul_km": {"type": "integer", "minimum": 1, "maximum": 2000},
+        "notes": {"type": "string", "maxLength": 2000},
+        "status": {"type": "string", "enum": ["draft", "open"] if create else
+                   ["draft", "open", "withdrawn"]},
+    }
+    if side == "supply":
+        props.update(grade=NULLABLE_STRING, price_yuan_per_t=DECIMAL_IN,
+                     quality={"type": "object", "additionalProperties": QUALITY_VALUE})
+        required = ["site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km",
+                    "price_yuan_per_t"]
+    else:
+        props.update(min_grade=NULLABLE_STRING,
+                     max_delivered_price_yuan_per_t={"anyOf": [DECIMAL_IN, {"type": "null"}]},
+                     quality_limits={"type": "object", "additionalProperties": {
+                         "type": "object", "properties": {"min": QUALITY_VALUE, "max": QUALITY_VALUE}}})
+        required = ["site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km"]
+    schema = {"type": "object", "properties": props}
+    if create:
+        schema["required"] = required
+    return schema
+
+
+LIST_PARAMETERS = [
+    {"name": "material", "in": "query", "schema": {"type": "string"}},
+    {"name": "grade", "in": "query", "schema": {"type": "string"}, "description": "needs material"},
+    {"name": "city", "in": "query", "schema": {"type": "string"}},
+    {"name": "county", "in": "query", "schema": {"type": "string"}},
+    {"name": "min_tonnes", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "min_price", "in": "query", "schema": {"type": "number"}},
+    {"name": "max_price", "in": "query", "schema": {"type": "number"}},
+    {"name": "near_site_id", "in": "query", "schema": {"type": "integer", "minimum": 1},
+     "description": "one of the caller's sites: adds distance_km"},
+    {"name": "within_km", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "mine", "in": "query", "schema": {"type": "string", "enum": ["0", "1"]}},
+    {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/ListingStatus"}},
+    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": ["newest", "price", "-price", "tonnes",
+                                                                           "-tonnes", "distance"]}},
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+]
+
+
+def _listing_paths(side: str, path: str, name: str) -> dict:
+    ref = f"#/components/schemas/{name}"
+    id_param = [{"name": "listing_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
+    body = lambda create: {"required": True, "content": {"application/json": {  # noqa: E731
+        "schema": {"$ref": f"#/components/schemas/{name}{'Create' if create else 'Update'}"}}}}
+    return {
+        f"/api/v1/{path}": {
+            "get": {"summary": f"Browse {side} listings (filters and pagination as the browse page)",
+                    "operationId": f"list_{side}", "parameters": LIST_PARAMETERS,
+                    "responses": {"200": _json(f"#/components/schemas/{name}Page"), **_pick("401", "422")}},
+            "post": {"summary": f"Post a {side} listing (open at once unless status is draft)",
+                     "operationId": f"create_{side}", "requestBody": body(True),
+                     "responses": {"201": _json(ref, "Created"), **_pick("400", "401", "403", "422")}},
+        },
+        f"/api/v1/{path}/{{listing_id}}": {
+            "parameters": id_param,
+            "get": {"summary": f"One {side} listing", "operationId": f"get_{side}",
+                    "responses": {"200": _json(ref), **_pick("401", "404")}},
+            "patch": {"summary": "Change a listing, or move its status (draft, open, withdrawn)",
+                      "operationId": f"patch_{side}", "requestBody": body(False),
+                      "responses": {"200": _json(ref), **_pick("400", "401", "403", "404", "409", "422")}},
+            "delete": {"summary": "Withdraw a listing (it stays in the history)", "operationId": f"delete_{side}",
+                       "responses": {"200": _json(ref), **_pick("401", "403", "404", "409")}},
+        },
+    }
+
+
+def _pick(*codes: str) -> dict:
+    return {c: ERRORS[c] for c in codes}
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    page = lambda item: {"type": "object", "required": ["items", "total", "page", "per_page", "pages"],  # noqa: E731
+                         "properties": {"items": {"type": "array", "items": {"$ref": item}},
+                                        "total": {"type": "integer"}, "page": {"type": "integer"},
+                                        "per_page": {"type": "integer"}, "pages": {"type": "integer"}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Ningxia Industrial Solid Waste Exchange API", "version": "1.0.0",
+                 "description": "Listings of general industrial solid waste offered and needed in Ningxia. "
+                                "Authenticate with POST /api/v1/auth/token, then send "
+                                "`Authorization: Bearer <token>`. Errors are "
+                                "{\"error\": {\"code\", \"message\", \"field\"}}. Tonnes are whole tonnes, "
+                                "money is yuan as strings with two decimals, dates are ISO (China Standard Time)."},
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/v1/openapi.json": {"get": {"summary": "This description", "operationId": "openapi",
+                                             "security": [], "responses": {"200": {
+                                                 "description": "OpenAPI 3.1",
+                                                 "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "/api/v1/auth/token": {"post": {
+                "summary": "Exchange e-mail and password for a bearer token", "operationId": "create_token",
+                "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["email", "password"],
+                    "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                                   "name": {"type": "string", "maxLength": 100}}}}}},
+                "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["token"],
+                    "properties": {"token": {"type": "string"}, "id": {"type": "integer"},
+                                   "prefix": {"type": "string"}}}}}},
+                    "400": ERRORS["400"], "401": _error("Wrong e-mail or password"),
+                    "403": _error("Account deactivated"), "422": ERRORS["422"],
+                    "429": _error("Too many failed attempts; try again later")}}},
+            "/api/v1/materials": {"get": {"summary": "The materials catalogue", "operationId": "materials",
+                                          "responses": {"200": {"description": "OK", "content": {
+                                              "application/json": {"schema": {"type": "object"}}}},
+                                              **_pick("401")}}},
+            "/api/v1/sites": {"get": {"summary": "The caller's own sites", "operationId": "sites",
+                                      "responses": {"200": {"description": "OK", "content": {
+                                          "application/json": {"schema": {"type": "object"}}}},
+                                          **_pick("401")}}},
+            **_listing_paths("supply", "supply-listings", "SupplyListing"),
+            **_listing_paths("demand", "demand-listings", "DemandListing"),
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message", "field"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                                   "field": {"type": ["string", "null"]}}}}},
+                "ListingStatus": {"type": "string", "enum": ["draft", "open", "partly_matched", "fully_matched",
+                                                             "expired", "withdrawn"]},
+                "SupplyListing": _listing_schema("supply"),
+                "DemandListing": _listing_schema("demand"),
+                "SupplyListingCreate": _listing_input("supply", True),
+                "SupplyListingUpdate": _listing_input("supply", False),
+                "DemandListingCreate": _listing_input("demand", True),
+                "DemandListingUpdate": _listing_input("demand", False),
+                "SupplyListingPage": page("#/components/schemas/SupplyListing"),
+                "DemandListingPage": page("#/components/schemas/DemandListing"),
+            },
+        },
+    }

@@ -1,0 +1,140 @@
+from flask import current_app, g, jsonify, request
+from flask_babel import lazy_gettext as _l
+
+from ..errors import MarketplaceError, ValidationError
+from ..extensions import db
+from ..services import accounts, catalogue, listings, sites, tokens
+from ..web import api_error
+from . import bp
+from .openapi import openapi_document
+
+MAX_ID = 2**31 - 1
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError(_l("Send a JSON object (Content-Type: application/json)."), field=None)
+    return body
+
+
+def committed(result, status: int = 200):
+    db.session.commit()
+    return jsonify(result), status
+
+
+def check_id(value: int) -> int:
+    if value > MAX_ID:
+        from ..errors import NotFound
+
+        raise NotFound(_l("No such listing."))
+    return value
+
+
+@bp.errorhandler(MarketplaceError)
+def domain_error(e):
+    db.session.rollback()
+    status = {"NotFound": 404, "PermissionDenied": 403, "Conflict": 409}.get(type(e).__name__, 422)
+    if isinstance(e, ValidationError) and e.field is None:
+        status = 400
+    return api_error(status, {404: "not_found", 403: "forbidden", 409: "conflict", 400: "bad_request"}
+                     .get(status, "invalid"), e.message, e.field)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.post("/auth/token")
+def create_token():
+    body = json_body()
+    email, password = body.get("email"), body.get("password")
+    if not isinstance(email, str) or not email:
+        raise ValidationError(_l("This field is required."), field="email")
+    if not isinstance(password, str) or not password:
+        raise ValidationError(_l("This field is required."), field="password")
+    try:
+        user = accounts.authenticate(email, password, current_app.config["LOGIN_MAX_FAILURES"],
+                                     current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    except MarketplaceError as e:
+        db.session.commit()  # keep the failure count that slows guessing down
+        status = 429 if "Too many" in str(e.message) else 401
+        return api_error(status, "too_many_attempts" if status == 429 else "unauthorised", e.message, e.field)
+    row, token = tokens.create_token(user, body.get("name") if isinstance(body.get("name"), str) else "api")
+    return committed({"token": token, "id": row.id, "prefix": row.prefix}, 201)
+
+
+@bp.get("/materials")
+def material_list():
+    return jsonify({"items": [{
+        "code": m.code, "name_zh": m.name_zh, "name_en": m.name_en, "grades": m.grade_codes,
+        "parameters": [{"code": p.code, "unit": p.unit, "name_zh": p.name_zh, "name_en": p.name_en}
+                       for p in m.parameters],
+        "env_tax_yuan_per_t": f"{m.env_tax_yuan_per_t:.2f}"} for m in catalogue.materials()]})
+
+
+@bp.get("/sites")
+def site_list():
+    return jsonify({"items": [{
+        "id": s.id, "name": s.name, "lat": str(s.lat), "lon": str(s.lon), "city": s.city, "county": s.county,
+        "industrial_park": s.industrial_park, "rail_siding": s.rail_siding, "active": s.active}
+        for s in sites.sites_of(g.api_user.organisation_id)]})
+
+
+def _list(side: str):
+    listings.expire_due()
+    db.session.commit()
+    s = listings.search_from_args(request.args, side)
+    results = listings.search(g.api_user, side, s)
+    return jsonify({"items": [listings.listing_to_dict(l, g.api_user, results.distances.get(l.id))
+                              for l in results.items],
+                    "total": results.total, "page": results.page, "per_page": results.per_page,
+                    "pages": results.pages})
+
+
+def _create(side: str):
+    body = json_body()
+    status = body.get("status", "open")
+    if not isinstance(status, str):
+        raise ValidationError(_l("A new listing is either a draft or open."), field="status")
+    listing = listings.create_listing(g.api_user, side, body, status)
+    return committed(listings.listing_to_dict(listing, g.api_user), 201)
+
+
+def _get(side: str, listing_id: int):
+    listing = listings.get_listing(side, check_id(listing_id), g.api_user)
+    return jsonify(listings.listing_to_dict(listing, g.api_user))
+
+
+def _patch(side: str, listing_id: int):
+    body = json_body()
+    check_id(listing_id)
+    status = body.pop("status", None)
+    fields = {k: v for k, v in body.items()}
+    listing = None
+    if fields:
+        listing = listings.update_listing(g.api_user, side, listing_id, fields)
+    if status is not None:
+        if not isinstance(status, str):
+            raise ValidationError(_l("Unknown status."), field="status")
+        listing = listings.set_status(g.api_user, side, listing_id, status)
+    if listing is None:
+        listing = listings.own_listing(g.api_user, side, listing_id)
+    return committed(listings.listing_to_dict(listing, g.api_user))
+
+
+def _delete(side: str, listing_id: int):
+    listing = listings.set_status(g.api_user, side, check_id(listing_id), "withdrawn")
+    return committed(listings.listing_to_dict(listing, g.api_user))
+
+
+for _side, _path in (("supply", "supply-listings"), ("demand", "demand-listings")):
+    bp.add_url_rule(f"/{_path}", f"list_{_side}", lambda side=_side: _list(side), methods=["GET"])
+    bp.add_url_rule(f"/{_path}", f"create_{_side}", lambda side=_side: _create(side), methods=["POST"])
+    bp.add_url_rule(f"/{_path}/<int:listing_id>", f"get_{_side}",
+                    lambda listing_id, side=_side: _get(side, listing_id), methods=["GET"])
+    bp.add_url_rule(f"/{_path}/<int:listing_id>", f"patch_{_side}",
+                    lambda listing_id, side=_side: _patch(side, listing_id), methods=["PATCH"])
+    bp.add_url_rule(f"/{_path}/<int:listing_id>", f"delete_{_side}",
+                    lambda listing_id, side=_side: _delete(side, listing_id), methods=["DELETE"])

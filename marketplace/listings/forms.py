@@ -1,0 +1,37 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+
+from ..forms_common import max_length, optional, required
+
+
+class ListingForm(FlaskForm):
+    """The fields both sides share; quality inputs are rendered per material parameter by the template."""
+    site_id = SelectField(_l("Site"), choices=[], validators=[required()])
+    material = SelectField(_l("Material"), choices=[], validators=[required()])
+    grade = SelectField(_l("Grade"), choices=[], validate_choice=False, validators=[optional()])
+    tonnes = StringField(_l("Tonnes (whole tonnes)"), validators=[required(), max_length(12)])
+    period_start = DateField(_l("From"), validators=[required()])
+    period_end = DateField(_l("To"), validators=[required()])
+    price = StringField(_l("Price (yuan/t)"), validators=[max_length(20)])
+    max_haul_km = StringField(_l("Maximum haul distance (km)"), validators=[required(), max_length(6)])
+    notes = TextAreaField(_l("Notes"), validators=[max_length(2000)])
+    certificate = FileField(_l("Lab certificate (PDF, PNG or JPEG, at most 5 MB)"))
+    save_draft = SubmitField(_l("Save as draft"))
+    publish = SubmitField(_l("Publish"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("CSV (UTF-8) or XLSX file"), validators=[required()])
+    submit = SubmitField(_l("Import"))
+
+
+class StatusForm(FlaskForm):
+    status = StringField(validators=[required(), max_length(20)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), validators=[required(), max_length(100)])
+    submit = SubmitField(_l("Create token"))

@@ -1,0 +1,301 @@
+from pathlib import Path
+
+from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
+                   url_for)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from .. import gazetteer, maps
+from ..errors import MarketplaceError
+from ..extensions import db
+from ..forms_common import choices
+from ..services import catalogue, listing_files, listings, sites
+from ..web import run_service
+from . import bp
+from .forms import ImportForm, ListingForm, StatusForm
+
+SIDE = "<any(supply, demand):side>"
+GRADE_FIELD = {"supply": "grade", "demand": "min_grade"}
+PRICE_FIELD = {"supply": "price_yuan_per_t", "demand": "max_delivered_price_yuan_per_t"}
+PRICE_LABEL = {"supply": _l("Ex-works price (yuan/t; negative when you pay to be rid of it)"),
+               "demand": _l("Maximum delivered price (yuan/t; optional)")}
+STATUS_ACTIONS = {"open": _l("Publish"), "draft": _l("Back to draft"), "withdrawn": _l("Withdraw")}
+
+
+def certificate_folder() -> Path:
+    return Path(current_app.instance_path) / "uploads" / "certificates"
+
+
+def _catalogue():
+    materials = catalogue.materials()
+    return materials, {m.code: m.grade_codes for m in materials}
+
+
+def _may_publish(side: str) -> bool:
+    org = current_user.organisation
+    return org.is_producer if side == "supply" else org.is_consumer
+
+
+def _listing_form(side: str, materials, obj=None) -> ListingForm:
+    locale = str(get_locale())
+    form = ListingForm(obj=obj)
+    form.site_id.choices = choices((str(s.id), s.name) for s in sites.sites_of(current_user.organisation_id, True))
+    form.material.choices = choices((m.code, m.name(locale)) for m in materials)
+    grades = sorted({g for m in materials for g in m.grade_codes}, key=lambda g: (len(g), g))
+    form.grade.choices = choices([("", "—")] + [(g, g) for g in grades])
+    form.price.label.text = PRICE_LABEL[side]
+    form.grade.label.text = _("Grade") if side == "supply" else _("Minimum grade")
+    return form
+
+
+def _form_values(side: str, form: ListingForm, materials) -> dict:
+    """The form as the API's listing fields, quality inputs included."""
+    material = next((m for m in materials if m.code == form.material.data), None)
+    data = {"site_id": form.site_id.data, "material": form.material.data, GRADE_FIELD[side]: form.grade.data or None,
+            "tonnes": form.tonnes.data, "period_start": form.period_start.data, "period_end": form.period_end.data,
+            "max_haul_km": form.max_haul_km.data, "notes": form.notes.data or "", PRICE_FIELD[side]: form.price.data}
+    params = material.parameters if material else []
+    if side == "supply":
+        data["quality"] = {p.code: request.form.get(f"q-{material.code}-{p.code}", "").strip() for p in params}
+    else:
+        data["quality_limits"] = {p.code: {"min": request.form.get(f"qmin-{material.code}-{p.code}", "").strip(),
+                                           "max": request.form.get(f"qmax-{material.code}-{p.code}", "").strip()}
+                                  for p in params}
+    return data
+
+
+def _save_certificate(listing) -> bool:
+    upload = request.files.get("certificate")
+    if listing.side != "supply" or upload is None or not upload.filename:
+        return True
+    data = upload.read(listing_files.CERTIFICATE_MAX_BYTES + 1)
+    try:
+        listing_files.attach_certificate(current_user, listing.id, upload.filename, data, certificate_folder())
+        db.session.commit()
+        return True
+    except MarketplaceError as e:
+        db.session.rollback()
+        flash(str(e.message), "error")
+        return False
+
+
+@bp.route(f"/{SIDE}/new", methods=["GET", "POST"])
+@login_required
+def new(side: str):
+    if not _may_publish(side):
+        abort(403)
+    materials, grades = _catalogue()
+    form = _listing_form(side, materials)
+    if request.method == "GET":
+        form.max_haul_km.data = "150"
+    if form.validate_on_submit():
+        status = "draft" if form.save_draft.data else "open"
+        listing = run_service(form, listings.create_listing, current_user, side,
+                              _form_values(side, form, materials), status)
+        if listing is not None:
+            _save_certificate(listing)
+            flash(_("Listing saved."), "success")
+            return redirect(url_for("listings.detail", side=side, listing_id=listing.id))
+    return render_template("listings/form.html", form=form, side=side, materials=materials, grades=grades,
+                           listing=None, verified=current_user.organisation.is_verified)
+
+
+@bp.route(f"/{SIDE}/<int:listing_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(side: str, listing_id: int):
+    listing = listings.own_listing(current_user, side, listing_id)
+    listings.require_editable(listing)
+    materials, grades = _catalogue()
+    form = _listing_form(side, materials, obj=listing)
+    if request.method == "GET":
+        form.site_id.data = str(listing.site_id)
+        form.material.data = listing.material.code
+        form.grade.data = getattr(listing, GRADE_FIELD[side]) or ""
+        form.tonnes.data = str(listing.tonnes)
+        form.max_haul_km.data = str(listing.max_haul_km)
+        price = getattr(listing, PRICE_FIELD[side])
+        form.price.data = "" if price is None else str(price)
+    if form.validate_on_submit():
+        updated = run_service(form, listings.update_listing, current_user, side, listing_id,
+                              _form_values(side, form, materials))
+        if updated is not None and _save_certificate(updated):
+            flash(_("Listing saved."), "success")
+            return redirect(url_for("listings.detail", side=side, listing_id=listing_id))
+    return render_template("listings/form.html", form=form, side=side, materials=materials, grades=grades,
+                           listing=listing, verified=True)
+
+
+@bp.route(f"/{SIDE}/<int:listing_id>")
+@login_required
+def detail(side: str, listing_id: int):
+    listing = listings.get_listing(side, listing_id, current_user)
+    own = listing.organisation_id == current_user.organisation_id
+    moves = [s.value for s in listings.OWNER_MOVES.get(listing.status, ())] if own else []
+    return render_template(
+        "listings/detail.html", listing=listing, side=side, own=own,
+        identity=listings.can_see_identity(current_user, listing),
+        history=listings.history(listing) if own or current_user.organisation.is_staff else [],
+        moves=moves, actions=STATUS_ACTIONS, form=StatusForm())
+
+
+@bp.route(f"/{SIDE}/<int:listing_id>/status", methods=["POST"])
+@login_required
+def change_status(side: str, listing_id: int):
+    listings.own_listing(current_user, side, listing_id)  # 404 / 403 before anything else
+    form = StatusForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if run_service(form, listings.set_status, current_user, side, listing_id, form.status.data) is not None:
+        flash(_("Status changed."), "success")
+    return redirect(url_for("listings.detail", side=side, listing_id=listing_id))
+
+
+@bp.route("/supply/<int:listing_id>/certificate")
+@login_required
+def certificate(listing_id: int):
+    listing = listings.get_listing("supply", listing_id, current_user)
+    if not listing.certificate_path or not listing_files.can_download_certificate(current_user, listing):
+        abort(404)
+    return send_file(certificate_folder() / listing.certificate_path, mimetype=listing.certificate_type,
+                     as_attachment=True, download_name=listing.certificate_name)
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    org_id = current_user.organisation_id
+    listings.expire_due()
+    db.session.commit()
+    own = {side: listings.search(current_user, side, listings.Search(mine=True, per_page=100)).items
+           for side in ("supply", "demand")}
+    return render_template("listings/mine.html", own=own, org_id=org_id)
+
+
+def _browse_search(side: str):
+    try:
+        return listings.search_from_args(request.args, side), None
+    except MarketplaceError as e:
+        return listings.Search(), e
+
+
+@bp.route(f"/{SIDE}")
+@login_required
+def browse(side: str):
+    listings.expire_due()
+    db.session.commit()
+    search, error = _browse_search(side)
+    if error is not None:
+        flash(f"{error.field}: {error.message}" if error.field else str(error.message), "error")
+    try:
+        results = listings.search(current_user, side, search)
+    except MarketplaceError as e:
+        flash(str(e.message), "error")
+        search = listings.Search()
+        results = listings.search(current_user, side, search)
+    materials, grades = _catalogue()
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return render_template("listings/browse.html", side=side, results=results, search=search, args=args,
+                           materials=materials, grades=grades, my_sites=sites.sites_of(current_user.organisation_id),
+                           cities=gazetteer.CITIES, counties=gazetteer.COUNTIES.values(),
+                           identity=lambda l: listings.can_see_identity(current_user, l))
+
+
+@bp.route(f"/{SIDE}/map")
+@login_required
+def browse_map(side: str):
+    """The browse page's map (shown in a frame): the same filters, the current page of results."""
+    search, error = _browse_search(side)
+    try:
+        results = listings.search(current_user, side, search)
+    except MarketplaceError:
+        results = listings.search(current_user, side, listings.Search())
+    locale = str(get_locale())
+    m = maps.new_map()
+    price_label = _("Price (yuan/t)") if side == "supply" else _("Maximum delivered price (yuan/t)")
+    for listing in results.items:
+        record = listings.listing_to_dict(listing, current_user)
+        lines = [(_("Material"), listing.material.name(locale)),
+                 (_("Grade"), record.get("grade") or record.get("min_grade") or "—"),
+                 (_("Tonnes available"), f"{listing.tonnes_remaining:,}"),
+                 (price_label, record.get(PRICE_FIELD[side]) or "—"),
+                 (_("County / district"), gazetteer.county_label(listing.site.county, locale) or "—")]
+        if "organisation" in record:
+            lines += [(_("Organisation"), record["organisation"]), (_("Site"), record["site_name"]),
+                      (_("Notes"), record["notes"] or "—")]
+        lat, lon = listings.public_position(listing, current_user)
+        link = url_for("listings.detail", side=side, listing_id=listing.id)
+        html = maps.popup_html(lines) + f'<br><a href="{link}" target="_top">{_("Details")}</a>'
+        import folium
+
+        folium.CircleMarker(location=(lat, lon), radius=6 + min(14, listing.tonnes_remaining ** 0.5 / 40),
+                            color="#1f6f5c" if side == "supply" else "#a35b00", fill=True, fill_opacity=0.7,
+                            popup=folium.Popup(html, max_width=320),
+                            tooltip=folium.Tooltip(maps.popup_html([(_("Material"), listing.material.name(locale))]))
+                            ).add_to(m)
+    return maps.render(m)
+
+
+@bp.route(f"/{SIDE}/export.<any(csv, xlsx):fmt>")
+@login_required
+def export(side: str, fmt: str):
+    """The browse page's results as a spreadsheet: the same filters, the same confidentiality."""
+    search, error = _browse_search(side)
+    if error is not None:
+        raise error
+    search.page, search.per_page = 1, 100
+    rows = []
+    while True:
+        results = listings.search(current_user, side, search)
+        rows += [listing_files.flatten(listings.listing_to_dict(l, current_user, results.distances.get(l.id)))
+                 for l in results.items]
+        if search.page >= results.pages:
+            break
+        search.page += 1
+    name = f"{side}-listings.{fmt}"
+    if fmt == "csv":
+        return Response(listing_files.to_csv(rows), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(listing_files.to_xlsx(rows, f"{side} listings"),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@bp.route(f"/{SIDE}/import", methods=["GET", "POST"])
+@login_required
+def bulk_import(side: str):
+    if not _may_publish(side):
+        abort(403)
+    form = ImportForm()
+    errors = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        data = upload.read(4 * 1024 * 1024 + 1)
+        if len(data) > 4 * 1024 * 1024:
+            form.file.errors = [_("The file may be at most 4 MB.")]
+        else:
+            try:
+                created = listing_files.import_listings(current_user, side, upload.filename, data)
+                db.session.commit()
+                flash(_("%(n)d listings imported.", n=len(created)), "success")
+                return redirect(url_for("listings.mine"))
+            except listing_files.ImportFailed as e:
+                db.session.rollback()
+                errors = e.errors
+                flash(str(e.message), "error")
+            except MarketplaceError as e:
+                db.session.rollback()
+                form.file.errors = [str(e.message)]
+    materials, _grades = _catalogue()
+    return render_template("listings/import.html", form=form, side=side, errors=errors,
+                           columns=listing_files.template_columns(side, materials))
+
+
+@bp.route(f"/{SIDE}/import-template.csv")
+@login_required
+def import_template(side: str):
+    materials, _grades = _catalogue()
+    header = ",".join(listing_files.template_columns(side, materials)) + "\n"
+    return Response("\ufeff" + header, mimetype="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f"attachment; filename={side}-listings-template.csv"})

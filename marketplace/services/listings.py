@@ -1,0 +1,553 @@
+"""Supply and demand listings: validation, lifecycle, history, browsing and confidentiality."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import numpy as np
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from .. import gazetteer
+from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
+from ..models.listing import LIVE_STATUSES
+from .catalogue import material_by_code
+from .generation import CST
+from .values import parse_date, parse_decimal, parse_int, parse_text, plain
+
+MODELS = {"supply": SupplyListing, "demand": DemandListing}
+MAX_TONNES = 5_000_000
+MAX_HAUL_KM = 2000
+PRICE_MIN, PRICE_MAX = Decimal("-10000"), Decimal("100000")
+QUALITY_MIN, QUALITY_MAX = Decimal("-1000000"), Decimal("1000000")
+NOTES_MAX = 2000
+#: Fields an owner may change once part of the listing is promised in agreements.
+CHANGEABLE_WHEN_PROMISED = {"tonnes", "period_end", "notes", "price_yuan_per_t", "max_delivered_price_yuan_per_t"}
+#: Status moves an owner may make; the others (partly/fully matched, expired) belong to the system.
+OWNER_MOVES = {
+    ListingStatus.DRAFT: {ListingStatus.OPEN, ListingStatus.WITHDRAWN},
+    ListingStatus.OPEN: {ListingStatus.WITHDRAWN, ListingStatus.DRAFT},
+    ListingStatus.PARTLY_MATCHED: {ListingStatus.WITHDRAWN},
+}
+
+
+def today_cst() -> date:
+    return datetime.now(CST).date()
+
+
+def model_for(side: str):
+    try:
+        return MODELS[side]
+    except KeyError:
+        raise NotFound(_l("No such kind of listing.")) from None
+
+
+# --- validation ----------------------------------------------------------------------------------------
+
+def _grade(material: Material, value, field_name: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or value not in material.grade_codes:
+        if not material.grade_codes:
+            raise ValidationError(_l("%(material)s has no grades.", material=material.code), field=field_name)
+        raise ValidationError(_l("Not a grade of %(material)s (grades: %(grades)s).", material=material.code,
+                                 grades=", ".join(material.grade_codes)), field=field_name)
+    return value
+
+
+def _quality(material: Material, values, field_name: str = "quality") -> dict:
+    if values in (None, ""):
+        return {}
+    if not isinstance(values, dict):
+        raise ValidationError(_l("Give quality as {parameter: value}."), field=field_name)
+    known = {p.code for p in material.parameters}
+    out = {}
+    for code, value in values.items():
+        if code not in known:
+            raise ValidationError(_l("%(param)s is not a quality parameter of %(material)s.", param=code,
+                                     material=material.code), field=f"{field_name}.{code}")
+        if value in (None, ""):
+            continue
+        out[code] = plain(parse_decimal(value, f"{field_name}.{code}", 4, QUALITY_MIN, QUALITY_MAX))
+    return out
+
+
+def _quality_limits(material: Material, values) -> dict:
+    if values in (None, ""):
+        return {}
+    if not isinstance(values, dict):
+        raise ValidationError(_l("Give quality limits as {parameter: {\"min\": x, \"max\": y}}."),
+                              field="quality_limits")
+    known = {p.code for p in material.parameters}
+    out = {}
+    for code, bounds in values.items():
+        where = f"quality_limits.{code}"
+        if code not in known:
+            raise ValidationError(_l("%(param)s is not a quality parameter of %(material)s.", param=code,
+                                     material=material.code), field=where)
+        if not isinstance(bounds, dict) or set(bounds) - {"min", "max"}:
+            raise ValidationError(_l("Give quality limits as {parameter: {\"min\": x, \"max\": y}}."), field=where)
+        clean = {k: plain(parse_decimal(v, f"{where}.{k}", 4, QUALITY_MIN, QUALITY_MAX))
+                 for k, v in bounds.items() if v not in (None, "")}
+        if "min" in clean and "max" in clean and Decimal(clean["min"]) > Decimal(clean["max"]):
+            raise ValidationError(_l("The minimum is above the maximum."), field=where)
+        if clean:
+            out[code] = clean
+    return out
+
+
+def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
+    """Validate the input of a new listing (or of a change to `existing`) and return clean column values.
+
+    `data` uses the API's field names; only the keys present are validated for a change."""
+    def given(name: str) -> bool:
+        return existing is None or name in data
+
+    values: dict = {}
+    if given("site_id"):
+        site_id = data.get("site_id")
+        if isinstance(site_id, bool) or not isinstance(site_id, (int, str)) or not str(site_id).isdigit():
+            raise ValidationError(_l("Choose one of your sites."), field="site_id")
+        site = db.session.get(Site, int(site_id))
+        if site is None or site.organisation_id != actor.organisation_id:
+            raise ValidationError(_l("Choose one of your sites."), field="site_id")
+        if not site.active:
+            raise ValidationError(_l("This site is archived."), field="site_id")
+        values["site_id"] = site.id
+    if given("material"):
+        material = material_by_code(data.get("material")) if isinstance(data.get("material"), str) else None
+        if material is None:
+            raise ValidationError(_l("Unknown material."), field="material")
+        values["material_id"] = material.id
+    else:
+        material = existing.material
+    grade_field = "grade" if side == "supply" else "min_grade"
+    if given(grade_field) or "material" in values and existing is not None:
+        values[grade_field] = _grade(material, data.get(grade_field, getattr(existing, grade_field, None)),
+                                     grade_field)
+    if side == "supply":
+        if given("quality") or ("material_id" in values and existing is not None):
+            values["quality"] = _quality(material, data.get("quality", getattr(existing, "quality", None)))
+        if given("price_yuan_per_t"):
+            if data.get("price_yuan_per_t") in (None, ""):
+                raise ValidationError(_l("This field is required."), field="price_yuan_per_t")
+            values["price_yuan_per_t"] = parse_decimal(data["price_yuan_per_t"], "price_yuan_per_t", 2,
+                                                       PRICE_MIN, PRICE_MAX)
+    else:
+        if given("quality_limits") or ("material_id" in values and existing is not None):
+            values["quality_limits"] = _quality_limits(
+                material, data.get("quality_limits", getattr(existing, "quality_limits", None)))
+        if given("max_delivered_price_yuan_per_t"):
+            price = data.get("max_delivered_price_yuan_per_t")
+            values["max_delivered_price_yuan_per_t"] = None if price in (None, "") else parse_decimal(
+                price, "max_delivered_price_yuan_per_t", 2, PRICE_MIN, PRICE_MAX)
+    if given("tonnes"):
+        values["tonnes"] = parse_int(data.get("tonnes"), "tonnes", 1, MAX_TONNES)
+    if given("max_haul_km"):
+        values["max_haul_km"] = parse_int(data.get("max_haul_km"), "max_haul_km", 1, MAX_HAUL_KM)
+    for name in ("period_start", "period_end"):
+        if given(name):
+            values[name] = parse_date(data.get(name), name)
+    if given("notes"):
+        values["notes"] = parse_text(data.get("notes"), "notes", NOTES_MAX)
+
+    start = values.get("period_start", getattr(existing, "period_start", None))
+    end = values.get("period_end", getattr(existing, "period_end", None))
+    if start and end and end < start:
+        raise ValidationError(_l("The period ends before it starts."), field="period_end")
+    if "period_end" in values and values["period_end"] < today_cst():
+        raise ValidationError(_l("The period has already ended."), field="period_end")
+    if start and end and (end - start).days > 3 * 366:
+        raise ValidationError(_l("A listing covers at most three years."), field="period_end")
+    return values
+
+
+# --- lifecycle -----------------------------------------------------------------------------------------
+
+def _snapshot(listing) -> dict:
+    keys = ["status", "site_id", "material_id", "tonnes", "tonnes_promised", "period_start", "period_end",
+            "max_haul_km", "notes"]
+    keys += (["grade", "quality", "price_yuan_per_t"] if listing.side == "supply"
+             else ["min_grade", "quality_limits", "max_delivered_price_yuan_per_t"])
+    return {k: _jsonable(getattr(listing, k)) for k in keys}
+
+
+def _jsonable(value):
+    if isinstance(value, (Decimal, date)):
+        return str(value)
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def _record(listing, actor: User | None, action: str, changes: dict) -> None:
+    key = "supply_listing_id" if listing.side == "supply" else "demand_listing_id"
+    db.session.add(ListingEvent(**{key: listing.id}, user_id=actor.id if actor else None, action=action,
+                                changes=changes))
+
+
+def _require_publisher(actor: User, side: str) -> None:
+    org = actor.organisation
+    if side == "supply" and not org.is_producer:
+        raise PermissionDenied(_l("Only producers offer waste."))
+    if side == "demand" and not org.is_consumer:
+        raise PermissionDenied(_l("Only utilisers post needs."))
+    if not org.is_verified:
+        raise PermissionDenied(_l("Your organisation must be verified first."))
+
+
+def check_new_listing(actor: User, side: str, data: dict,
+                      status: str | ListingStatus = ListingStatus.OPEN) -> tuple[dict, ListingStatus]:
+    """Every check of a new listing, writing nothing: (clean column values, status)."""
+    _require_publisher(actor, side)
+    try:
+        status = ListingStatus(status)
+    except ValueError:
+        raise ValidationError(_l("A new listing is either a draft or open."), field="status") from None
+    if status not in (ListingStatus.DRAFT, ListingStatus.OPEN):
+        raise ValidationError(_l("A new listing is either a draft or open."), field="status")
+    required = ["site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km"]
+    required += ["price_yuan_per_t"] if side == "supply" else []
+    for name in required:
+        if data.get(name) in (None, ""):
+            raise ValidationError(_l("This field is required."), field=name)
+    return clean_listing(actor, side, data), status
+
+
+def insert_listing(actor: User, side: str, values: dict, status: ListingStatus):
+    """Store a listing whose values check_new_listing has cleaned."""
+    listing = model_for(side)(organisation_id=actor.organisation_id, created_by_id=actor.id, status=status,
+                              tonnes_promised=0, **values)
+    db.session.add(listing)
+    db.session.flush()
+    _record(listing, actor, "created", _snapshot(listing))
+    return listing
+
+
+def create_listing(actor: User, side: str, data: dict, status: str | ListingStatus = ListingStatus.OPEN):
+    """A new listing of the actor's organisation, open at once unless asked to be a draft."""
+    values, status = check_new_listing(actor, side, data, status)
+    return insert_listing(actor, side, values, status)
+
+
+def get_listing(side: str, listing_id: int, viewer: User | None = None, for_update: bool = False):
+    """The listing, if the viewer may see it: its owner and staff always; others only while it is live."""
+    model = model_for(side)
+    query = select(model).where(model.id == listing_id)
+    if for_update:
+        query = query.with_for_update()
+    listing = db.session.scalar(query)
+    if listing is None:
+        raise NotFound(_l("No such listing."))
+    if viewer is not None and not can_see_listing(viewer, listing):
+        raise NotFound(_l("No such listing."))
+    return listing
+
+
+def own_listing(actor: User, side: str, listing_id: int):
+    listing = get_listing(side, listing_id, actor, for_update=True)
+    if listing.organisation_id != actor.organisation_id:
+        raise PermissionDenied(_l("Only the organisation that posted a listing may change it."))
+    return listing
+
+
+def require_editable(listing) -> None:
+    if listing.status not in OWNER_MOVES:
+        raise Conflict(_l("A listing that is %(status)s can no longer be changed.", status=listing.status.value),
+                       field="status")
+
+
+def update_listing(actor: User, side: str, listing_id: int, data: dict):
+    """Change what is not yet promised; every change goes into the history."""
+    listing = own_listing(actor, side, listing_id)
+    _require_publisher(actor, side)
+    require_editable(listing)
+    values = clean_listing(actor, side, data, existing=listing)
+    if listing.tonnes_promised:
+        frozen = set(values) - CHANGEABLE_WHEN_PROMISED - {"quality", "quality_limits", "grade", "min_grade"}
+        changed = [k for k in frozen if _jsonable(values[k]) != _jsonable(getattr(listing, k))]
+        if changed:
+            raise Conflict(_l("Part of this listing is promised; %(field)s can no longer change.",
+                              field=changed[0]), field=changed[0])
+        if values.get("tonnes", listing.tonnes) < listing.tonnes_promised:
+            raise Conflict(_l("%(n)s t are already promised; the listing cannot offer fewer.",
+                              n=listing.tonnes_promised), field="tonnes")
+    before = _snapshot(listing)
+    for key, value in values.items():
+        setattr(listing, key, value)
+    db.session.flush()
+    after = _snapshot(listing)
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        _record(listing, actor, "updated", changes)
+    return listing
+
+
+def set_status(actor: User, side: str, listing_id: int, status: str):
+    """Publish a draft, take an open listing back to draft, or withdraw what is not promised."""
+    listing = own_listing(actor, side, listing_id)
+    try:
+        target = ListingStatus(status)
+    except ValueError:
+        raise ValidationError(_l("Unknown status."), field="status") from None
+    if target == listing.status:
+        return listing
+    if target not in OWNER_MOVES.get(listing.status, set()):
+        raise Conflict(_l("A listing cannot go from %(old)s to %(new)s.", old=listing.status.value,
+                          new=target.value), field="status")
+    if target == ListingStatus.OPEN:
+        _require_publisher(actor, side)
+        if listing.period_end < today_cst():
+            raise Conflict(_l("The period has already ended."), field="period_end")
+    old = listing.status
+    listing.status = target
+    db.session.flush()
+    _record(listing, actor, target.value, {"status": [old.value, target.value]})
+    return listing
+
+
+def expire_due(today: date | None = None) -> int:
+    """Mark drafts and live listings whose period has ended as expired; returns how many."""
+    today = today or today_cst()
+    count = 0
+    for model in MODELS.values():
+        result = db.session.execute(
+            update(model).where(model.period_end < today,
+                                model.status.in_([ListingStatus.DRAFT, *LIVE_STATUSES]))
+            .values(status=ListingStatus.EXPIRED).execution_options(synchronize_session=False))
+        count += result.rowcount or 0
+    return count
+
+
+def history(listing) -> list[ListingEvent]:
+    key = ListingEvent.supply_listing_id if listing.side == "supply" else ListingEvent.demand_listing_id
+    return list(db.session.scalars(select(ListingEvent).where(key == listing.id)
+                                   .options(joinedload(ListingEvent.user)).order_by(ListingEvent.id)))
+
+
+# --- confidentiality -----------------------------------------------------------------------------------
+
+def counterparties(org_id: int) -> set[int]:
+    """Organisations that have agreed a deal with `org_id` and so may see each other's identity.
+
+    Agreements arrive with matching rounds; until then there are none."""
+    return set()
+
+
+def can_see_listing(viewer: User, listing) -> bool:
+    return (listing.organisation_id == viewer.organisation_id or viewer.organisation.is_staff
+            or listing.is_live)
+
+
+def can_see_identity(viewer: User, listing) -> bool:
+    """Who offers or needs it, the exact site and the notes: the owner, staff, and agreed counterparties."""
+    org = viewer.organisation
+    return (listing.organisation_id == org.id or org.is_staff
+            or listing.organisation_id in counterparties(org.id))
+
+
+# --- browsing ------------------------------------------------------------------------------------------
+
+SORTS = ("newest", "price", "-price", "tonnes", "-tonnes", "distance")
+
+
+@dataclass
+class Search:
+    material: str = ""
+    grade: str = ""
+    city: str = ""
+    county: str = ""
+    min_tonnes: int | None = None
+    max_price: Decimal | None = None
+    min_price: Decimal | None = None
+    near_site_id: int | None = None
+    within_km: int | None = None
+    mine: bool = False
+    status: str = ""
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 25
+
+
+@dataclass
+class Results:
+    items: list
+    total: int
+    page: int
+    per_page: int
+    distances: dict = field(default_factory=dict)  # listing id -> km from the chosen site
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+EARTH_RADIUS_KM = 6371.009
+
+
+def distances_km(lat0: float, lon0: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Great-circle distances from one point to many (haversine), in km."""
+    phi0, phis = np.radians(lat0), np.radians(lats)
+    dphi, dlmb = phis - phi0, np.radians(lons - lon0)
+    a = np.sin(dphi / 2) ** 2 + np.cos(phi0) * np.cos(phis) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def search(viewer: User, side: str, s: Search) -> Results:
+    """Listings the viewer may see, filtered, sorted and paginated like the browse page and the API."""
+    model = model_for(side)
+    query = (select(model).join(Site, model.site_id == Site.id).join(Material, model.material_id == Material.id)
+             .options(joinedload(model.site), joinedload(model.material), joinedload(model.organisation)))
+    if s.mine:
+        query = query.where(model.organisation_id == viewer.organisation_id)
+        if s.status:
+            query = query.where(model.status == ListingStatus(s.status))
+    elif viewer.organisation.is_staff and s.status:
+        query = query.where(model.status == ListingStatus(s.status))
+    else:
+        query = query.where(model.status.in_(LIVE_STATUSES))
+    if s.material:
+        query = query.where(Material.code == s.material)
+    if s.grade:
+        query = query.where((model.grade if side == "supply" else model.min_grade) == s.grade)
+    if s.city:
+        query = query.where(Site.city == s.city)
+    if s.county:
+        query = query.where(Site.county == s.county)
+    if s.min_tonnes is not None:
+        query = query.where(model.tonnes - model.tonnes_promised >= s.min_tonnes)
+    price = model.price_yuan_per_t if side == "supply" else model.max_delivered_price_yuan_per_t
+    if s.max_price is not None:
+        query = query.where(price <= s.max_price)
+    if s.min_price is not None:
+        query = query.where(price >= s.min_price)
+
+    order = {"newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
+             "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
+    distances: dict[int, float] = {}
+    if s.near_site_id is not None:
+        origin = db.session.get(Site, s.near_site_id)
+        if origin is None or origin.organisation_id != viewer.organisation_id:
+            raise ValidationError(_l("Choose one of your sites."), field="near_site_id")
+        rows = db.session.execute(query.with_only_columns(model.id, Site.lat, Site.lon)).all()
+        if rows:
+            ids = np.array([r[0] for r in rows])
+            km = distances_km(float(origin.lat), float(origin.lon), np.array([float(r[1]) for r in rows]),
+                              np.array([float(r[2]) for r in rows]))
+            keep = km <= s.within_km if s.within_km is not None else np.ones(len(ids), dtype=bool)
+            distances = {int(i): round(float(d), 1) for i, d in zip(ids[keep], km[keep])}
+        query = query.where(model.id.in_(list(distances) or [-1]))
+    if s.sort == "distance" and distances:
+        ranked = sorted(distances, key=lambda i: (distances[i], i))
+        total = len(ranked)
+        page_ids = ranked[(s.page - 1) * s.per_page: s.page * s.per_page]
+        by_id = {l.id: l for l in db.session.scalars(query.where(model.id.in_(page_ids or [-1]))).unique()}
+        items = [by_id[i] for i in page_ids if i in by_id]
+    else:
+        page = db.paginate(query.order_by(*order.get(s.sort, order["newest"])), page=s.page,
+                           per_page=s.per_page, error_out=False, count=True)
+        items, total = list(page.items), page.total or 0
+    return Results(items=items, total=total, page=s.page, per_page=s.per_page, distances=distances)
+
+
+# --- presentation --------------------------------------------------------------------------------------
+
+def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> dict:
+    """The listing as the API and exports show it to this viewer: identity only to those allowed."""
+    site = listing.site
+    out = {
+        "id": listing.id,
+        "side": listing.side,
+        "status": listing.status.value,
+        "material": listing.material.code,
+        "tonnes": listing.tonnes,
+        "tonnes_promised": listing.tonnes_promised,
+        "tonnes_remaining": listing.tonnes_remaining,
+        "period_start": listing.period_start.isoformat(),
+        "period_end": listing.period_end.isoformat(),
+        "max_haul_km": listing.max_haul_km,
+        "city": site.city,
+        "county": site.county,
+        "created_at": listing.created_at.isoformat(),
+        "updated_at": listing.updated_at.isoformat(),
+    }
+    if listing.side == "supply":
+        out.update(grade=listing.grade, quality=dict(listing.quality or {}),
+                   price_yuan_per_t=f"{listing.price_yuan_per_t:.2f}",
+                   has_certificate=bool(listing.certificate_path))
+    else:
+        price = listing.max_delivered_price_yuan_per_t
+        out.update(min_grade=listing.min_grade, quality_limits=dict(listing.quality_limits or {}),
+                   max_delivered_price_yuan_per_t=None if price is None else f"{price:.2f}")
+    if distance_km is not None:
+        out["distance_km"] = distance_km
+    if can_see_identity(viewer, listing):
+        out.update(site_id=listing.site_id, site_name=site.name, lat=str(site.lat), lon=str(site.lon),
+                   organisation=listing.organisation.name, notes=listing.notes)
+    return out
+
+
+def public_position(listing, viewer: User) -> tuple[float, float]:
+    """Where a map may put the listing: the exact site for those allowed, else its county's seat."""
+    site = listing.site
+    if can_see_identity(viewer, listing):
+        return float(site.lat), float(site.lon)
+    county = gazetteer.COUNTIES.get(site.county)
+    if county is not None:
+        return float(county.lat), float(county.lon)
+    # A site outside the gazetteer: round to a tenth of a degree (about 10 km).
+    return round(float(site.lat), 1), round(float(site.lon), 1)
+
+
+def search_from_args(args, side: str) -> Search:
+    """A Search from query-string arguments (the browse page's and the API's), validated."""
+    s = Search()
+    material = args.get("material", "")
+    if material:
+        m = material_by_code(material)
+        if m is None:
+            raise ValidationError(_l("Unknown material."), field="material")
+        s.material = material
+        grade = args.get("grade", "")
+        if grade:
+            s.grade = _grade(m, grade, "grade")
+    elif args.get("grade"):
+        raise ValidationError(_l("Choose a material to filter by grade."), field="grade")
+    city, county = args.get("city", ""), args.get("county", "")
+    if city and city not in gazetteer.CITIES:
+        raise ValidationError(_l("Unknown city."), field="city")
+    if county and county not in gazetteer.COUNTIES:
+        raise ValidationError(_l("Unknown county."), field="county")
+    s.city, s.county = city, county
+    if args.get("min_tonnes", "") != "":
+        s.min_tonnes = parse_int(args["min_tonnes"], "min_tonnes", 0, MAX_TONNES)
+    for name in ("min_price", "max_price"):
+        if args.get(name, "") != "":
+            setattr(s, name, parse_decimal(args[name], name, 2, PRICE_MIN, PRICE_MAX))
+    if args.get("near_site_id", "") != "":
+        s.near_site_id = parse_int(args["near_site_id"], "near_site_id", 1, 2**31 - 1)
+        if args.get("within_km", "") != "":
+            s.within_km = parse_int(args["within_km"], "within_km", 1, MAX_HAUL_KM)
+    elif args.get("within_km", "") != "":
+        raise ValidationError(_l("Choose one of your sites to measure the distance from."), field="near_site_id")
+    s.mine = args.get("mine", "") in ("1", "true", "yes")
+    status = args.get("status", "")
+    if status:
+        if status not in {st.value for st in ListingStatus}:
+            raise ValidationError(_l("Unknown status."), field="status")
+        s.status = status
+    sort = args.get("sort", "") or ("distance" if s.near_site_id else "newest")
+    if sort not in SORTS:
+        raise ValidationError(_l("Unknown sort order."), field="sort")
+    if sort == "distance" and s.near_site_id is None:
+        raise ValidationError(_l("Choose one of your sites to measure the distance from."), field="near_site_id")
+    s.sort = sort
+    if args.get("page", "") != "":
+        s.page = parse_int(args["page"], "page", 1, 100_000)
+    if args.get("per_page", "") != "":
+        s.per_page = parse_int(args["per_page"], "per_page", 1, 100)
+    return s
