@@ -9,12 +9,11 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, Enum, ForeignKey, Integer, Numeric, String,
-                        Text)
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ..extensions import db
-from .organisation import utcnow
+from .organisation import utcnow, value_enum
 
 
 class ListingStatus(str, enum.Enum):
@@ -30,16 +29,22 @@ class ListingStatus(str, enum.Enum):
 LIVE_STATUSES = (ListingStatus.OPEN, ListingStatus.PARTLY_MATCHED)
 
 
-def _status_enum():
-    return Enum(ListingStatus, name="listing_status", values_callable=lambda e: [m.value for m in e],
-                native_enum=False, validate_strings=True, length=20)
+def _listing_checks() -> tuple:
+    """The same rules on both sides of the market (each table needs its own constraint objects)."""
+    return (
+        CheckConstraint("tonnes > 0", name="tonnes_positive"),
+        CheckConstraint("tonnes_promised >= 0 AND tonnes_promised <= tonnes", name="promised_within_tonnes"),
+        CheckConstraint("period_end >= period_start", name="period_order"),
+        CheckConstraint("max_haul_km > 0", name="haul_positive"),
+    )
 
 
 class ListingMixin:
     """Columns and behaviour shared by both sides of the market."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[ListingStatus] = mapped_column(_status_enum(), default=ListingStatus.DRAFT, index=True)
+    status: Mapped[ListingStatus] = mapped_column(value_enum(ListingStatus, "listing_status"),
+                                                  default=ListingStatus.DRAFT, index=True)
     #: Whole tonnes for the period; `tonnes_promised` of them are already in agreements (never more).
     tonnes: Mapped[int] = mapped_column(Integer)
     tonnes_promised: Mapped[int] = mapped_column(Integer, default=0)
@@ -89,12 +94,7 @@ class ListingMixin:
 
 class SupplyListing(ListingMixin, db.Model):
     __tablename__ = "supply_listing"
-    __table_args__ = (
-        CheckConstraint("tonnes > 0", name="tonnes_positive"),
-        CheckConstraint("tonnes_promised >= 0 AND tonnes_promised <= tonnes", name="promised_within_tonnes"),
-        CheckConstraint("period_end >= period_start", name="period_order"),
-        CheckConstraint("max_haul_km > 0", name="haul_positive"),
-    )
+    __table_args__ = _listing_checks()
     side = "supply"
 
     grade: Mapped[str | None] = mapped_column(String(20))
@@ -112,12 +112,7 @@ class SupplyListing(ListingMixin, db.Model):
 
 class DemandListing(ListingMixin, db.Model):
     __tablename__ = "demand_listing"
-    __table_args__ = (
-        CheckConstraint("tonnes > 0", name="tonnes_positive"),
-        CheckConstraint("tonnes_promised >= 0 AND tonnes_promised <= tonnes", name="promised_within_tonnes"),
-        CheckConstraint("period_end >= period_start", name="period_order"),
-        CheckConstraint("max_haul_km > 0", name="haul_positive"),
-    )
+    __table_args__ = _listing_checks()
     side = "demand"
 
     min_grade: Mapped[str | None] = mapped_column(String(20))

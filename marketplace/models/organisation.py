@@ -35,8 +35,8 @@ class UserRole(str, enum.Enum):
     MEMBER = "member"
 
 
-def _enum(cls, name):
-    # Store the value ("producer"), not the Python name, and keep a CHECK constraint on both databases.
+def value_enum(cls, name):
+    """Store an enum's value ("producer"), not its Python name, as a string with a CHECK on both databases."""
     return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e],
                 native_enum=False, validate_strings=True, length=20)
 
@@ -47,9 +47,9 @@ class Organisation(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
-    kind: Mapped[OrgKind] = mapped_column(_enum(OrgKind, "org_kind"))
+    kind: Mapped[OrgKind] = mapped_column(value_enum(OrgKind, "org_kind"))
     verification: Mapped[VerificationStatus] = mapped_column(
-        _enum(VerificationStatus, "verification_status"), default=VerificationStatus.PENDING
+        value_enum(VerificationStatus, "verification_status"), default=VerificationStatus.PENDING
     )
     verification_note: Mapped[str | None] = mapped_column(String(500))
     verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -92,7 +92,7 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(100), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    role: Mapped[UserRole] = mapped_column(_enum(UserRole, "user_role"), default=UserRole.MEMBER)
+    role: Mapped[UserRole] = mapped_column(value_enum(UserRole, "user_role"), default=UserRole.MEMBER)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
