@@ -54,6 +54,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .generation import bp as generation_bp
     from .listings import bp as listings_bp
+    from .matches import bp as matches_bp
     from .main import bp as main_bp
     from .org import bp as org_bp
 
@@ -62,6 +63,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     app.register_blueprint(org_bp, url_prefix="/org")
     app.register_blueprint(generation_bp, url_prefix="/generation")
     app.register_blueprint(listings_bp, url_prefix="/listings")
+    app.register_blueprint(matches_bp, url_prefix="/match")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates each request by its bearer token, never by cookie

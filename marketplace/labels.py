@@ -21,6 +21,17 @@ LISTING_STATUS = {
     "expired": _l("Expired"),
     "withdrawn": _l("Withdrawn"),
 }
+PROPOSAL_STATUS = {
+    "pending": _l("Waiting for decisions"),
+    "agreed": _l("Agreed"),
+    "declined": _l("Declined"),
+    "expired": _l("Expired"),
+    "lapsed": _l("Lapsed (tonnes no longer available)"),
+}
+DECISION = {"accepted": _l("You accepted"), "declined": _l("You declined")}
+ROUND_SCOPE = {"market": _l("Whole market"), "demand": _l("For one demand"), "supply": _l("For one supply")}
+MODE = {"road": _l("Road"), "rail": _l("Rail")}
+LISTING_ACTION = {"created": _l("Created"), "updated": _l("Changed"), "certificate": _l("Certificate uploaded")}
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 

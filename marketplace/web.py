@@ -28,6 +28,13 @@ def init_app(app) -> None:
             "verification_label": lambda value: labels.label(labels.VERIFICATION, value),
             "role_label": lambda value: labels.label(labels.USER_ROLE, value),
             "listing_status_label": lambda value: labels.label(labels.LISTING_STATUS, value),
+            "proposal_status_label": lambda value: labels.label(labels.PROPOSAL_STATUS, value),
+            "decision_label": lambda value: labels.label(labels.DECISION, value),
+            "scope_label": lambda value: labels.label(labels.ROUND_SCOPE, value),
+            "mode_label": lambda value: labels.label(labels.MODE, value),
+            "listing_action_label": lambda value: labels.label(
+                labels.LISTING_ACTION if value in labels.LISTING_ACTION else labels.LISTING_STATUS, value),
+            "awaiting_decision": _awaiting_decision,
         }
 
     @app.template_filter("tonnes")
@@ -88,6 +95,15 @@ ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "
 def api_error(status: int, code: str, message, field: str | None = None):
     """The API's one error shape: {"error": {"code", "message", "field"}}."""
     return jsonify({"error": {"code": code, "message": str(message), "field": field}}), status
+
+
+def _awaiting_decision() -> int:
+    """The navigation's count of proposals waiting for the user's organisation."""
+    if not current_user.is_authenticated or current_user.organisation.is_staff:
+        return 0
+    from .services.rounds import awaiting_decision
+
+    return awaiting_decision(current_user)
 
 
 def run_service(form, operation, *args, **kwargs):

@@ -149,6 +149,87 @@ def _pick(*codes: str) -> dict:
     return {c: ERRORS[c] for c in codes}
 
 
+MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}
+PROPOSAL = {"type": "object", "required": ["id", "status", "supply_listing_id", "demand_listing_id", "tonnes",
+                                           "agreement_id"],
+            "properties": {"id": {"type": "integer"}, "round_id": {"type": "integer"},
+                           "status": {"type": "string", "enum": ["pending", "agreed", "declined", "expired", "lapsed"]},
+                           "supply_listing_id": {"type": "integer"}, "demand_listing_id": {"type": "integer"},
+                           "tonnes": {"type": "integer", "minimum": 1}, "distance_km": {"type": "number"},
+                           "mode": {"type": "string", "enum": ["road", "rail"]}, "price_yuan_per_t": MONEY,
+                           "transport_cost_yuan_per_t": MONEY, "delivered_price_yuan_per_t": MONEY,
+                           "env_tax_avoided_yuan": MONEY, "co2_kg": {"type": "number"},
+                           "producer_decision": {"type": ["string", "null"]},
+                           "consumer_decision": {"type": ["string", "null"]}, "expires_at": {"type": "string"},
+                           "agreement_id": {"type": ["integer", "null"]}}}
+ROUND = {"type": "object", "required": ["id", "scope", "tonnes_matched", "transport_cost_yuan", "proposals"],
+         "properties": {"id": {"type": "integer"}, "scope": {"type": "string", "enum": ["market", "demand", "supply"]},
+                        "created_at": {"type": "string"}, "period_start": {"type": ["string", "null"]},
+                        "period_end": {"type": ["string", "null"]}, "parameters": {"type": "object"},
+                        "tariff_version": {"type": "integer"}, "solver_status": {"type": "string"},
+                        "stats": {"type": "object"}, "tonnes_matched": {"type": "integer"},
+                        "transport_cost_yuan": MONEY, "env_tax_avoided_yuan": MONEY, "co2_kg": {"type": "number"},
+                        "baseline": {"type": ["object", "null"]},
+                        "proposals": {"type": "array", "items": {"$ref": "#/components/schemas/Proposal"}}}}
+AGREEMENT = {"type": "object", "required": ["id", "proposal_id", "supply_listing_id", "demand_listing_id", "tonnes"],
+             "properties": {"id": {"type": "integer"}, "proposal_id": {"type": "integer"},
+                            "supply_listing_id": {"type": "integer"}, "demand_listing_id": {"type": "integer"},
+                            "producer": {"type": "string"}, "consumer": {"type": "string"},
+                            "material": {"type": "string"}, "tonnes": {"type": "integer"},
+                            "price_yuan_per_t": MONEY, "transport_cost_yuan_per_t": MONEY,
+                            "delivered_price_yuan_per_t": MONEY, "distance_km": {"type": "number"},
+                            "mode": {"type": "string"}, "period_start": {"type": "string"},
+                            "period_end": {"type": "string"}, "created_at": {"type": "string"}}}
+
+
+def _id_path(name: str) -> list:
+    return [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}]
+
+
+def _matching_paths() -> dict:
+    ref = lambda name: f"#/components/schemas/{name}"  # noqa: E731
+    items = lambda name: {"description": "OK", "content": {"application/json": {"schema": {  # noqa: E731
+        "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": ref(name)}}}}}}}
+    decide = lambda verb: {"post": {  # noqa: E731
+        "summary": f"{verb.capitalize()} a proposal (its producer or its utiliser; both accepting make an agreement)",
+        "operationId": f"{verb}_proposal", "responses": {"200": _json(ref("Proposal")),
+                                                          **_pick("401", "403", "404", "409", "422")}}}
+    return {
+        "/api/v1/match-rounds": {"post": {
+            "summary": "Run a matching round: the operator or a regulator over the market (narrowed by listing ids "
+                       "and a period); a utiliser for one of its demand listings; a producer for one supply listing",
+            "operationId": "create_round",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {
+                    "supply_listing_ids": {"type": "array", "items": {"type": "integer"}},
+                    "demand_listing_ids": {"type": "array", "items": {"type": "integer"}},
+                    "period_start": {"type": "string", "format": "date"},
+                    "period_end": {"type": "string", "format": "date"},
+                    "min_shipment_t": {"type": "integer", "minimum": 0},
+                    "max_partners": {"type": "integer", "minimum": 1}}}}}},
+            "responses": {"201": _json(ref("MatchRound"), "Created"), **_pick("400", "401", "403", "409", "422")}}},
+        "/api/v1/match-rounds/{round_id}": {"parameters": _id_path("round_id"), "get": {
+            "summary": "A round with the proposals the caller may see", "operationId": "get_round",
+            "responses": {"200": _json(ref("MatchRound")), **_pick("401", "404")}}},
+        "/api/v1/proposals": {"get": {
+            "summary": "Proposals to the caller's organisation (all of them for regulators and the operator)",
+            "operationId": "list_proposals",
+            "parameters": [{"name": "status", "in": "query", "schema": {
+                "type": "string", "enum": ["pending", "agreed", "declined", "expired", "lapsed"]}}],
+            "responses": {"200": items("Proposal"), **_pick("401", "422")}}},
+        "/api/v1/proposals/{proposal_id}": {"parameters": _id_path("proposal_id"), "get": {
+            "summary": "One proposal", "operationId": "get_proposal",
+            "responses": {"200": _json(ref("Proposal")), **_pick("401", "404")}}},
+        "/api/v1/proposals/{proposal_id}/accept": {"parameters": _id_path("proposal_id"), **decide("accept")},
+        "/api/v1/proposals/{proposal_id}/decline": {"parameters": _id_path("proposal_id"), **decide("decline")},
+        "/api/v1/agreements": {"get": {"summary": "The caller's agreements", "operationId": "list_agreements",
+                                       "responses": {"200": items("Agreement"), **_pick("401")}}},
+        "/api/v1/agreements/{agreement_id}": {"parameters": _id_path("agreement_id"), "get": {
+            "summary": "One agreement", "operationId": "get_agreement",
+            "responses": {"200": _json(ref("Agreement")), **_pick("401", "404")}}},
+    }
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     page = lambda item: {"type": "object", "required": ["items", "total", "page", "per_page", "pages"],  # noqa: E731
@@ -193,6 +274,7 @@ def openapi_document() -> dict:
                                           **_pick("401")}}},
             **_listing_paths("supply", "supply-listings", "SupplyListing"),
             **_listing_paths("demand", "demand-listings", "DemandListing"),
+            **_matching_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -211,6 +293,9 @@ def openapi_document() -> dict:
                 "DemandListingUpdate": _listing_input("demand", False),
                 "SupplyListingPage": page("#/components/schemas/SupplyListing"),
                 "DemandListingPage": page("#/components/schemas/DemandListing"),
+                "Proposal": PROPOSAL,
+                "MatchRound": ROUND,
+                "Agreement": AGREEMENT,
             },
         },
     }

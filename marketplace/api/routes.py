@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import MarketplaceError, ValidationError
 from ..extensions import db
-from ..services import accounts, catalogue, listings, sites, tokens
+from ..services import accounts, catalogue, listings, rounds, sites, tokens
 from ..web import api_error
 from . import bp
 from .openapi import openapi_document
@@ -138,3 +138,63 @@ for _side, _path in (("supply", "supply-listings"), ("demand", "demand-listings"
                     lambda listing_id, side=_side: _patch(side, listing_id), methods=["PATCH"])
     bp.add_url_rule(f"/{_path}/<int:listing_id>", f"delete_{_side}",
                     lambda listing_id, side=_side: _delete(side, listing_id), methods=["DELETE"])
+
+
+# --- matching rounds, proposals, agreements -------------------------------------------------------------
+
+@bp.post("/match-rounds")
+def create_round():
+    body = json_body()
+    round_ = rounds.start_round(g.api_user, body.get("supply_listing_ids"), body.get("demand_listing_ids"),
+                                body.get("period_start"), body.get("period_end"), body.get("min_shipment_t"),
+                                body.get("max_partners"))
+    db.session.commit()
+    return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_))), 201
+
+
+@bp.get("/match-rounds/<int:round_id>")
+def get_round(round_id: int):
+    round_ = rounds.get_round(g.api_user, round_id)
+    return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_)))
+
+
+@bp.get("/proposals")
+def proposal_list():
+    rounds.expire_proposals()
+    db.session.commit()
+    status = request.args.get("status") or None
+    return jsonify({"items": [rounds.proposal_to_dict(p) for p in rounds.proposals_for(g.api_user, status)]})
+
+
+@bp.get("/proposals/<int:proposal_id>")
+def get_proposal(proposal_id: int):
+    return jsonify(rounds.proposal_to_dict(rounds.get_proposal(g.api_user, proposal_id)))
+
+
+def _decide(proposal_id: int, decision: str):
+    proposal = rounds.decide(g.api_user, proposal_id, decision)
+    db.session.commit()
+    if proposal.status.value == "lapsed":
+        return api_error(409, "conflict", _l("Both accepted, but a listing no longer has these tonnes: "
+                                             "the proposal lapsed."), "tonnes")
+    return jsonify(rounds.proposal_to_dict(proposal))
+
+
+@bp.post("/proposals/<int:proposal_id>/accept")
+def accept_proposal(proposal_id: int):
+    return _decide(proposal_id, "accept")
+
+
+@bp.post("/proposals/<int:proposal_id>/decline")
+def decline_proposal(proposal_id: int):
+    return _decide(proposal_id, "decline")
+
+
+@bp.get("/agreements")
+def agreement_list():
+    return jsonify({"items": [rounds.agreement_to_dict(a) for a in rounds.agreements_for(g.api_user)]})
+
+
+@bp.get("/agreements/<int:agreement_id>")
+def get_agreement(agreement_id: int):
+    return jsonify(rounds.agreement_to_dict(rounds.get_agreement(g.api_user, agreement_id)))

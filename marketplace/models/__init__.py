@@ -1,11 +1,17 @@
 """SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
 from .catalogue import Material, MaterialGrade, MaterialParameter
 from .generation import GenerationRecord
+from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVersion
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .site import Site
 
 __all__ = [
+    "Agreement",
+    "MatchRound",
+    "Proposal",
+    "ProposalStatus",
+    "TariffVersion",
     "ApiToken",
     "DemandListing",
     "ListingEvent",

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from .. import gazetteer
+from ..labels import LISTING_STATUS, label
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
@@ -257,8 +258,8 @@ def own_listing(actor: User, side: str, listing_id: int):
 
 def require_editable(listing) -> None:
     if listing.status not in OWNER_MOVES:
-        raise Conflict(_l("A listing that is %(status)s can no longer be changed.", status=listing.status.value),
-                       field="status")
+        raise Conflict(_l("A listing that is %(status)s can no longer be changed.",
+                          status=label(LISTING_STATUS, listing.status)), field="status")
 
 
 def update_listing(actor: User, side: str, listing_id: int, data: dict):
@@ -297,8 +298,8 @@ def set_status(actor: User, side: str, listing_id: int, status: str):
     if target == listing.status:
         return listing
     if target not in OWNER_MOVES.get(listing.status, set()):
-        raise Conflict(_l("A listing cannot go from %(old)s to %(new)s.", old=listing.status.value,
-                          new=target.value), field="status")
+        raise Conflict(_l("A listing cannot go from %(old)s to %(new)s.", old=label(LISTING_STATUS, listing.status),
+                          new=label(LISTING_STATUS, target)), field="status")
     if target == ListingStatus.OPEN:
         _require_publisher(actor, side)
         if listing.period_end < today_cst():
@@ -332,10 +333,17 @@ def history(listing) -> list[ListingEvent]:
 # --- confidentiality -----------------------------------------------------------------------------------
 
 def counterparties(org_id: int) -> set[int]:
-    """Organisations that have agreed a deal with `org_id` and so may see each other's identity.
+    """Organisations that have agreed a deal with `org_id` and so may see each other's identity."""
+    from flask import g, has_app_context
 
-    Agreements arrive with matching rounds; until then there are none."""
-    return set()
+    from .rounds import counterparties as agreed_with
+
+    if not has_app_context():
+        return agreed_with(org_id)
+    cache = g.setdefault("_counterparties", {})  # asked once per listing on a page: one query a request
+    if org_id not in cache:
+        cache[org_id] = agreed_with(org_id)
+    return cache[org_id]
 
 
 def can_see_listing(viewer: User, listing) -> bool:

@@ -1,0 +1,34 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, StringField, SubmitField
+
+from ..forms_common import max_length, optional, required
+
+
+class RoundForm(FlaskForm):
+    period_start = DateField(_l("Listings valid from"), validators=[optional()])
+    period_end = DateField(_l("to"), validators=[optional()])
+    min_shipment_t = StringField(_l("Minimum shipment per pairing (t)"), validators=[max_length(8)],
+                                 description=_l("For example a truckload, 30 t. Empty: no minimum."))
+    max_partners = StringField(_l("At most this many suppliers per demand"), validators=[max_length(4)])
+    supply_listing_id = HiddenField()
+    demand_listing_id = HiddenField()
+    submit = SubmitField(_l("Run a matching round"))
+
+
+class DecisionForm(FlaskForm):
+    decision = HiddenField(validators=[required()])
+    submit = SubmitField(_l("Confirm"))
+
+
+class TariffForm(FlaskForm):
+    road_yuan_per_t_km = StringField(_l("Road freight (yuan per tonne-km)"), validators=[required(), max_length(12)])
+    handling_yuan_per_t = StringField(_l("Handling (yuan per tonne)"), validators=[required(), max_length(12)])
+    circuity = StringField(_l("Circuity (road distance / straight line)"), validators=[required(), max_length(8)])
+    rail_fixed_yuan_per_t = StringField(_l("Rail, fixed charge (yuan per tonne)"), validators=[max_length(12)])
+    rail_yuan_per_t_km = StringField(_l("Rail, rate (yuan per tonne-km)"), validators=[max_length(12)])
+    co2_kg_per_t_km = StringField(_l("Road CO2 (kg per tonne-km)"), validators=[required(), max_length(12)])
+    rail_co2_kg_per_t_km = StringField(_l("Rail CO2 (kg per tonne-km)"), validators=[required(), max_length(12)])
+    proposal_lifetime_hours = StringField(_l("Proposals expire after (hours)"), validators=[required(), max_length(6)])
+    note = StringField(_l("Note (source of the figures)"), validators=[max_length(500)])
+    submit = SubmitField(_l("Publish a new tariff version"))

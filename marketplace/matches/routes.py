@@ -1,0 +1,157 @@
+import folium
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import maps
+from ..extensions import db
+from ..models import MatchRound, TariffVersion
+from ..services import listings, rounds
+from ..web import run_service, staff_required
+from . import bp
+from .forms import DecisionForm, RoundForm, TariffForm
+
+
+@bp.route("/rounds/")
+@login_required
+def round_list():
+    query = select(MatchRound).order_by(MatchRound.id.desc()).limit(200)
+    if not current_user.organisation.is_staff:
+        query = query.where(MatchRound.organisation_id == current_user.organisation_id)
+    return render_template("matches/rounds.html", rounds=list(db.session.scalars(query)), form=RoundForm(),
+                           tariff=rounds.tariff_in_force())
+
+
+@bp.route("/rounds/new", methods=["POST"])
+@login_required
+def new_round():
+    form = RoundForm()
+    if not form.validate_on_submit():
+        flash(_("The round could not be started: check the dates."), "error")
+        return redirect(request.referrer if listings_referrer() else url_for("matches.round_list"))
+    supply_ids = [form.supply_listing_id.data] if form.supply_listing_id.data else None
+    demand_ids = [form.demand_listing_id.data] if form.demand_listing_id.data else None
+    round_ = run_service(form, rounds.start_round, current_user, supply_ids, demand_ids, form.period_start.data,
+                         form.period_end.data, form.min_shipment_t.data, form.max_partners.data)
+    if round_ is None:
+        return redirect(url_for("matches.round_list"))
+    flash(_("Round %(id)d: %(n)d proposals, %(t)s t.", id=round_.id, n=len(round_.proposals),
+            t=f"{round_.tonnes_matched:,}"), "success")
+    return redirect(url_for("matches.round_detail", round_id=round_.id))
+
+
+def listings_referrer() -> bool:
+    return bool(request.referrer and "/listings/" in request.referrer and request.referrer.startswith(request.host_url))
+
+
+@bp.route("/rounds/<int:round_id>")
+@login_required
+def round_detail(round_id: int):
+    round_ = rounds.get_round(current_user, round_id)
+    proposals = rounds.proposals_in_round(current_user, round_)
+    return render_template("matches/round.html", round=round_, proposals=proposals, form=DecisionForm(),
+                           party=lambda p: rounds.party_of(current_user, p))
+
+
+@bp.route("/rounds/<int:round_id>/map")
+@login_required
+def round_map(round_id: int):
+    """Supplies, demands and flow lines whose weight shows tonnes; others' sites at their county seat."""
+    round_ = rounds.get_round(current_user, round_id)
+    proposals = rounds.proposals_in_round(current_user, round_)
+    locale = str(get_locale())
+    m = maps.new_map()
+    placed = set()
+    biggest = max([p.tonnes for p in proposals] or [1])
+    for p in proposals:
+        ends = []
+        for listing, colour in ((p.supply_listing, "#1f6f5c"), (p.demand_listing, "#a35b00")):
+            position = listings.public_position(listing, current_user)
+            ends.append(position)
+            key = (listing.side, listing.id)
+            if key in placed:
+                continue
+            placed.add(key)
+            lines = [(_("Material"), listing.material.name(locale)), (_("Tonnes"), f"{listing.tonnes:,}")]
+            if listings.can_see_identity(current_user, listing):
+                lines.insert(0, (_("Organisation"), listing.organisation.name))
+            folium.CircleMarker(location=position, radius=7, color=colour, fill=True, fill_opacity=0.8,
+                                popup=folium.Popup(maps.popup_html(lines), max_width=300)).add_to(m)
+        folium.PolyLine(ends, weight=2 + 10 * p.tonnes / biggest, color="#555", opacity=0.6,
+                        tooltip=folium.Tooltip(maps.popup_html([(_("Tonnes"), f"{p.tonnes:,}"),
+                                                                (_("Distance (km)"), p.distance_km)]))).add_to(m)
+    return maps.render(m)
+
+
+@bp.route("/proposals/")
+@login_required
+def proposal_list():
+    rounds.expire_proposals()
+    db.session.commit()
+    status = request.args.get("status", "")
+    try:
+        items = rounds.proposals_for(current_user, status or None)
+    except Exception:
+        abort(400)
+    return render_template("matches/proposals.html", proposals=items, form=DecisionForm(), status=status,
+                           party=lambda p: rounds.party_of(current_user, p))
+
+
+@bp.route("/proposals/<int:proposal_id>/decide", methods=["POST"])
+@login_required
+def decide(proposal_id: int):
+    rounds.get_proposal(current_user, proposal_id)  # 404 before anything else
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    proposal = run_service(form, rounds.decide, current_user, proposal_id, form.decision.data)
+    if proposal is not None:
+        if proposal.agreement is not None:
+            flash(_("Both parties accepted: agreement %(id)d is made.", id=proposal.agreement.id), "success")
+            return redirect(url_for("matches.agreement_detail", agreement_id=proposal.agreement.id))
+        if proposal.status.value == "lapsed":
+            flash(_("Both accepted, but a listing no longer has these tonnes: the proposal lapsed."), "error")
+        else:
+            flash(_("Your decision is recorded."), "success")
+    for message in form.decision.errors:
+        flash(message, "error")
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url)
+                    else url_for("matches.proposal_list"))
+
+
+@bp.route("/agreements/")
+@login_required
+def agreement_list():
+    return render_template("matches/agreements.html", agreements=rounds.agreements_for(current_user))
+
+
+@bp.route("/agreements/<int:agreement_id>")
+@login_required
+def agreement_detail(agreement_id: int):
+    agreement = rounds.get_agreement(current_user, agreement_id)
+    return render_template("matches/agreement.html", a=agreement)
+
+
+@bp.route("/tariff", methods=["GET", "POST"])
+@staff_required
+def tariff():
+    current = rounds.tariff_in_force()
+    form = TariffForm()
+    if request.method == "GET" and current is not None:
+        for name in list(rounds.TARIFF_FIELDS) + ["proposal_lifetime_hours"]:
+            value = getattr(current, name)
+            getattr(form, name).data = "" if value is None else str(value)
+    if form.validate_on_submit():
+        if current_user.organisation.kind.value != "operator":
+            abort(403)
+        data = {name: getattr(form, name).data for name in list(rounds.TARIFF_FIELDS) +
+                ["proposal_lifetime_hours", "note"]}
+        version = run_service(form, rounds.set_tariff, current_user, data)
+        if version is not None:
+            flash(_("Tariff version %(v)d is in force.", v=version.version), "success")
+            return redirect(url_for("matches.tariff"))
+    versions = list(db.session.scalars(select(TariffVersion).order_by(TariffVersion.version.desc())))
+    return render_template("matches/tariff.html", form=form, versions=versions,
+                           can_edit=current_user.organisation.kind.value == "operator")

@@ -1,0 +1,152 @@
+"""Matching rounds, their proposals, and the agreements two parties make from them; the tariff the
+optimiser prices transport with, versioned."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .organisation import utcnow, value_enum
+
+
+class TariffVersion(db.Model):
+    """Road and rail freight, handling, circuity and CO2 factors; the newest version is in force."""
+
+    __tablename__ = "tariff_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    road_yuan_per_t_km: Mapped[Decimal] = mapped_column(Numeric(10, 4))
+    handling_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    circuity: Mapped[Decimal] = mapped_column(Numeric(5, 3))
+    rail_fixed_yuan_per_t: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    rail_yuan_per_t_km: Mapped[Decimal | None] = mapped_column(Numeric(10, 4))
+    co2_kg_per_t_km: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+    rail_co2_kg_per_t_km: Mapped[Decimal] = mapped_column(Numeric(8, 4))
+    proposal_lifetime_hours: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    created_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<TariffVersion v{self.version}>"
+
+
+class ProposalStatus(str, enum.Enum):
+    PENDING = "pending"
+    AGREED = "agreed"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    #: Both accepted, but a listing no longer had the tonnes (another deal came first).
+    LAPSED = "lapsed"
+
+
+class MatchRound(db.Model):
+    __tablename__ = "match_round"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    started_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: "market" (operator/regulator), "demand" or "supply" (a private round for one listing)
+    scope: Mapped[str] = mapped_column(String(20))
+    period_start: Mapped[date | None] = mapped_column(Date)
+    period_end: Mapped[date | None] = mapped_column(Date)
+    #: What the round was asked: listing ids, options; and what went in: supplies and demands counted.
+    parameters: Mapped[dict] = mapped_column(JSON, default=dict)
+    tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_version.id"))
+    solver_status: Mapped[str] = mapped_column(String(20))
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)
+    baseline: Mapped[dict | None] = mapped_column(JSON)
+    tonnes_matched: Mapped[int] = mapped_column(Integer, default=0)
+    transport_cost_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
+    env_tax_avoided_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
+    co2_kg: Mapped[Decimal] = mapped_column(Numeric(16, 3), default=Decimal(0))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    started_by = relationship("User")
+    tariff = relationship("TariffVersion")
+    proposals: Mapped[list[Proposal]] = relationship(back_populates="round", order_by="Proposal.id")
+
+    def __repr__(self) -> str:
+        return f"<MatchRound {self.id} {self.scope} {self.tonnes_matched} t>"
+
+
+class Proposal(db.Model):
+    """One pairing of a round, offered to its producer and its consumer."""
+
+    __tablename__ = "proposal"
+    __table_args__ = (CheckConstraint("tonnes > 0", name="tonnes_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("match_round.id"), index=True)
+    supply_listing_id: Mapped[int] = mapped_column(ForeignKey("supply_listing.id"), index=True)
+    demand_listing_id: Mapped[int] = mapped_column(ForeignKey("demand_listing.id"), index=True)
+    producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    consumer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    tonnes: Mapped[int] = mapped_column(Integer)
+    distance_km: Mapped[Decimal] = mapped_column(Numeric(8, 1))
+    mode: Mapped[str] = mapped_column(String(10))
+    price_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    transport_cost_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    delivered_price_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    env_tax_avoided_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    co2_kg: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    status: Mapped[ProposalStatus] = mapped_column(value_enum(ProposalStatus, "proposal_status"),
+                                                   default=ProposalStatus.PENDING, index=True)
+    producer_decision: Mapped[str | None] = mapped_column(String(10))
+    producer_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    producer_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    consumer_decision: Mapped[str | None] = mapped_column(String(10))
+    consumer_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    consumer_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    round: Mapped[MatchRound] = relationship(back_populates="proposals")
+    supply_listing = relationship("SupplyListing")
+    demand_listing = relationship("DemandListing")
+    agreement: Mapped[Agreement | None] = relationship(back_populates="proposal", uselist=False)
+
+    def __repr__(self) -> str:
+        return f"<Proposal {self.id} {self.status.value} {self.tonnes} t>"
+
+
+class Agreement(db.Model):
+    """A deal both parties accepted: the tonnes are taken from both listings, the parties see each other."""
+
+    __tablename__ = "agreement"
+    __table_args__ = (UniqueConstraint("proposal_id"), CheckConstraint("tonnes > 0", name="tonnes_positive"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
+    supply_listing_id: Mapped[int] = mapped_column(ForeignKey("supply_listing.id"), index=True)
+    demand_listing_id: Mapped[int] = mapped_column(ForeignKey("demand_listing.id"), index=True)
+    producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    consumer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    material_id: Mapped[int] = mapped_column(ForeignKey("material.id"))
+    tonnes: Mapped[int] = mapped_column(Integer)
+    price_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    transport_cost_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    delivered_price_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    distance_km: Mapped[Decimal] = mapped_column(Numeric(8, 1))
+    mode: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="agreement")
+    supply_listing = relationship("SupplyListing")
+    demand_listing = relationship("DemandListing")
+    producer = relationship("Organisation", foreign_keys=[producer_org_id])
+    consumer = relationship("Organisation", foreign_keys=[consumer_org_id])
+    material = relationship("Material")
+
+    def __repr__(self) -> str:
+        return f"<Agreement {self.id} {self.tonnes} t>"
