@@ -102,7 +102,9 @@ def proposal_list():
 @bp.route("/proposals/<int:proposal_id>/decide", methods=["POST"])
 @login_required
 def decide(proposal_id: int):
-    rounds.get_proposal(current_user, proposal_id)  # 404 before anything else
+    proposal = rounds.get_proposal(current_user, proposal_id)  # 404 before anything else
+    if rounds.party_of(current_user, proposal) is None:
+        abort(403)
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
@@ -138,14 +140,14 @@ def agreement_detail(agreement_id: int):
 @staff_required
 def tariff():
     current = rounds.tariff_in_force()
+    if request.method == "POST" and current_user.organisation.kind.value != "operator":
+        abort(403)
     form = TariffForm()
     if request.method == "GET" and current is not None:
         for name in list(rounds.TARIFF_FIELDS) + ["proposal_lifetime_hours"]:
             value = getattr(current, name)
             getattr(form, name).data = "" if value is None else str(value)
     if form.validate_on_submit():
-        if current_user.organisation.kind.value != "operator":
-            abort(403)
         data = {name: getattr(form, name).data for name in list(rounds.TARIFF_FIELDS) +
                 ["proposal_lifetime_hours", "note"]}
         version = run_service(form, rounds.set_tariff, current_user, data)

@@ -63,19 +63,18 @@ def _app():
         tmpdir.cleanup()
 
 
-# Reference data the migrations seed; every other table is emptied after each test.
-CATALOGUE_TABLES = {"material", "material_grade", "material_parameter", "alembic_version"}
+# Reference data the migrations seed; every other row is deleted after each test.
+CATALOGUE_TABLES = {"material", "material_grade", "material_parameter", "alembic_version", "tariff_version"}
 
 
 def clean_database(db) -> None:
     db.session.remove()
     with db.engine.begin() as conn:
-        tables = [t for t in reversed(db.metadata.sorted_tables) if t.name not in CATALOGUE_TABLES]
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            conn.execute(text("UPDATE organisation SET verified_by_id = NULL"))
-            for table in tables:
+        conn.execute(text("UPDATE organisation SET verified_by_id = NULL"))
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name == "tariff_version":
+                conn.execute(table.delete().where(table.c.version > 1))  # keep the migration's version 1
+            elif table.name not in CATALOGUE_TABLES:
                 conn.execute(table.delete())
 
 

@@ -80,6 +80,20 @@ MATRIX = [
      expect(403, anonymous=302)),
     ("POST", "/listings/<any(supply, demand):side>/<int:listing_id>/status",
      "/listings/supply/{other_supply}/status", expect(403, anonymous=302)),
+    ("GET", "/match/rounds/", "/match/rounds/", expect(200, anonymous=302)),
+    ("POST", "/match/rounds/new", "/match/rounds/new", expect(403, anonymous=302, regulator=302, operator=302)),
+    ("GET", "/match/rounds/<int:round_id>", "/match/rounds/{other_round}",
+     expect(404, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/match/rounds/<int:round_id>/map", "/match/rounds/{other_round}/map",
+     expect(404, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/match/proposals/", "/match/proposals/", expect(200, anonymous=302)),
+    ("POST", "/match/proposals/<int:proposal_id>/decide", "/match/proposals/{other_proposal}/decide",
+     expect(404, anonymous=302, regulator=403, operator=403)),
+    ("GET", "/match/agreements/", "/match/agreements/", expect(200, anonymous=302)),
+    ("GET", "/match/agreements/<int:agreement_id>", "/match/agreements/{other_agreement}",
+     expect(404, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/match/tariff", "/match/tariff", expect(403, anonymous=302, regulator=200, operator=200)),
+    ("POST", "/match/tariff", "/match/tariff", expect(403, anonymous=302, operator=200)),
     ("GET", "/listings/supply/<int:listing_id>/certificate", "/listings/supply/{other_supply}/certificate",
      expect(404, anonymous=302)),
 ]
@@ -122,13 +136,34 @@ def world(make_user, make_org, make_site, db):
         other_supply = create_listing(stranger, "supply", offer)
         other_draft = create_listing(stranger, "supply", offer, "draft")
         token, _plain = create_token(stranger, "x")
+        other_round, other_proposal, other_agreement = _strangers_deal(stranger, other_site, make_user, make_site,
+                                                                       offer)
         db.session.commit()
         ids = {"own_site": own_site.id, "other_site": other_site.id, "pending_org": pending.id,
                "other_user": stranger.id, "other_supply": other_supply.id, "other_draft": other_draft.id,
-               "other_token": token.id}
+               "other_token": token.id, "other_round": other_round.id, "other_proposal": other_proposal.id,
+               "other_agreement": other_agreement.id}
         return user, ids
 
     return build
+
+
+def _strangers_deal(producer, site, make_user, make_site, offer):
+    """A private round of a stranger consumer, its proposal, and an agreement between two strangers."""
+    from marketplace.services import rounds
+    from marketplace.services.listings import create_listing
+
+    consumer = make_user(kind="consumer")
+    need = {"site_id": make_site(consumer.organisation).id, "material": "fly_ash", "tonnes": 50,
+            "period_start": offer["period_start"], "period_end": offer["period_end"], "max_haul_km": 300}
+    demand = create_listing(consumer, "demand", need)
+    round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
+    first = round_.proposals[0]
+    rounds.decide(producer, first.id, "accept")
+    rounds.decide(consumer, first.id, "accept")
+    second_demand = create_listing(consumer, "demand", {**need, "tonnes": 20})
+    second = rounds.start_round(consumer, demand_listing_ids=[second_demand.id]).proposals[0]
+    return round_, second, first.agreement
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,0 +1,123 @@
+"""No tonne promised twice, under concurrent acceptances at PostgreSQL (SQLite serialises all writers, so
+this proves nothing there and is skipped)."""
+import threading
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace.models import Agreement, MatchRound, Proposal, ProposalStatus, SupplyListing
+from marketplace.services import listings as listing_service
+from marketplace.services import rounds
+
+pytestmark = pytest.mark.postgres_only
+TODAY = date.today()
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(db):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: concurrent transactions")
+
+
+def offer(user, site, tonnes):
+    return listing_service.create_listing(user, "supply", {
+        "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": tonnes, "period_start": TODAY,
+        "period_end": TODAY + timedelta(days=30), "price_yuan_per_t": "10", "max_haul_km": 300})
+
+
+def need(user, site, tonnes):
+    return listing_service.create_listing(user, "demand", {
+        "site_id": site.id, "material": "fly_ash", "tonnes": tonnes, "period_start": TODAY,
+        "period_end": TODAY + timedelta(days=30), "max_haul_km": 300})
+
+
+def proposal(db, round_, supply, demand, tonnes):
+    p = Proposal(round_id=round_.id, supply_listing_id=supply.id, demand_listing_id=demand.id,
+                 producer_org_id=supply.organisation_id, consumer_org_id=demand.organisation_id, tonnes=tonnes,
+                 distance_km=Decimal("50.0"), mode="road", price_yuan_per_t=Decimal("10"),
+                 transport_cost_yuan_per_t=Decimal("33"), delivered_price_yuan_per_t=Decimal("43"),
+                 env_tax_avoided_yuan=Decimal(25 * tonnes), co2_kg=Decimal("500"), status=ProposalStatus.PENDING,
+                 expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+    db.session.add(p)
+    return p
+
+
+def fire_together(app, calls):
+    """Run each (user_id, proposal_id, decision) in its own thread, transaction and session, all at once."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = []
+
+    def worker(user_id, proposal_id, decision):
+        from marketplace.extensions import db as _db
+        from marketplace.models import User
+
+        with app.app_context():
+            user = _db.session.get(User, user_id)
+            user.organisation  # load before the race
+            barrier.wait()
+            try:
+                rounds.decide(user, proposal_id, decision)
+                _db.session.commit()
+                outcomes.append("ok")
+            except Exception as e:  # a Conflict is an expected loser
+                _db.session.rollback()
+                outcomes.append(type(e).__name__)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=call) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
+
+
+def test_both_parties_accepting_at_the_same_moment_make_exactly_one_agreement(app, db, make_user, make_site):
+    producer, consumer, operator = make_user(kind="producer"), make_user(kind="consumer"), make_user(kind="operator")
+    supply = offer(producer, make_site(producer.organisation), 100)
+    demand = need(consumer, make_site(consumer.organisation), 100)
+    round_ = MatchRound(started_by_id=operator.id, organisation_id=operator.organisation_id, scope="market",
+                        tariff_version_id=rounds.tariff_in_force().id, solver_status="OPTIMAL", parameters={}, stats={})
+    db.session.add(round_)
+    db.session.flush()
+    p = proposal(db, round_, supply, demand, 100)
+    db.session.commit()
+    outcomes = fire_together(app, [(producer.id, p.id, "accept"), (consumer.id, p.id, "accept")])
+    assert outcomes == ["ok", "ok"]
+    db.session.expire_all()
+    assert db.session.get(Proposal, p.id).status == ProposalStatus.AGREED
+    assert db.session.scalar(select(func.count(Agreement.id))) == 1
+    assert db.session.get(SupplyListing, supply.id).tonnes_promised == 100
+
+
+def test_concurrent_acceptances_of_overlapping_proposals_never_overpromise(app, db, make_user, make_site):
+    """Eight proposals, from rounds that overlapped, each for all 100 t of one supply: eight producers'
+    and consumers' acceptances fired at once. Exactly one agreement; 100 t promised, never more."""
+    producer, operator = make_user(kind="producer"), make_user(kind="operator")
+    supply = offer(producer, make_site(producer.organisation), 100)
+    round_ = MatchRound(started_by_id=operator.id, organisation_id=operator.organisation_id, scope="market",
+                        tariff_version_id=rounds.tariff_in_force().id, solver_status="OPTIMAL", parameters={}, stats={})
+    db.session.add(round_)
+    db.session.flush()
+    consumers, proposals = [], []
+    for _ in range(8):
+        consumer = make_user(kind="consumer")
+        demand = need(consumer, make_site(consumer.organisation), 100)
+        proposals.append(proposal(db, round_, supply, demand, 100))
+        consumers.append(consumer)
+    db.session.commit()
+    # the producer has accepted them all already; now every consumer accepts at the same moment
+    for p in proposals:
+        rounds.decide(producer, p.id, "accept")
+    db.session.commit()
+    outcomes = fire_together(app, [(c.id, p.id, "accept") for c, p in zip(consumers, proposals)])
+    assert outcomes == ["ok"] * 8  # deciding succeeds; the losers' proposals lapse
+    db.session.expire_all()
+    statuses = sorted(db.session.get(Proposal, p.id).status.value for p in proposals)
+    assert statuses == ["agreed"] + ["lapsed"] * 7
+    assert db.session.scalar(select(func.count(Agreement.id))) == 1
+    listing = db.session.get(SupplyListing, supply.id)
+    assert listing.tonnes_promised == 100 and listing.status.value == "fully_matched"
