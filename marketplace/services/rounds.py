@@ -274,8 +274,12 @@ def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:
     those that concern the viewer."""
     query = (select(Proposal).where(Proposal.round_id == round_.id)
              .options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.site),
+                      joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
+                      joinedload(Proposal.supply_listing).joinedload(SupplyListing.organisation),
                       joinedload(Proposal.demand_listing).joinedload(DemandListing.site),
-                      joinedload(Proposal.supply_listing).joinedload(SupplyListing.material))
+                      joinedload(Proposal.demand_listing).joinedload(DemandListing.material),
+                      joinedload(Proposal.demand_listing).joinedload(DemandListing.organisation),
+                      joinedload(Proposal.agreement))
              .order_by(Proposal.id))
     org_id = viewer.organisation_id
     if not (viewer.organisation.is_staff or round_.organisation_id == org_id):
@@ -306,7 +310,8 @@ def get_proposal(viewer: User, proposal_id: int) -> Proposal:
 
 def proposals_for(viewer: User, status: str | None = None, limit: int = 500) -> list[Proposal]:
     """Proposals to the viewer's organisation (all of them for staff), newest first."""
-    query = select(Proposal).options(joinedload(Proposal.supply_listing), joinedload(Proposal.demand_listing))
+    query = select(Proposal).options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
+                                     joinedload(Proposal.demand_listing), joinedload(Proposal.agreement))
     if not viewer.organisation.is_staff:
         org_id = viewer.organisation_id
         query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
