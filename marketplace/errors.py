@@ -24,3 +24,7 @@ class PermissionDenied(MarketplaceError):
 
 class Conflict(MarketplaceError):
     """The request clashes with the current state (a duplicate, a record still in use)."""
+
+
+class AccountLocked(PermissionDenied):
+    """Too many failed logins: the account refuses logins for a while."""

@@ -31,7 +31,8 @@ PROPOSAL_STATUS = {
 DECISION = {"accepted": _l("You accepted"), "declined": _l("You declined")}
 ROUND_SCOPE = {"market": _l("Whole market"), "demand": _l("For one demand"), "supply": _l("For one supply")}
 MODE = {"road": _l("Road"), "rail": _l("Rail")}
-LISTING_ACTION = {"created": _l("Created"), "updated": _l("Changed"), "certificate": _l("Certificate uploaded")}
+LISTING_ACTION = {"created": _l("Listing created"), "updated": _l("Changed"),
+                  "certificate": _l("Certificate uploaded")}
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 

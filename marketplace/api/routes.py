@@ -1,7 +1,7 @@
 from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
-from ..errors import MarketplaceError, ValidationError
+from ..errors import AccountLocked, MarketplaceError, PermissionDenied, ValidationError
 from ..extensions import db
 from ..services import accounts, catalogue, listings, rounds, sites, tokens
 from ..web import api_error
@@ -57,10 +57,15 @@ def create_token():
     try:
         user = accounts.authenticate(email, password, current_app.config["LOGIN_MAX_FAILURES"],
                                      current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    except AccountLocked as e:
+        db.session.commit()
+        return api_error(429, "too_many_attempts", e.message, e.field)
+    except PermissionDenied as e:  # a deactivated account
+        db.session.commit()
+        return api_error(403, "forbidden", e.message, e.field)
     except MarketplaceError as e:
         db.session.commit()  # keep the failure count that slows guessing down
-        status = 429 if "Too many" in str(e.message) else 401
-        return api_error(status, "too_many_attempts" if status == 429 else "unauthorised", e.message, e.field)
+        return api_error(401, "unauthorised", e.message, e.field)
     row, token = tokens.create_token(user, body.get("name") if isinstance(body.get("name"), str) else "api")
     return committed({"token": token, "id": row.id, "prefix": row.prefix}, 201)
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ..errors import AccountLocked, Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..identifiers import is_valid_uscc, normalise_uscc
 from ..models import Organisation, OrgKind, User, UserRole, VerificationStatus
@@ -96,7 +96,7 @@ def authenticate(email: str, password: str, max_failures: int, lockout_minutes: 
     if locked_until is not None and locked_until.tzinfo is None:  # SQLite drops the zone
         locked_until = locked_until.replace(tzinfo=timezone.utc)
     if locked_until is not None and locked_until > now:
-        raise PermissionDenied(_l("Too many failed attempts. Try again in a few minutes."), field="password")
+        raise AccountLocked(_l("Too many failed attempts. Try again in a few minutes."), field="password")
     if not user.check_password(password):
         user.failed_logins = (user.failed_logins or 0) + 1
         if user.failed_logins >= max_failures:

@@ -18,7 +18,7 @@ from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site
 from ..models.listing import LIVE_STATUSES
 from .catalogue import material_by_code
 from .generation import CST
-from .values import parse_date, parse_decimal, parse_int, parse_text, plain
+from .values import iso_utc, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
 MODELS = {"supply": SupplyListing, "demand": DemandListing}
 MAX_TONNES = 5_000_000
@@ -110,10 +110,7 @@ def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
 
     values: dict = {}
     if given("site_id"):
-        site_id = data.get("site_id")
-        if isinstance(site_id, bool) or not isinstance(site_id, (int, str)) or not str(site_id).isdigit():
-            raise ValidationError(_l("Choose one of your sites."), field="site_id")
-        site = db.session.get(Site, int(site_id))
+        site = db.session.get(Site, parse_id(data.get("site_id"), "site_id", _l("Choose one of your sites.")))
         if site is None or site.organisation_id != actor.organisation_id:
             raise ValidationError(_l("Choose one of your sites."), field="site_id")
         if not site.active:
@@ -127,7 +124,7 @@ def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
     else:
         material = existing.material
     grade_field = "grade" if side == "supply" else "min_grade"
-    if given(grade_field) or "material" in values and existing is not None:
+    if given(grade_field) or ("material_id" in values and existing is not None):
         values[grade_field] = _grade(material, data.get(grade_field, getattr(existing, grade_field, None)),
                                      grade_field)
     if side == "supply":
@@ -480,8 +477,8 @@ def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> 
         "max_haul_km": listing.max_haul_km,
         "city": site.city,
         "county": site.county,
-        "created_at": listing.created_at.isoformat(),
-        "updated_at": listing.updated_at.isoformat(),
+        "created_at": iso_utc(listing.created_at),
+        "updated_at": iso_utc(listing.updated_at),
     }
     if listing.side == "supply":
         out.update(grade=listing.grade, quality=dict(listing.quality or {}),

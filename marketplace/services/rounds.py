@@ -17,17 +17,13 @@ from ..models import (Agreement, DemandListing, ListingStatus, MatchRound, Propo
                       SupplyListing, TariffVersion, User)
 from ..models.listing import LIVE_STATUSES
 from .listings import expire_due
-from .values import parse_decimal, parse_int, parse_text
+from .values import iso_utc, parse_decimal, parse_int, parse_text
 
 SOLVER_TIME_LIMIT_S = 10.0
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # SQLite drops the zone
 
 
 # --- the tariff ----------------------------------------------------------------------------------------
@@ -462,12 +458,12 @@ def proposal_to_dict(p: Proposal) -> dict:
             "delivered_price_yuan_per_t": f"{p.delivered_price_yuan_per_t:.2f}",
             "env_tax_avoided_yuan": f"{p.env_tax_avoided_yuan:.2f}", "co2_kg": float(p.co2_kg),
             "producer_decision": p.producer_decision, "consumer_decision": p.consumer_decision,
-            "expires_at": _aware(p.expires_at).isoformat(),
+            "expires_at": iso_utc(p.expires_at),
             "agreement_id": p.agreement.id if p.agreement else None}
 
 
 def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:
-    return {"id": r.id, "scope": r.scope, "created_at": _aware(r.created_at).isoformat(),
+    return {"id": r.id, "scope": r.scope, "created_at": iso_utc(r.created_at),
             "period_start": r.period_start.isoformat() if r.period_start else None,
             "period_end": r.period_end.isoformat() if r.period_end else None,
             "parameters": r.parameters, "tariff_version": r.tariff.version, "solver_status": r.solver_status,
@@ -484,4 +480,4 @@ def agreement_to_dict(a: Agreement) -> dict:
             "transport_cost_yuan_per_t": f"{a.transport_cost_yuan_per_t:.2f}",
             "delivered_price_yuan_per_t": f"{a.delivered_price_yuan_per_t:.2f}",
             "distance_km": float(a.distance_km), "mode": a.mode, "period_start": a.period_start.isoformat(),
-            "period_end": a.period_end.isoformat(), "created_at": _aware(a.created_at).isoformat()}
+            "period_end": a.period_end.isoformat(), "created_at": iso_utc(a.created_at)}

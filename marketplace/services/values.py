@@ -40,13 +40,31 @@ def parse_decimal(value, field: str, places: int, minimum: Decimal, maximum: Dec
         raise ValidationError(_l("Enter a number."), field=field) from None
     if not number.is_finite():
         raise ValidationError(_l("Enter a number."), field=field)
+    if not minimum <= number <= maximum:  # first: quantize() fails on numbers like 1e999
+        raise ValidationError(_l("Must be between %(lo)s and %(hi)s.", lo=f"{minimum:,}", hi=f"{maximum:,}"),
+                              field=field)
     quantum = Decimal(1).scaleb(-places)
     if number != number.quantize(quantum):
         raise ValidationError(_l("At most %(n)d decimals.", n=places), field=field)
-    if not minimum <= number <= maximum:
-        raise ValidationError(_l("Must be between %(lo)s and %(hi)s.", lo=f"{minimum:,}", hi=f"{maximum:,}"),
-                              field=field)
     return number.quantize(quantum)
+
+
+MAX_ID = 2**31 - 1
+
+
+def parse_id(value, field: str, message) -> int:
+    """A database id given as an integer or a string of ASCII digits, within the id column's range."""
+    text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
+        raise ValidationError(message, field=field)
+    return int(text)
+
+
+def iso_utc(moment) -> str:
+    """An ISO timestamp that always names its zone (SQLite hands datetimes back without one)."""
+    from datetime import timezone
+
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def parse_date(value, field: str) -> date:
