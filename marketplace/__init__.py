@@ -11,9 +11,9 @@ from .extensions import babel, csrf, db, login_manager, migrate
 
 def select_locale() -> str:
     """The language the visitor chose with the switch; Simplified Chinese otherwise."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
-    chosen = session.get("lang")
+    chosen = session.get("lang") if has_request_context() else None  # CLI and background work
     if chosen in current_app.config["LANGUAGES"]:
         return chosen
     return current_app.config["BABEL_DEFAULT_LOCALE"]
@@ -52,6 +52,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .deliveries import bp as deliveries_bp
     from .generation import bp as generation_bp
     from .listings import bp as listings_bp
     from .matches import bp as matches_bp
@@ -64,6 +65,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     app.register_blueprint(generation_bp, url_prefix="/generation")
     app.register_blueprint(listings_bp, url_prefix="/listings")
     app.register_blueprint(matches_bp, url_prefix="/match")
+    app.register_blueprint(deliveries_bp, url_prefix="/deliveries")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates each request by its bearer token, never by cookie

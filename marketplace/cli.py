@@ -44,6 +44,22 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(str(e.message)) from e
         click.echo(f"Created {kind} {org_name} with administrator {email}.")
 
+    @app.cli.group("ledger")
+    def ledger_group():
+        """The utilisation ledger."""
+
+    @ledger_group.command("verify")
+    def ledger_verify_command():
+        """Recompute the SHA-256 chain; exit 1 naming the first bad entry."""
+        from .services.deliveries import verify_chain
+
+        check = verify_chain()
+        if check.ok:
+            click.echo(f"ledger OK: {check.entries} entries")
+            return
+        click.echo(f"ledger BROKEN at entry {check.first_bad_seq}: {check.problem}", err=True)
+        raise SystemExit(1)
+
     @app.cli.command("db-is-empty")
     def db_is_empty_command():
         """Exit 0 when no organisation exists yet (used by `make run` to decide whether to seed)."""

@@ -45,6 +45,10 @@ class Config:
         # Geocoding: the built-in gazetteer always; an online geocoder (geopy Nominatim) only if asked.
         self.GEOCODER = os.environ.get("GEOCODER", "gazetteer")  # gazetteer | nominatim
         self.GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "ningxia-waste-exchange")
+        # Delivery checks: flagged for people to look at, never silently blocking.
+        self.RECEIPT_TOLERANCE_PCT = os.environ.get("RECEIPT_TOLERANCE_PCT", "2")
+        self.LEGAL_PAYLOAD_KG = int(os.environ.get("LEGAL_PAYLOAD_KG", "35000"))
+        self.TRUCK_SPEED_KMH = int(os.environ.get("TRUCK_SPEED_KMH", "80"))
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 

@@ -33,6 +33,8 @@ ROUND_SCOPE = {"market": _l("Whole market"), "demand": _l("For one demand"), "su
 MODE = {"road": _l("Road"), "rail": _l("Rail")}
 LISTING_ACTION = {"created": _l("Listing created"), "updated": _l("Changed"),
                   "certificate": _l("Certificate uploaded")}
+UTILISATION_GROUP = {"region": _l("County / district"), "city": _l("City"), "park": _l("Industrial park"),
+                     "material": _l("Material"), "organisation": _l("Organisation"), "month": _l("Month")}
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 

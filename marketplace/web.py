@@ -35,6 +35,8 @@ def init_app(app) -> None:
             "listing_action_label": lambda value: labels.label(
                 labels.LISTING_ACTION if value in labels.LISTING_ACTION else labels.LISTING_STATUS, value),
             "awaiting_decision": _awaiting_decision,
+            "cst": _cst,
+            "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
         }
 
     @app.template_filter("tonnes")
@@ -95,6 +97,13 @@ ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "
 def api_error(status: int, code: str, message, field: str | None = None):
     """The API's one error shape: {"error": {"code", "message", "field"}}."""
     return jsonify({"error": {"code": code, "message": str(message), "field": field}}), status
+
+
+def _cst(moment) -> str:
+    """A stored instant as people in Ningxia read it: China Standard Time."""
+    from .services.deliveries import CST, as_utc
+
+    return "" if moment is None else as_utc(moment).astimezone(CST).strftime("%Y-%m-%d %H:%M")
 
 
 def _awaiting_decision() -> int:

@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import AccountLocked, MarketplaceError, PermissionDenied, ValidationError
 from ..extensions import db
-from ..services import accounts, catalogue, listings, rounds, sites, tokens
+from ..services import accounts, catalogue, deliveries, listings, rounds, sites, tokens
 from ..web import api_error
 from . import bp
 from .openapi import openapi_document
@@ -203,3 +203,63 @@ def agreement_list():
 @bp.get("/agreements/<int:agreement_id>")
 def get_agreement(agreement_id: int):
     return jsonify(rounds.agreement_to_dict(rounds.get_agreement(g.api_user, agreement_id)))
+
+
+# --- shipments, the ledger, utilisation ------------------------------------------------------------------
+
+@bp.post("/agreements/<int:agreement_id>/shipments")
+def create_shipment(agreement_id: int):
+    shipment = deliveries.record_shipment(g.api_user, agreement_id, json_body())
+    db.session.commit()
+    return jsonify(deliveries.shipment_to_dict(shipment)), 201
+
+
+@bp.get("/agreements/<int:agreement_id>/shipments")
+def shipment_list(agreement_id: int):
+    from ..models import Shipment
+    deliveries.get_agreement_for(g.api_user, agreement_id)
+    shipments = db.session.scalars(db.select(Shipment).where(Shipment.agreement_id == agreement_id)
+                                   .order_by(Shipment.id))
+    return jsonify({"items": [deliveries.shipment_to_dict(s) for s in shipments]})
+
+
+@bp.get("/shipments/<int:shipment_id>")
+def get_shipment(shipment_id: int):
+    from ..deliveries.routes import rules
+    shipment = deliveries.get_shipment(g.api_user, shipment_id)
+    flags = deliveries.shipment_flags([shipment], rules()).get(shipment.id, [])
+    return jsonify(deliveries.shipment_to_dict(shipment, flags))
+
+
+@bp.post("/shipments/<int:shipment_id>/confirm")
+def confirm_shipment(shipment_id: int):
+    from ..deliveries.routes import rules
+    body = json_body()
+    if body.get("received_net_kg") in (None, ""):
+        raise ValidationError(_l("This field is required."), field="received_net_kg")
+    shipment = deliveries.confirm_shipment(g.api_user, shipment_id, body.get("received_net_kg"))
+    db.session.commit()
+    flags = deliveries.shipment_flags([shipment], rules()).get(shipment.id, [])
+    return jsonify(deliveries.shipment_to_dict(shipment, flags))
+
+
+@bp.get("/ledger")
+def ledger():
+    s = listings.search_from_args({k: v for k, v in request.args.items() if k in ("page", "per_page")}, "supply")
+    page = deliveries.ledger_for(g.api_user, s.page, s.per_page)
+    return jsonify({"items": [deliveries.entry_to_dict(e) for e in page.items], "total": page.total or 0,
+                    "page": s.page, "per_page": s.per_page, "pages": max(1, page.pages or 1)})
+
+
+@bp.get("/utilisation")
+def utilisation():
+    from ..services.values import parse_int
+
+    if not g.api_user.organisation.is_staff:
+        from ..errors import PermissionDenied
+
+        raise PermissionDenied(_l("Only regulators and the operator see the utilisation figures."))
+    year = request.args.get("year", "")
+    year = deliveries.utcnow().astimezone(deliveries.CST).year if year == "" else parse_int(year, "year", 2000, 2100)
+    group_by = request.args.get("group_by", "region")
+    return jsonify({"year": year, "group_by": group_by, "items": deliveries.utilisation(year, group_by)})

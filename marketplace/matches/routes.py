@@ -132,8 +132,10 @@ def agreement_list():
 @bp.route("/agreements/<int:agreement_id>")
 @login_required
 def agreement_detail(agreement_id: int):
+    from ..deliveries.routes import agreement_context
+
     agreement = rounds.get_agreement(current_user, agreement_id)
-    return render_template("matches/agreement.html", a=agreement)
+    return render_template("matches/agreement.html", a=agreement, **agreement_context(agreement))
 
 
 @bp.route("/tariff", methods=["GET", "POST"])

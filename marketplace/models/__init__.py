@@ -1,5 +1,6 @@
 """SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
 from .catalogue import Material, MaterialGrade, MaterialParameter
+from .delivery import LedgerEntry, LedgerHead, Shipment
 from .generation import GenerationRecord
 from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVersion
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
@@ -7,6 +8,9 @@ from .organisation import Organisation, OrgKind, User, UserRole, VerificationSta
 from .site import Site
 
 __all__ = [
+    "LedgerEntry",
+    "LedgerHead",
+    "Shipment",
     "Agreement",
     "MatchRound",
     "Proposal",

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String,
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -122,7 +122,8 @@ class Agreement(db.Model):
     """A deal both parties accepted: the tonnes are taken from both listings, the parties see each other."""
 
     __tablename__ = "agreement"
-    __table_args__ = (UniqueConstraint("proposal_id"), CheckConstraint("tonnes > 0", name="tonnes_positive"))
+    __table_args__ = (UniqueConstraint("proposal_id"), CheckConstraint("tonnes > 0", name="tonnes_positive"),
+                      CheckConstraint("shipped_kg >= 0 AND shipped_kg <= tonnes * 1000", name="shipped_within"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
@@ -139,6 +140,8 @@ class Agreement(db.Model):
     mode: Mapped[str] = mapped_column(String(10))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
+    #: Net kilograms on the weighbridge tickets so far; never above the agreed tonnes.
+    shipped_kg: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="agreement")

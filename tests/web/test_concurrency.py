@@ -121,3 +121,77 @@ def test_concurrent_acceptances_of_overlapping_proposals_never_overpromise(app, 
     assert db.session.scalar(select(func.count(Agreement.id))) == 1
     listing = db.session.get(SupplyListing, supply.id)
     assert listing.tonnes_promised == 100 and listing.status.value == "fully_matched"
+
+
+def fire(app, jobs):
+    """Run each job(db) in its own thread, app context and transaction, all released at once."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes = []
+
+    def worker(job):
+        from marketplace.extensions import db as _db
+
+        with app.app_context():
+            barrier.wait()
+            try:
+                job(_db)
+                _db.session.commit()
+                outcomes.append("ok")
+            except Exception as e:
+                _db.session.rollback()
+                outcomes.append(type(e).__name__)
+            finally:
+                _db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return sorted(outcomes)
+
+
+def test_concurrent_confirmations_of_one_shipment_make_one_entry(app, db, make_user, make_site):
+    from marketplace.models import LedgerEntry, User
+    from marketplace.services import deliveries
+    from tests.web.deals import make_agreement
+
+    agreement, producer, consumer = make_agreement(make_user, make_site, tonnes=100)
+    shipment = deliveries.record_shipment(producer, agreement.id, {
+        "ticket_no": "C1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "gross_kg": 40000, "tare_kg": 15000})
+    db.session.commit()
+    consumer_id, shipment_id = consumer.id, shipment.id  # plain ints: the threads must not touch this session
+
+    def confirm(_db):
+        deliveries.confirm_shipment(_db.session.get(User, consumer_id), shipment_id, 25000)
+
+    assert fire(app, [confirm] * 6) == ["Conflict"] * 5 + ["ok"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(LedgerEntry.id))) == 1
+    assert deliveries.verify_chain().ok
+
+
+def test_concurrent_confirmations_of_different_shipments_keep_one_chain(app, db, make_user, make_site):
+    from marketplace.models import LedgerEntry, User
+    from marketplace.services import deliveries
+    from tests.web.deals import make_agreement
+
+    agreement, producer, consumer = make_agreement(make_user, make_site, tonnes=200)
+    ids = []
+    for n in range(6):
+        ids.append(deliveries.record_shipment(producer, agreement.id, {
+            "ticket_no": f"K{n}", "truck_plate": "宁A12345",
+            "dispatched_at": (datetime.now(timezone.utc) - timedelta(hours=n + 1)).isoformat(),
+            "gross_kg": 40000, "tare_kg": 15000}).id)
+    db.session.commit()
+    consumer_id = consumer.id  # a plain int: the threads must not touch this session
+
+    def confirm(shipment_id):
+        return lambda _db: deliveries.confirm_shipment(_db.session.get(User, consumer_id), shipment_id, 25000)
+
+    assert fire(app, [confirm(i) for i in ids]) == ["ok"] * 6
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(LedgerEntry.id))) == 6
+    check = deliveries.verify_chain()
+    assert check.ok and check.entries == 6

@@ -1,0 +1,175 @@
+from decimal import Decimal
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..errors import MarketplaceError
+from ..extensions import db
+from ..models import Shipment
+from ..services import deliveries, listing_files
+from ..web import run_service, staff_required
+from . import bp
+from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
+
+SHIPMENT_COLUMNS = ["ticket_no", "truck_plate", "dispatched_at", "gross_kg", "tare_kg", "moisture_pct"]
+
+
+def rules() -> deliveries.Rules:
+    config = current_app.config
+    return deliveries.Rules(Decimal(str(config["RECEIPT_TOLERANCE_PCT"])), int(config["LEGAL_PAYLOAD_KG"]),
+                            int(config["TRUCK_SPEED_KMH"]))
+
+
+def agreement_context(agreement) -> dict:
+    """What the agreement page shows about deliveries (used by matches.agreement_detail)."""
+    shipments = list(db.session.scalars(select(Shipment).where(Shipment.agreement_id == agreement.id)
+                                        .order_by(Shipment.dispatched_at)))
+    return {"shipments": shipments, "flags": deliveries.shipment_flags(shipments, rules()),
+            "flag_text": deliveries.FLAG_TEXT, "shipment_form": ShipmentForm(), "import_form": ShipmentImportForm(),
+            "confirm_form": ConfirmForm(),
+            "is_producer": current_user.organisation_id == agreement.producer_org_id,
+            "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
+            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments)}
+
+
+def _back(agreement_id: int):
+    return redirect(url_for("matches.agreement_detail", agreement_id=agreement_id))
+
+
+@bp.route("/agreements/<int:agreement_id>/shipments", methods=["POST"])
+@login_required
+def new_shipment(agreement_id: int):
+    agreement = deliveries.get_agreement_for(current_user, agreement_id)
+    if current_user.organisation_id != agreement.producer_org_id:
+        abort(403)
+    form = ShipmentForm()
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in SHIPMENT_COLUMNS}
+        shipment = run_service(form, deliveries.record_shipment, current_user, agreement_id, data)
+        if shipment is not None:
+            flash(_("Ticket %(ticket)s recorded: %(kg)s kg net.", ticket=shipment.ticket_no,
+                    kg=f"{shipment.net_kg:,}"), "success")
+            return _back(agreement_id)
+    for name, errors in form.errors.items():
+        for message in errors:
+            flash(f"{getattr(form, name).label.text}: {message}", "error")
+    return _back(agreement_id)
+
+
+@bp.route("/agreements/<int:agreement_id>/shipments/import", methods=["POST"])
+@login_required
+def import_shipments(agreement_id: int):
+    """Many tickets at once; a file with any bad row saves nothing and names each bad row."""
+    agreement = deliveries.get_agreement_for(current_user, agreement_id)
+    if current_user.organisation_id != agreement.producer_org_id:
+        abort(403)
+    form = ShipmentImportForm()
+    if not form.validate_on_submit():
+        flash(_("Choose a file."), "error")
+        return _back(agreement_id)
+    upload = form.file.data
+    try:
+        rows = listing_files.read_table(upload.filename, upload.read(4 * 1024 * 1024 + 1))
+        problems = []
+        for line, row in rows:
+            try:
+                deliveries.record_shipment(current_user, agreement_id, row)
+            except MarketplaceError as e:
+                problems.append(f"{_('line')} {line}, {e.field or ''}: {e.message}")
+        if problems:
+            db.session.rollback()
+            for problem in problems[:20]:
+                flash(problem, "error")
+            flash(_("%(n)d rows have errors; nothing was saved.", n=len(problems)), "error")
+        else:
+            db.session.commit()
+            flash(_("%(n)d tickets imported.", n=len(rows)), "success")
+    except MarketplaceError as e:
+        db.session.rollback()
+        flash(str(e.message), "error")
+    return _back(agreement_id)
+
+
+@bp.route("/shipments/<int:shipment_id>/confirm", methods=["POST"])
+@login_required
+def confirm(shipment_id: int):
+    shipment = deliveries.get_shipment(current_user, shipment_id)
+    if current_user.organisation_id != shipment.agreement.consumer_org_id:
+        abort(403)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        if run_service(form, deliveries.confirm_shipment, current_user, shipment_id,
+                       form.received_net_kg.data) is not None:
+            flash(_("Receipt of ticket %(ticket)s confirmed.", ticket=shipment.ticket_no), "success")
+    for message in form.received_net_kg.errors:
+        flash(message, "error")
+    return _back(shipment.agreement_id)
+
+
+@bp.route("/ledger")
+@login_required
+def ledger():
+    page = deliveries.ledger_for(current_user, page=request.args.get("page", 1, type=int) or 1)
+    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None)
+
+
+@bp.route("/ledger/verify", methods=["POST"])
+@staff_required
+def verify():
+    form = ReverseForm()
+    if not form.csrf_token.validate(form):
+        abort(400)
+    check = deliveries.verify_chain()
+    page = deliveries.ledger_for(current_user)
+    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=check)
+
+
+@bp.route("/ledger/<int:entry_id>/reverse", methods=["POST"])
+@staff_required
+def reverse(entry_id: int):
+    form = ReverseForm()
+    if form.validate_on_submit():
+        entry = run_service(form, deliveries.reverse_entry, current_user, entry_id, form.reason.data)
+        if entry is not None:
+            flash(_("Entry reversed by entry %(seq)d.", seq=entry.seq), "success")
+    for message in form.reason.errors:
+        flash(message, "error")
+    return redirect(url_for("deliveries.ledger"))
+
+
+def _year() -> int:
+    year = request.args.get("year", "")
+    if not year:
+        return deliveries.utcnow().astimezone(deliveries.CST).year
+    if not (year.isascii() and year.isdigit()) or not 2000 <= int(year) <= 2100:
+        abort(400)
+    return int(year)
+
+
+@bp.route("/utilisation")
+@staff_required
+def utilisation():
+    year, group_by = _year(), request.args.get("group_by", "region")
+    if group_by not in deliveries.GROUPS:
+        abort(400)
+    rows = deliveries.utilisation(year, group_by)
+    return render_template("deliveries/utilisation.html", rows=rows, year=year, group_by=group_by,
+                           groups=deliveries.GROUPS, over=deliveries.producers_over_declared(year))
+
+
+@bp.route("/utilisation.<any(csv, xlsx):fmt>")
+@staff_required
+def utilisation_export(fmt: str):
+    year, group_by = _year(), request.args.get("group_by", "region")
+    if group_by not in deliveries.GROUPS:
+        abort(400)
+    rows = deliveries.utilisation(year, group_by)
+    name = f"utilisation-{year}-{group_by}.{fmt}"
+    if fmt == "csv":
+        return Response(listing_files.to_csv(rows), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(listing_files.to_xlsx(rows, f"utilisation {year}"),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

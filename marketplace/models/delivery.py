@@ -1,0 +1,99 @@
+"""Shipments against agreements (one weighbridge ticket per truck) and the utilisation ledger."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .organisation import utcnow
+
+
+class Shipment(db.Model):
+    """A truck's weighbridge ticket (过磅单) at the producer, and the utiliser's receipt of it."""
+
+    __tablename__ = "shipment"
+    __table_args__ = (
+        UniqueConstraint("producer_org_id", "ticket_no", name="uq_shipment_producer_ticket"),
+        CheckConstraint("gross_kg > tare_kg AND tare_kg > 0", name="weights_order"),
+        CheckConstraint("net_kg = gross_kg - tare_kg", name="net_is_gross_minus_tare"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
+    producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    ticket_no: Mapped[str] = mapped_column(String(40))
+    truck_plate: Mapped[str] = mapped_column(String(12), index=True)
+    dispatched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gross_kg: Mapped[int] = mapped_column(Integer)
+    tare_kg: Mapped[int] = mapped_column(Integer)
+    net_kg: Mapped[int] = mapped_column(Integer)
+    moisture_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: "dispatched" until the utiliser confirms its own net weight, then "confirmed" (once, never twice)
+    status: Mapped[str] = mapped_column(String(20), default="dispatched", index=True)
+    received_net_kg: Mapped[int | None] = mapped_column(Integer)
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    agreement = relationship("Agreement")
+
+    @property
+    def counted_kg(self) -> int | None:
+        """What the ledger counts: the smaller of the two net weights (never more than either party saw)."""
+        if self.received_net_kg is None:
+            return None
+        return min(self.net_kg, self.received_net_kg)
+
+    def __repr__(self) -> str:
+        return f"<Shipment {self.ticket_no} {self.net_kg} kg {self.status}>"
+
+
+class LedgerHead(db.Model):
+    """One row: the last entry's sequence number and hash. Appending moves it by a conditional update,
+    so two confirmations at once can never fork the chain."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerEntry(db.Model):
+    """An append-only record of utilised tonnes, chained by SHA-256. Never updated or deleted: a
+    correction is a new entry that reverses an earlier one, with a reason."""
+
+    __tablename__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "utilisation" | "reversal"
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id"), index=True)
+    agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
+    producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    consumer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    material: Mapped[str] = mapped_column(String(40))
+    #: kilograms, negative in a reversal
+    net_kg: Mapped[int] = mapped_column(Integer)
+    ticket_no: Mapped[str] = mapped_column(String(40))
+    dispatched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"), unique=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    shipment = relationship("Shipment")
+
+    @property
+    def tonnes(self) -> Decimal:
+        return Decimal(self.net_kg) / 1000
+
+    def __repr__(self) -> str:
+        return f"<LedgerEntry #{self.seq} {self.kind} {self.net_kg} kg>"
