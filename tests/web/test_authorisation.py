@@ -94,6 +94,22 @@ MATRIX = [
      expect(404, anonymous=302, regulator=200, operator=200)),
     ("GET", "/match/tariff", "/match/tariff", expect(403, anonymous=302, regulator=200, operator=200)),
     ("POST", "/match/tariff", "/match/tariff", expect(403, anonymous=302, operator=200)),
+    ("POST", "/deliveries/agreements/<int:agreement_id>/shipments",
+     "/deliveries/agreements/{other_agreement}/shipments", expect(404, anonymous=302, regulator=403, operator=403)),
+    ("POST", "/deliveries/agreements/<int:agreement_id>/shipments/import",
+     "/deliveries/agreements/{other_agreement}/shipments/import",
+     expect(404, anonymous=302, regulator=403, operator=403)),
+    ("POST", "/deliveries/shipments/<int:shipment_id>/confirm", "/deliveries/shipments/{other_shipment}/confirm",
+     expect(404, anonymous=302, regulator=403, operator=403)),
+    ("GET", "/deliveries/ledger", "/deliveries/ledger", expect(200, anonymous=302)),
+    ("POST", "/deliveries/ledger/verify", "/deliveries/ledger/verify",
+     expect(403, anonymous=302, regulator=200, operator=200)),
+    ("POST", "/deliveries/ledger/<int:entry_id>/reverse", "/deliveries/ledger/{other_entry}/reverse",
+     expect(403, anonymous=302, regulator=302, operator=302)),
+    ("GET", "/deliveries/utilisation", "/deliveries/utilisation", expect(403, anonymous=302, regulator=200,
+                                                                         operator=200)),
+    ("GET", "/deliveries/utilisation.<any(csv, xlsx):fmt>", "/deliveries/utilisation.xlsx",
+     expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/listings/supply/<int:listing_id>/certificate", "/listings/supply/{other_supply}/certificate",
      expect(404, anonymous=302)),
 ]
@@ -136,13 +152,14 @@ def world(make_user, make_org, make_site, db):
         other_supply = create_listing(stranger, "supply", offer)
         other_draft = create_listing(stranger, "supply", offer, "draft")
         token, _plain = create_token(stranger, "x")
-        other_round, other_proposal, other_agreement = _strangers_deal(stranger, other_site, make_user, make_site,
-                                                                       offer)
+        other_round, other_proposal, other_agreement, other_shipment, other_entry = _strangers_deal(
+            stranger, other_site, make_user, make_site, offer)
         db.session.commit()
         ids = {"own_site": own_site.id, "other_site": other_site.id, "pending_org": pending.id,
                "other_user": stranger.id, "other_supply": other_supply.id, "other_draft": other_draft.id,
                "other_token": token.id, "other_round": other_round.id, "other_proposal": other_proposal.id,
-               "other_agreement": other_agreement.id}
+               "other_agreement": other_agreement.id, "other_shipment": other_shipment.id,
+               "other_entry": other_entry}
         return user, ids
 
     return build
@@ -163,7 +180,25 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
     rounds.decide(consumer, first.id, "accept")
     second_demand = create_listing(consumer, "demand", {**need, "tonnes": 20})
     second = rounds.start_round(consumer, demand_listing_ids=[second_demand.id]).proposals[0]
-    return round_, second, first.agreement
+    from datetime import datetime, timedelta, timezone
+
+    from marketplace.services import deliveries
+
+    agreement = first.agreement
+    agreement.created_at = datetime.now(timezone.utc) - timedelta(days=1)
+    shipment = deliveries.record_shipment(producer, agreement.id, {
+        "ticket_no": "W1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "gross_kg": 30000, "tare_kg": 15000})
+    deliveries.confirm_shipment(consumer, shipment.id, 15000)
+    pending = deliveries.record_shipment(producer, agreement.id, {
+        "ticket_no": "W2", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "gross_kg": 30000, "tare_kg": 15000})
+    from sqlalchemy import select
+
+    from marketplace.extensions import db
+    from marketplace.models import LedgerEntry
+
+    return round_, second, agreement, pending, db.session.scalar(select(LedgerEntry.id))
 
 
 @pytest.mark.parametrize("role", ROLES)
