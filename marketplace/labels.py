@@ -35,6 +35,9 @@ LISTING_ACTION = {"created": _l("Listing created"), "updated": _l("Changed"),
                   "certificate": _l("Certificate uploaded")}
 UTILISATION_GROUP = {"region": _l("County / district"), "city": _l("City"), "park": _l("Industrial park"),
                      "material": _l("Material"), "organisation": _l("Organisation"), "month": _l("Month")}
+USE = {"cement": _l("Cement and clinker"), "concrete": _l("Concrete and mortar"),
+       "bricks_blocks": _l("Bricks and blocks"), "plasterboard": _l("Plasterboard"), "road_base": _l("Road base"),
+       "mine_backfill": _l("Mine backfill"), "gangue_power": _l("Gangue power generation"), "other": _l("Other use")}
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 

@@ -36,6 +36,7 @@ def init_app(app) -> None:
                 labels.LISTING_ACTION if value in labels.LISTING_ACTION else labels.LISTING_STATUS, value),
             "awaiting_decision": _awaiting_decision,
             "cst": _cst,
+            "use_label": lambda value: labels.label(labels.USE, value),
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
         }
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..models.listing import USES
+
 NULLABLE_STRING = {"type": ["string", "null"]}
 DECIMAL = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "yuan, exactly two decimals"}
 DECIMAL_IN = {"type": ["string", "number"], "description": "yuan; at most two decimals"}
@@ -64,7 +66,8 @@ def _listing_schema(side: str) -> dict:
         props.update(min_grade=NULLABLE_STRING,
                      quality_limits={"type": "object", "additionalProperties": {
                          "type": "object", "properties": {"min": {"type": "string"}, "max": {"type": "string"}}}},
-                     max_delivered_price_yuan_per_t={"anyOf": [DECIMAL, {"type": "null"}]})
+                     max_delivered_price_yuan_per_t={"anyOf": [DECIMAL, {"type": "null"}]},
+                     use={"type": "string", "enum": list(USES)})
         required += ["min_grade", "quality_limits", "max_delivered_price_yuan_per_t"]
     return {"type": "object", "properties": props, "required": required}
 
@@ -87,7 +90,8 @@ def _listing_input(side: str, create: bool) -> dict:
         required = ["site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km",
                     "price_yuan_per_t"]
     else:
-        props.update(min_grade=NULLABLE_STRING,
+        props.update(min_grade=NULLABLE_STRING, use={"type": "string", "enum": list(USES),
+                                                     "description": "what the waste is used for"},
                      max_delivered_price_yuan_per_t={"anyOf": [DECIMAL_IN, {"type": "null"}]},
                      quality_limits={"type": "object", "additionalProperties": {
                          "type": "object", "properties": {"min": QUALITY_VALUE, "max": QUALITY_VALUE}}})
@@ -182,6 +186,28 @@ AGREEMENT = {"type": "object", "required": ["id", "proposal_id", "supply_listing
                             "period_end": {"type": "string"}, "created_at": {"type": "string"}}}
 
 
+SHIPMENT = {"type": "object", "required": ["id", "agreement_id", "ticket_no", "net_kg", "status"],
+            "properties": {"id": {"type": "integer"}, "agreement_id": {"type": "integer"},
+                           "ticket_no": {"type": "string"}, "truck_plate": {"type": "string"},
+                           "dispatched_at": {"type": "string"}, "gross_kg": {"type": "integer"},
+                           "tare_kg": {"type": "integer"}, "net_kg": {"type": "integer"},
+                           "moisture_pct": {"type": ["string", "null"]},
+                           "status": {"type": "string", "enum": ["dispatched", "confirmed"]},
+                           "received_net_kg": {"type": ["integer", "null"]},
+                           "confirmed_at": {"type": ["string", "null"]},
+                           "flags": {"type": "array", "items": {"type": "string"}}}}
+LEDGER_ENTRY = {"type": "object", "required": ["seq", "kind", "net_kg", "hash", "prev_hash"],
+                "properties": {"id": {"type": "integer"}, "seq": {"type": "integer"},
+                               "kind": {"type": "string", "enum": ["utilisation", "reversal"]},
+                               "shipment_id": {"type": "integer"}, "agreement_id": {"type": "integer"},
+                               "producer_org_id": {"type": "integer"}, "consumer_org_id": {"type": "integer"},
+                               "material": {"type": "string"}, "net_kg": {"type": "integer"},
+                               "tonnes": {"type": "string"}, "ticket_no": {"type": "string"},
+                               "dispatched_at": {"type": "string"}, "confirmed_at": {"type": "string"},
+                               "reverses_id": {"type": ["integer", "null"]}, "reason": {"type": "string"},
+                               "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}
+
+
 def _id_path(name: str) -> list:
     return [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}]
 
@@ -227,6 +253,58 @@ def _matching_paths() -> dict:
         "/api/v1/agreements/{agreement_id}": {"parameters": _id_path("agreement_id"), "get": {
             "summary": "One agreement", "operationId": "get_agreement",
             "responses": {"200": _json(ref("Agreement")), **_pick("401", "404")}}},
+        "/api/v1/agreements/{agreement_id}/shipments": {
+            "parameters": _id_path("agreement_id"),
+            "get": {"summary": "The agreement's shipments", "operationId": "list_shipments",
+                    "responses": {"200": items("Shipment"), **_pick("401", "404")}},
+            "post": {"summary": "A weighbridge ticket from the producer (its weighbridge system)",
+                     "operationId": "create_shipment",
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["ticket_no", "truck_plate", "dispatched_at", "gross_kg",
+                                                        "tare_kg"],
+                         "properties": {"ticket_no": {"type": "string", "maxLength": 40},
+                                        "truck_plate": {"type": "string", "maxLength": 12},
+                                        "dispatched_at": {"type": "string", "description":
+                                                          "ISO date-time; without a zone, China Standard Time"},
+                                        "gross_kg": {"type": "integer", "minimum": 1},
+                                        "tare_kg": {"type": "integer", "minimum": 1},
+                                        "moisture_pct": {"type": ["number", "string", "null"]}}}}}},
+                     "responses": {"201": _json(ref("Shipment"), "Created"),
+                                   **_pick("400", "401", "403", "404", "409", "422")}}},
+        "/api/v1/shipments/{shipment_id}": {"parameters": _id_path("shipment_id"), "get": {
+            "summary": "One shipment with its anomaly flags", "operationId": "get_shipment",
+            "responses": {"200": _json(ref("Shipment")), **_pick("401", "404")}}},
+        "/api/v1/shipments/{shipment_id}/confirm": {"parameters": _id_path("shipment_id"), "post": {
+            "summary": "The utiliser confirms receipt with its own net weight (once)",
+            "operationId": "confirm_shipment",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["received_net_kg"],
+                "properties": {"received_net_kg": {"type": "integer", "minimum": 1}}}}}},
+            "responses": {"200": _json(ref("Shipment")), **_pick("400", "401", "403", "404", "409", "422")}}},
+        "/api/v1/ledger": {"get": {
+            "summary": "Ledger entries, newest first (all for regulators and the operator, else the caller's)",
+            "operationId": "ledger",
+            "parameters": [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                           {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                           "maximum": 100}}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["items", "total"],
+                "properties": {"items": {"type": "array", "items": {"$ref": ref("LedgerEntry")}},
+                               "total": {"type": "integer"}, "page": {"type": "integer"},
+                               "per_page": {"type": "integer"}, "pages": {"type": "integer"}}}}}},
+                          **_pick("401", "422")}}},
+        "/api/v1/utilisation": {"get": {
+            "summary": "Generated, used in-house, utilised through the platform, stored, and the rate",
+            "operationId": "utilisation",
+            "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}},
+                           {"name": "group_by", "in": "query", "schema": {
+                               "type": "string", "enum": ["region", "city", "park", "material", "organisation",
+                                                         "month"]}}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["items"], "properties": {"year": {"type": "integer"},
+                                                                        "group_by": {"type": "string"},
+                                                                        "items": {"type": "array"}}}}}},
+                          **_pick("401", "403", "422")}}},
     }
 
 
@@ -296,6 +374,8 @@ def openapi_document() -> dict:
                 "Proposal": PROPOSAL,
                 "MatchRound": ROUND,
                 "Agreement": AGREEMENT,
+                "Shipment": SHIPMENT,
+                "LedgerEntry": LEDGER_ENTRY,
             },
         },
     }

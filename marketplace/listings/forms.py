@@ -16,6 +16,7 @@ class ListingForm(FlaskForm):
     period_end = DateField(_l("To"), validators=[required()])
     price = StringField(_l("Price (yuan/t)"), validators=[max_length(20)])
     max_haul_km = StringField(_l("Maximum haul distance (km)"), validators=[required(), max_length(6)])
+    use = SelectField(_l("Used for"), choices=[], validators=[optional()])
     notes = TextAreaField(_l("Notes"), validators=[max_length(2000)])
     certificate = FileField(_l("Lab certificate (PDF, PNG or JPEG, at most 5 MB)"))
     save_draft = SubmitField(_l("Save as draft"))

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from .. import gazetteer, maps
+from .. import gazetteer, labels, maps
+from ..models.listing import USES
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..forms_common import choices
@@ -47,6 +48,7 @@ def _listing_form(side: str, materials, obj=None) -> ListingForm:
     form.grade.choices = choices([("", "—")] + [(g, g) for g in grades])
     form.price.label.text = PRICE_LABEL[side]
     form.grade.label.text = _("Grade") if side == "supply" else _("Minimum grade")
+    form.use.choices = choices((u, labels.label(labels.USE, u)) for u in USES)
     return form
 
 
@@ -57,6 +59,8 @@ def _form_values(side: str, form: ListingForm, materials) -> dict:
             "tonnes": form.tonnes.data, "period_start": form.period_start.data, "period_end": form.period_end.data,
             "max_haul_km": form.max_haul_km.data, "notes": form.notes.data or "", PRICE_FIELD[side]: form.price.data}
     params = material.parameters if material else []
+    if side == "demand":
+        data["use"] = form.use.data or "other"
     if side == "supply":
         data["quality"] = {p.code: request.form.get(f"q-{material.code}-{p.code}", "").strip() for p in params}
     else:
@@ -115,6 +119,8 @@ def edit(side: str, listing_id: int):
         form.grade.data = getattr(listing, GRADE_FIELD[side]) or ""
         form.tonnes.data = str(listing.tonnes)
         form.max_haul_km.data = str(listing.max_haul_km)
+        if side == "demand":
+            form.use.data = listing.use
         price = getattr(listing, PRICE_FIELD[side])
         form.price.data = "" if price is None else str(price)
     if form.validate_on_submit():

@@ -6,8 +6,15 @@ from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVer
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .site import Site
+from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, SubsidyClaim, SubsidyScheme
 
 __all__ = [
+    "Baseline",
+    "ClaimEntry",
+    "ClaimEvent",
+    "LoanProject",
+    "SubsidyClaim",
+    "SubsidyScheme",
     "LedgerEntry",
     "LedgerHead",
     "Shipment",

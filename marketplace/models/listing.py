@@ -25,6 +25,10 @@ class ListingStatus(str, enum.Enum):
     WITHDRAWN = "withdrawn"
 
 
+#: What utilisers do with the waste; the subsidy scheme's exclusions name some of these.
+USES = ("cement", "concrete", "bricks_blocks", "plasterboard", "road_base", "mine_backfill", "gangue_power",
+        "other")
+
 #: Statuses in which a listing takes part in the market (browse, matching).
 LIVE_STATUSES = (ListingStatus.OPEN, ListingStatus.PARTLY_MATCHED)
 
@@ -119,6 +123,8 @@ class DemandListing(ListingMixin, db.Model):
     #: {parameter code: {"min": value, "max": value}} with either bound optional; decimal strings.
     quality_limits: Mapped[dict] = mapped_column(JSON, default=dict)
     max_delivered_price_yuan_per_t: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    #: What the utiliser does with the waste (USES); some uses earn no subsidy (mine backfill, ...).
+    use: Mapped[str] = mapped_column(String(30), default="other", server_default="other")
 
     def __repr__(self) -> str:
         return f"<DemandListing {self.id} {self.status.value} {self.tonnes} t>"

@@ -140,6 +140,8 @@ class Agreement(db.Model):
     mode: Mapped[str] = mapped_column(String(10))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
+    #: What the utiliser does with the waste, from its demand listing (the subsidy's exclusions need it).
+    use: Mapped[str] = mapped_column(String(30), default="other", server_default="other")
     #: Net kilograms on the weighbridge tickets so far; never above the agreed tonnes.
     shipped_kg: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

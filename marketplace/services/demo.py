@@ -257,6 +257,10 @@ DEMAND_TERMS = {
 }
 
 
+CONSUMER_USE = {"水泥有限公司": "cement", "商品混凝土有限公司": "concrete", "新型墙材有限公司": "bricks_blocks",
+                "石膏板有限公司": "plasterboard", "路桥建设有限公司": "road_base", "矿山回填工程有限公司": "mine_backfill"}
+
+
 def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
     from datetime import timedelta
 
@@ -296,7 +300,7 @@ def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
                 select(DemandListing.id).where(DemandListing.organisation_id == org.id).limit(1)):
             continue
         user, site = org.users[0], org.sites[0]
-        terms = next(t for suffix, t in DEMAND_TERMS.items() if spec.name.endswith(suffix))
+        suffix, terms = next((sfx, t) for sfx, t in DEMAND_TERMS.items() if spec.name.endswith(sfx))
         wanted = terms if spec.email else rng.sample(terms, k=min(len(terms), rng.choice([1, 2])))
         for code, min_grade, max_price, limits in wanted:
             create_listing(user, "demand", {
@@ -304,6 +308,6 @@ def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
                 "tonnes": rng.choice([2000, 3000, 5000, 8000, 12000, 20000]),
                 "period_start": start, "period_end": start + timedelta(days=rng.choice([90, 120, 180])),
                 "max_delivered_price_yuan_per_t": str(max_price), "max_haul_km": rng.choice([100, 150, 200]),
-                "notes": "需提供检测报告。",
+                "use": CONSUMER_USE[suffix], "notes": "需提供检测报告。",
             }, "open")
         log.append(f"demand listings of {org.name}")

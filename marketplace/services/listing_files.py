@@ -167,7 +167,7 @@ def template_columns(side: str, materials) -> list[str]:
         params = sorted({p.code for m in materials for p in m.parameters})
         return base + [f"quality.{p}" for p in params] + ["status"]
     base += ["min_grade", "tonnes", "period_start", "period_end", "max_delivered_price_yuan_per_t",
-             "max_haul_km", "notes"]
+             "max_haul_km", "use", "notes"]
     params = sorted({p.code for m in materials for p in m.parameters})
     return base + [c for p in params for c in (f"quality_limits.{p}.min", f"quality_limits.{p}.max")] + ["status"]
 

@@ -15,7 +15,7 @@ from ..labels import LISTING_STATUS, label
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
-from ..models.listing import LIVE_STATUSES
+from ..models.listing import LIVE_STATUSES, USES
 from .catalogue import material_by_code
 from .generation import CST
 from .values import iso_utc, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
@@ -139,6 +139,11 @@ def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
         if given("quality_limits") or ("material_id" in values and existing is not None):
             values["quality_limits"] = _quality_limits(
                 material, data.get("quality_limits", getattr(existing, "quality_limits", None)))
+        if given("use"):
+            use = data.get("use") or "other"
+            if use not in USES:
+                raise ValidationError(_l("Unknown use."), field="use")
+            values["use"] = use
         if given("max_delivered_price_yuan_per_t"):
             price = data.get("max_delivered_price_yuan_per_t")
             values["max_delivered_price_yuan_per_t"] = None if price in (None, "") else parse_decimal(
@@ -170,7 +175,7 @@ def _snapshot(listing) -> dict:
     keys = ["status", "site_id", "material_id", "tonnes", "tonnes_promised", "period_start", "period_end",
             "max_haul_km", "notes"]
     keys += (["grade", "quality", "price_yuan_per_t"] if listing.side == "supply"
-             else ["min_grade", "quality_limits", "max_delivered_price_yuan_per_t"])
+             else ["min_grade", "quality_limits", "max_delivered_price_yuan_per_t", "use"])
     return {k: _jsonable(getattr(listing, k)) for k in keys}
 
 
@@ -487,7 +492,7 @@ def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> 
     else:
         price = listing.max_delivered_price_yuan_per_t
         out.update(min_grade=listing.min_grade, quality_limits=dict(listing.quality_limits or {}),
-                   max_delivered_price_yuan_per_t=None if price is None else f"{price:.2f}")
+                   max_delivered_price_yuan_per_t=None if price is None else f"{price:.2f}", use=listing.use)
     if distance_km is not None:
         out["distance_km"] = distance_km
     if can_see_identity(viewer, listing):

@@ -412,7 +412,7 @@ def _conclude(proposal: Proposal) -> None:
         material_id=supply.material_id, tonnes=tonnes, price_yuan_per_t=proposal.price_yuan_per_t,
         transport_cost_yuan_per_t=proposal.transport_cost_yuan_per_t,
         delivered_price_yuan_per_t=proposal.delivered_price_yuan_per_t, distance_km=proposal.distance_km,
-        mode=proposal.mode, period_start=max(supply.period_start, demand.period_start),
+        mode=proposal.mode, use=demand.use, period_start=max(supply.period_start, demand.period_start),
         period_end=min(supply.period_end, demand.period_end)))
     db.session.flush()
     db.session.expire(proposal)

@@ -1,0 +1,146 @@
+"""Subsidies for new utilisation: the scheme as data (versioned), baselines, claims with their audit trail,
+and loan-interest subsidies for demonstration projects."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .organisation import utcnow
+
+TONNES = Numeric(14, 3)
+YUAN = Numeric(16, 2)
+
+
+class SubsidyScheme(db.Model):
+    """One version of the rules. Bands: [{"from_t": "0", "rate": "10"}, ...], lower bounds inclusive.
+    Exclusions: {"own_waste": true, "uses": ["gangue_power", "mine_backfill"]}."""
+
+    __tablename__ = "subsidy_scheme"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    base_year: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_to: Mapped[date | None] = mapped_column(Date)
+    bands: Mapped[list] = mapped_column(JSON)
+    #: "whole": the band's rate applies to the whole increment; "tiered": each tier at its own rate
+    mode: Mapped[str] = mapped_column(String(10))
+    cap_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    exclusions: Mapped[dict] = mapped_column(JSON)
+    loan_min_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    loan_benchmark_rate_pct: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<SubsidyScheme v{self.version}>"
+
+
+class Baseline(db.Model):
+    """A utiliser's utilisation in the base year (it predates the platform), with evidence."""
+
+    __tablename__ = "baseline"
+    __table_args__ = (CheckConstraint("tonnes >= 0", name="tonnes_nonneg"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    tonnes: Mapped[Decimal] = mapped_column(TONNES)
+    evidence: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | rejected
+    reason: Mapped[str] = mapped_column(Text, default="")
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation = relationship("Organisation")
+
+    def __repr__(self) -> str:
+        return f"<Baseline {self.organisation_id} {self.year} {self.status}>"
+
+
+class SubsidyClaim(db.Model):
+    __tablename__ = "subsidy_claim"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    #: draft -> submitted -> approved -> paid, or rejected
+    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("subsidy_scheme.id"))
+    baseline_id: Mapped[int] = mapped_column(ForeignKey("baseline.id"))
+    eligible_kg: Mapped[int] = mapped_column(Integer)
+    excluded_kg: Mapped[int] = mapped_column(Integer, default=0)
+    baseline_tonnes: Mapped[Decimal] = mapped_column(TONNES)
+    increment_tonnes: Mapped[Decimal] = mapped_column(TONNES)
+    rate_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    amount_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    capped: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation = relationship("Organisation")
+    scheme = relationship("SubsidyScheme")
+    baseline = relationship("Baseline")
+    events: Mapped[list[ClaimEvent]] = relationship(order_by="ClaimEvent.id")
+
+    def __repr__(self) -> str:
+        return f"<SubsidyClaim {self.id} {self.year} {self.status}>"
+
+
+class ClaimEntry(db.Model):
+    """A ledger entry counted by a claim. Unique: no entry is ever counted by two claims."""
+
+    __tablename__ = "claim_entry"
+    __table_args__ = (UniqueConstraint("ledger_entry_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("subsidy_claim.id"), index=True)
+    ledger_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
+
+    ledger_entry = relationship("LedgerEntry")
+
+
+class ClaimEvent(db.Model):
+    """The audit trail of a claim: who prepared, submitted, approved, rejected or paid it, and when."""
+
+    __tablename__ = "claim_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    claim_id: Mapped[int] = mapped_column(ForeignKey("subsidy_claim.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(20))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    user = relationship("User")
+
+
+class LoanProject(db.Model):
+    """A utilisation demonstration project with a loan; its interest subsidy at the benchmark rate."""
+
+    __tablename__ = "loan_project"
+    __table_args__ = (CheckConstraint("loan_yuan > 0", name="loan_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int] = mapped_column(Integer)
+    loan_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("subsidy_scheme.id"))
+    benchmark_rate_pct: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    subsidy_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    status: Mapped[str] = mapped_column(String(20), default="submitted")  # submitted | approved | rejected
+    reason: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation = relationship("Organisation")

@@ -1,0 +1,394 @@
+"""Subsidies for new utilisation, computed from the ledger under the scheme in force (data, versioned),
+against a verified baseline; the review workflow with its audit trail; loan-interest subsidies."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import ROUND_HALF_UP, Decimal
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ..extensions import db
+from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, SubsidyClaim,
+                      SubsidyScheme, User)
+from ..models.listing import USES
+from .deliveries import year_bounds
+from .values import parse_decimal, parse_int, parse_text
+
+FEN = Decimal("0.01")
+KG = Decimal("0.001")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _regulator(actor: User) -> None:
+    if actor.organisation.kind.value != "regulator":
+        raise PermissionDenied(_l("Only a regulator may do this."))
+
+
+# --- the scheme ----------------------------------------------------------------------------------------
+
+def scheme_in_force(year: int | None = None) -> SubsidyScheme:
+    """The newest version whose effective period covers (part of) `year`; today's when no year is given."""
+    query = select(SubsidyScheme).order_by(SubsidyScheme.version.desc())
+    if year is not None:
+        query = query.where(SubsidyScheme.effective_from <= date(year, 12, 31),
+                            or_(SubsidyScheme.effective_to.is_(None), SubsidyScheme.effective_to >= date(year, 1, 1)))
+    scheme = db.session.scalar(query.limit(1))
+    if scheme is None:
+        raise NotFound(_l("No subsidy scheme is in force for %(year)s.", year=year))
+    return scheme
+
+
+def scheme_to_dict(s: SubsidyScheme) -> dict:
+    return {"version": s.version, "name": s.name, "base_year": s.base_year,
+            "effective_from": s.effective_from.isoformat(),
+            "effective_to": s.effective_to.isoformat() if s.effective_to else None,
+            "bands": [{"from_t": b["from_t"], "rate_yuan_per_t": b["rate"]} for b in s.bands], "mode": s.mode,
+            "cap_yuan": f"{s.cap_yuan:.2f}", "exclusions": s.exclusions,
+            "loan_min_yuan": f"{s.loan_min_yuan:.2f}", "loan_benchmark_rate_pct": str(s.loan_benchmark_rate_pct)}
+
+
+def parse_bands(text: str) -> list[dict]:
+    """'0:10, 50000:20, 100000:25, 200000:30' -> bands (lower bound in tonnes : yuan per tonne)."""
+    bands = []
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        if ":" not in part:
+            raise ValidationError(_l("Write bands as from_tonnes:rate, separated by commas."), field="bands")
+        low, rate = part.split(":", 1)
+        bands.append({"from_t": str(parse_decimal(low.strip(), "bands", 3, Decimal(0), Decimal(10**9))),
+                      "rate": str(parse_decimal(rate.strip(), "bands", 2, Decimal(0), Decimal(10000)))})
+    if not bands or Decimal(bands[0]["from_t"]) != 0:
+        raise ValidationError(_l("The first band starts at 0 t."), field="bands")
+    if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in zip(bands, bands[1:])):
+        raise ValidationError(_l("Bands must go up."), field="bands")
+    return bands
+
+
+def set_scheme(actor: User, data: dict) -> SubsidyScheme:
+    """A regulator publishes a new version of the scheme; every claim records the version it used."""
+    _regulator(actor)
+    from .values import parse_date
+
+    name = parse_text(data.get("name"), "name", 200)
+    if not name:
+        raise ValidationError(_l("This field is required."), field="name")
+    mode = data.get("mode")
+    if mode not in ("whole", "tiered"):
+        raise ValidationError(_l("Choose whole-increment or tier-by-tier."), field="mode")
+    effective_to = None if data.get("effective_to") in (None, "") else parse_date(data["effective_to"], "effective_to")
+    effective_from = parse_date(data.get("effective_from"), "effective_from")
+    if effective_to and effective_to < effective_from:
+        raise ValidationError(_l("The period ends before it starts."), field="effective_to")
+    uses = data.get("excluded_uses") or []
+    if isinstance(uses, str):
+        uses = [u.strip() for u in uses.split(",") if u.strip()]
+    if not isinstance(uses, list) or any(u not in USES for u in uses):
+        raise ValidationError(_l("Unknown use."), field="excluded_uses")
+    rules = [{"use": u} for u in uses if u != "gangue_power"]
+    if "gangue_power" in uses:
+        rules.append({"material": "coal_gangue", "use": "gangue_power"})
+    current = db.session.scalar(select(func.max(SubsidyScheme.version))) or 0
+    scheme = SubsidyScheme(
+        version=current + 1, name=name, base_year=parse_int(data.get("base_year"), "base_year", 2000, 2100),
+        effective_from=effective_from, effective_to=effective_to, bands=parse_bands(data.get("bands")), mode=mode,
+        cap_yuan=parse_decimal(data.get("cap_yuan"), "cap_yuan", 2, Decimal(0), Decimal(10**12)),
+        exclusions={"own_waste": bool(data.get("exclude_own_waste", True)), "rules": rules},
+        loan_min_yuan=parse_decimal(data.get("loan_min_yuan"), "loan_min_yuan", 2, Decimal(0), Decimal(10**12)),
+        loan_benchmark_rate_pct=parse_decimal(data.get("loan_benchmark_rate_pct"), "loan_benchmark_rate_pct", 3,
+                                              Decimal(0), Decimal(100)),
+        created_by_id=actor.id)
+    db.session.add(scheme)
+    db.session.flush()
+    return scheme
+
+
+@dataclass(frozen=True)
+class Amount:
+    rate_yuan_per_t: Decimal  # the band's rate (whole) or the effective average rate (tiered)
+    amount_yuan: Decimal
+    capped: bool
+
+
+def compute_amount(increment_t: Decimal, bands: list[dict], mode: str, cap_yuan: Decimal) -> Amount:
+    """The subsidy for an increment of `increment_t` tonnes, to the fen, capped."""
+    if increment_t <= 0:
+        return Amount(Decimal("0.00"), Decimal("0.00"), False)
+    lows = [Decimal(b["from_t"]) for b in bands]
+    rates = [Decimal(b["rate"]) for b in bands]
+    if mode == "whole":
+        rate = next(r for low, r in reversed(list(zip(lows, rates))) if increment_t >= low)
+        amount = increment_t * rate
+    else:
+        amount = Decimal(0)
+        for i, (low, r) in enumerate(zip(lows, rates)):
+            high = lows[i + 1] if i + 1 < len(lows) else None
+            if increment_t <= low:
+                break
+            amount += (min(increment_t, high) - low if high is not None else increment_t - low) * r
+        rate = amount / increment_t
+    amount = amount.quantize(FEN, rounding=ROUND_HALF_UP)
+    capped = amount > cap_yuan
+    return Amount(rate.quantize(FEN, rounding=ROUND_HALF_UP), min(amount, cap_yuan).quantize(FEN), capped)
+
+
+# --- baselines -----------------------------------------------------------------------------------------
+
+def declare_baseline(actor: User, year, tonnes, evidence) -> Baseline:
+    org = actor.organisation
+    if not org.is_consumer or not org.is_verified:
+        raise PermissionDenied(_l("Only verified utilisers declare a baseline."))
+    year = parse_int(year, "year", 2000, 2100)
+    tonnes = parse_decimal(tonnes, "tonnes", 3, Decimal(0), Decimal(100_000_000))
+    evidence = parse_text(evidence, "evidence", 5000)
+    if not evidence:
+        raise ValidationError(_l("Describe the evidence (invoices, statistics returns, audit reports)."),
+                              field="evidence")
+    if db.session.scalar(select(Baseline.id).where(Baseline.organisation_id == org.id, Baseline.year == year,
+                                                   Baseline.status.in_(["pending", "approved"]))):
+        raise Conflict(_l("A baseline for %(year)s is already declared.", year=year), field="year")
+    baseline = Baseline(organisation_id=org.id, year=year, tonnes=tonnes, evidence=evidence, status="pending",
+                        submitted_by_id=actor.id)
+    db.session.add(baseline)
+    db.session.flush()
+    return baseline
+
+
+def get_baseline(viewer: User, baseline_id: int) -> Baseline:
+    baseline = db.session.get(Baseline, baseline_id) if baseline_id <= 2**31 - 1 else None
+    if baseline is None or not (viewer.organisation.is_staff or baseline.organisation_id == viewer.organisation_id):
+        raise NotFound(_l("No such baseline."))
+    return baseline
+
+
+def _decision(decision, reason) -> tuple[str, str]:
+    if decision not in ("approve", "reject"):
+        raise ValidationError(_l("Decide approve or reject."), field="decision")
+    reason = parse_text(reason, "reason", 2000)
+    if decision == "reject" and not reason:
+        raise ValidationError(_l("Give a reason for the rejection."), field="reason")
+    return decision, reason
+
+
+def review_baseline(actor: User, baseline_id: int, decision, reason="") -> Baseline:
+    _regulator(actor)
+    baseline = get_baseline(actor, baseline_id)
+    decision, reason = _decision(decision, reason)
+    if baseline.status != "pending":
+        raise Conflict(_l("This baseline is already reviewed."), field="decision")
+    baseline.status = "approved" if decision == "approve" else "rejected"
+    baseline.reason, baseline.reviewed_by_id, baseline.reviewed_at = reason, actor.id, utcnow()
+    db.session.flush()
+    return baseline
+
+
+def baseline_to_dict(b: Baseline) -> dict:
+    return {"id": b.id, "organisation_id": b.organisation_id, "year": b.year, "tonnes": f"{b.tonnes:.3f}",
+            "evidence": b.evidence, "status": b.status, "reason": b.reason}
+
+
+# --- claims --------------------------------------------------------------------------------------------
+
+def excluded(entry_material: str, use: str, producer_org_id: int, consumer_org_id: int, exclusions: dict) -> bool:
+    """Whether the scheme's exclusions take this tonne out of the claim."""
+    if exclusions.get("own_waste") and producer_org_id == consumer_org_id:
+        return True
+    for rule in exclusions.get("rules", []):
+        if all(value == {"material": entry_material, "use": use}[key] for key, value in rule.items()):
+            return True
+    return False
+
+
+def unclaimed_entries(org_id: int, year: int, exclusions: dict) -> tuple[list[LedgerEntry], list[LedgerEntry]]:
+    """(eligible, excluded) ledger entries of a utiliser dispatched in `year` that no claim has counted."""
+    start, end = year_bounds(year)
+    rows = db.session.execute(
+        select(LedgerEntry, Agreement.use).join(Agreement, LedgerEntry.agreement_id == Agreement.id)
+        .outerjoin(ClaimEntry, ClaimEntry.ledger_entry_id == LedgerEntry.id)
+        .where(LedgerEntry.consumer_org_id == org_id, LedgerEntry.dispatched_at >= start,
+               LedgerEntry.dispatched_at < end, ClaimEntry.id.is_(None))
+        .order_by(LedgerEntry.seq)).all()
+    eligible, out = [], []
+    for entry, use in rows:
+        (out if excluded(entry.material, use, entry.producer_org_id, entry.consumer_org_id, exclusions)
+         else eligible).append(entry)
+    return eligible, out
+
+
+def _event(claim: SubsidyClaim, actor: User, action: str, **details) -> None:
+    db.session.add(ClaimEvent(claim_id=claim.id, user_id=actor.id, action=action, details=details))
+
+
+def prepare_claim(actor: User, year) -> SubsidyClaim:
+    """A utiliser's claim for a year: eligible confirmed tonnes minus the verified baseline -> increment ->
+    band -> amount, with the scheme version. A draft is prepared again from scratch when asked twice."""
+    org = actor.organisation
+    if not org.is_consumer or not org.is_verified:
+        raise PermissionDenied(_l("Only verified utilisers claim subsidies."))
+    year = parse_int(year, "year", 2000, 2100)
+    scheme = scheme_in_force(year)
+    baseline = db.session.scalar(select(Baseline).where(Baseline.organisation_id == org.id,
+                                                        Baseline.year == scheme.base_year,
+                                                        Baseline.status == "approved"))
+    if baseline is None:
+        raise ValidationError(_l("No verified baseline for %(year)s: declare it and have it verified first.",
+                                 year=scheme.base_year), field="year")
+    busy = db.session.scalar(select(SubsidyClaim).where(
+        SubsidyClaim.organisation_id == org.id, SubsidyClaim.year == year,
+        SubsidyClaim.status.in_(["draft", "submitted"])))
+    if busy is not None and busy.status == "submitted":
+        raise Conflict(_l("A claim for %(year)s is already submitted.", year=year), field="year")
+    if busy is not None:  # re-prepare the draft: release its entries first
+        db.session.execute(delete(ClaimEntry).where(ClaimEntry.claim_id == busy.id))
+    eligible, out = unclaimed_entries(org.id, year, scheme.exclusions)
+    eligible_kg = sum(e.net_kg for e in eligible)
+    increment = (Decimal(eligible_kg) / 1000 - baseline.tonnes).quantize(KG)
+    if increment <= 0:
+        raise ValidationError(_l("No increment over the baseline (%(eligible)s t against %(baseline)s t): "
+                                 "nothing to claim.", eligible=f"{Decimal(eligible_kg) / 1000:,.3f}",
+                                 baseline=f"{baseline.tonnes:,.3f}"), field="year")
+    amount = compute_amount(increment, scheme.bands, scheme.mode, scheme.cap_yuan)
+    claim = busy or SubsidyClaim(organisation_id=org.id, year=year, created_by_id=actor.id, status="draft")
+    claim.scheme_id, claim.baseline_id = scheme.id, baseline.id
+    claim.eligible_kg, claim.excluded_kg = eligible_kg, sum(e.net_kg for e in out)
+    claim.baseline_tonnes, claim.increment_tonnes = baseline.tonnes, increment
+    claim.rate_yuan_per_t, claim.amount_yuan, claim.capped = amount.rate_yuan_per_t, amount.amount_yuan, amount.capped
+    db.session.add(claim)
+    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add_all([ClaimEntry(claim_id=claim.id, ledger_entry_id=e.id) for e in eligible])
+    except IntegrityError:  # another claim counted one of these entries a moment ago
+        raise Conflict(_l("Another claim has just counted some of these tonnes; prepare the claim again.")) from None
+    _event(claim, actor, "prepared", entries=len(eligible), eligible_kg=eligible_kg,
+           amount_yuan=f"{claim.amount_yuan:.2f}", scheme_version=scheme.version)
+    return claim
+
+
+def get_claim(viewer: User, claim_id: int) -> SubsidyClaim:
+    claim = db.session.get(SubsidyClaim, claim_id) if claim_id <= 2**31 - 1 else None
+    if claim is None or not (viewer.organisation.is_staff or claim.organisation_id == viewer.organisation_id):
+        raise NotFound(_l("No such claim."))
+    return claim
+
+
+def submit_claim(actor: User, claim_id: int) -> SubsidyClaim:
+    claim = get_claim(actor, claim_id)
+    if claim.organisation_id != actor.organisation_id:
+        raise PermissionDenied(_l("Only the utiliser submits its claim."))
+    if claim.status != "draft":
+        raise Conflict(_l("Only a draft can be submitted."), field="status")
+    claim.status = "submitted"
+    _event(claim, actor, "submitted")
+    db.session.flush()
+    return claim
+
+
+def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClaim:
+    """A regulator approves or rejects a submitted claim; it cannot change the figures. A rejection
+    releases the claim's ledger entries so that a corrected claim can count them."""
+    _regulator(actor)
+    claim = get_claim(actor, claim_id)
+    decision, reason = _decision(decision, reason)
+    if claim.status != "submitted":
+        raise Conflict(_l("Only a submitted claim can be reviewed."), field="status")
+    claim.status, claim.reason = ("approved" if decision == "approve" else "rejected"), reason
+    details = {"reason": reason, "amount_yuan": f"{claim.amount_yuan:.2f}"}
+    if decision == "reject":
+        released = list(db.session.scalars(select(ClaimEntry.ledger_entry_id).where(ClaimEntry.claim_id == claim.id)))
+        db.session.execute(delete(ClaimEntry).where(ClaimEntry.claim_id == claim.id))
+        details["released_ledger_entries"] = released
+    _event(claim, actor, claim.status, **details)
+    db.session.flush()
+    return claim
+
+
+def mark_paid(actor: User, claim_id: int) -> SubsidyClaim:
+    _regulator(actor)
+    claim = get_claim(actor, claim_id)
+    if claim.status != "approved":
+        raise Conflict(_l("Only an approved claim can be paid."), field="status")
+    claim.status = "paid"
+    _event(claim, actor, "paid", amount_yuan=f"{claim.amount_yuan:.2f}")
+    db.session.flush()
+    return claim
+
+
+def claim_entries(claim: SubsidyClaim) -> list[LedgerEntry]:
+    return list(db.session.scalars(
+        select(LedgerEntry).join(ClaimEntry, ClaimEntry.ledger_entry_id == LedgerEntry.id)
+        .where(ClaimEntry.claim_id == claim.id).options(joinedload(LedgerEntry.shipment)).order_by(LedgerEntry.seq)))
+
+
+def claims_for(viewer: User, status: str | None = None) -> list[SubsidyClaim]:
+    query = select(SubsidyClaim).options(joinedload(SubsidyClaim.organisation), joinedload(SubsidyClaim.scheme))
+    if not viewer.organisation.is_staff:
+        query = query.where(SubsidyClaim.organisation_id == viewer.organisation_id)
+    if status:
+        query = query.where(SubsidyClaim.status == status)
+    return list(db.session.scalars(query.order_by(SubsidyClaim.id.desc())))
+
+
+def claim_to_dict(c: SubsidyClaim) -> dict:
+    return {"id": c.id, "organisation_id": c.organisation_id, "year": c.year, "status": c.status,
+            "eligible_tonnes": f"{Decimal(c.eligible_kg) / 1000:.3f}",
+            "excluded_tonnes": f"{Decimal(c.excluded_kg) / 1000:.3f}",
+            "baseline_tonnes": f"{c.baseline_tonnes:.3f}", "increment_tonnes": f"{c.increment_tonnes:.3f}",
+            "rate_yuan_per_t": f"{c.rate_yuan_per_t:.2f}", "amount_yuan": f"{c.amount_yuan:.2f}",
+            "capped": c.capped, "scheme_version": c.scheme.version, "reason": c.reason}
+
+
+def claim_totals() -> dict[str, Decimal]:
+    """Amounts claimed (submitted or later), approved (or paid) and paid, over every year."""
+    rows = db.session.execute(select(SubsidyClaim.status, func.sum(SubsidyClaim.amount_yuan))
+                              .group_by(SubsidyClaim.status)).all()
+    by = {status: Decimal(total or 0) for status, total in rows}
+    return {"claimed": sum((by.get(s, Decimal(0)) for s in ("submitted", "approved", "paid", "rejected")),
+                           Decimal(0)),
+            "approved": by.get("approved", Decimal(0)) + by.get("paid", Decimal(0)),
+            "paid": by.get("paid", Decimal(0))}
+
+
+# --- loan-interest subsidy -----------------------------------------------------------------------------
+
+def submit_loan_project(actor: User, name, year, loan_yuan) -> LoanProject:
+    org = actor.organisation
+    if not (org.is_consumer or org.is_producer) or not org.is_verified:
+        raise PermissionDenied(_l("Only verified enterprises apply."))
+    name = parse_text(name, "name", 200)
+    if not name:
+        raise ValidationError(_l("This field is required."), field="name")
+    year = parse_int(year, "year", 2000, 2100)
+    scheme = scheme_in_force(year)
+    loan = parse_decimal(loan_yuan, "loan_yuan", 2, Decimal("0.01"), Decimal(10**12))
+    if loan < scheme.loan_min_yuan:
+        raise ValidationError(_l("Demonstration projects need a loan of at least %(min)s yuan.",
+                                 min=f"{scheme.loan_min_yuan:,.2f}"), field="loan_yuan")
+    subsidy = (loan * scheme.loan_benchmark_rate_pct / 100).quantize(FEN, rounding=ROUND_HALF_UP)
+    project = LoanProject(organisation_id=org.id, name=name, year=year, loan_yuan=loan, scheme_id=scheme.id,
+                          benchmark_rate_pct=scheme.loan_benchmark_rate_pct, subsidy_yuan=subsidy, status="submitted")
+    db.session.add(project)
+    db.session.flush()
+    return project
+
+
+def review_loan_project(actor: User, project_id: int, decision, reason="") -> LoanProject:
+    _regulator(actor)
+    project = db.session.get(LoanProject, project_id) if project_id <= 2**31 - 1 else None
+    if project is None:
+        raise NotFound(_l("No such project."))
+    decision, reason = _decision(decision, reason)
+    if project.status != "submitted":
+        raise Conflict(_l("This project is already reviewed."), field="decision")
+    project.status = "approved" if decision == "approve" else "rejected"
+    project.reason, project.reviewed_by_id = reason, actor.id
+    db.session.flush()
+    return project
