@@ -58,6 +58,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     from .matches import bp as matches_bp
     from .main import bp as main_bp
     from .org import bp as org_bp
+    from .subsidies import bp as subsidies_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -66,6 +67,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     app.register_blueprint(listings_bp, url_prefix="/listings")
     app.register_blueprint(matches_bp, url_prefix="/match")
     app.register_blueprint(deliveries_bp, url_prefix="/deliveries")
+    app.register_blueprint(subsidies_bp, url_prefix="/subsidies")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates each request by its bearer token, never by cookie

@@ -37,6 +37,9 @@ def init_app(app) -> None:
             "awaiting_decision": _awaiting_decision,
             "cst": _cst,
             "use_label": lambda value: labels.label(labels.USE, value),
+            "claim_status_label": lambda value: labels.label(labels.CLAIM_STATUS, value),
+            "review_status_label": lambda value: labels.label(labels.REVIEW_STATUS, value),
+            "subsidy_measure_label": lambda value: labels.label(labels.SUBSIDY_MEASURE, value),
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
         }
 

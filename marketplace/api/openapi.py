@@ -208,6 +208,66 @@ LEDGER_ENTRY = {"type": "object", "required": ["seq", "kind", "net_kg", "hash", 
                                "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}
 
 
+CLAIM = {"type": "object", "required": ["id", "year", "status", "eligible_tonnes", "baseline_tonnes",
+                                         "increment_tonnes", "rate_yuan_per_t", "amount_yuan", "scheme_version"],
+         "properties": {"id": {"type": "integer"}, "organisation_id": {"type": "integer"}, "year": {"type": "integer"},
+                        "status": {"type": "string", "enum": ["draft", "submitted", "approved", "rejected", "paid"]},
+                        "eligible_tonnes": {"type": "string"}, "excluded_tonnes": {"type": "string"},
+                        "baseline_tonnes": {"type": "string"}, "increment_tonnes": {"type": "string"},
+                        "rate_yuan_per_t": {"type": "string"}, "amount_yuan": {"type": "string",
+                                                                                "pattern": r"^\d+\.\d{2}$"},
+                        "capped": {"type": "boolean"}, "scheme_version": {"type": "integer"},
+                        "reason": {"type": "string"}, "ledger_entry_ids": {"type": "array", "items": {"type": "integer"}},
+                        "events": {"type": "array"}}}
+BASELINE = {"type": "object", "required": ["id", "year", "tonnes", "status"],
+            "properties": {"id": {"type": "integer"}, "organisation_id": {"type": "integer"}, "year": {"type": "integer"},
+                           "tonnes": {"type": "string"}, "evidence": {"type": "string"},
+                           "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
+                           "reason": {"type": "string"}}}
+REVIEW_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["decision"],
+    "properties": {"decision": {"type": "string", "enum": ["approve", "reject"]},
+                   "reason": {"type": "string", "maxLength": 2000}}}}}}
+
+
+def _subsidy_paths() -> dict:
+    ref = lambda name: f"#/components/schemas/{name}"  # noqa: E731
+    return {
+        "/api/v1/subsidy-scheme": {"get": {
+            "summary": "The scheme in force (for ?year=, or today): base year, bands, cap, exclusions, version",
+            "operationId": "subsidy_scheme",
+            "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                          **_pick("401", "404", "422")}}},
+        "/api/v1/baselines": {"post": {
+            "summary": "A utiliser declares its base-year utilisation with evidence", "operationId": "declare_baseline",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["year", "tonnes", "evidence"],
+                "properties": {"year": {"type": "integer"}, "tonnes": {"type": ["string", "number"]},
+                               "evidence": {"type": "string", "maxLength": 5000}}}}}},
+            "responses": {"201": _json(ref("Baseline"), "Created"), **_pick("400", "401", "403", "409", "422")}}},
+        "/api/v1/baselines/{baseline_id}/review": {"parameters": _id_path("baseline_id"), "post": {
+            "summary": "A regulator verifies or rejects a baseline", "operationId": "review_baseline",
+            "requestBody": REVIEW_BODY,
+            "responses": {"200": _json(ref("Baseline")), **_pick("400", "401", "403", "404", "409", "422")}}},
+        "/api/v1/subsidy-claims": {"post": {
+            "summary": "Prepare a claim (a draft) for a year from the ledger", "operationId": "prepare_claim",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["year"], "properties": {"year": {"type": "integer"}}}}}},
+            "responses": {"201": _json(ref("SubsidyClaim"), "Created"), **_pick("400", "401", "403", "404", "409", "422")}}},
+        "/api/v1/subsidy-claims/{claim_id}": {"parameters": _id_path("claim_id"), "get": {
+            "summary": "A claim with its ledger entries and audit trail", "operationId": "get_claim",
+            "responses": {"200": _json(ref("SubsidyClaim")), **_pick("401", "404")}}},
+        "/api/v1/subsidy-claims/{claim_id}/submit": {"parameters": _id_path("claim_id"), "post": {
+            "summary": "The utiliser submits its draft", "operationId": "submit_claim",
+            "responses": {"200": _json(ref("SubsidyClaim")), **_pick("401", "403", "404", "409")}}},
+        "/api/v1/subsidy-claims/{claim_id}/review": {"parameters": _id_path("claim_id"), "post": {
+            "summary": "A regulator approves or rejects a submitted claim (never changes its figures)",
+            "operationId": "review_claim", "requestBody": REVIEW_BODY,
+            "responses": {"200": _json(ref("SubsidyClaim")), **_pick("400", "401", "403", "404", "409", "422")}}},
+    }
+
+
 def _id_path(name: str) -> list:
     return [{"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}]
 
@@ -353,6 +413,7 @@ def openapi_document() -> dict:
             **_listing_paths("supply", "supply-listings", "SupplyListing"),
             **_listing_paths("demand", "demand-listings", "DemandListing"),
             **_matching_paths(),
+            **_subsidy_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -376,6 +437,8 @@ def openapi_document() -> dict:
                 "Agreement": AGREEMENT,
                 "Shipment": SHIPMENT,
                 "LedgerEntry": LEDGER_ENTRY,
+                "SubsidyClaim": CLAIM,
+                "Baseline": BASELINE,
             },
         },
     }

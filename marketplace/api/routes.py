@@ -3,7 +3,8 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import AccountLocked, MarketplaceError, PermissionDenied, ValidationError
 from ..extensions import db
-from ..services import accounts, catalogue, deliveries, listings, rounds, sites, tokens
+from ..services import accounts, catalogue, deliveries, listings, rounds, sites, subsidies, tokens
+from ..services.values import parse_int
 from ..web import api_error
 from . import bp
 from .openapi import openapi_document
@@ -253,8 +254,6 @@ def ledger():
 
 @bp.get("/utilisation")
 def utilisation():
-    from ..services.values import parse_int
-
     if not g.api_user.organisation.is_staff:
         from ..errors import PermissionDenied
 
@@ -263,3 +262,53 @@ def utilisation():
     year = deliveries.utcnow().astimezone(deliveries.CST).year if year == "" else parse_int(year, "year", 2000, 2100)
     group_by = request.args.get("group_by", "region")
     return jsonify({"year": year, "group_by": group_by, "items": deliveries.utilisation(year, group_by)})
+
+
+# --- subsidies -------------------------------------------------------------------------------------------
+
+@bp.get("/subsidy-scheme")
+def subsidy_scheme():
+    year = request.args.get("year", "")
+    scheme = subsidies.scheme_in_force(None if year == "" else parse_int(year, "year", 2000, 2100))
+    return jsonify(subsidies.scheme_to_dict(scheme))
+
+
+@bp.post("/baselines")
+def declare_baseline():
+    body = json_body()
+    baseline = subsidies.declare_baseline(g.api_user, body.get("year"), body.get("tonnes"), body.get("evidence"))
+    return committed(subsidies.baseline_to_dict(baseline), 201)
+
+
+@bp.post("/baselines/<int:baseline_id>/review")
+def review_baseline(baseline_id: int):
+    body = json_body()
+    baseline = subsidies.review_baseline(g.api_user, baseline_id, body.get("decision"), body.get("reason", ""))
+    return committed(subsidies.baseline_to_dict(baseline))
+
+
+@bp.post("/subsidy-claims")
+def prepare_claim():
+    claim = subsidies.prepare_claim(g.api_user, json_body().get("year"))
+    return committed(subsidies.claim_to_dict(claim), 201)
+
+
+@bp.get("/subsidy-claims/<int:claim_id>")
+def get_claim(claim_id: int):
+    claim = subsidies.get_claim(g.api_user, claim_id)
+    out = subsidies.claim_to_dict(claim)
+    out["ledger_entry_ids"] = [e.id for e in subsidies.claim_entries(claim)]
+    out["events"] = [{"action": e.action, "at": e.at.isoformat(), "user_id": e.user_id} for e in claim.events]
+    return jsonify(out)
+
+
+@bp.post("/subsidy-claims/<int:claim_id>/submit")
+def submit_claim(claim_id: int):
+    return committed(subsidies.claim_to_dict(subsidies.submit_claim(g.api_user, claim_id)))
+
+
+@bp.post("/subsidy-claims/<int:claim_id>/review")
+def review_claim(claim_id: int):
+    body = json_body()
+    claim = subsidies.review_claim(g.api_user, claim_id, body.get("decision"), body.get("reason", ""))
+    return committed(subsidies.claim_to_dict(claim))

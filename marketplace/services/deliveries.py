@@ -353,8 +353,12 @@ GROUPS = ("region", "city", "park", "material", "organisation", "month")
 
 
 def utilisation(year: int, group_by: str) -> list[dict]:
-    """Generated, used in-house, utilised through the platform, stored, and the utilisation rate
-    ((in-house + platform) / generated), per group, for a calendar year (China Standard Time)."""
+    """Generated, used in-house, utilised through the platform, stored, the utilisation rate and the
+    platform's share, per group, for a calendar year (China Standard Time).
+
+    The utilisation rate is (generated - stored) / generated: what was not put into storage was used, in-house,
+    through the platform or elsewhere (as the region's statistics count it). The platform's share is the
+    confirmed ledger tonnes / generated."""
     if group_by not in GROUPS:
         raise ValidationError(_l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)), field="group_by")
     orgs = {o.id: o.name for o in db.session.scalars(select(Organisation))}
@@ -383,9 +387,11 @@ def utilisation(year: int, group_by: str) -> list[dict]:
     for key in sorted(table, key=str):
         row = table[key]
         platform_t = Decimal(row["platform_kg"]) / 1000
-        used = row["in_house"] + platform_t
-        rate = (used / row["generated"]).quantize(Decimal("0.0001")) if row["generated"] else None
-        out.append({"group": key, "generated_t": f"{row['generated']:.3f}", "used_in_house_t": f"{row['in_house']:.3f}",
+        generated = row["generated"]
+        rate = ((generated - row["stored"]) / generated).quantize(Decimal("0.0001")) if generated else None
+        share = (platform_t / generated).quantize(Decimal("0.0001")) if generated else None
+        out.append({"group": key, "generated_t": f"{generated:.3f}", "used_in_house_t": f"{row['in_house']:.3f}",
                     "utilised_platform_t": f"{platform_t:.3f}", "stored_t": f"{row['stored']:.3f}",
-                    "utilisation_rate": None if rate is None else str(rate)})
+                    "utilisation_rate": None if rate is None else str(rate),
+                    "platform_share": None if share is None else str(share)})
     return out

@@ -224,6 +224,8 @@ def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
     db.session.flush()
     _seed_listings(rng, today, log)
     db.session.flush()
+    _history(rng, today, log)
+    db.session.flush()
     return log
 
 
@@ -311,3 +313,106 @@ def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
                 "use": CONSUMER_USE[suffix], "notes": "需提供检测报告。",
             }, "open")
         log.append(f"demand listings of {org.name}")
+
+
+# --- a year and more of history: agreements, shipments, the ledger, baselines, claims -----------------------
+
+#: (producer index, consumer index, material, tonnes). Indices are 1-based positions in PRODUCERS and in
+#: the generated consumers; producer 1 and consumer 1 are the demo logins and stay out of the history, so
+#: that a newcomer walks the whole path with them.
+HISTORY_DEALS = [
+    (2, 2, "fly_ash", 2400), (4, 9, "fly_ash", 1800), (6, 3, "fly_ash", 2100), (11, 38, "gasification_slag", 3000),
+    (17, 4, "carbide_slag", 2700), (25, 10, "gbf_slag", 2000), (2, 29, "fgd_gypsum", 1500),
+    (27, 19, "coal_gangue", 1800), (25, 33, "steel_slag", 1200), (3, 20, "fly_ash", 1500),
+]
+#: consumer index -> (baseline status, baseline tonnes in the base year)
+HISTORY_BASELINES = {2: ("approved", "300"), 3: ("approved", "250"), 4: ("approved", "400"), 9: ("approved", "200"),
+                     10: ("approved", "150"), 19: ("approved", "100"), 20: ("pending", "500"),
+                     33: ("rejected", "900")}
+#: consumer index -> the state its claim for last year is left in
+HISTORY_CLAIMS = {2: "paid", 3: "approved", 4: "submitted", 9: "rejected", 10: "draft"}
+TRUCK_T = 32
+
+
+def _history(rng: random.Random, today: date, log: list[str]) -> None:
+    from datetime import timedelta, timezone
+
+    from ..models import Agreement, Baseline, SubsidyClaim
+    from . import deliveries, rounds, subsidies
+    from .listings import create_listing
+
+    if db.session.scalar(select(Agreement.id).limit(1)) is not None:
+        return  # history exists (or real deals do): leave it alone
+    operator = db.session.scalar(select(User).where(User.email == "admin@example.com"))
+    regulator = db.session.scalar(select(User).where(User.email == "regulator@example.com"))
+    consumers = _consumers(random.Random(20261123))
+    by_code = lambda code: db.session.scalar(select(Organisation).where(Organisation.credit_code == code))  # noqa: E731
+    start = date(today.year - 1, 1, 1)
+    now = datetime.now(timezone.utc)
+    first_day = datetime(start.year, 1, 1, 8, tzinfo=CST).astimezone(timezone.utc)
+    span_s = (now - timedelta(days=2) - first_day).total_seconds()
+    ticket = 0
+    for p_idx, c_idx, material, tonnes in HISTORY_DEALS:
+        producer = by_code(_credit_code("9", p_idx))
+        consumer = by_code(_credit_code("9", 100 + c_idx))
+        p_user, c_user = producer.users[0], consumer.users[0]
+        grade = SUPPLY_TERMS[material][0]
+        grade = next(iter(grade)) if None not in grade else None
+        supply = create_listing(p_user, "supply", {
+            "site_id": producer.sites[0].id, "material": material, "grade": grade, "tonnes": tonnes,
+            "period_start": start - timedelta(days=10), "period_end": today + timedelta(days=30),
+            "price_yuan_per_t": "10", "max_haul_km": 400, "notes": "年度供货合同。"}, "open")
+        suffix = next(sfx for sfx in DEMAND_TERMS if consumer.name.endswith(sfx))
+        demand = create_listing(c_user, "demand", {
+            "site_id": consumer.sites[0].id, "material": material, "tonnes": tonnes,
+            "period_start": start - timedelta(days=10), "period_end": today + timedelta(days=30),
+            "max_haul_km": 400, "use": CONSUMER_USE[suffix], "notes": "年度采购。"}, "open")
+        round_ = rounds.start_round(operator, supply_listing_ids=[supply.id], demand_listing_ids=[demand.id])
+        for proposal in round_.proposals:
+            rounds.decide(p_user, proposal.id, "accept")
+            rounds.decide(c_user, proposal.id, "accept")
+            agreement = proposal.agreement
+            agreement.created_at = first_day - timedelta(days=7)
+            trucks = agreement.tonnes // TRUCK_T
+            for n in range(trucks):
+                ticket += 1
+                when = first_day + timedelta(seconds=span_s * (n + rng.random() * 0.5) / trucks)
+                tare = rng.randint(14_500, 16_500)
+                net = TRUCK_T * 1000 - rng.randint(0, 2500)
+                if ticket % 97 == 0:
+                    net = 36_800  # an overloaded truck, for the anomaly flags
+                shipment = deliveries.record_shipment(p_user, agreement.id, {
+                    "ticket_no": f"GB{start.year}{ticket:05d}", "truck_plate": f"宁{'ABCDE'[ticket % 5]}{10000 + ticket % 700}",
+                    "dispatched_at": when.isoformat(), "gross_kg": tare + net, "tare_kg": tare,
+                    "moisture_pct": "0.8" if material == "fly_ash" else None}, now=now)
+                if n >= trucks - 2:
+                    continue  # the last trucks are still on their way
+                received = net if ticket % 23 else net - rng.randint(800, 1500)  # a few large differences
+                deliveries.confirm_shipment(c_user, shipment.id, received, now=min(now, when + timedelta(hours=20)))
+        log.append(f"history: {producer.name} -> {consumer.name}, {material}")
+    db.session.flush()
+
+    scheme = subsidies.scheme_in_force(today.year - 1)
+    for c_idx, (status, tonnes) in HISTORY_BASELINES.items():
+        consumer = by_code(_credit_code("9", 100 + c_idx))
+        baseline = Baseline(organisation_id=consumer.id, year=scheme.base_year, tonnes=Decimal(tonnes),
+                            evidence=f"{scheme.base_year}年度统计报表及购销发票（演示）", status="pending",
+                            submitted_by_id=consumer.users[0].id)
+        db.session.add(baseline)
+        db.session.flush()
+        if status != "pending":
+            subsidies.review_baseline(regulator, baseline.id, "approve" if status == "approved" else "reject",
+                                      "" if status == "approved" else "证据不足：缺少发票。")
+    for c_idx, state in HISTORY_CLAIMS.items():
+        c_user = by_code(_credit_code("9", 100 + c_idx)).users[0]
+        claim = subsidies.prepare_claim(c_user, today.year - 1)
+        if state != "draft":
+            subsidies.submit_claim(c_user, claim.id)
+        if state in ("approved", "paid"):
+            subsidies.review_claim(regulator, claim.id, "approve")
+        if state == "rejected":
+            subsidies.review_claim(regulator, claim.id, "reject", "部分磅单净重差异过大，请核实后重新申报。")
+        if state == "paid":
+            subsidies.mark_paid(regulator, claim.id)
+    log.append(f"history: baselines {len(HISTORY_BASELINES)}, claims {len(HISTORY_CLAIMS)}")
+    assert db.session.scalar(select(SubsidyClaim.id).limit(1)) is not None

@@ -15,6 +15,13 @@ from tests.web.deals import make_agreement
 RULES = deliveries.Rules()
 
 
+def english(message) -> str:
+    from flask_babel import force_locale
+
+    with force_locale("en"):
+        return str(message)
+
+
 def ticket(n=1, gross=40_000, tare=15_000, minutes_ago=60, plate="宁A12345", **extra):
     when = (datetime.now(CST) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S")
     return {"ticket_no": f"T{n:05d}", "truck_plate": plate, "dispatched_at": when, "gross_kg": gross,
@@ -75,12 +82,12 @@ def test_tickets_in_the_future_or_before_the_agreement_are_refused(deal, db):
     agreement, producer, _ = deal
     with pytest.raises(ValidationError) as future:
         deliveries.record_shipment(producer, agreement.id, ticket(1, minutes_ago=-60))
-    assert future.value.field == "dispatched_at" and "future" in str(future.value.message)
+    assert future.value.field == "dispatched_at" and "future" in english(future.value.message)
     agreement.created_at = datetime.now(timezone.utc) - timedelta(hours=1)
     db.session.commit()
     with pytest.raises(ValidationError) as early:
         deliveries.record_shipment(producer, agreement.id, ticket(2, minutes_ago=120))
-    assert "before the agreement" in str(early.value.message)
+    assert "before the agreement" in english(early.value.message)
     deliveries.record_shipment(producer, agreement.id, ticket(3, minutes_ago=30))  # after it: fine
 
 
@@ -239,8 +246,8 @@ def test_utilisation_figures(deal, db):
     row = rows["fly_ash"]
     assert row["generated_t"] == "1500.500" and row["used_in_house_t"] == "100.000"
     assert row["utilised_platform_t"] == "50.450" and row["stored_t"] == "800.000"
-    # (100 + 50.45) / 1500.5 = 0.10026...
-    assert row["utilisation_rate"] == "0.1003"
+    # (1500.5 - 800) / 1500.5 = 0.46684...; 50.45 / 1500.5 = 0.03362...
+    assert row["utilisation_rate"] == "0.4668" and row["platform_share"] == "0.0336"
     by_region = {r["group"]: r for r in deliveries.utilisation(year, "region")}
     assert by_region["Lingwu"]["utilised_platform_t"] == "50.450"
     by_park = {r["group"]: r for r in deliveries.utilisation(year, "park")}

@@ -1,0 +1,293 @@
+from decimal import Decimal
+
+import folium
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from .. import maps
+from ..deliveries.routes import rules
+from ..extensions import db
+from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
+from ..models.listing import LIVE_STATUSES
+from ..services import deliveries, listing_files, subsidies
+from ..services.generation import CST
+from ..web import run_service, staff_required
+from . import bp
+from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm
+
+TARGET_RATE = Decimal("0.73")  # the Action Plan's target for general industrial solid waste
+
+
+def _this_year() -> int:
+    return deliveries.utcnow().astimezone(CST).year
+
+
+@bp.route("/")
+@login_required
+def index():
+    """A utiliser's baselines, claims and loan projects; the regulator's review queue."""
+    org = current_user.organisation
+    scheme = subsidies.scheme_in_force()
+    baselines_q = select(Baseline).order_by(Baseline.id.desc())
+    loans_q = select(LoanProject).order_by(LoanProject.id.desc())
+    if not org.is_staff:
+        baselines_q = baselines_q.where(Baseline.organisation_id == org.id)
+        loans_q = loans_q.where(LoanProject.organisation_id == org.id)
+    claim_form = ClaimForm(year=str(_this_year() - 1))
+    return render_template("subsidies/index.html", scheme=scheme, claims=subsidies.claims_for(current_user),
+                           baselines=list(db.session.scalars(baselines_q.limit(300))),
+                           loans=list(db.session.scalars(loans_q.limit(300))),
+                           baseline_form=BaselineForm(year=str(scheme.base_year)), claim_form=claim_form,
+                           loan_form=LoanForm(year=str(_this_year())), review_form=ReviewForm())
+
+
+def _back():
+    return redirect(url_for("subsidies.index"))
+
+
+def _flash_errors(form) -> None:
+    for name, errors in form.errors.items():
+        for message in errors:
+            flash(f"{getattr(form, name).label.text}: {message}", "error")
+
+
+@bp.route("/baselines", methods=["POST"])
+@login_required
+def declare_baseline():
+    form = BaselineForm()
+    if form.validate_on_submit():
+        if run_service(form, subsidies.declare_baseline, current_user, form.year.data, form.tonnes.data,
+                       form.evidence.data) is not None:
+            flash(_("Baseline declared; a regulator will verify it."), "success")
+    _flash_errors(form)
+    return _back()
+
+
+@bp.route("/baselines/<int:baseline_id>/review", methods=["POST"])
+@login_required
+def review_baseline(baseline_id: int):
+    subsidies.get_baseline(current_user, baseline_id)
+    form = ReviewForm()
+    if form.validate_on_submit():
+        if run_service(form, subsidies.review_baseline, current_user, baseline_id, form.decision.data,
+                       form.reason.data) is not None:
+            flash(_("Decision saved."), "success")
+    _flash_errors(form)
+    return _back()
+
+
+@bp.route("/claims", methods=["POST"])
+@login_required
+def prepare_claim():
+    form = ClaimForm()
+    if form.validate_on_submit():
+        claim = run_service(form, subsidies.prepare_claim, current_user, form.year.data)
+        if claim is not None:
+            flash(_("Claim prepared: %(amount)s yuan. Check it, then submit it.", amount=f"{claim.amount_yuan:,.2f}"),
+                  "success")
+            return redirect(url_for("subsidies.claim", claim_id=claim.id))
+    _flash_errors(form)
+    return _back()
+
+
+@bp.route("/claims/<int:claim_id>")
+@login_required
+def claim(claim_id: int):
+    """The claim, down to every agreement, shipment and weighbridge ticket, with their flags."""
+    c = subsidies.get_claim(current_user, claim_id)
+    entries = subsidies.claim_entries(c)
+    shipments = [e.shipment for e in entries]
+    agreements = {a.id: a for a in db.session.scalars(select(Agreement).where(
+        Agreement.id.in_({e.agreement_id for e in entries} or {-1})))}
+    return render_template("subsidies/claim.html", c=c, entries=entries, agreements=agreements,
+                           flags=deliveries.shipment_flags(shipments, rules()) if shipments else {},
+                           flag_text=deliveries.FLAG_TEXT, form=ReviewForm())
+
+
+def _claim_action(claim_id: int, operation, *args, message: str):
+    subsidies.get_claim(current_user, claim_id)
+    form = ReviewForm()
+    if not form.csrf_token.validate(form):
+        abort(400)
+    if run_service(form, operation, current_user, claim_id, *args) is not None:
+        flash(message, "success")
+    _flash_errors(form)
+    return redirect(url_for("subsidies.claim", claim_id=claim_id))
+
+
+@bp.route("/claims/<int:claim_id>/submit", methods=["POST"])
+@login_required
+def submit_claim(claim_id: int):
+    return _claim_action(claim_id, subsidies.submit_claim, message=_("Claim submitted."))
+
+
+@bp.route("/claims/<int:claim_id>/review", methods=["POST"])
+@login_required
+def review_claim(claim_id: int):
+    return _claim_action(claim_id, subsidies.review_claim, request.form.get("decision", ""),
+                         request.form.get("reason", ""), message=_("Decision saved."))
+
+
+@bp.route("/claims/<int:claim_id>/paid", methods=["POST"])
+@login_required
+def mark_paid(claim_id: int):
+    return _claim_action(claim_id, subsidies.mark_paid, message=_("Marked as paid."))
+
+
+@bp.route("/loans", methods=["POST"])
+@login_required
+def apply_loan():
+    form = LoanForm()
+    if form.validate_on_submit():
+        project = run_service(form, subsidies.submit_loan_project, current_user, form.name.data, form.year.data,
+                              form.loan_yuan.data)
+        if project is not None:
+            flash(_("Applied: an interest subsidy of %(amount)s yuan.", amount=f"{project.subsidy_yuan:,.2f}"),
+                  "success")
+    _flash_errors(form)
+    return _back()
+
+
+@bp.route("/loans/<int:project_id>/review", methods=["POST"])
+@login_required
+def review_loan(project_id: int):
+    form = ReviewForm()
+    if not current_user.organisation.is_staff:
+        abort(403)
+    if form.validate_on_submit():
+        if run_service(form, subsidies.review_loan_project, current_user, project_id, form.decision.data,
+                       form.reason.data) is not None:
+            flash(_("Decision saved."), "success")
+    _flash_errors(form)
+    return _back()
+
+
+@bp.route("/scheme", methods=["GET", "POST"])
+@login_required
+def scheme():
+    current = subsidies.scheme_in_force()
+    if request.method == "POST" and current_user.organisation.kind.value != "regulator":
+        abort(403)
+    form = SchemeForm()
+    if request.method == "GET":
+        form.name.data, form.base_year.data = current.name, str(current.base_year)
+        form.effective_from.data, form.effective_to.data = current.effective_from, current.effective_to
+        form.bands.data = ", ".join(f"{b['from_t']}:{b['rate']}" for b in current.bands)
+        form.mode.data, form.cap_yuan.data = current.mode, str(current.cap_yuan)
+        form.exclude_own_waste.data = bool(current.exclusions.get("own_waste"))
+        form.excluded_uses.data = ", ".join(r["use"] for r in current.exclusions.get("rules", []))
+        form.loan_min_yuan.data = str(current.loan_min_yuan)
+        form.loan_benchmark_rate_pct.data = str(current.loan_benchmark_rate_pct)
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in (
+            "name", "base_year", "effective_from", "effective_to", "bands", "mode", "cap_yuan", "exclude_own_waste",
+            "excluded_uses", "loan_min_yuan", "loan_benchmark_rate_pct")}
+        version = run_service(form, subsidies.set_scheme, current_user, data)
+        if version is not None:
+            flash(_("Scheme version %(v)d published.", v=version.version), "success")
+            return redirect(url_for("subsidies.scheme"))
+    versions = list(db.session.scalars(select(subsidies.SubsidyScheme).order_by(subsidies.SubsidyScheme.version.desc())))
+    return render_template("subsidies/scheme.html", form=form, versions=versions, current=current,
+                           can_edit=current_user.organisation.kind.value == "regulator")
+
+
+# --- the regulator's dashboard -------------------------------------------------------------------------
+
+def dashboard_tables(year: int) -> dict[str, list[dict]]:
+    """Every table of the dashboard as rows of plain values (the page and the exports show the same)."""
+    tables = {group: deliveries.utilisation(year, group) for group in ("city", "region", "park", "material", "month")}
+    unmatched = db.session.scalars(
+        select(SupplyListing).where(SupplyListing.status.in_(LIVE_STATUSES))
+        .order_by((SupplyListing.tonnes - SupplyListing.tonnes_promised).desc()).limit(15))
+    tables["unmatched"] = [{"listing": s.id, "organisation": s.organisation.name, "material": s.material.code,
+                            "grade": s.grade or "", "county": s.site.county, "tonnes_remaining": s.tonnes_remaining,
+                            "price_yuan_per_t": f"{s.price_yuan_per_t:.2f}", "period_end": s.period_end.isoformat()}
+                           for s in unmatched]
+    totals = subsidies.claim_totals()
+    tables["subsidies"] = [{"measure": key, "yuan": f"{value:.2f}"} for key, value in totals.items()]
+    tables["claims"] = [{**subsidies.claim_to_dict(c), "organisation": c.organisation.name}
+                        for c in subsidies.claims_for(current_user)]
+    return tables
+
+
+def _overall(rows: list[dict]) -> dict:
+    generated = sum(Decimal(r["generated_t"]) for r in rows)
+    used = generated - sum(Decimal(r["stored_t"]) for r in rows)
+    platform = sum(Decimal(r["utilised_platform_t"]) for r in rows)
+    return {"generated": generated, "used": used, "platform": platform,
+            "rate": (used / generated).quantize(Decimal("0.0001")) if generated else None}
+
+
+def _dashboard_year() -> int:
+    year = request.args.get("year", "")
+    if not year:
+        return _this_year()
+    if not (year.isascii() and year.isdigit()) or not 2000 <= int(year) <= 2100:
+        abort(400)
+    return int(year)
+
+
+@bp.route("/dashboard")
+@staff_required
+def dashboard():
+    year = _dashboard_year()
+    tables = dashboard_tables(year)
+    overall = _overall(tables["city"])
+    charts = {
+        "months": [r["group"] for r in tables["month"]],
+        "generated": [float(r["generated_t"]) for r in tables["month"]],
+        "used": [float(Decimal(r["generated_t"]) - Decimal(r["stored_t"])) for r in tables["month"]],
+        "platform": [float(r["utilised_platform_t"]) for r in tables["month"]],
+        "cities": [r["group"] for r in tables["city"]],
+        "city_rates": [float(r["utilisation_rate"] or 0) * 100 for r in tables["city"]],
+    }
+    return render_template("subsidies/dashboard.html", year=year, tables=tables, overall=overall,
+                           target=TARGET_RATE, charts=charts)
+
+
+@bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims):table>.<any(csv, xlsx):fmt>")
+@staff_required
+def dashboard_export(table: str, fmt: str):
+    year = _dashboard_year()
+    rows = dashboard_tables(year)[table]
+    name = f"{table}-{year}.{fmt}"
+    if fmt == "csv":
+        return Response(listing_files.to_csv(rows), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(listing_files.to_xlsx(rows, f"{table} {year}"),
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+@bp.route("/dashboard/flows")
+@staff_required
+def flows_map():
+    """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes."""
+    year = _dashboard_year()
+    start, end = deliveries.year_bounds(year)
+    supply_site, demand_site = aliased(Site), aliased(Site)
+
+    rows = db.session.execute(
+        select(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon, func.sum(LedgerEntry.net_kg))
+        .join(Agreement, LedgerEntry.agreement_id == Agreement.id)
+        .join(SupplyListing, Agreement.supply_listing_id == SupplyListing.id)
+        .join(supply_site, SupplyListing.site_id == supply_site.id)
+        .join(DemandListing, Agreement.demand_listing_id == DemandListing.id)
+        .join(demand_site, DemandListing.site_id == demand_site.id)
+        .where(LedgerEntry.dispatched_at >= start, LedgerEntry.dispatched_at < end)
+        .group_by(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon)).all()
+    m = maps.new_map()
+    biggest = max([r[4] for r in rows] or [1])
+    for slat, slon, dlat, dlon, kg in rows:
+        if kg <= 0:
+            continue
+        tonnes = f"{Decimal(kg) / 1000:,.1f} t"
+        folium.PolyLine([(float(slat), float(slon)), (float(dlat), float(dlon))], weight=2 + 10 * kg / biggest,
+                        color="#1f6f5c", opacity=0.7, tooltip=folium.Tooltip(maps.popup_html([(_("Delivered"), tonnes)]))
+                        ).add_to(m)
+        folium.CircleMarker((float(slat), float(slon)), radius=4, color="#1f6f5c", fill=True).add_to(m)
+        folium.CircleMarker((float(dlat), float(dlon)), radius=4, color="#a35b00", fill=True).add_to(m)
+    return maps.render(m)
