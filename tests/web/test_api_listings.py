@@ -242,6 +242,15 @@ def test_token_of_a_deactivated_user_is_401(client, db, make_user):
     assert_error(client.get(PATHS["demand"], headers=headers), 401)
 
 
+def test_deactivated_user_gets_no_new_token(client, db, make_user):
+    user = make_user()
+    user.active = False
+    db.session.commit()
+    response = client.post(f"{API}/auth/token", json={"email": user.email, "password": PASSWORD})
+    assert response.status_code in (401, 403)
+    assert_error(response, response.status_code)
+
+
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Bearer nxw_not-a-real-token",
                                     "Basic dXNlcjpwYXNz", "Token nxw_abc"])
 def test_request_without_a_valid_token_is_401_json(client, header):
@@ -302,6 +311,14 @@ def test_body_that_is_not_a_json_object_is_400(api_as, method, kwargs):
     api = api_as(kind="both")
     url = PATHS["supply"] if method == "post" else f"{PATHS['supply']}/{api.create('supply')['id']}"
     assert_error(getattr(api, method)(url, **kwargs), 400, field=None, code="bad_request")
+
+
+def test_oversized_body_is_refused_as_json(app, api_as):
+    api = api_as(kind="producer")
+    too_big = app.config["MAX_CONTENT_LENGTH"] + 1
+    response = api.post(PATHS["supply"], data=b"{" + b" " * too_big + b"}", content_type="application/json")
+    assert_error(response, 413)
+    assert nothing_saved()
 
 
 def test_token_request_that_is_not_a_json_object_is_400(client):
