@@ -110,6 +110,30 @@ MATRIX = [
                                                                          operator=200)),
     ("GET", "/deliveries/utilisation.<any(csv, xlsx):fmt>", "/deliveries/utilisation.xlsx",
      expect(403, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/subsidies/", "/subsidies/", expect(200, anonymous=302)),
+    ("POST", "/subsidies/baselines", "/subsidies/baselines", expect(302)),
+    ("POST", "/subsidies/claims", "/subsidies/claims", expect(302)),
+    ("POST", "/subsidies/loans", "/subsidies/loans", expect(302)),
+    ("POST", "/subsidies/baselines/<int:baseline_id>/review", "/subsidies/baselines/{other_baseline}/review",
+     expect(404, anonymous=302, regulator=302, operator=302)),
+    ("GET", "/subsidies/claims/<int:claim_id>", "/subsidies/claims/{other_claim}",
+     expect(404, anonymous=302, regulator=200, operator=200)),
+    ("POST", "/subsidies/claims/<int:claim_id>/submit", "/subsidies/claims/{other_claim}/submit",
+     expect(404, anonymous=302, regulator=403, operator=403)),
+    ("POST", "/subsidies/claims/<int:claim_id>/review", "/subsidies/claims/{other_claim}/review",
+     expect(404, anonymous=302, regulator=302, operator=403)),
+    ("POST", "/subsidies/claims/<int:claim_id>/paid", "/subsidies/claims/{other_claim}/paid",
+     expect(404, anonymous=302, regulator=302, operator=403)),
+    ("POST", "/subsidies/loans/<int:project_id>/review", "/subsidies/loans/{other_loan}/review",
+     expect(403, anonymous=302, regulator=302, operator=302)),
+    ("GET", "/subsidies/scheme", "/subsidies/scheme", expect(200, anonymous=302)),
+    ("POST", "/subsidies/scheme", "/subsidies/scheme", expect(403, anonymous=302, regulator=200)),
+    ("GET", "/subsidies/dashboard", "/subsidies/dashboard", expect(403, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/subsidies/dashboard/flows", "/subsidies/dashboard/flows",
+     expect(403, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/subsidies/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims):table>"
+            ".<any(csv, xlsx):fmt>", "/subsidies/dashboard/claims.xlsx",
+     expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/listings/supply/<int:listing_id>/certificate", "/listings/supply/{other_supply}/certificate",
      expect(404, anonymous=302)),
 ]
@@ -152,14 +176,14 @@ def world(make_user, make_org, make_site, db):
         other_supply = create_listing(stranger, "supply", offer)
         other_draft = create_listing(stranger, "supply", offer, "draft")
         token, _plain = create_token(stranger, "x")
-        other_round, other_proposal, other_agreement, other_shipment, other_entry = _strangers_deal(
+        other_round, other_proposal, other_agreement, other_shipment, other_entry, extra = _strangers_deal(
             stranger, other_site, make_user, make_site, offer)
         db.session.commit()
         ids = {"own_site": own_site.id, "other_site": other_site.id, "pending_org": pending.id,
                "other_user": stranger.id, "other_supply": other_supply.id, "other_draft": other_draft.id,
                "other_token": token.id, "other_round": other_round.id, "other_proposal": other_proposal.id,
                "other_agreement": other_agreement.id, "other_shipment": other_shipment.id,
-               "other_entry": other_entry}
+               "other_entry": other_entry, **extra}
         return user, ids
 
     return build
@@ -198,7 +222,23 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
     from marketplace.extensions import db
     from marketplace.models import LedgerEntry
 
-    return round_, second, agreement, pending, db.session.scalar(select(LedgerEntry.id))
+    from decimal import Decimal
+
+    from marketplace.models import Baseline, SubsidyClaim
+    from marketplace.services import subsidies
+
+    baseline = Baseline(organisation_id=consumer.organisation_id, year=2018, tonnes=Decimal(1), evidence="x",
+                        status="pending")
+    db.session.add(baseline)
+    db.session.flush()
+    claim = SubsidyClaim(organisation_id=consumer.organisation_id, year=2026, status="submitted",
+                         scheme_id=subsidies.scheme_in_force().id, baseline_id=baseline.id, eligible_kg=0,
+                         excluded_kg=0, baseline_tonnes=0, increment_tonnes=0, rate_yuan_per_t=0, amount_yuan=0)
+    db.session.add(claim)
+    loan = subsidies.submit_loan_project(consumer, "示范线", 2026, "6000000")
+    db.session.flush()
+    extra = {"other_baseline": baseline.id, "other_claim": claim.id, "other_loan": loan.id}
+    return round_, second, agreement, pending, db.session.scalar(select(LedgerEntry.id)), extra
 
 
 @pytest.mark.parametrize("role", ROLES)
