@@ -8,8 +8,12 @@ from tests.web.conftest import csrf_token
 
 
 def counts(db):
+    from marketplace.models import (Agreement, Baseline, DemandListing, LedgerEntry, Shipment, SubsidyClaim,
+                                    SupplyListing)
+
     return tuple(db.session.scalar(select(func.count(model.id)))
-                 for model in (Organisation, User, Site, GenerationRecord))
+                 for model in (Organisation, User, Site, GenerationRecord, SupplyListing, DemandListing, Agreement,
+                               Shipment, LedgerEntry, Baseline, SubsidyClaim))
 
 
 def test_seed_demo_builds_the_market_and_a_second_run_changes_nothing(runner, db):
@@ -78,3 +82,28 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "a" * 64)
     monkeypatch.setenv("DATABASE_URL", "sqlite://")
     assert create_app(Config).config["SECRET_KEY"] == "a" * 64
+
+
+def test_demo_history_is_alive_and_leaves_the_newcomers_path_open(runner, db):
+    from marketplace.models import Agreement, Baseline, DemandListing, SubsidyClaim, SupplyListing
+    from marketplace.services.deliveries import verify_chain
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    check = verify_chain()
+    assert check.ok and check.entries > 100
+    assert {c.status for c in db.session.scalars(select(SubsidyClaim))} == {"draft", "submitted", "approved",
+                                                                          "rejected", "paid"}
+    producer = db.session.scalar(select(User).where(User.email == "producer@example.com"))
+    consumer = db.session.scalar(select(User).where(User.email == "consumer@example.com"))
+    assert db.session.scalar(select(func.count(Agreement.id)).where(
+        Agreement.producer_org_id == producer.organisation_id,
+        Agreement.consumer_org_id == consumer.organisation_id)) == 0
+    assert db.session.scalar(select(func.count(Baseline.id)).where(
+        Baseline.organisation_id == consumer.organisation_id)) == 0
+    assert db.session.scalar(select(func.count(SubsidyClaim.id)).where(
+        SubsidyClaim.organisation_id == consumer.organisation_id)) == 0
+    # and both have open listings to start from
+    assert db.session.scalar(select(func.count(SupplyListing.id)).where(
+        SupplyListing.organisation_id == producer.organisation_id)) >= 2
+    assert db.session.scalar(select(func.count(DemandListing.id)).where(
+        DemandListing.organisation_id == consumer.organisation_id)) >= 2
