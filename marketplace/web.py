@@ -170,3 +170,29 @@ def role_required(check):
 staff_required = role_required(lambda u: u.organisation.is_staff)
 org_admin_required = role_required(lambda u: u.is_org_admin)
 producer_required = role_required(lambda u: u.organisation.is_producer)
+
+
+def spreadsheet(rows: list[dict], fmt: str, name: str, title: str):
+    """A table as a CSV or XLSX download: every export of the platform goes through here."""
+    from flask import Response
+
+    from .services.listing_files import to_csv, to_xlsx
+
+    filename = f"{name}.{fmt}"
+    if fmt == "csv":
+        return Response(to_csv(rows), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(to_xlsx(rows, title), headers={"Content-Disposition": f"attachment; filename={filename}"},
+                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def year_arg() -> int:
+    """?year= as a calendar year (400 for nonsense); this year, China Standard Time, when absent."""
+    from .services.deliveries import CST, utcnow
+
+    year = request.args.get("year", "")
+    if not year:
+        return utcnow().astimezone(CST).year
+    if not (year.isascii() and year.isdigit()) or not 2000 <= int(year) <= 2100:
+        abort(400)
+    return int(year)

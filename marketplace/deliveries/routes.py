@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -9,7 +9,7 @@ from ..errors import MarketplaceError
 from ..extensions import db
 from ..models import Shipment
 from ..services import deliveries, listing_files
-from ..web import run_service, staff_required
+from ..web import run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
 
@@ -139,19 +139,10 @@ def reverse(entry_id: int):
     return redirect(url_for("deliveries.ledger"))
 
 
-def _year() -> int:
-    year = request.args.get("year", "")
-    if not year:
-        return deliveries.utcnow().astimezone(deliveries.CST).year
-    if not (year.isascii() and year.isdigit()) or not 2000 <= int(year) <= 2100:
-        abort(400)
-    return int(year)
-
-
 @bp.route("/utilisation")
 @staff_required
 def utilisation():
-    year, group_by = _year(), request.args.get("group_by", "region")
+    year, group_by = year_arg(), request.args.get("group_by", "region")
     if group_by not in deliveries.GROUPS:
         abort(400)
     rows = deliveries.utilisation(year, group_by)
@@ -162,14 +153,8 @@ def utilisation():
 @bp.route("/utilisation.<any(csv, xlsx):fmt>")
 @staff_required
 def utilisation_export(fmt: str):
-    year, group_by = _year(), request.args.get("group_by", "region")
+    year, group_by = year_arg(), request.args.get("group_by", "region")
     if group_by not in deliveries.GROUPS:
         abort(400)
-    rows = deliveries.utilisation(year, group_by)
-    name = f"utilisation-{year}-{group_by}.{fmt}"
-    if fmt == "csv":
-        return Response(listing_files.to_csv(rows), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={name}"})
-    return Response(listing_files.to_xlsx(rows, f"utilisation {year}"),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return spreadsheet(deliveries.utilisation(year, group_by), fmt, f"utilisation-{year}-{group_by}",
+                       f"utilisation {year}")

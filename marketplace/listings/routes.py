@@ -13,7 +13,7 @@ from ..errors import MarketplaceError
 from ..extensions import db
 from ..forms_common import choices
 from ..services import catalogue, listing_files, listings, sites
-from ..web import run_service
+from ..web import run_service, spreadsheet
 from . import bp
 from .forms import ImportForm, ListingForm, StatusForm
 
@@ -259,13 +259,7 @@ def export(side: str, fmt: str):
         if search.page >= results.pages:
             break
         search.page += 1
-    name = f"{side}-listings.{fmt}"
-    if fmt == "csv":
-        return Response(listing_files.to_csv(rows), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={name}"})
-    return Response(listing_files.to_xlsx(rows, f"{side} listings"),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings")
 
 
 @bp.route(f"/{SIDE}/import", methods=["GET", "POST"])

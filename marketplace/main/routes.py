@@ -1,5 +1,4 @@
 from flask import abort, current_app, redirect, render_template, request, session, url_for
-from flask_login import current_user
 
 from ..services.catalogue import materials
 from ..web import is_safe_next

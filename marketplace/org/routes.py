@@ -4,8 +4,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import gazetteer
-from ..extensions import db
-from ..models import User
 from ..services import accounts, sites
 from ..forms_common import choices
 from ..web import org_admin_required, run_service

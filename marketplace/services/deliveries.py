@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import (Agreement, GenerationRecord, LedgerEntry, LedgerHead, Organisation, Shipment, Site,
                       SupplyListing, User)
 from .generation import CST
-from .values import parse_decimal, parse_id, parse_int, parse_text
+from .values import parse_decimal, parse_int, parse_text
 
 GENESIS = "0" * 64
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")

@@ -270,7 +270,6 @@ def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
     from .listings import create_listing
 
     start = today
-    materials = {m.code: m for m in db.session.scalars(select(Material))}
     for seq, spec in enumerate(PRODUCERS, start=1):
         org = db.session.scalar(select(Organisation).where(Organisation.credit_code == _credit_code("9", seq)))
         if org is None or db.session.scalar(select(SupplyListing.id).where(SupplyListing.organisation_id == org.id)
@@ -345,7 +344,6 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
         return  # history exists (or real deals do): leave it alone
     operator = db.session.scalar(select(User).where(User.email == "admin@example.com"))
     regulator = db.session.scalar(select(User).where(User.email == "regulator@example.com"))
-    consumers = _consumers(random.Random(20261123))
     by_code = lambda code: db.session.scalar(select(Organisation).where(Organisation.credit_code == code))  # noqa: E731
     start = date(today.year - 1, 1, 1)
     now = datetime.now(timezone.utc)

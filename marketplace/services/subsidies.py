@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -42,7 +42,8 @@ def scheme_in_force(year: int | None = None) -> SubsidyScheme:
                             or_(SubsidyScheme.effective_to.is_(None), SubsidyScheme.effective_to >= date(year, 1, 1)))
     scheme = db.session.scalar(query.limit(1))
     if scheme is None:
-        raise NotFound(_l("No subsidy scheme is in force for %(year)s.", year=year))
+        raise NotFound(_l("No subsidy scheme is in force for %(year)s.", year=year) if year is not None
+                       else _l("No subsidy scheme is in force."))
     return scheme
 
 

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import folium
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -12,9 +12,9 @@ from ..deliveries.routes import rules
 from ..extensions import db
 from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
 from ..models.listing import LIVE_STATUSES
-from ..services import deliveries, listing_files, subsidies
+from ..services import deliveries, subsidies
 from ..services.generation import CST
-from ..web import run_service, staff_required
+from ..web import run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm
 
@@ -221,19 +221,10 @@ def _overall(rows: list[dict]) -> dict:
             "rate": (used / generated).quantize(Decimal("0.0001")) if generated else None}
 
 
-def _dashboard_year() -> int:
-    year = request.args.get("year", "")
-    if not year:
-        return _this_year()
-    if not (year.isascii() and year.isdigit()) or not 2000 <= int(year) <= 2100:
-        abort(400)
-    return int(year)
-
-
 @bp.route("/dashboard")
 @staff_required
 def dashboard():
-    year = _dashboard_year()
+    year = year_arg()
     tables = dashboard_tables(year)
     overall = _overall(tables["city"])
     charts = {
@@ -251,22 +242,15 @@ def dashboard():
 @bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims):table>.<any(csv, xlsx):fmt>")
 @staff_required
 def dashboard_export(table: str, fmt: str):
-    year = _dashboard_year()
-    rows = dashboard_tables(year)[table]
-    name = f"{table}-{year}.{fmt}"
-    if fmt == "csv":
-        return Response(listing_files.to_csv(rows), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={name}"})
-    return Response(listing_files.to_xlsx(rows, f"{table} {year}"),
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    year = year_arg()
+    return spreadsheet(dashboard_tables(year)[table], fmt, f"{table}-{year}", f"{table} {year}")
 
 
 @bp.route("/dashboard/flows")
 @staff_required
 def flows_map():
     """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes."""
-    year = _dashboard_year()
+    year = year_arg()
     start, end = deliveries.year_bounds(year)
     supply_site, demand_site = aliased(Site), aliased(Site)
 

@@ -207,8 +207,10 @@ def test_token_request_without_email_or_password_is_422(client, body):
     assert_error(client.post(f"{API}/auth/token", json=body), 422, field=field)
 
 
-def test_repeated_failed_logins_are_refused_with_429(app, client, make_user):
-    user = make_user()
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_repeated_failed_logins_are_refused_with_429(app, client, make_user, language):
+    user, bystander = make_user(), make_user()
+    client.get(f"/lang/{language}")  # the refusal must not depend on the language of its message
     max_failures = app.config["LOGIN_MAX_FAILURES"]
     assert max_failures == 5
     for _ in range(max_failures):
@@ -216,8 +218,11 @@ def test_repeated_failed_logins_are_refused_with_429(app, client, make_user):
     # Locked now: even the right password is refused, and the refusal says why.
     response = client.post(f"{API}/auth/token", json={"email": user.email, "password": PASSWORD})
     assert_error(response, 429, code="too_many_attempts")
+    assert "token" not in response.get_json()
     response = client.post(f"{API}/auth/token", json={"email": user.email, "password": "guess"})
     assert_error(response, 429, code="too_many_attempts")
+    # The lock is on that account only.
+    assert client.post(f"{API}/auth/token", json={"email": bystander.email, "password": PASSWORD}).status_code == 201
 
 
 def test_revoked_token_stops_working(client, db, make_user):

@@ -12,7 +12,7 @@ from marketplace.errors import Conflict, PermissionDenied, ValidationError
 from marketplace.models import Baseline, ClaimEntry, ClaimEvent, SubsidyClaim
 from marketplace.services import deliveries, subsidies
 from marketplace.services.generation import CST
-from tests.web.conftest import PASSWORD, login, post_form
+from tests.web.conftest import PASSWORD, login
 from tests.web.deals import make_agreement
 
 NINGXIA_2020 = [{"from_t": "0", "rate": "10"}, {"from_t": "50000", "rate": "20"},
