@@ -7,8 +7,8 @@ from ..models.listing import USES
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 DECIMAL = {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "description": "yuan, exactly two decimals"}
-DECIMAL_IN = {"type": ["string", "number"], "description": "yuan; at most two decimals"}
-QUALITY_VALUE = {"type": ["string", "number"]}
+DECIMAL_IN = {"type": ["string", "number"], "description": "yuan, -10000 to 100000, at most two decimals"}
+QUALITY_VALUE = {"type": ["string", "number"], "description": "-1000000 to 1000000, at most four decimals"}
 
 
 def _error(description: str) -> dict:
@@ -46,7 +46,8 @@ def _listing_schema(side: str) -> dict:
         "county": {"type": "string"},
         "created_at": {"type": "string"},
         "updated_at": {"type": "string"},
-        "distance_km": {"type": "number", "description": "from near_site_id, when given"},
+        "distance_km": {"type": "number", "description": "from near_site_id, when given: to 0.1 km where the "
+                                                         "reader may see the site, else to 5 km"},
         "site_id": {"type": "integer", "description": "only for the owner, regulators, the operator and "
                                                       "organisations with an agreed deal"},
         "site_name": {"type": "string"},

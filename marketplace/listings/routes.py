@@ -205,7 +205,8 @@ def browse(side: str):
     return render_template("listings/browse.html", side=side, results=results, search=search, args=args,
                            materials=materials, grades=grades, my_sites=sites.sites_of(current_user.organisation_id),
                            cities=gazetteer.CITIES, counties=gazetteer.COUNTIES.values(),
-                           identity=lambda l: listings.can_see_identity(current_user, l))
+                           identity=lambda l: listings.can_see_identity(current_user, l),
+                           distance=lambda l: listings.shown_distance(current_user, l, results.distances.get(l.id)))
 
 
 @bp.route(f"/{SIDE}/map")

@@ -21,6 +21,10 @@ from .generation import CST
 from .values import iso_utc, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
 MODELS = {"supply": SupplyListing, "demand": DemandListing}
+_COMMON = {"site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km", "notes", "status"}
+#: The fields a listing is written with (the optimiser's names), per side.
+FIELDS = {"supply": _COMMON | {"grade", "quality", "price_yuan_per_t"},
+          "demand": _COMMON | {"min_grade", "quality_limits", "max_delivered_price_yuan_per_t", "use"}}
 MAX_TONNES = 5_000_000
 MAX_HAUL_KM = 2000
 PRICE_MIN, PRICE_MAX = Decimal("-10000"), Decimal("100000")
@@ -108,6 +112,9 @@ def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
     def given(name: str) -> bool:
         return existing is None or name in data
 
+    unknown = sorted(set(data) - FIELDS[side])
+    if unknown:
+        raise ValidationError(_l("Unknown field."), field=unknown[0])
     values: dict = {}
     if given("site_id"):
         site = db.session.get(Site, parse_id(data.get("site_id"), "site_id", _l("Choose one of your sites.")))
@@ -240,6 +247,7 @@ def create_listing(actor: User, side: str, data: dict, status: str | ListingStat
 def get_listing(side: str, listing_id: int, viewer: User | None = None, for_update: bool = False):
     """The listing, if the viewer may see it: its owner and staff always; others only while it is live."""
     model = model_for(side)
+    expire_due()  # an ended period shows as expired on every read, not only on lists
     query = select(model).where(model.id == listing_id)
     if for_update:
         query = query.with_for_update()
@@ -493,12 +501,21 @@ def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> 
         price = listing.max_delivered_price_yuan_per_t
         out.update(min_grade=listing.min_grade, quality_limits=dict(listing.quality_limits or {}),
                    max_delivered_price_yuan_per_t=None if price is None else f"{price:.2f}", use=listing.use)
+    identity = can_see_identity(viewer, listing)
     if distance_km is not None:
-        out["distance_km"] = distance_km
-    if can_see_identity(viewer, listing):
+        out["distance_km"] = shown_distance(viewer, listing, distance_km)
+    if identity:
         out.update(site_id=listing.site_id, site_name=site.name, lat=str(site.lat), lon=str(site.lon),
                    organisation=listing.organisation.name, notes=listing.notes)
     return out
+
+
+def shown_distance(viewer: User, listing, km: float | None) -> float | None:
+    """The distance a viewer is shown: exact (0.1 km) to those who may see the site, to the 5 km for others,
+    since exact distances from several of one's own sites would locate the other's site."""
+    if km is None or can_see_identity(viewer, listing):
+        return km
+    return float(5 * round(km / 5))
 
 
 def public_position(listing, viewer: User) -> tuple[float, float]:

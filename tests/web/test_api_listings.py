@@ -783,9 +783,13 @@ def secret_market(api_as):
     return owner, listings
 
 
-def assert_no_identity(item: dict, owner, raw: str) -> None:
+def assert_no_identity(item: dict, owner, response) -> None:
+    """No confidential key in `item`, and no secret value anywhere in the response (under any key)."""
+    import json
+
     leaked = sorted(set(CONFIDENTIAL) & set(item))
     assert leaked == [], f"{leaked} shown to another organisation"
+    raw = json.dumps(response.get_json(), ensure_ascii=False)  # the body escapes Chinese as \\uXXXX
     for secret in (owner.user.organisation.name, SECRET_SITE, SECRET_NOTES, SECRET_LAT, SECRET_LON,
                    SECRET_LAT.rstrip("0"), SECRET_LON.rstrip("0")):
         assert secret not in raw, f"{secret!r} appears in the response"
@@ -799,7 +803,7 @@ def test_another_organisation_sees_no_identity_in_one_listing(api_as, secret_mar
     response = viewer.get(f"{PATHS[side]}/{listings[side]['id']}")
     assert response.status_code == 200
     assert response.get_json()["tonnes"] == listings[side]["tonnes"]  # the listing itself is visible
-    assert_no_identity(response.get_json(), owner, response.get_data(as_text=True))
+    assert_no_identity(response.get_json(), owner, response)
 
 
 @pytest.mark.parametrize("viewer_kind", ["producer", "consumer", "both"])
@@ -810,7 +814,7 @@ def test_another_organisation_sees_no_identity_in_the_list(api_as, secret_market
     response = viewer.get(PATHS[side])
     items = response.get_json()["items"]
     assert [i["id"] for i in items] == [listings[side]["id"]]
-    assert_no_identity(items[0], owner, response.get_data(as_text=True))
+    assert_no_identity(items[0], owner, response)
 
 
 @pytest.mark.parametrize("viewer_kind", ["producer", "consumer", "both"])
@@ -823,7 +827,7 @@ def test_another_organisation_sees_no_identity_in_the_list_near_its_site(api_as,
     items = response.get_json()["items"]
     assert [i["id"] for i in items] == [listings[side]["id"]]
     assert 5 < items[0]["distance_km"] < 20
-    assert_no_identity(items[0], owner, response.get_data(as_text=True))
+    assert_no_identity(items[0], owner, response)
 
 
 @pytest.mark.parametrize("side", ["supply", "demand"])
@@ -1009,3 +1013,38 @@ def test_expired_listings_leave_the_market(api_as, db):
     assert reader.get(PATHS["supply"]).get_json()["items"] == []
     assert_error(reader.get(f"{PATHS['supply']}/{listing['id']}"), 404)
     assert owner.get(f"{PATHS['supply']}/{listing['id']}").get_json()["status"] == "expired"
+
+
+def test_an_ended_listing_reads_as_expired_at_once(api_as, db):
+    """Not only after someone lists the market: the listing itself says expired, and cannot be edited."""
+    from marketplace.models import SupplyListing
+
+    owner = api_as(kind="producer")
+    listing = owner.create("supply")
+    db.session.rollback()
+    row = db.session.get(SupplyListing, listing["id"])
+    row.period_start, row.period_end = today() - timedelta(days=30), today() - timedelta(days=1)
+    db.session.commit()
+    assert owner.get(f"{PATHS['supply']}/{listing['id']}").get_json()["status"] == "expired"
+    assert_error(owner.patch(f"{PATHS['supply']}/{listing['id']}", json={"tonnes": 5}), 409)
+
+
+@pytest.mark.parametrize("side", ["supply", "demand"])
+def test_unknown_fields_are_refused_naming_them(api_as, side):
+    owner = api_as(kind="both")
+    listing = owner.create(side)
+    assert_error(owner.patch(f"{PATHS[side]}/{listing['id']}", json={"tonnes": 5, "colour": "grey"}), 422,
+                 field="colour")
+    assert owner.get(f"{PATHS[side]}/{listing['id']}").get_json()["tonnes"] == listing["tonnes"]
+    body = BODY[side](owner.site.id, tonnage=3)
+    assert_error(owner.post(PATHS[side], json=body), 422, field="tonnage")
+
+
+def test_distances_to_others_listings_are_coarse(api_as):
+    owner = api_as(kind="producer", lat="38.0575", lon="106.6914")
+    reader = api_as(kind="consumer", lat="38.094", lon="106.335")
+    owner.create("supply")
+    mine = owner.get(f"{PATHS['supply']}?near_site_id={owner.site.id}").get_json()["items"][0]["distance_km"]
+    theirs = reader.get(f"{PATHS['supply']}?near_site_id={reader.site.id}").get_json()["items"][0]["distance_km"]
+    assert mine == 0.0
+    assert theirs % 5 == 0 and 25 <= theirs <= 40

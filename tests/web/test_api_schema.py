@@ -104,7 +104,9 @@ def test_api_answers_every_generated_request_as_its_openapi_document_says(case, 
 
 @pytest.fixture
 def own_listings(app, account, wsgi_app) -> dict:
-    """One open supply and one open demand listing of the account, created through the API."""
+    """One open supply and one open demand listing of the account, created through the API.
+
+    (Asks for `wsgi_app` so that a crash here, too, is a 500 response rather than an exception.)"""
     from marketplace.services.listings import today_cst
 
     client, today = app.test_client(), today_cst()
