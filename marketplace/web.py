@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 
 from . import gazetteer, labels
 from .errors import Conflict, MarketplaceError, NotFound, PermissionDenied
@@ -88,6 +89,12 @@ def init_app(app) -> None:
         if not request.path.startswith("/api/") and status == 422:
             status = 400
         return error_page(status, e.message, field=e.field)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(e):
+        # A constraint caught what the services' checks could not (two requests racing): no data is lost.
+        return error_page(409, _l("Someone else changed this at the same moment. Reload and try again."),
+                          code="conflict")
 
     @app.errorhandler(500)
     def server_error(e):

@@ -117,10 +117,9 @@ def _patch(side: str, listing_id: int):
     body = json_body()
     check_id(listing_id)
     status = body.pop("status", None)
-    fields = {k: v for k, v in body.items()}
     listing = None
-    if fields:
-        listing = listings.update_listing(g.api_user, side, listing_id, fields)
+    if body:
+        listing = listings.update_listing(g.api_user, side, listing_id, body)
     if status is not None:
         if not isinstance(status, str):
             raise ValidationError(_l("Unknown status."), field="status")

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import folium
 from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import get_locale
@@ -234,8 +235,6 @@ def browse_map(side: str):
         lat, lon = listings.public_position(listing, current_user)
         link = url_for("listings.detail", side=side, listing_id=listing.id)
         html = maps.popup_html(lines) + f'<br><a href="{link}" target="_top">{_("Details")}</a>'
-        import folium
-
         folium.CircleMarker(location=(lat, lon), radius=6 + min(14, listing.tonnes_remaining ** 0.5 / 40),
                             color="#1f6f5c" if side == "supply" else "#a35b00", fill=True, fill_opacity=0.7,
                             popup=folium.Popup(html, max_width=320),

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import maps
+from ..errors import ValidationError
 from ..extensions import db
 from ..models import MatchRound, TariffVersion
 from ..services import listings, rounds
@@ -93,7 +94,7 @@ def proposal_list():
     status = request.args.get("status", "")
     try:
         items = rounds.proposals_for(current_user, status or None)
-    except Exception:
+    except ValidationError:
         abort(400)
     return render_template("matches/proposals.html", proposals=items, form=DecisionForm(), status=status,
                            party=lambda p: rounds.party_of(current_user, p))

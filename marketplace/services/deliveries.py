@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -111,7 +112,10 @@ def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | 
                         truck_plate=plate, dispatched_at=dispatched, gross_kg=gross, tare_kg=tare, net_kg=net,
                         moisture_pct=moisture, created_by_id=actor.id, status="dispatched")
     db.session.add(shipment)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same ticket sent twice at the same moment: the database keeps one
+        raise Conflict(_l("Ticket %(ticket)s is already recorded.", ticket=ticket), field="ticket_no") from None
     db.session.expire(agreement)
     return shipment
 
