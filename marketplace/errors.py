@@ -26,5 +26,13 @@ class Conflict(MarketplaceError):
     """The request clashes with the current state (a duplicate, a record still in use)."""
 
 
+def http_status(error: MarketplaceError) -> int:
+    """The HTTP status an error answers with at the edge (422 for invalid input)."""
+    for kind, status in ((NotFound, 404), (PermissionDenied, 403), (Conflict, 409)):
+        if isinstance(error, kind):
+            return status
+    return 422
+
+
 class AccountLocked(PermissionDenied):
     """Too many failed logins: the account refuses logins for a while."""

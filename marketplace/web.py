@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
 from . import gazetteer, labels
-from .errors import Conflict, MarketplaceError, NotFound, PermissionDenied
+from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
 from .extensions import db
 
 
@@ -85,7 +85,7 @@ def init_app(app) -> None:
 
     @app.errorhandler(MarketplaceError)
     def domain_error(e):
-        status = {NotFound: 404, PermissionDenied: 403, Conflict: 409}.get(type(e), 422)
+        status = http_status(e)
         if not request.path.startswith("/api/") and status == 422:
             status = 400
         return error_page(status, e.message, field=e.field)

@@ -1,16 +1,13 @@
 from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
-from ..errors import AccountLocked, MarketplaceError, PermissionDenied, ValidationError
+from ..errors import AccountLocked, MarketplaceError, NotFound, PermissionDenied, ValidationError, http_status
 from ..extensions import db
 from ..services import accounts, catalogue, deliveries, listings, rounds, sites, subsidies, tokens
-from ..services.values import parse_int
+from ..services.values import MAX_ID, parse_int
 from ..web import api_error
 from . import bp
 from .openapi import openapi_document
-
-MAX_ID = 2**31 - 1
-
 
 def json_body() -> dict:
     body = request.get_json(silent=True)
@@ -26,8 +23,6 @@ def committed(result, status: int = 200):
 
 def check_id(value: int) -> int:
     if value > MAX_ID:
-        from ..errors import NotFound
-
         raise NotFound(_l("No such listing."))
     return value
 
@@ -35,7 +30,7 @@ def check_id(value: int) -> int:
 @bp.errorhandler(MarketplaceError)
 def domain_error(e):
     db.session.rollback()
-    status = {"NotFound": 404, "PermissionDenied": 403, "Conflict": 409}.get(type(e).__name__, 422)
+    status = http_status(e)
     if isinstance(e, ValidationError) and e.field is None:
         status = 400
     return api_error(status, {404: "not_found", 403: "forbidden", 409: "conflict", 400: "bad_request"}
@@ -254,8 +249,6 @@ def ledger():
 @bp.get("/utilisation")
 def utilisation():
     if not g.api_user.organisation.is_staff:
-        from ..errors import PermissionDenied
-
         raise PermissionDenied(_l("Only regulators and the operator see the utilisation figures."))
     year = request.args.get("year", "")
     year = deliveries.utcnow().astimezone(deliveries.CST).year if year == "" else parse_int(year, "year", 2000, 2100)
