@@ -126,6 +126,13 @@ def _awaiting_decision() -> int:
     return awaiting_decision(current_user)
 
 
+def flash_form_errors(form) -> None:
+    """Show a form's field errors as messages (for forms posted from a page that does not re-render them)."""
+    for name, errors in form.errors.items():
+        for message in errors:
+            flash(f"{getattr(form, name).label.text}: {message}", "error")
+
+
 def run_service(form, operation, *args, **kwargs):
     """Call a service and commit; on a domain error roll back and show it on the form field at fault.
 

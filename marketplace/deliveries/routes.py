@@ -8,8 +8,8 @@ from sqlalchemy import select
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..models import Shipment
-from ..services import deliveries, listing_files
-from ..web import run_service, spreadsheet, staff_required, year_arg
+from ..services import deliveries, listing_files, rounds
+from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
 
@@ -41,7 +41,7 @@ def _back(agreement_id: int):
 @bp.route("/agreements/<int:agreement_id>/shipments", methods=["POST"])
 @login_required
 def new_shipment(agreement_id: int):
-    agreement = deliveries.get_agreement_for(current_user, agreement_id)
+    agreement = rounds.get_agreement(current_user, agreement_id)
     if current_user.organisation_id != agreement.producer_org_id:
         abort(403)
     form = ShipmentForm()
@@ -52,9 +52,7 @@ def new_shipment(agreement_id: int):
             flash(_("Ticket %(ticket)s recorded: %(kg)s kg net.", ticket=shipment.ticket_no,
                     kg=f"{shipment.net_kg:,}"), "success")
             return _back(agreement_id)
-    for name, errors in form.errors.items():
-        for message in errors:
-            flash(f"{getattr(form, name).label.text}: {message}", "error")
+    flash_form_errors(form)
     return _back(agreement_id)
 
 
@@ -62,7 +60,7 @@ def new_shipment(agreement_id: int):
 @login_required
 def import_shipments(agreement_id: int):
     """Many tickets at once; a file with any bad row saves nothing and names each bad row."""
-    agreement = deliveries.get_agreement_for(current_user, agreement_id)
+    agreement = rounds.get_agreement(current_user, agreement_id)
     if current_user.organisation_id != agreement.producer_org_id:
         abort(403)
     form = ShipmentImportForm()

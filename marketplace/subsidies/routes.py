@@ -14,7 +14,7 @@ from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProjec
 from ..models.listing import LIVE_STATUSES
 from ..services import deliveries, subsidies
 from ..services.generation import CST
-from ..web import run_service, spreadsheet, staff_required, year_arg
+from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm
 
@@ -48,12 +48,6 @@ def _back():
     return redirect(url_for("subsidies.index"))
 
 
-def _flash_errors(form) -> None:
-    for name, errors in form.errors.items():
-        for message in errors:
-            flash(f"{getattr(form, name).label.text}: {message}", "error")
-
-
 @bp.route("/baselines", methods=["POST"])
 @login_required
 def declare_baseline():
@@ -62,7 +56,7 @@ def declare_baseline():
         if run_service(form, subsidies.declare_baseline, current_user, form.year.data, form.tonnes.data,
                        form.evidence.data) is not None:
             flash(_("Baseline declared; a regulator will verify it."), "success")
-    _flash_errors(form)
+    flash_form_errors(form)
     return _back()
 
 
@@ -75,7 +69,7 @@ def review_baseline(baseline_id: int):
         if run_service(form, subsidies.review_baseline, current_user, baseline_id, form.decision.data,
                        form.reason.data) is not None:
             flash(_("Decision saved."), "success")
-    _flash_errors(form)
+    flash_form_errors(form)
     return _back()
 
 
@@ -89,7 +83,7 @@ def prepare_claim():
             flash(_("Claim prepared: %(amount)s yuan. Check it, then submit it.", amount=f"{claim.amount_yuan:,.2f}"),
                   "success")
             return redirect(url_for("subsidies.claim", claim_id=claim.id))
-    _flash_errors(form)
+    flash_form_errors(form)
     return _back()
 
 
@@ -114,7 +108,7 @@ def _claim_action(claim_id: int, operation, *args, message: str):
         abort(400)
     if run_service(form, operation, current_user, claim_id, *args) is not None:
         flash(message, "success")
-    _flash_errors(form)
+    flash_form_errors(form)
     return redirect(url_for("subsidies.claim", claim_id=claim_id))
 
 
@@ -147,7 +141,7 @@ def apply_loan():
         if project is not None:
             flash(_("Applied: an interest subsidy of %(amount)s yuan.", amount=f"{project.subsidy_yuan:,.2f}"),
                   "success")
-    _flash_errors(form)
+    flash_form_errors(form)
     return _back()
 
 
@@ -161,7 +155,7 @@ def review_loan(project_id: int):
         if run_service(form, subsidies.review_loan_project, current_user, project_id, form.decision.data,
                        form.reason.data) is not None:
             flash(_("Decision saved."), "success")
-    _flash_errors(form)
+    flash_form_errors(form)
     return _back()
 
 
