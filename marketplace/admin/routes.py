@@ -6,6 +6,7 @@ from sqlalchemy import case, select
 from ..extensions import db
 from ..models import Organisation, VerificationStatus
 from ..services import accounts
+from ..services.values import get_row
 from ..web import run_service, staff_required
 from . import bp
 from .forms import VerifyForm
@@ -28,7 +29,9 @@ def organisations():
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
 @staff_required
 def organisation(org_id: int):
-    org = db.get_or_404(Organisation, org_id)
+    org = get_row(Organisation, org_id)
+    if org is None:
+        abort(404)
     form = VerifyForm(decision=org.verification.value, note=org.verification_note or "")
     if form.validate_on_submit():
         if org.is_staff:

@@ -1,10 +1,10 @@
 from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
-from ..errors import AccountLocked, MarketplaceError, NotFound, PermissionDenied, ValidationError, http_status
+from ..errors import AccountLocked, MarketplaceError, PermissionDenied, ValidationError, http_status
 from ..extensions import db
 from ..services import accounts, catalogue, deliveries, listings, rounds, sites, subsidies, tokens
-from ..services.values import MAX_ID, parse_int
+from ..services.values import parse_int
 from ..web import api_error
 from . import bp
 from .openapi import openapi_document
@@ -19,12 +19,6 @@ def json_body() -> dict:
 def committed(result, status: int = 200):
     db.session.commit()
     return jsonify(result), status
-
-
-def check_id(value: int) -> int:
-    if value > MAX_ID:
-        raise NotFound(_l("No such listing."))
-    return value
 
 
 @bp.errorhandler(MarketplaceError)
@@ -104,13 +98,13 @@ def _create(side: str):
 
 
 def _get(side: str, listing_id: int):
-    listing = listings.get_listing(side, check_id(listing_id), g.api_user)
+    listing = listings.get_listing(side, listing_id, g.api_user)
     return jsonify(listings.listing_to_dict(listing, g.api_user))
 
 
 def _patch(side: str, listing_id: int):
     body = json_body()
-    check_id(listing_id)
+    listing_id
     status = body.pop("status", None)
     listing = None
     if body:
@@ -125,7 +119,7 @@ def _patch(side: str, listing_id: int):
 
 
 def _delete(side: str, listing_id: int):
-    listing = listings.set_status(g.api_user, side, check_id(listing_id), "withdrawn")
+    listing = listings.set_status(g.api_user, side, listing_id, "withdrawn")
     return committed(listings.listing_to_dict(listing, g.api_user))
 
 
@@ -212,7 +206,7 @@ def create_shipment(agreement_id: int):
 @bp.get("/agreements/<int:agreement_id>/shipments")
 def shipment_list(agreement_id: int):
     from ..models import Shipment
-    deliveries.get_agreement_for(g.api_user, agreement_id)
+    rounds.get_agreement(g.api_user, agreement_id)
     shipments = db.session.scalars(db.select(Shipment).where(Shipment.agreement_id == agreement_id)
                                    .order_by(Shipment.id))
     return jsonify({"items": [deliveries.shipment_to_dict(s) for s in shipments]})

@@ -6,8 +6,8 @@ bp = Blueprint("auth", __name__)
 
 
 def init_login(login_manager) -> None:
-    from ..extensions import db
     from ..models import User
+    from ..services.values import get_row
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -16,9 +16,7 @@ def init_login(login_manager) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        return db.session.get(User, int(user_id))
+        return get_row(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
 
 
 from . import routes  # noqa: E402,F401

@@ -10,6 +10,7 @@ from ..errors import AccountLocked, Conflict, NotFound, PermissionDenied, Valida
 from ..extensions import db
 from ..identifiers import is_valid_uscc, normalise_uscc
 from ..models import Organisation, OrgKind, User, UserRole, VerificationStatus
+from .values import get_row
 
 #: Kinds an organisation may choose when it registers itself; regulators and the operator are created
 #: by the operator (or the CLI), never by self-registration.
@@ -118,7 +119,7 @@ def require_staff(actor: User) -> None:
 def set_verification(actor: User, org_id: int, status: VerificationStatus | str, note: str = "") -> Organisation:
     """The operator or a regulator verifies (or rejects) an organisation."""
     require_staff(actor)
-    org = db.session.get(Organisation, org_id)
+    org = get_row(Organisation, org_id)
     if org is None:
         raise NotFound(_l("No such organisation."))
     if org.is_staff:
@@ -138,7 +139,7 @@ def get_org_user(actor: User, user_id: int) -> User:
     """A user of the actor's own organisation, for its administrator; NotFound for anyone else's."""
     if not actor.is_org_admin:
         raise PermissionDenied(_l("Only an administrator of your organisation may manage its users."))
-    user = db.session.get(User, user_id)
+    user = get_row(User, user_id)
     if user is None or user.organisation_id != actor.organisation_id:
         raise NotFound(_l("No such user in your organisation."))
     return user

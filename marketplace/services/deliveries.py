@@ -20,7 +20,8 @@ from ..extensions import db
 from ..models import (Agreement, GenerationRecord, LedgerEntry, LedgerHead, Organisation, Shipment, Site,
                       SupplyListing, User)
 from .generation import CST
-from .values import parse_decimal, parse_int, parse_text
+from .rounds import get_agreement
+from .values import get_row, parse_decimal, parse_int, parse_text
 
 GENESIS = "0" * 64
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
@@ -62,18 +63,10 @@ def parse_time(value, field: str) -> datetime:
 
 # --- shipments -----------------------------------------------------------------------------------------
 
-def get_agreement_for(actor: User, agreement_id: int) -> Agreement:
-    agreement = db.session.get(Agreement, agreement_id) if agreement_id <= 2**31 - 1 else None
-    if agreement is None or not (actor.organisation.is_staff or actor.organisation_id in (
-            agreement.producer_org_id, agreement.consumer_org_id)):
-        raise NotFound(_l("No such agreement."))
-    return agreement
-
-
 def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | None = None) -> Shipment:
     """The producer records one truck's weighbridge ticket against an agreement."""
     now = now or utcnow()
-    agreement = get_agreement_for(actor, agreement_id)
+    agreement = get_agreement(actor, agreement_id)
     if actor.organisation_id != agreement.producer_org_id:
         raise PermissionDenied(_l("Only the producer of an agreement records its shipments."))
     ticket = parse_text(data.get("ticket_no"), "ticket_no", 40)
@@ -121,10 +114,10 @@ def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | 
 
 
 def get_shipment(actor: User, shipment_id: int) -> Shipment:
-    shipment = db.session.get(Shipment, shipment_id) if shipment_id <= 2**31 - 1 else None
+    shipment = get_row(Shipment, shipment_id)
     if shipment is None:
         raise NotFound(_l("No such shipment."))
-    get_agreement_for(actor, shipment.agreement_id)  # raises NotFound for outsiders
+    get_agreement(actor, shipment.agreement_id)  # raises NotFound for outsiders
     return shipment
 
 
@@ -199,7 +192,7 @@ def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
     reason = parse_text(reason, "reason", 1000)
     if not reason:
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
-    original = db.session.get(LedgerEntry, entry_id) if entry_id <= 2**31 - 1 else None
+    original = get_row(LedgerEntry, entry_id)
     if original is None:
         raise NotFound(_l("No such ledger entry."))
     if original.kind != "utilisation":

@@ -18,7 +18,7 @@ from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site
 from ..models.listing import LIVE_STATUSES, USES
 from .catalogue import material_by_code
 from .generation import CST
-from .values import iso_utc, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
+from .values import MAX_ID, get_row, iso_utc, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
 MODELS = {"supply": SupplyListing, "demand": DemandListing}
 _COMMON = {"site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km", "notes", "status"}
@@ -247,6 +247,8 @@ def create_listing(actor: User, side: str, data: dict, status: str | ListingStat
 def get_listing(side: str, listing_id: int, viewer: User | None = None, for_update: bool = False):
     """The listing, if the viewer may see it: its owner and staff always; others only while it is live."""
     model = model_for(side)
+    if not 0 < listing_id <= MAX_ID:
+        raise NotFound(_l("No such listing."))
     expire_due()  # an ended period shows as expired on every read, not only on lists
     query = select(model).where(model.id == listing_id)
     if for_update:
@@ -448,7 +450,7 @@ def search(viewer: User, side: str, s: Search) -> Results:
              "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
     distances: dict[int, float] = {}
     if s.near_site_id is not None:
-        origin = db.session.get(Site, s.near_site_id)
+        origin = get_row(Site, s.near_site_id)
         if origin is None or origin.organisation_id != viewer.organisation_id:
             raise ValidationError(_l("Choose one of your sites."), field="near_site_id")
         rows = db.session.execute(query.with_only_columns(model.id, Site.lat, Site.lon)).all()
@@ -556,7 +558,7 @@ def search_from_args(args, side: str) -> Search:
         if args.get(name, "") != "":
             setattr(s, name, parse_decimal(args[name], name, 2, PRICE_MIN, PRICE_MAX))
     if args.get("near_site_id", "") != "":
-        s.near_site_id = parse_int(args["near_site_id"], "near_site_id", 1, 2**31 - 1)
+        s.near_site_id = parse_int(args["near_site_id"], "near_site_id", 1, MAX_ID)
         if args.get("within_km", "") != "":
             s.within_km = parse_int(args["within_km"], "within_km", 1, MAX_HAUL_KM)
     elif args.get("within_km", "") != "":

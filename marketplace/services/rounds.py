@@ -17,7 +17,7 @@ from ..models import (Agreement, DemandListing, ListingStatus, MatchRound, Propo
                       SupplyListing, TariffVersion, User)
 from ..models.listing import LIVE_STATUSES
 from .listings import expire_due
-from .values import iso_utc, parse_decimal, parse_int, parse_text
+from .values import MAX_ID, get_row, iso_utc, parse_decimal, parse_int, parse_text
 
 SOLVER_TIME_LIMIT_S = 10.0
 
@@ -116,7 +116,7 @@ def _ids(value, field: str) -> list[int] | None:
         return None
     if not isinstance(value, list) or len(value) > 10_000:
         raise ValidationError(_l("Give a list of listing ids."), field=field)
-    return [parse_int(v, field, 1, 2**31 - 1) for v in value]
+    return [parse_int(v, field, 1, MAX_ID) for v in value]
 
 
 def _floats(values: dict) -> dict:
@@ -259,7 +259,7 @@ def can_see_round(viewer: User, round_: MatchRound) -> bool:
 
 
 def get_round(viewer: User, round_id: int) -> MatchRound:
-    round_ = db.session.get(MatchRound, round_id) if round_id <= 2**31 - 1 else None
+    round_ = get_row(MatchRound, round_id)
     if round_ is None or not can_see_round(viewer, round_):
         raise NotFound(_l("No such round."))
     return round_
@@ -298,7 +298,7 @@ def can_see_proposal(viewer: User, proposal: Proposal) -> bool:
 
 
 def get_proposal(viewer: User, proposal_id: int) -> Proposal:
-    proposal = db.session.get(Proposal, proposal_id) if proposal_id <= 2**31 - 1 else None
+    proposal = get_row(Proposal, proposal_id)
     if proposal is None or not can_see_proposal(viewer, proposal):
         raise NotFound(_l("No such proposal."))
     return proposal
@@ -434,7 +434,7 @@ def agreements_for(viewer: User, limit: int = 500) -> list[Agreement]:
 
 
 def get_agreement(viewer: User, agreement_id: int) -> Agreement:
-    agreement = db.session.get(Agreement, agreement_id) if agreement_id <= 2**31 - 1 else None
+    agreement = get_row(Agreement, agreement_id)
     if agreement is None or not (viewer.organisation.is_staff
                                  or viewer.organisation_id in (agreement.producer_org_id, agreement.consumer_org_id)):
         raise NotFound(_l("No such agreement."))

@@ -10,6 +10,7 @@ from .. import gazetteer
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import GenerationRecord, Site, User
+from .values import get_row
 
 SIX_PLACES = Decimal("0.000001")
 
@@ -56,7 +57,7 @@ def create_site(actor: User, name: str, lat, lon, county: str = "", industrial_p
 
 
 def get_own_site(actor: User, site_id: int) -> Site:
-    site = db.session.get(Site, site_id)
+    site = get_row(Site, site_id)
     if site is None or site.organisation_id != actor.organisation_id:
         raise NotFound(_l("No such site in your organisation."))
     return site

@@ -17,7 +17,7 @@ from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, 
                       SubsidyScheme, User)
 from ..models.listing import USES
 from .deliveries import year_bounds
-from .values import parse_decimal, parse_int, parse_text
+from .values import get_row, parse_decimal, parse_int, parse_text
 
 FEN = Decimal("0.01")
 KG = Decimal("0.001")
@@ -164,7 +164,7 @@ def declare_baseline(actor: User, year, tonnes, evidence) -> Baseline:
 
 
 def get_baseline(viewer: User, baseline_id: int) -> Baseline:
-    baseline = db.session.get(Baseline, baseline_id) if baseline_id <= 2**31 - 1 else None
+    baseline = get_row(Baseline, baseline_id)
     if baseline is None or not (viewer.organisation.is_staff or baseline.organisation_id == viewer.organisation_id):
         raise NotFound(_l("No such baseline."))
     return baseline
@@ -275,7 +275,7 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
 
 
 def get_claim(viewer: User, claim_id: int) -> SubsidyClaim:
-    claim = db.session.get(SubsidyClaim, claim_id) if claim_id <= 2**31 - 1 else None
+    claim = get_row(SubsidyClaim, claim_id)
     if claim is None or not (viewer.organisation.is_staff or claim.organisation_id == viewer.organisation_id):
         raise NotFound(_l("No such claim."))
     return claim
@@ -383,7 +383,7 @@ def submit_loan_project(actor: User, name, year, loan_yuan) -> LoanProject:
 
 def review_loan_project(actor: User, project_id: int, decision, reason="") -> LoanProject:
     _regulator(actor)
-    project = db.session.get(LoanProject, project_id) if project_id <= 2**31 - 1 else None
+    project = get_row(LoanProject, project_id)
     if project is None:
         raise NotFound(_l("No such project."))
     decision, reason = _decision(decision, reason)

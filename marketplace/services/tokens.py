@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..errors import NotFound
 from ..extensions import db
 from ..models import ApiToken, User
-from .values import parse_text
+from .values import get_row, parse_text
 
 PREFIX = "nxw_"
 
@@ -46,7 +46,7 @@ def tokens_of(user: User) -> list[ApiToken]:
 
 
 def revoke_token(user: User, token_id: int) -> ApiToken:
-    row = db.session.get(ApiToken, token_id)
+    row = get_row(ApiToken, token_id)
     if row is None or row.user_id != user.id:
         raise NotFound(_l("No such token."))
     if row.revoked_at is None:

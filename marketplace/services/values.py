@@ -60,6 +60,14 @@ def parse_id(value, field: str, message) -> int:
     return int(text)
 
 
+def get_row(model, ident: int):
+    """The row with this id, or None; an id beyond the id column's range (a URL can carry any number) is
+    simply not found instead of overflowing the database driver."""
+    from ..extensions import db
+
+    return db.session.get(model, ident) if 0 < ident <= MAX_ID else None
+
+
 def iso_utc(moment) -> str:
     """An ISO timestamp that always names its zone (SQLite hands datetimes back without one)."""
     from datetime import timezone

@@ -279,3 +279,27 @@ def test_every_api_endpoint_but_the_token_and_the_description_wants_a_token(app,
             else:
                 assert response.status_code == 401, f"{method} {url}"
                 assert response.get_json()["error"]["code"] == "unauthorised"
+
+
+@pytest.mark.parametrize("kind", ["producer", "regulator", "operator"])
+def test_ids_beyond_any_column_are_not_found_never_a_server_error(app, logged_in, kind):
+    """A URL can carry any integer; one too large for the database is simply not found."""
+    import re
+
+    from tests.web.conftest import csrf_token
+
+    client, _ = logged_in(kind=kind)
+    token = csrf_token(client, "/auth/account")
+    failures = []
+    for rule in app.url_map.iter_rules():
+        if "<int:" not in rule.rule:
+            continue
+        url = re.sub(r"<int:[^>]+>", str(10**20), rule.rule)
+        url = re.sub(r"<any\(([^,)]+)[^>]*>", r"\1", url)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            if url.startswith("/api/"):
+                continue  # the API's own test covers it with a token (tests/web/test_api_listings.py)
+            response = client.open(url, method=method, data={"csrf_token": token})
+            if response.status_code >= 500:
+                failures.append(f"{method} {url}: {response.status_code}")
+    assert not failures, failures
