@@ -17,6 +17,12 @@ from .extensions import db
 
 
 def init_app(app) -> None:
+    @app.before_request
+    def remember_client_address():
+        from .services.audit import request_address
+
+        request_address.set(request.remote_addr or "")
+
     @app.context_processor
     def template_helpers():
         locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])

@@ -1,4 +1,5 @@
 """SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
+from .audit import AuditEntry
 from .catalogue import Material, MaterialGrade, MaterialParameter
 from .delivery import LedgerEntry, LedgerHead, Shipment
 from .generation import GenerationRecord
@@ -9,6 +10,7 @@ from .site import Site
 from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, SubsidyClaim, SubsidyScheme
 
 __all__ = [
+    "AuditEntry",
     "Baseline",
     "ClaimEntry",
     "ClaimEvent",

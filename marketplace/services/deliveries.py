@@ -36,13 +36,7 @@ class Rules:
     truck_speed_kmh: int = 80
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """Aware, in UTC (SQLite hands back naive UTC datetimes; PostgreSQL aware ones in its own zone)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+from ..clock import as_utc, utcnow  # noqa: E402
 
 
 def parse_time(value, field: str) -> datetime:

@@ -15,7 +15,7 @@ from ..models import GenerationRecord, Site, User
 from .catalogue import material_by_code
 from .sites import get_own_site
 
-CST = timezone(timedelta(hours=8))
+from ..clock import CST  # noqa: F401  (re-exported for older imports)
 #: One site declaring more than this of one material in one month is a typing error, not a plant.
 MAX_MONTHLY_TONNES = Decimal("1000000")
 KG = Decimal("0.001")

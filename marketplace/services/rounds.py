@@ -22,8 +22,7 @@ from .values import MAX_ID, get_row, iso_utc, parse_decimal, parse_int, parse_te
 SOLVER_TIME_LIMIT_S = 10.0
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from ..clock import utcnow  # noqa: E402
 
 
 # --- the tariff ----------------------------------------------------------------------------------------

@@ -23,8 +23,7 @@ FEN = Decimal("0.01")
 KG = Decimal("0.001")
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from ..clock import utcnow  # noqa: E402
 
 
 def _regulator(actor: User) -> None:

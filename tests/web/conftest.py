@@ -66,6 +66,8 @@ def _app():
 # Reference data the migrations seed; every other row is deleted after each test.
 CATALOGUE_TABLES = {"material", "material_grade", "material_parameter", "alembic_version", "tariff_version",
                     "ledger_head", "subsidy_scheme"}
+#: Tables that refuse UPDATE and DELETE on PostgreSQL (a trigger); emptied between tests by TRUNCATE.
+APPEND_ONLY_TABLES = {"audit_entry"}
 #: Tables whose version 1 comes from a migration and stays; later versions are test data.
 VERSIONED_TABLES = {"tariff_version", "subsidy_scheme"}
 
@@ -79,6 +81,8 @@ def clean_database(db) -> None:
                 conn.execute(table.update().values(seq=0, hash="0" * 64))  # the chain starts again
             elif table.name in VERSIONED_TABLES:
                 conn.execute(table.delete().where(table.c.version > 1))  # keep the migration's version 1
+            elif table.name in APPEND_ONLY_TABLES and conn.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {table.name}"))  # its trigger refuses DELETE, by design
             elif table.name not in CATALOGUE_TABLES:
                 conn.execute(table.delete())
 
