@@ -39,10 +39,12 @@ USE = {"cement": _l("Cement and clinker"), "concrete": _l("Concrete and mortar")
        "bricks_blocks": _l("Bricks and blocks"), "plasterboard": _l("Plasterboard"), "road_base": _l("Road base"),
        "mine_backfill": _l("Mine backfill"), "gangue_power": _l("Gangue power generation"), "other": _l("Other use")}
 CLAIM_STATUS = {"draft": _l("Draft"), "prepared": _l("Prepared"), "submitted": _l("Submitted"),
-                "approved": _l("Approved"), "rejected": _l("Rejected"), "paid": _l("Paid")}
+                "approved": _l("Approved"), "rejected": _l("Rejected"), "paid": _l("Paid"),
+                "affected": _l("Affected by a reversal"), "recomputed": _l("Computed again")}
 REVIEW_STATUS = {"pending": _l("Waiting for review"), "submitted": _l("Waiting for review"),
                  "approved": _l("Approved"), "rejected": _l("Rejected")}
-SUBSIDY_MEASURE = {"claimed": _l("claimed"), "approved": _l("approved"), "paid": _l("paid")}
+SUBSIDY_MEASURE = {"claimed": _l("claimed"), "approved": _l("approved"), "paid": _l("paid"),
+                   "to_recover": _l("to recover"), "recovered": _l("recovered"), "net": _l("net of recoveries")}
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 

@@ -5,10 +5,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from ..errors import MarketplaceError
+from ..errors import Conflict, MarketplaceError
 from ..extensions import db
-from ..models import Shipment
+from ..models import LedgerEntry, Shipment
 from ..services import deliveries, listing_files, rounds
+from ..services.values import get_row
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
@@ -110,7 +111,15 @@ def confirm(shipment_id: int):
 @login_required
 def ledger():
     page = deliveries.ledger_for(current_user, page=request.args.get("page", 1, type=int) or 1)
-    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None)
+    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None,
+                           reversed_ids=_reversed(page.items))
+
+
+def _reversed(entries) -> set[int]:
+    """Ids of these entries that a later entry already reverses (they offer no Reverse)."""
+    ids = [e.id for e in entries]
+    return set(db.session.scalars(select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.in_(ids)))) \
+        if ids else set()
 
 
 @bp.route("/ledger/verify", methods=["POST"])
@@ -121,20 +130,30 @@ def verify():
         abort(400)
     check = deliveries.verify_chain()
     page = deliveries.ledger_for(current_user)
-    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=check)
+    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=check,
+                           reversed_ids=_reversed(page.items))
 
 
-@bp.route("/ledger/<int:entry_id>/reverse", methods=["POST"])
+@bp.route("/ledger/<int:entry_id>/reverse", methods=["GET", "POST"])
 @staff_required
 def reverse(entry_id: int):
+    """Confirm a reversal: the page names the entry and the subsidy claims it touches, and asks the reason."""
+    from ..services import subsidies
+
+    entry = get_row(LedgerEntry, entry_id)
+    if entry is None:
+        abort(404)
+    if entry.kind != "utilisation" or db.session.scalar(select(LedgerEntry.id).where(
+            LedgerEntry.reverses_id == entry.id)):
+        raise Conflict(_("This entry is already reversed."))
     form = ReverseForm()
     if form.validate_on_submit():
-        entry = run_service(form, deliveries.reverse_entry, current_user, entry_id, form.reason.data)
-        if entry is not None:
-            flash(_("Entry reversed by entry %(seq)d.", seq=entry.seq), "success")
-    for message in form.reason.errors:
-        flash(message, "error")
-    return redirect(url_for("deliveries.ledger"))
+        reversal = run_service(form, deliveries.reverse_entry, current_user, entry_id, form.reason.data)
+        if reversal is not None:
+            flash(_("Entry reversed by entry %(seq)d.", seq=reversal.seq), "success")
+            return redirect(url_for("deliveries.ledger"))
+    return render_template("deliveries/reverse.html", entry=entry, form=form,
+                           claims=subsidies.claims_counting(entry)), 422 if request.method == "POST" else 200
 
 
 @bp.route("/utilisation")

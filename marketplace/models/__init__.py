@@ -7,7 +7,7 @@ from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVer
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .site import Site
-from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, SubsidyClaim, SubsidyScheme
+from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, Recovery, SubsidyClaim, SubsidyScheme
 
 __all__ = [
     "AuditEntry",
@@ -15,6 +15,7 @@ __all__ = [
     "ClaimEntry",
     "ClaimEvent",
     "LoanProject",
+    "Recovery",
     "SubsidyClaim",
     "SubsidyScheme",
     "LedgerEntry",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String,
+                        Text, UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -67,6 +67,11 @@ class Baseline(db.Model):
 
 
 class SubsidyClaim(db.Model):
+    """A claim for an enterprise and year. The year's subsidy is computed once, over the year's whole eligible
+    increment and capped for the year; a later claim for the same year is a top-up: `amount_yuan` is
+    `year_total_yuan - previously_approved_yuan`. `eligible_kg` is what this claim adds; `increment_tonnes`
+    and `rate_yuan_per_t` are the year's."""
+
     __tablename__ = "subsidy_claim"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -83,6 +88,14 @@ class SubsidyClaim(db.Model):
     rate_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     amount_yuan: Mapped[Decimal] = mapped_column(YUAN)
     capped: Mapped[bool] = mapped_column(default=False)
+    #: the year's eligible kilograms over every claim of the year, this one included
+    year_eligible_kg: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    #: the scheme applied once to the year's whole increment, capped for the year
+    year_total_yuan: Mapped[Decimal] = mapped_column(YUAN, default=0, server_default="0")
+    #: approved (or paid) for the year before this claim, net of recoveries
+    previously_approved_yuan: Mapped[Decimal] = mapped_column(YUAN, default=0, server_default="0")
+    #: a ledger entry this claim counted was reversed after it was submitted
+    affected: Mapped[bool] = mapped_column(default=False, server_default=false())
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -122,6 +135,39 @@ class ClaimEvent(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     user = relationship("User")
+
+
+class Recovery(db.Model):
+    """Money to claw back: a ledger reversal lowered what a year should have paid below what was approved.
+    Open until a regulator settles it, offset against a later payment or repaid."""
+
+    __tablename__ = "subsidy_recovery"
+    __table_args__ = (CheckConstraint("amount_yuan > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    #: the approved or paid claim that counted the reversed entry
+    claim_id: Mapped[int] = mapped_column(ForeignKey("subsidy_claim.id"), index=True)
+    reversal_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
+    approved_before_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    should_have_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    amount_yuan: Mapped[Decimal] = mapped_column(YUAN)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | settled
+    settlement: Mapped[str | None] = mapped_column(String(20))  # offset | repaid
+    offset_claim_id: Mapped[int | None] = mapped_column(ForeignKey("subsidy_claim.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation = relationship("Organisation")
+    claim = relationship("SubsidyClaim", foreign_keys=[claim_id])
+    settled_by = relationship("User", foreign_keys=[settled_by_id])
+
+    def __repr__(self) -> str:
+        return f"<Recovery {self.id} {self.year} {self.amount_yuan} {self.status}>"
 
 
 class LoanProject(db.Model):

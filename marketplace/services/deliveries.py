@@ -193,8 +193,12 @@ def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
         raise Conflict(_l("Only a utilisation entry can be reversed."))
     if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == original.id)):
         raise Conflict(_l("This entry is already reversed."))
-    return append_entry("reversal", original.shipment, original.shipment.agreement, -original.net_kg, utcnow(),
-                        actor, reverses=original, reason=reason)
+    reversal = append_entry("reversal", original.shipment, original.shipment.agreement, -original.net_kg, utcnow(),
+                            actor, reverses=original, reason=reason)
+    from .subsidies import on_ledger_reversal  # subsidies reads the ledger: imported here, not at the top
+
+    on_ledger_reversal(original, reversal, actor)  # claims that counted it: affected, recomputed, recoveries
+    return reversal
 
 
 @dataclass

@@ -359,8 +359,21 @@ def counterparties(org_id: int) -> set[int]:
 
 
 def can_see_listing(viewer: User, listing) -> bool:
+    """Its owner and staff always; others while it is live; the other party of a deal on it always, whatever
+    its state (closed, withdrawn, expired, fully promised): the buyer keeps what it bought."""
     return (listing.organisation_id == viewer.organisation_id or viewer.organisation.is_staff
-            or listing.is_live)
+            or listing.is_live or _party_to_a_deal_on(viewer, listing))
+
+
+def _party_to_a_deal_on(viewer: User, listing) -> bool:
+    from sqlalchemy import or_
+
+    from ..models import Agreement
+
+    on = Agreement.supply_listing_id if listing.side == "supply" else Agreement.demand_listing_id
+    org = viewer.organisation_id
+    return db.session.scalar(select(Agreement.id).where(
+        on == listing.id, or_(Agreement.producer_org_id == org, Agreement.consumer_org_id == org)).limit(1)) is not None
 
 
 def can_see_identity(viewer: User, listing) -> bool:

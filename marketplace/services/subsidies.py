@@ -13,9 +13,10 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, SubsidyClaim,
-                      SubsidyScheme, User)
+from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, Recovery,
+                      SubsidyClaim, SubsidyScheme, User)
 from ..models.listing import USES
+from . import audit
 from .deliveries import year_bounds
 from .values import get_row, parse_decimal, parse_int, parse_text
 
@@ -23,7 +24,12 @@ FEN = Decimal("0.01")
 KG = Decimal("0.001")
 
 
-from ..clock import utcnow  # noqa: E402
+from ..clock import today_cst, utcnow  # noqa: E402
+
+#: claims whose entries count for their year (a rejection releases its entries; a draft is not yet a claim)
+COUNTING = ("submitted", "approved", "paid")
+#: claims whose amount was granted
+GRANTED = ("approved", "paid")
 
 
 def _regulator(actor: User) -> None:
@@ -108,6 +114,9 @@ def set_scheme(actor: User, data: dict) -> SubsidyScheme:
         created_by_id=actor.id)
     db.session.add(scheme)
     db.session.flush()
+    audit.record(actor, "scheme.version", scheme, {"version": scheme.version, "base_year": scheme.base_year,
+                                                   "bands": scheme.bands, "mode": mode,
+                                                   "cap_yuan": scheme.cap_yuan})
     return scheme
 
 
@@ -147,6 +156,11 @@ def declare_baseline(actor: User, year, tonnes, evidence) -> Baseline:
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers declare a baseline."))
     year = parse_int(year, "year", 2000, 2100)
+    base_years = sorted(set(db.session.scalars(select(SubsidyScheme.base_year).where(
+        or_(SubsidyScheme.effective_to.is_(None), SubsidyScheme.effective_to >= today_cst())))))
+    if year not in base_years:
+        raise ValidationError(_l("A baseline is declared for the scheme's base year (%(years)s), not for %(year)s.",
+                                 years=", ".join(str(y) for y in base_years) or "—", year=year), field="year")
     tonnes = parse_decimal(tonnes, "tonnes", 3, Decimal(0), Decimal(100_000_000))
     evidence = parse_text(evidence, "evidence", 5000)
     if not evidence:
@@ -187,6 +201,8 @@ def review_baseline(actor: User, baseline_id: int, decision, reason="") -> Basel
     baseline.status = "approved" if decision == "approve" else "rejected"
     baseline.reason, baseline.reviewed_by_id, baseline.reviewed_at = reason, actor.id, utcnow()
     db.session.flush()
+    audit.record(actor, "baseline.review", baseline, {"decision": decision, "reason": reason, "year": baseline.year,
+                                                      "tonnes": baseline.tonnes})
     return baseline
 
 
@@ -227,13 +243,57 @@ def _event(claim: SubsidyClaim, actor: User, action: str, **details) -> None:
     db.session.add(ClaimEvent(claim_id=claim.id, user_id=actor.id, action=action, details=details))
 
 
+def counted_kg(org_id: int, year: int, statuses=COUNTING) -> int:
+    """Kilograms counted by an enterprise's claims for `year` in these statuses (reversals they took in
+    included)."""
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.net_kg), 0))
+        .join(ClaimEntry, ClaimEntry.ledger_entry_id == LedgerEntry.id)
+        .join(SubsidyClaim, ClaimEntry.claim_id == SubsidyClaim.id)
+        .where(SubsidyClaim.organisation_id == org_id, SubsidyClaim.year == year,
+               SubsidyClaim.status.in_(statuses))) or 0)
+
+
+def granted_net(org_id: int, year: int) -> Decimal:
+    """What the year's approved (or paid) claims granted, less every recovery recorded for that year."""
+    granted = db.session.scalar(select(func.coalesce(func.sum(SubsidyClaim.amount_yuan), 0)).where(
+        SubsidyClaim.organisation_id == org_id, SubsidyClaim.year == year, SubsidyClaim.status.in_(GRANTED)))
+    recovered = db.session.scalar(select(func.coalesce(func.sum(Recovery.amount_yuan), 0)).where(
+        Recovery.organisation_id == org_id, Recovery.year == year))
+    return (Decimal(granted or 0) - Decimal(recovered or 0)).quantize(FEN)
+
+
+def year_amount(scheme: SubsidyScheme, baseline_tonnes: Decimal, year_kg: int) -> tuple[Decimal, Amount]:
+    """The year's increment and its subsidy: the scheme applied once to the whole year, capped for the year."""
+    increment = (Decimal(year_kg) / 1000 - baseline_tonnes).quantize(KG)
+    return increment, compute_amount(increment, scheme.bands, scheme.mode, scheme.cap_yuan)
+
+
+def _figure(claim: SubsidyClaim, scheme: SubsidyScheme, baseline_tonnes: Decimal, own_kg: int,
+            earlier_kg: int) -> None:
+    """Set a claim's figures: the year over the earlier claims' tonnes and this claim's, the top-up over what
+    was already granted for the year."""
+    increment, amount = year_amount(scheme, baseline_tonnes, earlier_kg + own_kg)
+    previously = granted_net(claim.organisation_id, claim.year)
+    claim.scheme_id, claim.eligible_kg, claim.year_eligible_kg = scheme.id, own_kg, earlier_kg + own_kg
+    claim.baseline_tonnes, claim.increment_tonnes = baseline_tonnes, increment
+    claim.rate_yuan_per_t, claim.capped = amount.rate_yuan_per_t, amount.capped
+    claim.year_total_yuan, claim.previously_approved_yuan = amount.amount_yuan, previously
+    claim.amount_yuan = max(amount.amount_yuan - previously, Decimal("0.00"))
+
+
 def prepare_claim(actor: User, year) -> SubsidyClaim:
-    """A utiliser's claim for a year: eligible confirmed tonnes minus the verified baseline -> increment ->
-    band -> amount, with the scheme version. A draft is prepared again from scratch when asked twice."""
+    """A utiliser's claim for a year. The year's eligible confirmed tonnes (every claim's, this one's new
+    ones included) minus the verified baseline, once -> increment -> band -> the year's amount, capped for the
+    year; the claim asks for what the year's amount adds to what was already approved (a top-up), and records
+    the scheme version. A draft is prepared again from scratch when asked twice."""
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers claim subsidies."))
     year = parse_int(year, "year", 2000, 2100)
+    if year > today_cst().year:
+        raise ValidationError(_l("%(year)s has not begun: a claim covers tonnes already delivered, for this year "
+                                 "(%(now)s) or an earlier one.", year=year, now=today_cst().year), field="year")
     scheme = scheme_in_force(year)
     baseline = db.session.scalar(select(Baseline).where(Baseline.organisation_id == org.id,
                                                         Baseline.year == scheme.base_year,
@@ -249,18 +309,20 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     if busy is not None:  # re-prepare the draft: release its entries first
         db.session.execute(delete(ClaimEntry).where(ClaimEntry.claim_id == busy.id))
     eligible, out = unclaimed_entries(org.id, year, scheme.exclusions)
-    eligible_kg = sum(e.net_kg for e in eligible)
-    increment = (Decimal(eligible_kg) / 1000 - baseline.tonnes).quantize(KG)
+    own_kg, earlier_kg = sum(e.net_kg for e in eligible), counted_kg(org.id, year)
+    increment, amount = year_amount(scheme, baseline.tonnes, earlier_kg + own_kg)
     if increment <= 0:
         raise ValidationError(_l("No increment over the baseline (%(eligible)s t against %(baseline)s t): "
-                                 "nothing to claim.", eligible=f"{Decimal(eligible_kg) / 1000:,.3f}",
+                                 "nothing to claim.", eligible=f"{Decimal(earlier_kg + own_kg) / 1000:,.3f}",
                                  baseline=f"{baseline.tonnes:,.3f}"), field="year")
-    amount = compute_amount(increment, scheme.bands, scheme.mode, scheme.cap_yuan)
+    previously = granted_net(org.id, year)
+    if not eligible or amount.amount_yuan <= previously:
+        raise ValidationError(_l("Nothing more to claim for %(year)s: the year's subsidy comes to %(total)s yuan "
+                                 "and %(granted)s yuan is already approved.", year=year,
+                                 total=f"{amount.amount_yuan:,.2f}", granted=f"{previously:,.2f}"), field="year")
     claim = busy or SubsidyClaim(organisation_id=org.id, year=year, created_by_id=actor.id, status="draft")
-    claim.scheme_id, claim.baseline_id = scheme.id, baseline.id
-    claim.eligible_kg, claim.excluded_kg = eligible_kg, sum(e.net_kg for e in out)
-    claim.baseline_tonnes, claim.increment_tonnes = baseline.tonnes, increment
-    claim.rate_yuan_per_t, claim.amount_yuan, claim.capped = amount.rate_yuan_per_t, amount.amount_yuan, amount.capped
+    claim.baseline_id, claim.excluded_kg = baseline.id, sum(e.net_kg for e in out)
+    _figure(claim, scheme, baseline.tonnes, own_kg, earlier_kg)
     db.session.add(claim)
     db.session.flush()
     try:
@@ -268,7 +330,9 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
             db.session.add_all([ClaimEntry(claim_id=claim.id, ledger_entry_id=e.id) for e in eligible])
     except IntegrityError:  # another claim counted one of these entries a moment ago
         raise Conflict(_l("Another claim has just counted some of these tonnes; prepare the claim again.")) from None
-    _event(claim, actor, "prepared", entries=len(eligible), eligible_kg=eligible_kg,
+    _event(claim, actor, "prepared", entries=len(eligible), eligible_kg=own_kg, year_eligible_kg=earlier_kg + own_kg,
+           year_total_yuan=f"{claim.year_total_yuan:.2f}",
+           previously_approved_yuan=f"{claim.previously_approved_yuan:.2f}",
            amount_yuan=f"{claim.amount_yuan:.2f}", scheme_version=scheme.version)
     return claim
 
@@ -308,6 +372,7 @@ def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClai
         details["released_ledger_entries"] = released
     _event(claim, actor, claim.status, **details)
     db.session.flush()
+    audit.record(actor, "claim.review", claim, {"decision": decision, **details})
     return claim
 
 
@@ -317,8 +382,13 @@ def mark_paid(actor: User, claim_id: int) -> SubsidyClaim:
     if claim.status != "approved":
         raise Conflict(_l("Only an approved claim can be paid."), field="status")
     claim.status = "paid"
-    _event(claim, actor, "paid", amount_yuan=f"{claim.amount_yuan:.2f}")
+    offsets = offsets_against(claim)
+    details = {"amount_yuan": f"{claim.amount_yuan:.2f}"}
+    if offsets:
+        details["offset_yuan"] = f"{sum(r.amount_yuan for r in offsets):.2f}"
+    _event(claim, actor, "paid", **details)
     db.session.flush()
+    audit.record(actor, "claim.pay", claim, details)
     return claim
 
 
@@ -328,12 +398,14 @@ def claim_entries(claim: SubsidyClaim) -> list[LedgerEntry]:
         .where(ClaimEntry.claim_id == claim.id).options(joinedload(LedgerEntry.shipment)).order_by(LedgerEntry.seq)))
 
 
-def claims_for(viewer: User, status: str | None = None) -> list[SubsidyClaim]:
+def claims_for(viewer: User, status: str | None = None, year: int | None = None) -> list[SubsidyClaim]:
     query = select(SubsidyClaim).options(joinedload(SubsidyClaim.organisation), joinedload(SubsidyClaim.scheme))
     if not viewer.organisation.is_staff:
         query = query.where(SubsidyClaim.organisation_id == viewer.organisation_id)
     if status:
         query = query.where(SubsidyClaim.status == status)
+    if year is not None:
+        query = query.where(SubsidyClaim.year == year)
     return list(db.session.scalars(query.order_by(SubsidyClaim.id.desc())))
 
 
@@ -343,18 +415,143 @@ def claim_to_dict(c: SubsidyClaim) -> dict:
             "excluded_tonnes": f"{Decimal(c.excluded_kg) / 1000:.3f}",
             "baseline_tonnes": f"{c.baseline_tonnes:.3f}", "increment_tonnes": f"{c.increment_tonnes:.3f}",
             "rate_yuan_per_t": f"{c.rate_yuan_per_t:.2f}", "amount_yuan": f"{c.amount_yuan:.2f}",
-            "capped": c.capped, "scheme_version": c.scheme.version, "reason": c.reason}
+            "capped": c.capped, "scheme_version": c.scheme.version, "reason": c.reason,
+            "year_eligible_tonnes": f"{Decimal(c.year_eligible_kg) / 1000:.3f}",
+            "year_total_yuan": f"{c.year_total_yuan:.2f}",
+            "previously_approved_yuan": f"{c.previously_approved_yuan:.2f}", "affected": c.affected}
 
 
-def claim_totals() -> dict[str, Decimal]:
-    """Amounts claimed (submitted or later), approved (or paid) and paid, over every year."""
+def claim_totals(year: int) -> dict[str, Decimal]:
+    """The year's amounts: claimed (submitted or later), approved (or paid), paid; recoveries recorded
+    (to recover) and settled (recovered); net: approved less recoveries, what the year's subsidies come to."""
     rows = db.session.execute(select(SubsidyClaim.status, func.sum(SubsidyClaim.amount_yuan))
-                              .group_by(SubsidyClaim.status)).all()
+                              .where(SubsidyClaim.year == year).group_by(SubsidyClaim.status)).all()
     by = {status: Decimal(total or 0) for status, total in rows}
+    recoveries = {status: Decimal(total or 0) for status, total in db.session.execute(
+        select(Recovery.status, func.sum(Recovery.amount_yuan)).where(Recovery.year == year)
+        .group_by(Recovery.status))}
+    approved = by.get("approved", Decimal(0)) + by.get("paid", Decimal(0))
+    to_recover = sum(recoveries.values(), Decimal(0))
     return {"claimed": sum((by.get(s, Decimal(0)) for s in ("submitted", "approved", "paid", "rejected")),
                            Decimal(0)),
-            "approved": by.get("approved", Decimal(0)) + by.get("paid", Decimal(0)),
-            "paid": by.get("paid", Decimal(0))}
+            "approved": approved, "paid": by.get("paid", Decimal(0)), "to_recover": to_recover,
+            "recovered": recoveries.get("settled", Decimal(0)), "net": approved - to_recover}
+
+
+# --- clawbacks -------------------------------------------------------------------------------------------
+
+def claims_counting(entry: LedgerEntry) -> list[SubsidyClaim]:
+    """The claims that counted a ledger entry (at most one; a list for the confirmation page)."""
+    return list(db.session.scalars(select(SubsidyClaim).join(ClaimEntry, ClaimEntry.claim_id == SubsidyClaim.id)
+                                   .where(ClaimEntry.ledger_entry_id == entry.id)))
+
+
+def _refigure(claim: SubsidyClaim, actor: User, reversal: LedgerEntry) -> None:
+    """Compute a draft or submitted claim again over its entries (the reversal now among them)."""
+    own_kg = int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.net_kg), 0))
+                                   .join(ClaimEntry, ClaimEntry.ledger_entry_id == LedgerEntry.id)
+                                   .where(ClaimEntry.claim_id == claim.id)) or 0)
+    before = claim.amount_yuan
+    scheme = scheme_in_force(claim.year)
+    _figure(claim, scheme, claim.baseline_tonnes, own_kg, counted_kg(claim.organisation_id, claim.year, GRANTED))
+    _event(claim, actor, "recomputed", reversal_seq=reversal.seq, amount_before_yuan=f"{before:.2f}",
+           amount_yuan=f"{claim.amount_yuan:.2f}", scheme_version=scheme.version)
+
+
+def on_ledger_reversal(entry: LedgerEntry, reversal: LedgerEntry, actor: User) -> Recovery | None:
+    """A ledger entry was reversed. If a claim counted it, the reversal joins that claim. A submitted,
+    approved or paid claim is marked affected. When it was approved or paid, what the year should have
+    granted is computed again over the granted claims' tonnes and any excess over what was granted (net of
+    earlier recoveries) is recorded as a recovery for the regulator to settle. Claims of the year still
+    in draft or under review are computed again."""
+    touched = claims_counting(entry)
+    if not touched:
+        return None  # no claim counted it: the next claim counts the entry and its reversal together
+    claim = touched[0]
+    db.session.add(ClaimEntry(claim_id=claim.id, ledger_entry_id=reversal.id))
+    db.session.flush()
+    if claim.status in COUNTING:
+        claim.affected = True
+    recovery = None
+    if claim.status in GRANTED:
+        scheme = scheme_in_force(claim.year)
+        granted_before = granted_net(claim.organisation_id, claim.year)
+        _, should = year_amount(scheme, claim.baseline_tonnes,
+                                counted_kg(claim.organisation_id, claim.year, GRANTED))
+        excess = granted_before - should.amount_yuan
+        if excess > 0:
+            recovery = Recovery(organisation_id=claim.organisation_id, year=claim.year, claim_id=claim.id,
+                                reversal_entry_id=reversal.id, approved_before_yuan=granted_before,
+                                should_have_yuan=should.amount_yuan, amount_yuan=excess, status="open",
+                                note="", created_by_id=actor.id)
+            db.session.add(recovery)
+            db.session.flush()
+        _event(claim, actor, "affected", reversal_seq=reversal.seq, scheme_version=scheme.version,
+               should_have_yuan=f"{should.amount_yuan:.2f}",
+               recovery_yuan=f"{excess:.2f}" if excess > 0 else "0.00")
+    for pending in db.session.scalars(select(SubsidyClaim).where(
+            SubsidyClaim.organisation_id == claim.organisation_id, SubsidyClaim.year == claim.year,
+            SubsidyClaim.status.in_(["draft", "submitted"]))):
+        _refigure(pending, actor, reversal)
+    db.session.flush()
+    return recovery
+
+
+def recoveries_for(viewer: User, year: int | None = None) -> list[Recovery]:
+    query = select(Recovery).options(joinedload(Recovery.organisation)).order_by(Recovery.id.desc())
+    if not viewer.organisation.is_staff:
+        query = query.where(Recovery.organisation_id == viewer.organisation_id)
+    if year is not None:
+        query = query.where(Recovery.year == year)
+    return list(db.session.scalars(query.limit(300)))
+
+
+def offsets_against(claim: SubsidyClaim) -> list[Recovery]:
+    return list(db.session.scalars(select(Recovery).where(Recovery.offset_claim_id == claim.id)))
+
+
+def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, note) -> Recovery:
+    """A regulator records how a recovery was settled: offset against a later payment to the same
+    enterprise (not yet paid, at least as large), or repaid (the note says how: a transfer's reference)."""
+    _regulator(actor)
+    recovery = get_row(Recovery, recovery_id)
+    if recovery is None:
+        raise NotFound(_l("No such recovery."))
+    if recovery.status != "open":
+        raise Conflict(_l("This recovery is already settled."), field="settlement")
+    if settlement not in ("offset", "repaid"):
+        raise ValidationError(_l("Choose offset or repaid."), field="settlement")
+    note = parse_text(note, "note", 2000)
+    if settlement == "offset":
+        claim_id = None if offset_claim_id in (None, "") else parse_int(offset_claim_id, "offset_claim_id", 1,
+                                                                        2**31 - 1)
+        claim = get_row(SubsidyClaim, claim_id) if claim_id else None
+        if claim is None or claim.organisation_id != recovery.organisation_id or \
+                claim.status not in ("submitted", "approved"):
+            raise ValidationError(_l("Name a claim of the same enterprise that is not yet paid."),
+                                  field="offset_claim_id")
+        already = sum((r.amount_yuan for r in offsets_against(claim)), Decimal(0))
+        if already + recovery.amount_yuan > claim.amount_yuan:
+            raise ValidationError(_l("That payment (%(amount)s yuan) is too small to absorb this recovery: "
+                                     "record it as repaid.", amount=f"{claim.amount_yuan - already:,.2f}"),
+                                  field="offset_claim_id")
+        recovery.offset_claim_id = claim.id
+    elif not note:
+        raise ValidationError(_l("Say how it was repaid (the transfer's reference and date)."), field="note")
+    recovery.status, recovery.settlement, recovery.note = "settled", settlement, note
+    recovery.settled_by_id, recovery.settled_at = actor.id, utcnow()
+    db.session.flush()
+    audit.record(actor, "recovery.settle", recovery, {
+        "settlement": settlement, "amount_yuan": recovery.amount_yuan, "offset_claim_id": recovery.offset_claim_id,
+        "note": note, "organisation_id": recovery.organisation_id, "year": recovery.year})
+    return recovery
+
+
+def recovery_to_dict(r: Recovery) -> dict:
+    return {"id": r.id, "organisation_id": r.organisation_id, "year": r.year, "claim_id": r.claim_id,
+            "reversal_entry_id": r.reversal_entry_id, "approved_before_yuan": f"{r.approved_before_yuan:.2f}",
+            "should_have_yuan": f"{r.should_have_yuan:.2f}", "amount_yuan": f"{r.amount_yuan:.2f}",
+            "status": r.status, "settlement": r.settlement, "offset_claim_id": r.offset_claim_id, "note": r.note}
 
 
 # --- loan-interest subsidy -----------------------------------------------------------------------------
@@ -391,4 +588,6 @@ def review_loan_project(actor: User, project_id: int, decision, reason="") -> Lo
     project.status = "approved" if decision == "approve" else "rejected"
     project.reason, project.reviewed_by_id = reason, actor.id
     db.session.flush()
+    audit.record(actor, "loan.review", project, {"decision": decision, "reason": reason,
+                                                 "subsidy_yuan": project.subsidy_yuan})
     return project

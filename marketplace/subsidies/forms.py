@@ -31,6 +31,14 @@ class LoanForm(FlaskForm):
     submit = SubmitField(_l("Apply"))
 
 
+class SettleForm(FlaskForm):
+    settlement = SelectField(_l("Settled by"), choices=choices([("offset", _l("offset against a later payment")),
+                                                                 ("repaid", _l("repaid"))]))
+    offset_claim_id = StringField(_l("Claim it is offset against"), validators=[max_length(12)])
+    note = StringField(_l("Note (transfer reference, date)"), validators=[max_length(2000)])
+    submit = SubmitField(_l("Record the settlement"))
+
+
 class SchemeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[required(), max_length(200)])
     base_year = StringField(_l("Base year"), validators=[required(), max_length(4)])

@@ -1,3 +1,4 @@
+from datetime import date
 from decimal import Decimal
 
 import folium
@@ -11,12 +12,12 @@ from .. import maps
 from ..deliveries.routes import rules
 from ..extensions import db
 from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
-from ..models.listing import LIVE_STATUSES
+from ..models.listing import LIVE_STATUSES, ListingStatus
 from ..services import deliveries, subsidies
 from ..services.generation import CST
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
-from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm
+from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm, SettleForm
 
 TARGET_RATE = Decimal("0.73")  # the Action Plan's target for general industrial solid waste
 
@@ -28,7 +29,12 @@ def _this_year() -> int:
 @bp.route("/")
 @login_required
 def index():
-    """A utiliser's baselines, claims and loan projects; the regulator's review queue."""
+    """A utiliser's baselines, claims, loan projects and recoveries; the regulator's review queue."""
+    return _index_page()
+
+
+def _index_page(status: int = 200, **forms):
+    """The page; a form that answered with an error is shown again as it was typed (`forms`)."""
     org = current_user.organisation
     scheme = subsidies.scheme_in_force()
     baselines_q = select(Baseline).order_by(Baseline.id.desc())
@@ -36,12 +42,14 @@ def index():
     if not org.is_staff:
         baselines_q = baselines_q.where(Baseline.organisation_id == org.id)
         loans_q = loans_q.where(LoanProject.organisation_id == org.id)
-    claim_form = ClaimForm(year=str(_this_year() - 1))
+    forms = {"baseline_form": BaselineForm(formdata=None, year=str(scheme.base_year)),
+             "claim_form": ClaimForm(formdata=None, year=str(_this_year() - 1)),
+             "loan_form": LoanForm(formdata=None, year=str(_this_year())), **forms}
     return render_template("subsidies/index.html", scheme=scheme, claims=subsidies.claims_for(current_user),
                            baselines=list(db.session.scalars(baselines_q.limit(300))),
                            loans=list(db.session.scalars(loans_q.limit(300))),
-                           baseline_form=BaselineForm(year=str(scheme.base_year)), claim_form=claim_form,
-                           loan_form=LoanForm(year=str(_this_year())), review_form=ReviewForm())
+                           recoveries=subsidies.recoveries_for(current_user), settle_form=SettleForm(formdata=None),
+                           review_form=ReviewForm(), **forms), status
 
 
 def _back():
@@ -56,8 +64,8 @@ def declare_baseline():
         if run_service(form, subsidies.declare_baseline, current_user, form.year.data, form.tonnes.data,
                        form.evidence.data) is not None:
             flash(_("Baseline declared; a regulator will verify it."), "success")
-    flash_form_errors(form)
-    return _back()
+            return _back()
+    return _index_page(422, baseline_form=form)
 
 
 @bp.route("/baselines/<int:baseline_id>/review", methods=["POST"])
@@ -83,8 +91,7 @@ def prepare_claim():
             flash(_("Claim prepared: %(amount)s yuan. Check it, then submit it.", amount=f"{claim.amount_yuan:,.2f}"),
                   "success")
             return redirect(url_for("subsidies.claim", claim_id=claim.id))
-    flash_form_errors(form)
-    return _back()
+    return _index_page(422, claim_form=form)
 
 
 @bp.route("/claims/<int:claim_id>")
@@ -97,6 +104,9 @@ def claim(claim_id: int):
     agreements = {a.id: a for a in db.session.scalars(select(Agreement).where(
         Agreement.id.in_({e.agreement_id for e in entries} or {-1})))}
     return render_template("subsidies/claim.html", c=c, entries=entries, agreements=agreements,
+                           offsets=subsidies.offsets_against(c),
+                           recoveries=[r for r in subsidies.recoveries_for(current_user, c.year)
+                                       if r.claim_id == c.id],
                            flags=deliveries.shipment_flags(shipments, rules()) if shipments else {},
                            flag_text=deliveries.FLAG_TEXT, form=ReviewForm())
 
@@ -141,6 +151,22 @@ def apply_loan():
         if project is not None:
             flash(_("Applied: an interest subsidy of %(amount)s yuan.", amount=f"{project.subsidy_yuan:,.2f}"),
                   "success")
+            return _back()
+    return _index_page(422, loan_form=form)
+
+
+@bp.route("/recoveries/<int:recovery_id>/settle", methods=["POST"])
+@login_required
+def settle_recovery(recovery_id: int):
+    """A regulator records how a recovery was settled (offset against a later payment, or repaid)."""
+    if current_user.organisation.kind.value != "regulator":
+        abort(403)
+    form = SettleForm()
+    if form.validate_on_submit():
+        if run_service(form, subsidies.settle_recovery, current_user, recovery_id, form.settlement.data,
+                       form.offset_claim_id.data, form.note.data) is not None:
+            flash(_("Recovery settled."), "success")
+            return _back()
     flash_form_errors(form)
     return _back()
 
@@ -193,17 +219,23 @@ def scheme():
 def dashboard_tables(year: int) -> dict[str, list[dict]]:
     """Every table of the dashboard as rows of plain values (the page and the exports show the same)."""
     tables = {group: deliveries.utilisation(year, group) for group in ("city", "region", "park", "material", "month")}
+    # supplies offered during the year (live now, or expired unmatched), not every live listing of all time
     unmatched = db.session.scalars(
-        select(SupplyListing).where(SupplyListing.status.in_(LIVE_STATUSES))
+        select(SupplyListing).where(SupplyListing.status.in_([*LIVE_STATUSES, ListingStatus.EXPIRED]),
+                                    SupplyListing.tonnes > SupplyListing.tonnes_promised,
+                                    SupplyListing.period_start <= date(year, 12, 31),
+                                    SupplyListing.period_end >= date(year, 1, 1))
         .order_by((SupplyListing.tonnes - SupplyListing.tonnes_promised).desc()).limit(15))
     tables["unmatched"] = [{"listing": s.id, "organisation": s.organisation.name, "material": s.material.code,
                             "grade": s.grade or "", "county": s.site.county, "tonnes_remaining": s.tonnes_remaining,
                             "price_yuan_per_t": f"{s.price_yuan_per_t:.2f}", "period_end": s.period_end.isoformat()}
                            for s in unmatched]
-    totals = subsidies.claim_totals()
+    totals = subsidies.claim_totals(year)
     tables["subsidies"] = [{"measure": key, "yuan": f"{value:.2f}"} for key, value in totals.items()]
     tables["claims"] = [{**subsidies.claim_to_dict(c), "organisation": c.organisation.name}
-                        for c in subsidies.claims_for(current_user)]
+                        for c in subsidies.claims_for(current_user, year=year)]
+    tables["recoveries"] = [{**subsidies.recovery_to_dict(r), "organisation": r.organisation.name}
+                            for r in subsidies.recoveries_for(current_user, year)]
     return tables
 
 
@@ -233,7 +265,8 @@ def dashboard():
                            target=TARGET_RATE, charts=charts)
 
 
-@bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims):table>.<any(csv, xlsx):fmt>")
+@bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
+          ".<any(csv, xlsx):fmt>")
 @staff_required
 def dashboard_export(table: str, fmt: str):
     year = year_arg()

@@ -143,7 +143,7 @@ def test_a_ledger_entry_is_never_counted_twice(utiliser, db):
     db.session.rollback()
 
 
-def test_new_deliveries_make_a_second_claim_with_only_them(utiliser, db):
+def test_new_deliveries_make_a_top_up_claim_over_the_whole_year(utiliser, db):
     agreement, producer, consumer = utiliser
     baseline(db, consumer, "10")
     first = subsidies.prepare_claim(consumer, YEAR)
@@ -154,8 +154,10 @@ def test_new_deliveries_make_a_second_claim_with_only_them(utiliser, db):
     deliver(db, utiliser, [25_000], start=10)
     second = subsidies.prepare_claim(consumer, YEAR)
     db.session.commit()
-    assert second.eligible_kg == 25_000  # only the new entry; the baseline is subtracted again
-    assert str(second.increment_tonnes) == "15.000"
+    assert second.eligible_kg == 25_000  # it counts only the new entry ...
+    # ... but the year is computed once: 115 t - 10 t of baseline, less the 800.00 already approved
+    assert (str(second.increment_tonnes), str(second.year_total_yuan), str(second.previously_approved_yuan),
+            str(second.amount_yuan)) == ("105.000", "1050.00", "800.00", "250.00")
 
 
 def regulator_of(db, make=None):
