@@ -210,7 +210,8 @@ LEDGER_ENTRY = {"type": "object", "required": ["seq", "kind", "net_kg", "hash", 
 
 
 CLAIM = {"type": "object", "required": ["id", "year", "status", "eligible_tonnes", "baseline_tonnes",
-                                         "increment_tonnes", "rate_yuan_per_t", "amount_yuan", "scheme_version"],
+                                         "increment_tonnes", "rate_yuan_per_t", "amount_yuan", "scheme_version",
+                                         "year_total_yuan", "previously_approved_yuan"],
          "properties": {"id": {"type": "integer"}, "organisation_id": {"type": "integer"}, "year": {"type": "integer"},
                         "status": {"type": "string", "enum": ["draft", "submitted", "approved", "rejected", "paid"]},
                         "eligible_tonnes": {"type": "string"}, "excluded_tonnes": {"type": "string"},
@@ -218,6 +219,15 @@ CLAIM = {"type": "object", "required": ["id", "year", "status", "eligible_tonnes
                         "rate_yuan_per_t": {"type": "string"}, "amount_yuan": {"type": "string",
                                                                                 "pattern": r"^\d+\.\d{2}$"},
                         "capped": {"type": "boolean"}, "scheme_version": {"type": "integer"},
+                        "year_eligible_tonnes": {"type": "string"},
+                        "year_total_yuan": {"type": "string", "pattern": r"^\d+\.\d{2}$",
+                                            "description": "the scheme applied once to the year's whole "
+                                                           "increment, capped for the year"},
+                        "previously_approved_yuan": {"type": "string", "pattern": r"^\d+\.\d{2}$",
+                                                     "description": "approved for the year before this claim, net "
+                                                                    "of recoveries; amount_yuan is the top-up"},
+                        "affected": {"type": "boolean",
+                                     "description": "a ledger entry it counted was reversed after submission"},
                         "reason": {"type": "string"}, "ledger_entry_ids": {"type": "array", "items": {"type": "integer"}},
                         "events": {"type": "array"}}}
 BASELINE = {"type": "object", "required": ["id", "year", "tonnes", "status"],

@@ -49,6 +49,7 @@ def _index_page(status: int = 200, **forms):
                            baselines=list(db.session.scalars(baselines_q.limit(300))),
                            loans=list(db.session.scalars(loans_q.limit(300))),
                            recoveries=subsidies.recoveries_for(current_user), settle_form=SettleForm(formdata=None),
+                           settle_forms=forms.pop("settle_forms", {}),
                            review_form=ReviewForm(), **forms), status
 
 
@@ -167,8 +168,7 @@ def settle_recovery(recovery_id: int):
                        form.offset_claim_id.data, form.note.data) is not None:
             flash(_("Recovery settled."), "success")
             return _back()
-    flash_form_errors(form)
-    return _back()
+    return _index_page(422, settle_forms={recovery_id: form})
 
 
 @bp.route("/loans/<int:project_id>/review", methods=["POST"])

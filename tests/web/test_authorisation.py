@@ -104,16 +104,20 @@ MATRIX = [
     ("GET", "/deliveries/ledger", "/deliveries/ledger", expect(200, anonymous=302)),
     ("POST", "/deliveries/ledger/verify", "/deliveries/ledger/verify",
      expect(403, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/deliveries/ledger/<int:entry_id>/reverse", "/deliveries/ledger/{other_entry}/reverse",
+     expect(403, anonymous=302, regulator=200, operator=200)),
     ("POST", "/deliveries/ledger/<int:entry_id>/reverse", "/deliveries/ledger/{other_entry}/reverse",
-     expect(403, anonymous=302, regulator=302, operator=302)),
+     expect(403, anonymous=302, regulator=422, operator=422)),
     ("GET", "/deliveries/utilisation", "/deliveries/utilisation", expect(403, anonymous=302, regulator=200,
                                                                          operator=200)),
     ("GET", "/deliveries/utilisation.<any(csv, xlsx):fmt>", "/deliveries/utilisation.xlsx",
      expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/subsidies/", "/subsidies/", expect(200, anonymous=302)),
-    ("POST", "/subsidies/baselines", "/subsidies/baselines", expect(302)),
-    ("POST", "/subsidies/claims", "/subsidies/claims", expect(302)),
-    ("POST", "/subsidies/loans", "/subsidies/loans", expect(302)),
+    ("POST", "/subsidies/baselines", "/subsidies/baselines", expect(422, anonymous=302)),
+    ("POST", "/subsidies/claims", "/subsidies/claims", expect(422, anonymous=302)),
+    ("POST", "/subsidies/loans", "/subsidies/loans", expect(422, anonymous=302)),
+    ("POST", "/subsidies/recoveries/<int:recovery_id>/settle", "/subsidies/recoveries/{other_recovery}/settle",
+     expect(403, anonymous=302, regulator=422)),
     ("POST", "/subsidies/baselines/<int:baseline_id>/review", "/subsidies/baselines/{other_baseline}/review",
      expect(404, anonymous=302, regulator=302, operator=302)),
     ("GET", "/subsidies/claims/<int:claim_id>", "/subsidies/claims/{other_claim}",
@@ -131,7 +135,7 @@ MATRIX = [
     ("GET", "/subsidies/dashboard", "/subsidies/dashboard", expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/subsidies/dashboard/flows", "/subsidies/dashboard/flows",
      expect(403, anonymous=302, regulator=200, operator=200)),
-    ("GET", "/subsidies/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims):table>"
+    ("GET", "/subsidies/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
             ".<any(csv, xlsx):fmt>", "/subsidies/dashboard/claims.xlsx",
      expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/listings/supply/<int:listing_id>/certificate", "/listings/supply/{other_supply}/certificate",
@@ -237,7 +241,15 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
     db.session.add(claim)
     loan = subsidies.submit_loan_project(consumer, "示范线", 2026, "6000000")
     db.session.flush()
-    extra = {"other_baseline": baseline.id, "other_claim": claim.id, "other_loan": loan.id}
+    from marketplace.models import Recovery
+
+    recovery = Recovery(organisation_id=consumer.organisation_id, year=2026, claim_id=claim.id,
+                        reversal_entry_id=db.session.scalar(select(LedgerEntry.id)), approved_before_yuan=1,
+                        should_have_yuan=0, amount_yuan=1, status="open", note="")
+    db.session.add(recovery)
+    db.session.flush()
+    extra = {"other_baseline": baseline.id, "other_claim": claim.id, "other_loan": loan.id,
+             "other_recovery": recovery.id}
     return round_, second, agreement, pending, db.session.scalar(select(LedgerEntry.id)), extra
 
 

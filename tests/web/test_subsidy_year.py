@@ -222,6 +222,12 @@ def test_a_recovery_can_be_offset_against_the_next_payment_and_only_a_regulator_
     resp = post_form(consumer_client, f"/subsidies/recoveries/{recovery.id}/settle",
                      {"settlement": "offset", "offset_claim_id": str(top_up["id"]), "note": ""}, page="/subsidies/")
     assert resp.status_code in (403, 404)
+    regulator_client = client.application.test_client()
+    login(regulator_client, regulator)
+    resp = post_form(regulator_client, f"/subsidies/recoveries/{recovery.id}/settle",
+                     {"settlement": "offset", "offset_claim_id": "424242", "note": "抵扣下一笔"}, page="/subsidies/")
+    assert resp.status_code == 422  # no such claim: refused, and the form keeps what was typed
+    assert 'value="424242"' in resp.get_data(as_text=True) and "抵扣下一笔" in resp.get_data(as_text=True)
     with pytest.raises(subsidies.ValidationError):  # an offset names the claim it is offset against
         subsidies.settle_recovery(regulator, recovery.id, "offset", None, "")
     db.session.rollback()
@@ -260,6 +266,23 @@ def test_dashboard_subsidy_figures_and_claims_follow_the_year(deal, parties, cli
     assert len(claims_other.strip().splitlines()) <= 1  # header only: the claim is for this year
     page = client.get(f"/subsidies/dashboard?year={YEAR - 1}").get_data(as_text=True)
     assert 'id="kpi-paid"' in page and "/subsidies/claims/" not in page
+
+
+def test_dashboard_unmatched_supplies_are_those_offered_in_the_year(make_user, make_site, logged_in, db):
+    from marketplace.services import listings
+
+    producer = make_user(kind="producer")
+    site = make_site(producer.organisation)
+    today = datetime.now(CST).date()
+    listing = listings.create_listing(producer, "supply", {
+        "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": 777, "period_start": today,
+        "period_end": today + timedelta(days=30), "price_yuan_per_t": "10", "max_haul_km": 300})
+    db.session.commit()
+    client, _ = logged_in(kind="regulator")
+    earlier = client.get(f"/subsidies/dashboard/unmatched.csv?year={today.year - 3}").get_data(as_text=True)
+    assert f"\n{listing.id}," in client.get(f"/subsidies/dashboard/unmatched.csv?year={today.year}").get_data(
+        as_text=True)
+    assert f"\n{listing.id}," not in earlier  # a live listing of today was not on offer three years ago
 
 
 # --- the partner's listing after the deal ----------------------------------------------------------------
