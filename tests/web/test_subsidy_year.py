@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from marketplace.clock import utcnow
 from marketplace.extensions import db
-from marketplace.models import AuditEntry, Baseline, LedgerEntry, Recovery, SubsidyClaim
+from marketplace.models import (AuditEntry, Baseline, LedgerEntry, ListingStatus, Recovery, SubsidyClaim,
+                                SupplyListing)
 from marketplace.services import deliveries, listing_files, subsidies
 from marketplace.services.generation import CST
 from tests.web.conftest import PASSWORD, login, post_form
@@ -300,6 +301,11 @@ def test_the_partners_listing_stays_visible_after_full_take_up(make_user, make_s
     assert resp.status_code == 200
     certificate = client.get(f"/listings/supply/{supply}/certificate")
     assert certificate.status_code == 200 and certificate.data == pdf
+    listing = db.session.get(SupplyListing, supply)
+    for status in (ListingStatus.WITHDRAWN, ListingStatus.EXPIRED):  # whatever became of it since
+        listing.status = status
+        db.session.commit()
+        assert client.get(f"/listings/supply/{supply}").status_code == 200
     api = token(client, consumer)
     assert client.get(f"/api/v1/supply-listings/{supply}", headers=api).status_code == 200
     seller = client.application.test_client()
@@ -308,7 +314,7 @@ def test_the_partners_listing_stays_visible_after_full_take_up(make_user, make_s
     stranger = make_user(kind="consumer")
     outsider = client.application.test_client()
     login(outsider, stranger)
-    assert outsider.get(f"/listings/supply/{supply}").status_code == 404
+    assert outsider.get(f"/listings/supply/{supply}").status_code == 404  # expired: hidden to a third party
     assert outsider.get(f"/listings/supply/{supply}/certificate").status_code == 404
     assert client.get(f"/api/v1/supply-listings/{supply}", headers=token(client, stranger)).status_code == 404
 
