@@ -22,7 +22,7 @@ from tests.web.deals import TODAY, make_agreement
 KNOWN = datetime(2026, 3, 1, 20, 30, tzinfo=timezone.utc)
 CST_TIME = "2026-03-02 04:30 UTC+8"
 CST_DAY = "2026-03-02 UTC+8"
-UTC_TRACES = ("20:30", "2026-03-01")
+UTC_TRACES = (" 20:30", ">20:30", "2026-03-01")  # not "T20:30": the ticket form is prefilled with now
 #: Rows the hash chain or the append-only log protect: they get the instant when they are written.
 UNSTAMPED = {"ledger_entry", "audit_entry"}
 
