@@ -10,6 +10,8 @@ from datetime import date, datetime, timedelta, timezone
 CST = timezone(timedelta(hours=8), "CST")
 #: The label printed beside a time shown to people.
 CST_LABEL = "UTC+8"
+#: The IANA name of the same zone, for Babel (config BABEL_DEFAULT_TIMEZONE).
+CST_ZONE_NAME = "Asia/Shanghai"
 
 
 def utcnow() -> datetime:
@@ -41,6 +43,16 @@ def cst_year_bounds(year: int) -> tuple[datetime, datetime]:
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 with its offset, in CST, for the API and files meant for machines."""
     return None if moment is None else to_cst(moment).isoformat()
+
+
+def cst_input(moment: datetime | None) -> str:
+    """A stored instant as the value of an <input type="datetime-local">, which has no zone: CST."""
+    return "" if moment is None else to_cst(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def cst_label(column: str) -> str:
+    """A file's column header for times, saying their zone ("dispatched_at (UTC+8)")."""
+    return f"{column} ({CST_LABEL})"
 
 
 def format_cst(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

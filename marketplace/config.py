@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+from .clock import CST_ZONE_NAME
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 #: Values of SECRET_KEY that must never reach production.
@@ -25,7 +27,7 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", f"sqlite:///{instance_db}")
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", "zh")
-        self.BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+        self.BABEL_DEFAULT_TIMEZONE = CST_ZONE_NAME  # the |datetime filter shows times there
         self.LANGUAGES = ["zh", "en"]
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None  # tie the token to the session, not to a clock

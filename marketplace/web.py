@@ -1,17 +1,19 @@
 """Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
 from __future__ import annotations
 
+from datetime import datetime
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import abort, flash, jsonify, render_template, request
-from flask_babel import get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
 from . import gazetteer, labels
+from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
 from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
 from .extensions import db
 
@@ -42,13 +44,16 @@ def init_app(app) -> None:
             "listing_action_label": lambda value: labels.label(
                 labels.LISTING_ACTION if value in labels.LISTING_ACTION else labels.LISTING_STATUS, value),
             "awaiting_decision": _awaiting_decision,
-            "cst": _cst,
             "use_label": lambda value: labels.label(labels.USE, value),
             "claim_status_label": lambda value: labels.label(labels.CLAIM_STATUS, value),
             "review_status_label": lambda value: labels.label(labels.REVIEW_STATUS, value),
             "subsidy_measure_label": lambda value: labels.label(labels.SUBSIDY_MEASURE, value),
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
         }
+
+    # The one way a template shows a time: Babel renders it in BABEL_DEFAULT_TIMEZONE (Asia/Shanghai), labelled.
+    app.add_template_filter(show_datetime, "datetime")
+    app.add_template_filter(show_date, "date")
 
     @app.template_filter("tonnes")
     def format_tonnes(value) -> str:
@@ -116,11 +121,20 @@ def api_error(status: int, code: str, message, field: str | None = None):
     return jsonify({"error": {"code": code, "message": str(message), "field": field}}), status
 
 
-def _cst(moment) -> str:
-    """A stored instant as people in Ningxia read it: China Standard Time."""
-    from .services.deliveries import CST, as_utc
+def show_datetime(moment, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+    """`{{ x|datetime }}`: a stored instant in China Standard Time, labelled ("2026-03-02 04:30 UTC+8").
+    SQLite hands back naive datetimes: they are UTC."""
+    return "" if moment is None else f"{format_datetime(as_utc(moment), pattern)} {CST_LABEL}"
 
-    return "" if moment is None else as_utc(moment).astimezone(CST).strftime("%Y-%m-%d %H:%M")
+
+def show_date(value, pattern: str = "yyyy-MM-dd") -> str:
+    """`{{ x|date }}`: the day of a stored instant in China Standard Time, labelled; a calendar date (a
+    listing's period, a declared month) has no zone and is shown as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{format_date(as_utc(value), pattern)} {CST_LABEL}"
+    return format_date(value, pattern)
 
 
 def _awaiting_decision() -> int:
@@ -198,6 +212,7 @@ def spreadsheet(rows: list[dict], fmt: str, name: str, title: str):
 
     from .services.listing_files import to_csv, to_xlsx
 
+    rows = file_times(rows)
     filename = f"{name}.{fmt}"
     if fmt == "csv":
         return Response(to_csv(rows), mimetype="text/csv; charset=utf-8",
@@ -206,13 +221,21 @@ def spreadsheet(rows: list[dict], fmt: str, name: str, title: str):
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def file_times(rows: list[dict]) -> list[dict]:
+    """Every datetime of an export in China Standard Time, its column saying so ("dispatched_at (UTC+8)")."""
+    timed = {key for row in rows for key, value in row.items() if isinstance(value, datetime)}
+    if not timed:
+        return rows
+    return [{(cst_label(k) if k in timed else k):
+             (("" if v is None else to_cst(v).strftime("%Y-%m-%d %H:%M:%S")) if k in timed else v)
+             for k, v in row.items()} for row in rows]
+
+
 def year_arg() -> int:
     """?year= as a calendar year (400 for nonsense); this year, China Standard Time, when absent."""
-    from .services.deliveries import CST, utcnow
-
     year = request.args.get("year", "")
     if not year:
-        return utcnow().astimezone(CST).year
+        return today_cst().year
     if not (year.isascii() and year.isdigit()) or not 2000 <= int(year) <= 2100:
         abort(400)
     return int(year)

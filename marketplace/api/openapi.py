@@ -392,7 +392,8 @@ def openapi_document() -> dict:
                                 "Authenticate with POST /api/v1/auth/token, then send "
                                 "`Authorization: Bearer <token>`. Errors are "
                                 "{\"error\": {\"code\", \"message\", \"field\"}}. Tonnes are whole tonnes, "
-                                "money is yuan as strings with two decimals, dates are ISO (China Standard Time)."},
+                                "money is yuan as strings with two decimals, dates are ISO (China Standard Time), "
+                                "times ISO 8601 with their offset (+08:00)."},
         "security": [{"bearer": []}],
         "paths": {
             "/api/v1/openapi.json": {"get": {"summary": "This description", "operationId": "openapi",

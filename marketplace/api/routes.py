@@ -1,6 +1,7 @@
 from flask import current_app, g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
+from ..clock import iso, today_cst
 from ..errors import AccountLocked, MarketplaceError, PermissionDenied, ValidationError, http_status
 from ..extensions import db
 from ..services import accounts, catalogue, deliveries, listings, rounds, sites, subsidies, tokens
@@ -245,7 +246,7 @@ def utilisation():
     if not g.api_user.organisation.is_staff:
         raise PermissionDenied(_l("Only regulators and the operator see the utilisation figures."))
     year = request.args.get("year", "")
-    year = deliveries.utcnow().astimezone(deliveries.CST).year if year == "" else parse_int(year, "year", 2000, 2100)
+    year = today_cst().year if year == "" else parse_int(year, "year", 2000, 2100)
     group_by = request.args.get("group_by", "region")
     return jsonify({"year": year, "group_by": group_by, "items": deliveries.utilisation(year, group_by)})
 
@@ -284,7 +285,7 @@ def get_claim(claim_id: int):
     claim = subsidies.get_claim(g.api_user, claim_id)
     out = subsidies.claim_to_dict(claim)
     out["ledger_entry_ids"] = [e.id for e in subsidies.claim_entries(claim)]
-    out["events"] = [{"action": e.action, "at": e.at.isoformat(), "user_id": e.user_id} for e in claim.events]
+    out["events"] = [{"action": e.action, "at": iso(e.at), "user_id": e.user_id} for e in claim.events]
     return jsonify(out)
 
 

@@ -5,12 +5,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..clock import cst_input, utcnow
 from ..errors import Conflict, MarketplaceError
 from ..extensions import db
 from ..models import LedgerEntry, Shipment
 from ..services import deliveries, listing_files, rounds
 from ..services.values import get_row
-from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
+from ..web import run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
 
@@ -23,12 +24,15 @@ def rules() -> deliveries.Rules:
                             int(config["TRUCK_SPEED_KMH"]))
 
 
-def agreement_context(agreement) -> dict:
-    """What the agreement page shows about deliveries (used by matches.agreement_detail)."""
+def agreement_context(agreement, shipment_form: ShipmentForm | None = None) -> dict:
+    """What the agreement page shows about deliveries (used by matches.agreement_detail); a ticket form
+    that was refused comes back as it was typed."""
+    if shipment_form is None:  # a new ticket is usually being typed soon after the truck left: now, in CST
+        shipment_form = ShipmentForm(data={"dispatched_at": cst_input(utcnow())})
     shipments = list(db.session.scalars(select(Shipment).where(Shipment.agreement_id == agreement.id)
                                         .order_by(Shipment.dispatched_at)))
     return {"shipments": shipments, "flags": deliveries.shipment_flags(shipments, rules()),
-            "flag_text": deliveries.FLAG_TEXT, "shipment_form": ShipmentForm(), "import_form": ShipmentImportForm(),
+            "flag_text": deliveries.FLAG_TEXT, "shipment_form": shipment_form, "import_form": ShipmentImportForm(),
             "confirm_form": ConfirmForm(),
             "is_producer": current_user.organisation_id == agreement.producer_org_id,
             "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
@@ -53,8 +57,8 @@ def new_shipment(agreement_id: int):
             flash(_("Ticket %(ticket)s recorded: %(kg)s kg net.", ticket=shipment.ticket_no,
                     kg=f"{shipment.net_kg:,}"), "success")
             return _back(agreement_id)
-    flash_form_errors(form)
-    return _back(agreement_id)
+    # Refused: the page again, with the ticket as typed and each error beside its field.
+    return render_template("matches/agreement.html", a=agreement, **agreement_context(agreement, form))
 
 
 @bp.route("/agreements/<int:agreement_id>/shipments/import", methods=["POST"])

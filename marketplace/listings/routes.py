@@ -254,7 +254,8 @@ def export(side: str, fmt: str):
     rows = []
     while True:
         results = listings.search(current_user, side, search)
-        rows += [listing_files.flatten(listings.listing_to_dict(l, current_user, results.distances.get(l.id)))
+        rows += [{**listing_files.flatten(listings.listing_to_dict(l, current_user, results.distances.get(l.id))),
+                  "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
                  for l in results.items]
         if search.page >= results.pages:
             break

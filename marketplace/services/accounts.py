@@ -1,11 +1,12 @@
 """Organisations, users, login and verification."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from ..clock import as_utc, utcnow
 from ..errors import AccountLocked, Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..identifiers import is_valid_uscc, normalise_uscc
@@ -88,14 +89,12 @@ def register_organisation(org_name: str, credit_code: str, kind: OrgKind | str, 
 def authenticate(email: str, password: str, max_failures: int, lockout_minutes: int,
                  now: datetime | None = None) -> User:
     """The user with these credentials, or ValidationError. Repeated failures lock the account a while."""
-    now = now or datetime.now(timezone.utc)
+    now = now or utcnow()
     user = find_user_by_email(email)
     bad = ValidationError(_l("Wrong e-mail address or password."), field="password")
     if user is None:
         raise bad
-    locked_until = user.locked_until
-    if locked_until is not None and locked_until.tzinfo is None:  # SQLite drops the zone
-        locked_until = locked_until.replace(tzinfo=timezone.utc)
+    locked_until = None if user.locked_until is None else as_utc(user.locked_until)  # SQLite drops the zone
     if locked_until is not None and locked_until > now:
         raise AccountLocked(_l("Too many failed attempts. Try again in a few minutes."), field="password")
     if not user.check_password(password):
@@ -129,7 +128,7 @@ def set_verification(actor: User, org_id: int, status: VerificationStatus | str,
         raise ValidationError(_l("Give a reason for the rejection."), field="note")
     org.verification = status
     org.verification_note = (note or "").strip() or None
-    org.verified_at = datetime.now(timezone.utc)
+    org.verified_at = utcnow()
     org.verified_by_id = actor.id
     db.session.flush()
     return org

@@ -7,7 +7,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -19,7 +19,6 @@ from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (Agreement, GenerationRecord, LedgerEntry, LedgerHead, Organisation, Shipment, Site,
                       SupplyListing, User)
-from .generation import CST
 from .rounds import get_agreement
 from .values import get_row, parse_decimal, parse_int, parse_text
 
@@ -36,7 +35,7 @@ class Rules:
     truck_speed_kmh: int = 80
 
 
-from ..clock import as_utc, utcnow  # noqa: E402
+from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow  # noqa: E402
 
 
 def parse_time(value, field: str) -> datetime:
@@ -52,7 +51,7 @@ def parse_time(value, field: str) -> datetime:
         raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CST)
-    return moment.astimezone(timezone.utc)
+    return as_utc(moment)
 
 
 # --- shipments -----------------------------------------------------------------------------------------
@@ -245,11 +244,11 @@ def entry_to_dict(e: LedgerEntry) -> dict:
 
 def shipment_to_dict(s: Shipment, flags: list[str] | None = None) -> dict:
     return {"id": s.id, "agreement_id": s.agreement_id, "ticket_no": s.ticket_no, "truck_plate": s.truck_plate,
-            "dispatched_at": as_utc(s.dispatched_at).astimezone(CST).isoformat(), "gross_kg": s.gross_kg,
+            "dispatched_at": iso(s.dispatched_at), "gross_kg": s.gross_kg,
             "tare_kg": s.tare_kg, "net_kg": s.net_kg,
             "moisture_pct": None if s.moisture_pct is None else str(s.moisture_pct), "status": s.status,
             "received_net_kg": s.received_net_kg,
-            "confirmed_at": None if s.confirmed_at is None else as_utc(s.confirmed_at).astimezone(CST).isoformat(),
+            "confirmed_at": iso(s.confirmed_at),
             "flags": flags or []}
 
 
@@ -324,10 +323,7 @@ def producers_over_declared(year: int) -> set[int]:
 
 # --- utilisation figures -------------------------------------------------------------------------------
 
-def year_bounds(year: int) -> tuple[datetime, datetime]:
-    """1 January to 1 January, China Standard Time, as UTC instants."""
-    return (datetime(year, 1, 1, tzinfo=CST).astimezone(timezone.utc),
-            datetime(year + 1, 1, 1, tzinfo=CST).astimezone(timezone.utc))
+year_bounds = cst_year_bounds  # the name the subsidies import
 
 
 def _ledger_kg_by(year: int, key) -> dict:
@@ -375,7 +371,7 @@ def utilisation(year: int, group_by: str) -> list[dict]:
         row["in_house"] += record.tonnes_used_in_house
         row["stored"] += record.tonnes_stored
     platform = _ledger_kg_by(year, lambda e, site: key_of(site, e.material, e.producer_org_id,
-                                                         as_utc(e.dispatched_at).astimezone(CST).month))
+                                                         to_cst(e.dispatched_at).month))
     for key, kg in platform.items():
         table[key]["platform_kg"] += kg
     out = []

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..identifiers import make_uscc
 from ..models import (GenerationRecord, Material, Organisation, OrgKind, Site, User, UserRole,
                       VerificationStatus)
-from .generation import CST
+from ..clock import CST, as_utc, today_cst, utcnow
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_LOGINS = {
@@ -149,7 +149,7 @@ def _org(name: str, code: str, kind: OrgKind, verified: bool, log: list[str]) ->
     if org is None:
         org = Organisation(name=name, credit_code=code, kind=kind,
                            verification=VerificationStatus.VERIFIED if verified else VerificationStatus.PENDING,
-                           verified_at=datetime.now(CST) if verified else None)
+                           verified_at=utcnow() if verified else None)
         db.session.add(org)
         db.session.flush()
         log.append(f"organisation {name}")
@@ -181,7 +181,7 @@ def _site(org: Organisation, spec: DemoOrg, log: list[str]) -> Site:
 def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
     """Create what is missing of the demo market; returns a line per object created."""
     rng = random.Random(seed)
-    today = today or datetime.now(CST).date()
+    today = today or today_cst()
     log: list[str] = []
     # Every demo user shares the one demo password: hash it once (a slow hash, by design) for all of them.
     password_hash = generate_password_hash(DEMO_PASSWORD)
@@ -334,7 +334,7 @@ TRUCK_T = 32
 
 
 def _history(rng: random.Random, today: date, log: list[str]) -> None:
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from ..models import Agreement, Baseline, SubsidyClaim
     from . import deliveries, rounds, subsidies
@@ -346,8 +346,8 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
     regulator = db.session.scalar(select(User).where(User.email == "regulator@example.com"))
     by_code = lambda code: db.session.scalar(select(Organisation).where(Organisation.credit_code == code))  # noqa: E731
     start = date(today.year - 1, 1, 1)
-    now = datetime.now(timezone.utc)
-    first_day = datetime(start.year, 1, 1, 8, tzinfo=CST).astimezone(timezone.utc)
+    now = utcnow()
+    first_day = as_utc(datetime(start.year, 1, 1, 8, tzinfo=CST))
     span_s = (now - timedelta(days=2) - first_day).total_seconds()
     ticket = 0
     for p_idx, c_idx, material, tonnes in HISTORY_DEALS:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,8 @@ from ..models import GenerationRecord, Site, User
 from .catalogue import material_by_code
 from .sites import get_own_site
 
-from ..clock import CST  # noqa: F401  (re-exported for older imports)
+from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imports)
+
 #: One site declaring more than this of one material in one month is a typing error, not a plant.
 MAX_MONTHLY_TONNES = Decimal("1000000")
 KG = Decimal("0.001")
@@ -27,7 +28,7 @@ def parse_month(value: str, today: date | None = None) -> date:
     if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
         raise ValidationError(_l("Enter a month as YYYY-MM."), field="month")
     month = date(int(match.group(1)), int(match.group(2)), 1)
-    today = today or datetime.now(CST).date()
+    today = today or today_cst()
     if month > today.replace(day=1):
         raise ValidationError(_l("The month lies in the future."), field="month")
     return month

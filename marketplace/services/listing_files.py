@@ -111,8 +111,8 @@ def _cell(value) -> str:
 
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        return value.date().isoformat()
+    if isinstance(value, datetime):  # a spreadsheet's times have no zone: the reader takes them as CST
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():

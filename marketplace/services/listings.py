@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -17,8 +17,8 @@ from ..extensions import db
 from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
 from ..models.listing import LIVE_STATUSES, USES
 from .catalogue import material_by_code
-from .generation import CST
-from .values import MAX_ID, get_row, iso_utc, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
+from ..clock import iso, today_cst
+from .values import MAX_ID, get_row, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
 MODELS = {"supply": SupplyListing, "demand": DemandListing}
 _COMMON = {"site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km", "notes", "status"}
@@ -38,10 +38,6 @@ OWNER_MOVES = {
     ListingStatus.OPEN: {ListingStatus.WITHDRAWN, ListingStatus.DRAFT},
     ListingStatus.PARTLY_MATCHED: {ListingStatus.WITHDRAWN},
 }
-
-
-def today_cst() -> date:
-    return datetime.now(CST).date()
 
 
 def model_for(side: str):
@@ -505,8 +501,8 @@ def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> 
         "max_haul_km": listing.max_haul_km,
         "city": site.city,
         "county": site.county,
-        "created_at": iso_utc(listing.created_at),
-        "updated_at": iso_utc(listing.updated_at),
+        "created_at": iso(listing.created_at),
+        "updated_at": iso(listing.updated_at),
     }
     if listing.side == "supply":
         out.update(grade=listing.grade, quality=dict(listing.quality or {}),

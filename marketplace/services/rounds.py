@@ -2,7 +2,7 @@
 proposals, and make agreements when both parties accept, never promising a tonne twice."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -17,12 +17,12 @@ from ..models import (Agreement, DemandListing, ListingStatus, MatchRound, Propo
                       SupplyListing, TariffVersion, User)
 from ..models.listing import LIVE_STATUSES
 from .listings import expire_due
-from .values import MAX_ID, get_row, iso_utc, parse_decimal, parse_int, parse_text
+from .values import MAX_ID, get_row, parse_decimal, parse_int, parse_text
 
 SOLVER_TIME_LIMIT_S = 10.0
 
 
-from ..clock import utcnow  # noqa: E402
+from ..clock import iso, utcnow  # noqa: E402
 
 
 # --- the tariff ----------------------------------------------------------------------------------------
@@ -457,12 +457,12 @@ def proposal_to_dict(p: Proposal) -> dict:
             "delivered_price_yuan_per_t": f"{p.delivered_price_yuan_per_t:.2f}",
             "env_tax_avoided_yuan": f"{p.env_tax_avoided_yuan:.2f}", "co2_kg": float(p.co2_kg),
             "producer_decision": p.producer_decision, "consumer_decision": p.consumer_decision,
-            "expires_at": iso_utc(p.expires_at),
+            "expires_at": iso(p.expires_at),
             "agreement_id": p.agreement.id if p.agreement else None}
 
 
 def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:
-    return {"id": r.id, "scope": r.scope, "created_at": iso_utc(r.created_at),
+    return {"id": r.id, "scope": r.scope, "created_at": iso(r.created_at),
             "period_start": r.period_start.isoformat() if r.period_start else None,
             "period_end": r.period_end.isoformat() if r.period_end else None,
             "parameters": r.parameters, "tariff_version": r.tariff.version, "solver_status": r.solver_status,
@@ -479,4 +479,4 @@ def agreement_to_dict(a: Agreement) -> dict:
             "transport_cost_yuan_per_t": f"{a.transport_cost_yuan_per_t:.2f}",
             "delivered_price_yuan_per_t": f"{a.delivered_price_yuan_per_t:.2f}",
             "distance_km": float(a.distance_km), "mode": a.mode, "period_start": a.period_start.isoformat(),
-            "period_end": a.period_end.isoformat(), "created_at": iso_utc(a.created_at)}
+            "period_end": a.period_end.isoformat(), "created_at": iso(a.created_at)}

@@ -3,7 +3,7 @@ against a verified baseline; the review workflow with its audit trail; loan-inte
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l

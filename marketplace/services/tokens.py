@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..clock import utcnow
 from ..errors import NotFound
 from ..extensions import db
 from ..models import ApiToken, User
@@ -37,7 +37,7 @@ def user_for_token(token: str) -> User | None:
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
     if row is None or row.revoked_at is not None or not row.user.active:
         return None
-    row.last_used_at = datetime.now(timezone.utc)
+    row.last_used_at = utcnow()
     return row.user
 
 
@@ -50,6 +50,6 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     if row is None or row.user_id != user.id:
         raise NotFound(_l("No such token."))
     if row.revoked_at is None:
-        row.revoked_at = datetime.now(timezone.utc)
+        row.revoked_at = utcnow()
     db.session.flush()
     return row

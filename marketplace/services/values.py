@@ -68,13 +68,6 @@ def get_row(model, ident: int):
     return db.session.get(model, ident) if 0 < ident <= MAX_ID else None
 
 
-def iso_utc(moment) -> str:
-    """An ISO timestamp that always names its zone (SQLite hands datetimes back without one)."""
-    from datetime import timezone
-
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
-
-
 def parse_date(value, field: str) -> date:
     """An ISO date, YYYY-MM-DD."""
     if isinstance(value, date):

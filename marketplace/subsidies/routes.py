@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
 from ..models.listing import LIVE_STATUSES, ListingStatus
 from ..services import deliveries, subsidies
-from ..services.generation import CST
+from ..clock import today_cst
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm, SettleForm
@@ -23,7 +23,7 @@ TARGET_RATE = Decimal("0.73")  # the Action Plan's target for general industrial
 
 
 def _this_year() -> int:
-    return deliveries.utcnow().astimezone(CST).year
+    return today_cst().year
 
 
 @bp.route("/")

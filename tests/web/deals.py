@@ -1,10 +1,11 @@
 """Building blocks for tests that need an agreement: listings, a private round, both acceptances."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
+from marketplace.clock import today_cst, utcnow
 from marketplace.extensions import db
 from marketplace.services import listings, rounds
 
-TODAY = date.today()
+TODAY = today_cst()  # listings' periods are days in Ningxia
 
 
 def make_agreement(make_user, make_site, tonnes=100, material="fly_ash", producer=None, consumer=None,
@@ -28,6 +29,6 @@ def make_agreement(make_user, make_site, tonnes=100, material="fly_ash", produce
     rounds.decide(producer, proposal.id, "accept")
     rounds.decide(consumer, proposal.id, "accept")
     # agreed two days ago, so that tickets of the last hours are not dated before it
-    proposal.agreement.created_at = datetime.now(timezone.utc) - timedelta(days=2)
+    proposal.agreement.created_at = utcnow() - timedelta(days=2)
     db.session.commit()
     return proposal.agreement, producer, consumer
