@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
-from . import gazetteer, labels
+from . import gazetteer, labels, maps
 from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
 from .extensions import db
 
@@ -48,6 +48,7 @@ def init_app(app) -> None:
             "review_status_label": lambda value: labels.label(labels.REVIEW_STATUS, value),
             "subsidy_measure_label": lambda value: labels.label(labels.SUBSIDY_MEASURE, value),
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
+            "map_config": maps.config,
         }
 
     @app.template_filter("tonnes")
