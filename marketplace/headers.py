@@ -16,9 +16,6 @@ DENIED_FEATURES = ("accelerometer", "autoplay", "camera", "display-capture", "ge
                    "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
                    "screen-wake-lock", "serial", "usb", "xr-spatial-tracking", "browsing-topics")
 
-talisman = Talisman()
-
-
 def content_security_policy(app: Flask) -> dict:
     images = ["'self'", "data:"]
     tiles = maps.tile_origin(app.config.get("MAP_TILE_URL") or "")
@@ -40,7 +37,9 @@ def content_security_policy(app: Flask) -> dict:
 
 def init_app(app: Flask) -> None:
     secure = bool(app.config.get("SESSION_COOKIE_SECURE"))
-    talisman.init_app(
+    # One Talisman per app, not a module-level singleton: it keeps its options on itself, so a second app
+    # (tests, a CLI) would otherwise change the first one's policy.
+    app.extensions["talisman"] = Talisman(
         app,
         force_https=secure,
         strict_transport_security=secure,
