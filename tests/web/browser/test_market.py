@@ -61,6 +61,10 @@ def test_producer_posts_consumer_finds_it_by_distance_on_the_map(page, site_url,
     layers = "document.getElementById('listings-map').mapLayers.getLayers()"
     lat_lngs = page.evaluate(f"{layers}.map(m => [m.getLatLng().lat, m.getLatLng().lng])")
     assert lat_lngs == [[38.094, 106.335]]  # Lingwu's seat, not 38.0575, 106.6914
+    # the map is fitted to what it shows (a single marker: zoomed in on it, not the whole region)
+    assert page.evaluate("(() => { const e = document.getElementById('listings-map');"
+                         " return [e.leafletMap.getBounds().contains(e.mapLayers.getBounds()),"
+                         " e.leafletMap.getZoom()]; })()") == [True, 11]
     map_element.locator("path.leaflet-interactive").click()
     popup = map_element.locator(".leaflet-popup-content")
     expect(popup).to_contain_text("2,400")
