@@ -86,18 +86,20 @@ def hostile_market(make_org, make_user, make_site, runner, db):
     deliveries.confirm_shipment(consumer, shipment.id, 34000)
     subsidies.declare_baseline(consumer, TODAY.year - 1, "1000", tagged("EVIDENCE"))
     tokens.create_token(producer, "TOKEN <img src=x onerror=alert(6)>")
+    subsidies.submit_loan_project(producer, tagged("LOAN"), TODAY.year,
+                                  str(subsidies.scheme_in_force(TODAY.year).loan_min_yuan))
     db.session.commit()
     return {"producer": producer, "consumer": consumer, "operator": operator, "regulator": regulator,
             "supply": supply, "demand": demand, "far": far, "round": round_, "agreement": agreement_id}
 
 
 def visit(page, url):
-    """Load a page, wait for its maps, open every popup and tooltip; their texts."""
+    """Load a page, wait for its maps, open every popup and tooltip; their texts and the page's text."""
     response = page.goto(url)
     assert response.status == 200, url
     for element in page.locator("[data-map-url]").all():
         expect(element).to_have_attribute("data-map-ready", re.compile(r"^\d+$"))
-    return page.evaluate(OPEN_POPUPS)
+    return page.evaluate(OPEN_POPUPS) + [page.locator("main").inner_text()]
 
 
 def test_payloads_stay_text_for_every_party_and_staff(page, site_url, hostile_market):
@@ -134,6 +136,14 @@ def test_payloads_stay_text_for_every_party_and_staff(page, site_url, hostile_ma
 
     assert dialogs == []
     assert violations == {}
+    # Pages show every payload as the text that was typed.
+    for role, path, tag in (("producer", "/org/users", "USER-producer"), ("producer", "/org/", "SITE-producer"),
+                            ("consumer", "/subsidies/", "EVIDENCE"), ("producer", "/subsidies/", "LOAN"),
+                            ("regulator", f"/admin/organisations/{m['consumer'].organisation_id}", "ORG-consumer"),
+                            ("operator", "/subsidies/dashboard", "ORG-producer")):
+        assert tagged(tag) in seen[role][path][-1], (role, path, tag)
+    assert TICKET in seen["consumer"]["/deliveries/ledger"][-1]
+    assert "TOKEN <img src=x onerror=alert(6)>" in seen["producer"]["/auth/tokens"][-1]
     # The payloads arrive as text where the viewer may see them ...
     consumer_supply = " ".join(seen["consumer"]["/listings/supply"])
     assert tagged("NOTES-supply") in consumer_supply and tagged("SITE-producer") in consumer_supply
