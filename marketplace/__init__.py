@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, session
 
 from .config import BASE_DIR, Config, DevelopmentConfig
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -76,13 +76,8 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
 
     register_cli(app)
 
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.endpoint != "static":
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    from . import headers
+
+    headers.init_app(app)  # CSP, HSTS, Permissions-Policy and the rest, by Flask-Talisman
 
     return app

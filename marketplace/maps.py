@@ -1,52 +1,71 @@
-"""Maps with folium, served entirely from static/vendor (no CDN): the platform works offline.
+"""Map data as GeoJSON, drawn in the page by one static script (static/js/map.js) with Leaflet.
+
+No user text ever becomes code or markup here: every popup line is a plain (label, value) pair of strings
+that the script puts into the DOM with `textContent`. The server decides what each viewer may see (others'
+sites at their county seat, no organisation, site or notes before an agreement); the script only draws.
 
 Tiles come from a configurable server (MAP_TILE_URL); where none is reachable the markers and lines still
-show on a blank background. Every piece of user text that goes into a popup is escaped here."""
+show on a blank background."""
 from __future__ import annotations
 
-import folium
-from flask import current_app, url_for
-from markupsafe import escape
+import html
+from urllib.parse import urlsplit
 
-#: folium asset name -> our local copy (filled by scripts/vendor.sh, or shipped in static/).
-LOCAL_ASSETS = {
-    "leaflet": "vendor/leaflet/leaflet.js",
-    "jquery": "vendor/jquery/jquery.min.js",
-    "bootstrap": "vendor/bootstrap/bootstrap.bundle.min.js",
-    "awesome_markers": "vendor/awesome-markers/leaflet.awesome-markers.js",
-    "leaflet_css": "vendor/leaflet/leaflet.css",
-    "bootstrap_css": "vendor/bootstrap/bootstrap.min.css",
-    "glyphicons_css": "vendor/bootstrap3/bootstrap.min.css",
-    "awesome_markers_font_css": "vendor/fontawesome/css/all.min.css",
-    "awesome_markers_css": "vendor/awesome-markers/leaflet.awesome-markers.css",
-    "awesome_rotate_css": "css/awesome-rotate.css",
-}
+from flask import current_app, jsonify
+
 NINGXIA_CENTRE = (37.7, 106.2)
+SUPPLY_COLOUR, DEMAND_COLOUR, FLOW_COLOUR = "#1f6f5c", "#a35b00", "#555"
 
 
-def _local(assets: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    missing = [name for name, _url in assets if name not in LOCAL_ASSETS]
-    if missing:
-        # A folium upgrade that names a new asset must not silently fetch it from a CDN.
-        raise RuntimeError(f"folium wants assets we have no local copy of: {missing}")
-    return [(name, url_for("static", filename=LOCAL_ASSETS[name])) for name, _url in assets]
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
-def new_map(location=NINGXIA_CENTRE, zoom_start: int = 7) -> folium.Map:
-    """A folium map whose scripts and styles are served by this app."""
-    m = folium.Map(location=location, zoom_start=zoom_start, tiles=None, control_scale=True)
-    # Instance attributes, so the class-level CDN lists stay untouched for anyone else.
-    m.default_js = _local(folium.Map.default_js)
-    m.default_css = _local(folium.Map.default_css)
-    folium.TileLayer(tiles=current_app.config["MAP_TILE_URL"], attr=current_app.config["MAP_TILE_ATTRIBUTION"],
-                     name="base", max_zoom=18).add_to(m)
-    return m
+def lines(pairs: list[tuple[object, object]]) -> list[list[str]]:
+    """Popup or tooltip lines as [label, value] strings (lazy translations resolved here)."""
+    return [[_text(label), _text(value)] for label, value in pairs]
 
 
-def popup_html(lines: list[tuple[str, object]]) -> str:
-    """A popup body from (label, value) pairs, every part escaped."""
-    return "<br>".join(f"<b>{escape(label)}</b>: {escape(value)}" for label, value in lines)
+def point(lat: float, lon: float, *, colour: str, radius: float = 6, popup=None, tooltip=None,
+          link: str | None = None, link_text: str = "", **extra) -> dict:
+    """A GeoJSON Point feature (coordinates are [lon, lat]) with its popup and tooltip as plain lines."""
+    props = {"kind": "marker", "colour": colour, "radius": round(radius, 1),
+             "popup": lines(popup or []), "tooltip": lines(tooltip or [])}
+    if link:
+        props.update(link=link, link_text=_text(link_text))
+    props.update(extra)
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(lon), float(lat)]},
+            "properties": props}
 
 
-def render(m: folium.Map) -> str:
-    return m.get_root().render()
+def line(ends: list[tuple[float, float]], *, colour: str = FLOW_COLOUR, weight: float = 3, tooltip=None,
+         **extra) -> dict:
+    """A GeoJSON LineString feature between (lat, lon) ends."""
+    props = {"kind": "flow", "colour": colour, "weight": round(weight, 1), "tooltip": lines(tooltip or [])}
+    props.update(extra)
+    return {"type": "Feature",
+            "geometry": {"type": "LineString", "coordinates": [[float(lon), float(lat)] for lat, lon in ends]},
+            "properties": props}
+
+
+def feature_collection(features: list[dict]):
+    """The JSON response; `no-store` comes from the app's headers like every other dynamic response."""
+    return jsonify({"type": "FeatureCollection", "features": features})
+
+
+def tile_origin(url: str) -> str | None:
+    """The origin of a tile URL template as a CSP source ('https://{s}.tile.x' -> 'https://*.tile.x')."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return None
+    host = ".".join("*" if "{" in label else label for label in parts.netloc.split("."))
+    return f"{parts.scheme}://{host}"
+
+
+def config() -> dict:
+    """What the map script needs from configuration, handed over as a JSON blob in the page.
+
+    The attribution is configured as HTML (`&copy; ...`) by habit; it goes to the page as plain text."""
+    return {"tile_url": current_app.config["MAP_TILE_URL"],
+            "attribution": html.unescape(current_app.config["MAP_TILE_ATTRIBUTION"]),
+            "centre": list(NINGXIA_CENTRE), "zoom": 7, "max_zoom": 18}

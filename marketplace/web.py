@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
-from . import gazetteer, labels
+from . import gazetteer, labels, maps
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
 from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
 from .extensions import db
@@ -49,6 +49,7 @@ def init_app(app) -> None:
             "review_status_label": lambda value: labels.label(labels.REVIEW_STATUS, value),
             "subsidy_measure_label": lambda value: labels.label(labels.SUBSIDY_MEASURE, value),
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
+            "map_config": maps.config,
         }
 
     # The one way a template shows a time: Babel renders it in BABEL_DEFAULT_TIMEZONE (Asia/Shanghai), labelled.

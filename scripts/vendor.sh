@@ -10,16 +10,6 @@ copy() { mkdir -p "$out.tmp/$2" && cp -R "node_modules/$1" "$out.tmp/$2/"; }
 copy leaflet/dist/leaflet.js leaflet
 copy leaflet/dist/leaflet.css leaflet
 copy leaflet/dist/images leaflet
-copy jquery/dist/jquery.min.js jquery
-copy bootstrap/dist/js/bootstrap.bundle.min.js bootstrap
-copy bootstrap/dist/css/bootstrap.min.css bootstrap
-copy bootstrap3/dist/css/bootstrap.min.css bootstrap3
-copy bootstrap3/dist/fonts bootstrap3
-copy @fortawesome/fontawesome-free/css/all.min.css fontawesome/css
-copy @fortawesome/fontawesome-free/webfonts fontawesome
-copy drmonty-leaflet-awesome-markers/js/leaflet.awesome-markers.js awesome-markers
-copy drmonty-leaflet-awesome-markers/css/leaflet.awesome-markers.css awesome-markers
-copy drmonty-leaflet-awesome-markers/css/images awesome-markers
 copy echarts/dist/echarts.min.js echarts
 rm -rf "$out" && mv "$out.tmp" "$out"
 echo "front-end assets in $out"

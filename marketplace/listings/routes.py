@@ -1,6 +1,5 @@
 from pathlib import Path
 
-import folium
 from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
                    url_for)
 from flask_babel import get_locale
@@ -210,37 +209,37 @@ def browse(side: str):
                            distance=lambda l: listings.shown_distance(current_user, l, results.distances.get(l.id)))
 
 
-@bp.route(f"/{SIDE}/map")
+@bp.route(f"/{SIDE}/map.json")
 @login_required
 def browse_map(side: str):
-    """The browse page's map (shown in a frame): the same filters, the current page of results."""
+    """The browse page's map as GeoJSON: the same filters, the current page of results, and the same
+    confidentiality as the page (others' listings at their county seat, without organisation, site or notes)."""
     search, error = _browse_search(side)
     try:
         results = listings.search(current_user, side, search)
     except MarketplaceError:
         results = listings.search(current_user, side, listings.Search())
     locale = str(get_locale())
-    m = maps.new_map()
     price_label = _("Price (yuan/t)") if side == "supply" else _("Maximum delivered price (yuan/t)")
+    features = []
     for listing in results.items:
         record = listings.listing_to_dict(listing, current_user)
-        lines = [(_("Material"), listing.material.name(locale)),
+        popup = [(_("Material"), listing.material.name(locale)),
                  (_("Grade"), record.get("grade") or record.get("min_grade") or "—"),
                  (_("Tonnes available"), f"{listing.tonnes_remaining:,}"),
                  (price_label, record.get(PRICE_FIELD[side]) or "—"),
                  (_("County / district"), gazetteer.county_label(listing.site.county, locale) or "—")]
         if "organisation" in record:
-            lines += [(_("Organisation"), record["organisation"]), (_("Site"), record["site_name"]),
+            popup += [(_("Organisation"), record["organisation"]), (_("Site"), record["site_name"]),
                       (_("Notes"), record["notes"] or "—")]
         lat, lon = listings.public_position(listing, current_user)
-        link = url_for("listings.detail", side=side, listing_id=listing.id)
-        html = maps.popup_html(lines) + f'<br><a href="{link}" target="_top">{_("Details")}</a>'
-        folium.CircleMarker(location=(lat, lon), radius=6 + min(14, listing.tonnes_remaining ** 0.5 / 40),
-                            color="#1f6f5c" if side == "supply" else "#a35b00", fill=True, fill_opacity=0.7,
-                            popup=folium.Popup(html, max_width=320),
-                            tooltip=folium.Tooltip(maps.popup_html([(_("Material"), listing.material.name(locale))]))
-                            ).add_to(m)
-    return maps.render(m)
+        features.append(maps.point(
+            lat, lon, colour=maps.SUPPLY_COLOUR if side == "supply" else maps.DEMAND_COLOUR,
+            radius=6 + min(14, listing.tonnes_remaining ** 0.5 / 40), popup=popup,
+            tooltip=[(_("Material"), listing.material.name(locale))],
+            link=url_for("listings.detail", side=side, listing_id=listing.id), link_text=_("Details"),
+            id=listing.id))
+    return maps.feature_collection(features)
 
 
 @bp.route(f"/{SIDE}/export.<any(csv, xlsx):fmt>")

@@ -1,4 +1,3 @@
-import folium
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -56,34 +55,33 @@ def round_detail(round_id: int):
                            party=lambda p: rounds.party_of(current_user, p))
 
 
-@bp.route("/rounds/<int:round_id>/map")
+@bp.route("/rounds/<int:round_id>/map.json")
 @login_required
 def round_map(round_id: int):
-    """Supplies, demands and flow lines whose weight shows tonnes; others' sites at their county seat."""
+    """The round's proposals as GeoJSON: supplies, demands and flow lines whose weight shows tonnes; the
+    same proposals as the round page, others' sites at their county seat and nameless before an agreement."""
     round_ = rounds.get_round(current_user, round_id)
     proposals = rounds.proposals_in_round(current_user, round_)
     locale = str(get_locale())
-    m = maps.new_map()
-    placed = set()
+    markers, flows = {}, []
     biggest = max([p.tonnes for p in proposals] or [1])
     for p in proposals:
         ends = []
-        for listing, colour in ((p.supply_listing, "#1f6f5c"), (p.demand_listing, "#a35b00")):
+        for listing, colour in ((p.supply_listing, maps.SUPPLY_COLOUR), (p.demand_listing, maps.DEMAND_COLOUR)):
             position = listings.public_position(listing, current_user)
             ends.append(position)
             key = (listing.side, listing.id)
-            if key in placed:
+            if key in markers:
                 continue
-            placed.add(key)
-            lines = [(_("Material"), listing.material.name(locale)), (_("Tonnes"), f"{listing.tonnes:,}")]
+            popup = [(_("Material"), listing.material.name(locale)), (_("Tonnes"), f"{listing.tonnes:,}")]
             if listings.can_see_identity(current_user, listing):
-                lines.insert(0, (_("Organisation"), listing.organisation.name))
-            folium.CircleMarker(location=position, radius=7, color=colour, fill=True, fill_opacity=0.8,
-                                popup=folium.Popup(maps.popup_html(lines), max_width=300)).add_to(m)
-        folium.PolyLine(ends, weight=2 + 10 * p.tonnes / biggest, color="#555", opacity=0.6,
-                        tooltip=folium.Tooltip(maps.popup_html([(_("Tonnes"), f"{p.tonnes:,}"),
-                                                                (_("Distance (km)"), p.distance_km)]))).add_to(m)
-    return maps.render(m)
+                popup.insert(0, (_("Organisation"), listing.organisation.name))
+            markers[key] = maps.point(*position, colour=colour, radius=7, popup=popup,
+                                      link=url_for("listings.detail", side=listing.side, listing_id=listing.id),
+                                      link_text=_("Details"))
+        flows.append(maps.line(ends, weight=2 + 10 * p.tonnes / biggest,
+                               tooltip=[(_("Tonnes"), f"{p.tonnes:,}"), (_("Distance (km)"), p.distance_km)]))
+    return maps.feature_collection(flows + list(markers.values()))
 
 
 @bp.route("/proposals/")

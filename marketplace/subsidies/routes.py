@@ -1,7 +1,6 @@
 from datetime import date
 from decimal import Decimal
 
-import folium
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -273,7 +272,7 @@ def dashboard_export(table: str, fmt: str):
     return spreadsheet(dashboard_tables(year)[table], fmt, f"{table}-{year}", f"{table} {year}")
 
 
-@bp.route("/dashboard/flows")
+@bp.route("/dashboard/flows.json")
 @staff_required
 def flows_map():
     """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes."""
@@ -290,15 +289,14 @@ def flows_map():
         .join(demand_site, DemandListing.site_id == demand_site.id)
         .where(LedgerEntry.dispatched_at >= start, LedgerEntry.dispatched_at < end)
         .group_by(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon)).all()
-    m = maps.new_map()
     biggest = max([r[4] for r in rows] or [1])
+    features = []
     for slat, slon, dlat, dlon, kg in rows:
         if kg <= 0:
             continue
         tonnes = f"{Decimal(kg) / 1000:,.1f} t"
-        folium.PolyLine([(float(slat), float(slon)), (float(dlat), float(dlon))], weight=2 + 10 * kg / biggest,
-                        color="#1f6f5c", opacity=0.7, tooltip=folium.Tooltip(maps.popup_html([(_("Delivered"), tonnes)]))
-                        ).add_to(m)
-        folium.CircleMarker((float(slat), float(slon)), radius=4, color="#1f6f5c", fill=True).add_to(m)
-        folium.CircleMarker((float(dlat), float(dlon)), radius=4, color="#a35b00", fill=True).add_to(m)
-    return maps.render(m)
+        features.append(maps.line([(slat, slon), (dlat, dlon)], colour=maps.SUPPLY_COLOUR,
+                                  weight=2 + 10 * kg / biggest, tooltip=[(_("Delivered"), tonnes)]))
+        features.append(maps.point(slat, slon, colour=maps.SUPPLY_COLOUR, radius=4))
+        features.append(maps.point(dlat, dlon, colour=maps.DEMAND_COLOUR, radius=4))
+    return maps.feature_collection(features)

@@ -2,6 +2,7 @@
 confidentiality in pages, the map and exports, bulk import, escaping."""
 import csv
 import io
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -180,14 +181,37 @@ def market(producer, make_user, make_site, db):
 
 def test_others_see_the_listing_but_not_who_where_or_notes(market):
     viewer, _, _, listing = market
-    for url in ("/listings/supply", f"/listings/supply/{listing.id}", "/listings/supply/map"):
-        page = viewer.get(url).get_data(as_text=True)
+    for url in ("/listings/supply", f"/listings/supply/{listing.id}", "/listings/supply/map.json"):
+        response = viewer.get(url)
+        page = (json.dumps(response.get_json(), ensure_ascii=False) if response.is_json
+                else response.get_data(as_text=True))
         assert "恒源灰库" not in page, url
         assert listing.organisation.name not in page, url
         assert "alert" not in page and "onerror" not in page, url
         assert "38.0575" not in page and "106.6914" not in page, url
     detail = viewer.get(f"/listings/supply/{listing.id}").get_data(as_text=True)
     assert "1,200" in detail and "35.50" in detail and "灵武市" in detail
+
+
+def map_marker(client, url="/listings/supply/map.json"):
+    response = client.get(url)
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    collection = response.get_json()
+    assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 1
+    return collection["features"][0]
+
+
+def test_the_map_puts_others_at_the_county_seat_with_nothing_that_names_them(market):
+    from marketplace import gazetteer
+
+    viewer, _, _, listing = market
+    marker = map_marker(viewer)
+    seat = gazetteer.COUNTIES["Lingwu"]
+    assert marker["geometry"] == {"type": "Point", "coordinates": [float(seat.lon), float(seat.lat)]}
+    labels = [label for label, _value in marker["properties"]["popup"]]
+    assert len(labels) == 5  # material, grade, tonnes, price, county; no organisation, site or notes
+    assert {"1,200", "35.50", "灵武市"} <= set(dict(marker["properties"]["popup"]).values())
+    assert marker["properties"]["link"] == f"/listings/supply/{listing.id}"
 
 
 def test_exports_keep_the_secret_too(market):
@@ -211,18 +235,24 @@ def test_owner_and_regulator_see_everything_escaped(market, producer, make_user)
     reg = client.application.test_client()
     login(reg, regulator)
     assert listing.organisation.name in reg.get(f"/listings/supply/{listing.id}").get_data(as_text=True)
-    popup_page = reg.get("/listings/supply/map").get_data(as_text=True)
-    assert "恒源灰库" in popup_page
-    assert "<script>alert" not in popup_page and "<img src=x" not in popup_page
+    marker = map_marker(reg)
+    # staff see who and where, as plain strings for the map script to put in as text
+    assert [float(x) for x in marker["geometry"]["coordinates"]] == [106.6914, 38.0575]
+    popup = dict(marker["properties"]["popup"])
+    assert listing.organisation.name in popup.values() and "恒源灰库" in popup.values() and XSS in popup.values()
+    own = map_marker(client)
+    assert XSS in dict(own["properties"]["popup"]).values()
     rows = list(csv.DictReader(io.StringIO(reg.get("/listings/supply/export.csv").get_data(as_text=True)
                                            .lstrip("\ufeff"))))
     assert rows[0]["organisation"] == listing.organisation.name and rows[0]["notes"] == XSS
 
 
-def test_map_uses_only_local_assets(market):
+def test_the_browse_page_draws_its_map_in_the_page_from_local_assets(market):
     viewer = market[0]
-    page = viewer.get("/listings/supply/map").get_data(as_text=True)
-    assert "/static/vendor/leaflet/leaflet.js" in page
+    page = viewer.get("/listings/supply?material=fly_ash").get_data(as_text=True)
+    assert "/static/vendor/leaflet/leaflet.js" in page and "/static/js/map.js" in page
+    assert 'data-map-url="/listings/supply/map.json?' in page and "material=fly_ash" in page
+    assert "<iframe" not in page
     assert "cdn." not in page and "cdnjs" not in page and "netdna" not in page
 
 

@@ -1,5 +1,6 @@
 """Matching rounds in the marketplace: proposals equal the optimiser's plan; acceptance by both parties
 makes an agreement; nothing is promised twice; only the parties decide."""
+import json
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -280,14 +281,35 @@ def test_round_page_and_acceptance_through_the_browser_client(market, client, db
 
 
 def test_round_map_hides_sites_from_a_party(market, client, db):
+    from marketplace import gazetteer
+
     round_ = run_round(market["operator"])
     proposal = round_.proposals[0]
     producer, consumer = parties(market, proposal)
     login(client, consumer)
-    page = client.get(f"/match/rounds/{round_.id}/map").get_data(as_text=True)
+    response = client.get(f"/match/rounds/{round_.id}/map.json")
+    assert response.mimetype == "application/json"
+    page = json.dumps(response.get_json(), ensure_ascii=False)
     assert producer.organisation.name not in page
     supply = db.session.get(SupplyListing, proposal.supply_listing_id)
-    assert f"{float(supply.site.lat)}, {float(supply.site.lon)}" not in page
+    points = [f["geometry"]["coordinates"] for f in response.get_json()["features"]
+              if f["geometry"]["type"] == "Point"]
+    assert [float(supply.site.lon), float(supply.site.lat)] not in points
+    seat = gazetteer.COUNTIES[supply.site.county]
+    assert [float(seat.lon), float(seat.lat)] in points
+    # the consumer's own site is exact, and its own organisation named
+    demand = db.session.get(DemandListing, proposal.demand_listing_id)
+    assert [float(demand.site.lon), float(demand.site.lat)] in points
+    assert consumer.organisation.name in page
+    # once both accept, each party sees the other's site and name
+    rounds.decide(producer, proposal.id, "accept")
+    rounds.decide(consumer, proposal.id, "accept")
+    db.session.commit()
+    response = client.get(f"/match/rounds/{round_.id}/map.json")
+    points = [f["geometry"]["coordinates"] for f in response.get_json()["features"]
+              if f["geometry"]["type"] == "Point"]
+    assert [float(supply.site.lon), float(supply.site.lat)] in points
+    assert producer.organisation.name in json.dumps(response.get_json(), ensure_ascii=False)
 
 
 def api_token(client, user):

@@ -53,18 +53,25 @@ def test_producer_posts_consumer_finds_it_by_distance_on_the_map(page, site_url,
     assert 28 < distance < 35
     expect(page.locator("#results")).not_to_contain_text("恒源灰库")
 
-    # The map in its frame: Leaflet loaded from our server, one marker, at the county seat, not the site.
-    frame = page.frame_locator("#listings-map")
-    expect(frame.locator(".leaflet-interactive")).to_have_count(1)
-    map_frame = next(f for f in page.frames if "/map" in f.url)
-    assert map_frame.evaluate("typeof window.L") == "object"
-    markers = "Object.values(window).filter(v => v && v instanceof L.CircleMarker)"
-    lat_lngs = map_frame.evaluate(f"{markers}.map(m => [m.getLatLng().lat, m.getLatLng().lng])")
+    # The map, drawn in the page by our script: one marker, at the county seat, not the site.
+    map_element = page.locator("#listings-map")
+    expect(map_element).to_have_attribute("data-map-ready", "1")
+    assert page.evaluate("typeof window.L") == "object"
+    expect(map_element.locator("path.leaflet-interactive")).to_have_count(1)
+    layers = "document.getElementById('listings-map').mapLayers.getLayers()"
+    lat_lngs = page.evaluate(f"{layers}.map(m => [m.getLatLng().lat, m.getLatLng().lng])")
     assert lat_lngs == [[38.094, 106.335]]  # Lingwu's seat, not 38.0575, 106.6914
-    map_frame.evaluate(f"{markers}[0].openPopup()")
-    popup = frame.locator(".leaflet-popup-content")
+    # the map is fitted to what it shows (a single marker: zoomed in on it, not the whole region)
+    assert page.evaluate("(() => { const e = document.getElementById('listings-map');"
+                         " return [e.leafletMap.getBounds().contains(e.mapLayers.getBounds()),"
+                         " e.leafletMap.getZoom()]; })()") == [True, 11]
+    map_element.locator("path.leaflet-interactive").click()
+    popup = map_element.locator(".leaflet-popup-content")
     expect(popup).to_contain_text("2,400")
     expect(popup).not_to_contain_text("恒源灰库")
+    popup.locator("a").click()  # the popup's link opens the listing
+    expect(page.locator("#listing-facts")).to_contain_text("2,400")
+    page.go_back()
 
     # Within 10 km there is nothing.
     page.fill("#f-within", "10")

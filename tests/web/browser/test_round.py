@@ -1,5 +1,7 @@
 """In a real browser, on the demo market: the operator runs a round, a producer and a consumer accept a
 proposal, and both see the agreement."""
+import re
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -16,8 +18,8 @@ def test_operator_runs_a_round_and_both_parties_accept(page, site_url, runner, d
     page.click("#run-round")
     expect(page.locator("#round-totals")).to_be_visible()
     expect(page.locator("#proposals tbody tr").first).to_be_visible()
-    frame = page.frame_locator("#round-map")
-    expect(frame.locator("path.leaflet-interactive").first).to_be_attached()
+    expect(page.locator("#round-map")).to_have_attribute("data-map-ready", re.compile(r"^[1-9]\d*$"))
+    expect(page.locator("#round-map path.leaflet-interactive").first).to_be_attached()
     log_out(page)
 
     proposal = db.session.scalar(select(Proposal).order_by(Proposal.tonnes.desc()))
