@@ -592,8 +592,9 @@ def public_position(listing, viewer: User) -> tuple[float, float]:
     county = gazetteer.COUNTIES.get(site.county)
     if county is not None:
         return float(county.lat), float(county.lon)
-    # A site outside the gazetteer: round to a tenth of a degree (about 10 km).
-    return round(float(site.lat), 1), round(float(site.lon), 1)
+    # A site outside the gazetteer: the centre of its grid cell, the same coarse place distances use (a
+    # second, offset grid would halve the cell where the two overlap).
+    return coarse_site_position(site)
 
 
 def search_from_args(args, side: str) -> Search:
