@@ -441,7 +441,10 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
         changes[Proposal.status] = ProposalStatus.DECLINED
     elif STARTER_SIDE.get(proposal.round.scope) == side and proposal.round.organisation_id == actor.organisation_id:
         other = proposal.consumer_decision if side == "producer" else proposal.producer_decision
-        if other != "accepted":  # not concluded at once: the hold starts now, short and within the cap
+        own = proposal.producer_decision if side == "producer" else proposal.consumer_decision
+        # Not concluded at once: the hold starts now, short and within the cap (a proposal no longer open or
+        # already decided gets its own answer from the conditional UPDATE below).
+        if other != "accepted" and own is None and proposal.status == ProposalStatus.PENDING:
             _check_hold(actor, proposal, side)
             changes[Proposal.expires_at] = min(
                 as_utc(proposal.expires_at), utcnow() + timedelta(hours=int(_setting("FIND_MATCHES_HOLD_HOURS"))))
