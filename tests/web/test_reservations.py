@@ -176,3 +176,15 @@ def test_a_supply_withdrawn_through_the_web_form_ends_its_proposals(fly_ash_mark
                          page=f"/listings/supply/{supply.id}")
     assert response.status_code == 302
     assert statuses(db, [proposals[0]["id"]]) == {"withdrawn"}
+
+
+def test_accepting_twice_is_answered_as_already_decided_not_as_the_cap(fly_ash_market, db, app, monkeypatch):
+    attacker = fly_ash_market["attacker"]
+    demand = weaponised_demand(attacker)
+    proposal = find_matches(attacker, demand["id"]).get_json()["proposals"][0]
+    assert attacker.post(f"{API}/proposals/{proposal['id']}/accept").status_code == 200
+    monkeypatch.setitem(app.config, "RESERVATION_FLOOR_T", 0)
+    monkeypatch.setitem(app.config, "RESERVATION_SHARE_CAP", "0.01")  # now far over the cap
+    again = attacker.post(f"{API}/proposals/{proposal['id']}/accept")
+    assert again.status_code == 409 and again.get_json()["error"]["field"] == "decision"
+    assert "already decided" in again.get_json()["error"]["message"] or "已" in again.get_json()["error"]["message"]
