@@ -51,6 +51,13 @@ class Config:
         self.RECEIPT_TOLERANCE_PCT = os.environ.get("RECEIPT_TOLERANCE_PCT", "2")
         self.LEGAL_PAYLOAD_KG = int(os.environ.get("LEGAL_PAYLOAD_KG", "35000"))
         self.TRUCK_SPEED_KMH = int(os.environ.get("TRUCK_SPEED_KMH", "80"))
+        # Location confidentiality and reservations (README: "Where sites are, and what a proposal holds").
+        self.LOCATION_CELL_LAT_DEG = os.environ.get("LOCATION_CELL_LAT_DEG", "0.1")  # >= ~10 km cells
+        self.LOCATION_CELL_LON_DEG = os.environ.get("LOCATION_CELL_LON_DEG", "0.125")
+        self.SITE_MOVES_PER_DAY = int(os.environ.get("SITE_MOVES_PER_DAY", "3"))
+        self.FIND_MATCHES_HOLD_HOURS = int(os.environ.get("FIND_MATCHES_HOLD_HOURS", "4"))
+        self.RESERVATION_SHARE_CAP = os.environ.get("RESERVATION_SHARE_CAP", "0.20")
+        self.RESERVATION_FLOOR_T = int(os.environ.get("RESERVATION_FLOOR_T", "1000"))
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 

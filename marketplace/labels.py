@@ -27,6 +27,7 @@ PROPOSAL_STATUS = {
     "declined": _l("Declined"),
     "expired": _l("Expired"),
     "lapsed": _l("Lapsed (tonnes no longer available)"),
+    "withdrawn": _l("Ended (the listing was withdrawn or changed)"),
 }
 DECISION = {"accepted": _l("You accepted"), "declined": _l("You declined")}
 ROUND_SCOPE = {"market": _l("Whole market"), "demand": _l("For one demand"), "supply": _l("For one supply")}

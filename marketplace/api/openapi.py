@@ -158,7 +158,8 @@ MONEY = {"type": "string", "pattern": r"^-?\d+\.\d{2}$"}
 PROPOSAL = {"type": "object", "required": ["id", "status", "supply_listing_id", "demand_listing_id", "tonnes",
                                            "agreement_id"],
             "properties": {"id": {"type": "integer"}, "round_id": {"type": "integer"},
-                           "status": {"type": "string", "enum": ["pending", "agreed", "declined", "expired", "lapsed"]},
+                           "status": {"type": "string", "enum": ["pending", "agreed", "declined", "expired", "lapsed",
+                                                                 "withdrawn"]},
                            "supply_listing_id": {"type": "integer"}, "demand_listing_id": {"type": "integer"},
                            "tonnes": {"type": "integer", "minimum": 1}, "distance_km": {"type": "number"},
                            "mode": {"type": "string", "enum": ["road", "rail"]}, "price_yuan_per_t": MONEY,
@@ -312,7 +313,7 @@ def _matching_paths() -> dict:
             "summary": "Proposals to the caller's organisation (all of them for regulators and the operator)",
             "operationId": "list_proposals",
             "parameters": [{"name": "status", "in": "query", "schema": {
-                "type": "string", "enum": ["pending", "agreed", "declined", "expired", "lapsed"]}}],
+                "type": "string", "enum": ["pending", "agreed", "declined", "expired", "lapsed", "withdrawn"]}}],
             "responses": {"200": items("Proposal"), **_pick("401", "422")}}},
         "/api/v1/proposals/{proposal_id}": {"parameters": _id_path("proposal_id"), "get": {
             "summary": "One proposal", "operationId": "get_proposal",

@@ -46,6 +46,8 @@ class ProposalStatus(str, enum.Enum):
     EXPIRED = "expired"
     #: Both accepted, but a listing no longer had the tonnes (another deal came first).
     LAPSED = "lapsed"
+    #: Its listing was withdrawn or changed before both parties accepted.
+    WITHDRAWN = "withdrawn"
 
 
 class MatchRound(db.Model):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
@@ -293,7 +293,14 @@ def update_listing(actor: User, side: str, listing_id: int, data: dict):
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changes:
         _record(listing, actor, "updated", changes)
+        _end_proposals(listing)  # they were priced and accepted on what the listing said before
     return listing
+
+
+def _end_proposals(listing) -> None:
+    from .rounds import end_pending_proposals
+
+    end_pending_proposals(listing)
 
 
 def set_status(actor: User, side: str, listing_id: int, status: str):
@@ -316,6 +323,8 @@ def set_status(actor: User, side: str, listing_id: int, status: str):
     listing.status = target
     db.session.flush()
     _record(listing, actor, target.value, {"status": [old.value, target.value]})
+    if target in (ListingStatus.WITHDRAWN, ListingStatus.DRAFT):
+        _end_proposals(listing)  # a listing taken off the market holds nothing and can be agreed no more
     return listing
 
 
@@ -354,6 +363,12 @@ def counterparties(org_id: int) -> set[int]:
     return cache[org_id]
 
 
+def sees_site_of(viewer: User, org_id: int) -> bool:
+    """Whether the viewer may know where `org_id`'s sites are: its own, staff, and agreed counterparties."""
+    org = viewer.organisation
+    return org_id == org.id or org.is_staff or org_id in counterparties(org.id)
+
+
 def can_see_listing(viewer: User, listing) -> bool:
     """Its owner and staff always; others while it is live; the other party of a deal on it always, whatever
     its state (closed, withdrawn, expired, fully promised): the buyer keeps what it bought."""
@@ -374,9 +389,61 @@ def _party_to_a_deal_on(viewer: User, listing) -> bool:
 
 def can_see_identity(viewer: User, listing) -> bool:
     """Who offers or needs it, the exact site and the notes: the owner, staff, and agreed counterparties."""
-    org = viewer.organisation
-    return (listing.organisation_id == org.id or org.is_staff
-            or listing.organisation_id in counterparties(org.id))
+    return sees_site_of(viewer, listing.organisation_id)
+
+
+# --- coarse positions ----------------------------------------------------------------------------------
+#
+# Until two organisations have an agreement, neither may learn where the other's sites are to better than
+# one cell of a fixed grid (about 11 km a side). Every distance, filter, sort and price that involves a site
+# hidden from the viewer is computed from the centre of that site's cell, never from the site itself: no
+# number of queries, rounds or moves of one's own sites can then tell two places inside one cell apart.
+
+#: Cell size in degrees (latitude, longitude): 0.1 x 0.125 degrees is 11.1 km x 10.4-11.5 km in 34-41.5 N.
+DEFAULT_CELL_DEG = ("0.1", "0.125")
+#: Distances to hidden sites are shown, filtered and sorted in steps of this many km.
+HIDDEN_DISTANCE_STEP_KM = 5
+
+
+def _cell_size() -> tuple[Decimal, Decimal]:
+    from flask import current_app, has_app_context
+
+    lat, lon = DEFAULT_CELL_DEG
+    if has_app_context():
+        lat = current_app.config.get("LOCATION_CELL_LAT_DEG", lat)
+        lon = current_app.config.get("LOCATION_CELL_LON_DEG", lon)
+    return Decimal(str(lat)), Decimal(str(lon))
+
+
+def coarse_position(lat, lon) -> tuple[float, float]:
+    """The centre of the grid cell that holds (lat, lon): what others see of a site before an agreement.
+
+    Computed in Decimal from the stored six-place coordinates, so a point is always in the same cell."""
+    dlat, dlon = _cell_size()
+    row = (Decimal(str(lat)) / dlat).to_integral_value(ROUND_FLOOR)
+    col = (Decimal(str(lon)) / dlon).to_integral_value(ROUND_FLOOR)
+    return float((row + Decimal("0.5")) * dlat), float((col + Decimal("0.5")) * dlon)
+
+
+def coarse_site_position(site) -> tuple[float, float]:
+    """coarse_position of a site (for maps and the optimiser's instance)."""
+    return coarse_position(site.lat, site.lon)
+
+
+def distances_from(viewer: User, lat0: float, lon0: float, rows) -> dict[int, float]:
+    """Distances in km from (lat0, lon0) to each (key, organisation id, lat, lon) row, as the viewer may know
+    them: exact to 0.1 km for sites it may see, else from the hidden site's cell centre in 5 km steps."""
+    rows = list(rows)
+    if not rows:
+        return {}
+    visible = np.array([sees_site_of(viewer, org_id) for _key, org_id, _lat, _lon in rows])
+    coarse = [coarse_position(lat, lon) for _key, _org, lat, lon in rows]
+    lats = np.array([float(r[2]) if v else c[0] for r, v, c in zip(rows, visible, coarse)])
+    lons = np.array([float(r[3]) if v else c[1] for r, v, c in zip(rows, visible, coarse)])
+    km = distances_km(float(lat0), float(lon0), lats, lons)
+    step = HIDDEN_DISTANCE_STEP_KM
+    shown = np.where(visible, np.round(km, 1), step * np.round(km / step))
+    return {row[0]: float(d) for row, d in zip(rows, shown)}
 
 
 # --- browsing ------------------------------------------------------------------------------------------
@@ -462,13 +529,10 @@ def search(viewer: User, side: str, s: Search) -> Results:
         origin = get_row(Site, s.near_site_id)
         if origin is None or origin.organisation_id != viewer.organisation_id:
             raise ValidationError(_l("Choose one of your sites."), field="near_site_id")
-        rows = db.session.execute(query.with_only_columns(model.id, Site.lat, Site.lon)).all()
-        if rows:
-            ids = np.array([r[0] for r in rows])
-            km = distances_km(float(origin.lat), float(origin.lon), np.array([float(r[1]) for r in rows]),
-                              np.array([float(r[2]) for r in rows]))
-            keep = km <= s.within_km if s.within_km is not None else np.ones(len(ids), dtype=bool)
-            distances = {int(i): round(float(d), 1) for i, d in zip(ids[keep], km[keep])}
+        rows = db.session.execute(query.with_only_columns(model.id, model.organisation_id, Site.lat, Site.lon)).all()
+        # The filter and the sort compare the very value that is shown: coarse for hidden sites.
+        shown = distances_from(viewer, origin.lat, origin.lon, rows)
+        distances = {int(i): d for i, d in shown.items() if s.within_km is None or d <= s.within_km}
         query = query.where(model.id.in_(list(distances) or [-1]))
     if s.sort == "distance" and distances:
         ranked = sorted(distances, key=lambda i: (distances[i], i))
@@ -522,11 +586,11 @@ def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> 
 
 
 def shown_distance(viewer: User, listing, km: float | None) -> float | None:
-    """The distance a viewer is shown: exact (0.1 km) to those who may see the site, to the 5 km for others,
-    since exact distances from several of one's own sites would locate the other's site."""
+    """The distance a viewer is shown. `search` already measures hidden sites from their cell centre in 5 km
+    steps (see distances_from); this only keeps a hidden site's figure on that step."""
     if km is None or can_see_identity(viewer, listing):
         return km
-    return float(5 * round(km / 5))
+    return float(HIDDEN_DISTANCE_STEP_KM * round(km / HIDDEN_DISTANCE_STEP_KM))
 
 
 def public_position(listing, viewer: User) -> tuple[float, float]:
@@ -537,8 +601,9 @@ def public_position(listing, viewer: User) -> tuple[float, float]:
     county = gazetteer.COUNTIES.get(site.county)
     if county is not None:
         return float(county.lat), float(county.lon)
-    # A site outside the gazetteer: round to a tenth of a degree (about 10 km).
-    return round(float(site.lat), 1), round(float(site.lon), 1)
+    # A site outside the gazetteer: the centre of its grid cell, the same coarse place distances use (a
+    # second, offset grid would halve the cell where the two overlap).
+    return coarse_site_position(site)
 
 
 def search_from_args(args, side: str) -> Search:

@@ -13,16 +13,16 @@ from matching import Instance, InstanceError, SolveOptions, solve
 
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (Agreement, DemandListing, ListingStatus, MatchRound, Proposal, ProposalStatus,
+from ..models import (Agreement, DemandListing, ListingStatus, MatchRound, Organisation, Proposal, ProposalStatus,
                       SupplyListing, TariffVersion, User)
 from ..models.listing import LIVE_STATUSES
-from .listings import expire_due
+from .listings import coarse_site_position, expire_due
 from .values import MAX_ID, get_row, parse_decimal, parse_int, parse_text
 
 SOLVER_TIME_LIMIT_S = 10.0
 
 
-from ..clock import iso, utcnow  # noqa: E402
+from ..clock import as_utc, iso, utcnow  # noqa: E402
 
 
 # --- the tariff ----------------------------------------------------------------------------------------
@@ -88,14 +88,81 @@ def expire_proposals(now: datetime | None = None) -> int:
     return result.rowcount or 0
 
 
+# --- reservations --------------------------------------------------------------------------------------
+#
+# A pending proposal *holds* (reserves) its tonnes, so that later rounds do not offer them again, when:
+# - it comes from a market round (the operator's or a regulator's), until it is decided or expires; or
+# - it comes from a firm's own *Find matches* round and that firm has accepted it: from then on it holds
+#   for FIND_MATCHES_HOLD_HOURS at most (its deadline is brought forward), before that it holds nothing.
+# One organisation's holds of a material may not exceed RESERVATION_SHARE_CAP of that material's free
+# tonnes on the other side (or RESERVATION_FLOOR_T, whichever is larger): its own rounds are trimmed to what
+# is left, and its acceptance that would start a hold beyond it is refused. Withdrawing or editing a listing
+# ends its pending proposals (status "withdrawn").
+
+DEFAULTS = {"FIND_MATCHES_HOLD_HOURS": 4, "RESERVATION_SHARE_CAP": "0.20", "RESERVATION_FLOOR_T": 1000}
+
+
+def _setting(name: str):
+    from flask import current_app, has_app_context
+
+    return current_app.config.get(name, DEFAULTS[name]) if has_app_context() else DEFAULTS[name]
+
+
+#: The side whose tonnes a private round's starter takes: a demand round holds supply, and the reverse.
+STARTER_SIDE = {"demand": "consumer", "supply": "producer"}
+
+
+def _holds(now: datetime):
+    """The condition on (Proposal joined with MatchRound) for a proposal that holds its tonnes now."""
+    return and_(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= now,
+                or_(MatchRound.scope == "market",
+                    and_(MatchRound.scope == "demand", Proposal.consumer_decision == "accepted"),
+                    and_(MatchRound.scope == "supply", Proposal.producer_decision == "accepted")))
+
+
 def _pending_tonnes(column, ids: list[int]) -> dict[int, int]:
-    """Tonnes of each listing already offered in pending proposals (reserved until decided or expired)."""
+    """Tonnes of each listing held by pending proposals (see the rules above)."""
     if not ids:
         return {}
     rows = db.session.execute(select(column, func.sum(Proposal.tonnes))
-                              .where(column.in_(ids), Proposal.status == ProposalStatus.PENDING)
+                              .join(MatchRound, Proposal.round_id == MatchRound.id)
+                              .where(column.in_(ids), _holds(utcnow()))
                               .group_by(column)).all()
     return {listing_id: int(total) for listing_id, total in rows}
+
+
+def held_by(org_id: int, material_id: int, side: str) -> int:
+    """Tonnes of `material_id` that `org_id`'s pending proposals hold on the other side: supply it would take
+    as a consumer (side "consumer"), or demand it would fill as a producer (side "producer")."""
+    other, own_org = ((SupplyListing, Proposal.consumer_org_id) if side == "consumer"
+                      else (DemandListing, Proposal.producer_org_id))
+    other_id = Proposal.supply_listing_id if side == "consumer" else Proposal.demand_listing_id
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(Proposal.tonnes), 0))
+        .join(MatchRound, Proposal.round_id == MatchRound.id).join(other, other.id == other_id)
+        .where(own_org == org_id, other.material_id == material_id, _holds(utcnow()))) or 0)
+
+
+def hold_cap(org_id: int, material_id: int, side: str) -> int:
+    """The most tonnes `org_id` may hold of the other side's free `material_id`: RESERVATION_SHARE_CAP of the
+    unpromised tonnes of other organisations' live listings, at least RESERVATION_FLOOR_T."""
+    other = SupplyListing if side == "consumer" else DemandListing
+    free = int(db.session.scalar(
+        select(func.coalesce(func.sum(other.tonnes - other.tonnes_promised), 0))
+        .where(other.material_id == material_id, other.status.in_(LIVE_STATUSES),
+               other.organisation_id != org_id)) or 0)
+    share = Decimal(str(_setting("RESERVATION_SHARE_CAP")))
+    return max(int(free * share), int(_setting("RESERVATION_FLOOR_T")))
+
+
+def end_pending_proposals(listing, reason: str = "withdrawn") -> int:
+    """End every pending proposal of this listing at once (it was withdrawn or changed): they no longer hold
+    anything and can no longer be accepted. Returns how many."""
+    column = Proposal.supply_listing_id if listing.side == "supply" else Proposal.demand_listing_id
+    result = db.session.execute(
+        update(Proposal).where(column == listing.id, Proposal.status == ProposalStatus.PENDING)
+        .values(status=ProposalStatus.WITHDRAWN).execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 def _live(model, ids, period_start, period_end):
@@ -125,6 +192,9 @@ def _floats(values: dict) -> dict:
 def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict, dict]:
     """The optimiser's JSON instance for these listings' unpromised, unreserved tonnes.
 
+    Every site is placed at the centre of its grid cell (listings.coarse_position), so that proposals'
+    distances and prices never tell one party where the other's site is before they agree.
+
     Returns (instance, supplies by optimiser id, demands by optimiser id)."""
     s_left = _pending_tonnes(Proposal.supply_listing_id, [s.id for s in supplies])
     d_left = _pending_tonnes(Proposal.demand_listing_id, [d.id for d in demands])
@@ -133,8 +203,9 @@ def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict
         tonnes = s.tonnes_remaining - s_left.get(s.id, 0)
         if tonnes > 0:
             s_by[f"S{s.id}"] = s
+            lat, lon = coarse_site_position(s.site)
             s_json.append({"id": f"S{s.id}", "material": s.material.code, "grade": s.grade, "tonnes": tonnes,
-                           "lat": float(s.site.lat), "lon": float(s.site.lon),
+                           "lat": lat, "lon": lon,
                            "price_yuan_per_t": str(s.price_yuan_per_t), "max_haul_km": s.max_haul_km,
                            "quality": _floats(s.quality), "rail": s.site.rail_siding})
     for d in demands:
@@ -142,8 +213,9 @@ def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict
         if tonnes > 0:
             d_by[f"D{d.id}"] = d
             price = d.max_delivered_price_yuan_per_t
+            lat, lon = coarse_site_position(d.site)
             d_json.append({"id": f"D{d.id}", "material": d.material.code, "min_grade": d.min_grade,
-                           "tonnes": tonnes, "lat": float(d.site.lat), "lon": float(d.site.lon),
+                           "tonnes": tonnes, "lat": lat, "lon": lon,
                            "max_delivered_price_yuan_per_t": None if price is None else str(price),
                            "max_haul_km": d.max_haul_km, "rail": d.site.rail_siding,
                            "quality_limits": {k: _floats(v) for k, v in (d.quality_limits or {}).items()}})
@@ -204,6 +276,9 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
             demands = [d for d in _live(DemandListing, None, start, end) if d.material_id == own[0].material_id]
     tariff = tariff_in_force()
     instance_json, s_by, d_by = build_instance(supplies, demands, tariff)
+    allowance = None
+    if scope != "market":
+        allowance = _trim_to_cap(org.id, own[0], STARTER_SIDE[scope], instance_json)
     options = SolveOptions.make(min_shipment_t=min_t, max_partners=partners, exclude=_own_pairs(s_by, d_by),
                                 time_limit_s=SOLVER_TIME_LIMIT_S,
                                 co2_kg_per_t_km=float(tariff.co2_kg_per_t_km),
@@ -216,7 +291,7 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
     round_ = MatchRound(
         started_by_id=actor.id, organisation_id=org.id, scope=scope, period_start=start, period_end=end,
         parameters={"supply_listing_ids": supply_ids, "demand_listing_ids": demand_ids,
-                    "min_shipment_t": min_t, "max_partners": partners,
+                    "min_shipment_t": min_t, "max_partners": partners, "hold_allowance_t": allowance,
                     "supplies": len(instance_json["supplies"]), "demands": len(instance_json["demands"])},
         tariff_version_id=tariff.id, solver_status=plan.status, stats=plan.stats,
         baseline=plan.baseline.to_json() if plan.baseline else None, tonnes_matched=plan.tonnes_matched,
@@ -237,6 +312,21 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
             expires_at=expires))
     db.session.flush()
     return round_
+
+
+def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
+    """Offer no more of one's own listing than the organisation may still hold of the other side: a round
+    refuses when nothing is left under the cap, and otherwise trims. Returns the tonnes it may still hold."""
+    allowance = hold_cap(org_id, own.material_id, side) - held_by(org_id, own.material_id, side)
+    if allowance <= 0:
+        raise Conflict(_l("Your organisation's accepted proposals already hold as much of this material as one "
+                          "organisation may (%(cap)s t). Wait until they are decided or their hold ends.",
+                          cap=f"{hold_cap(org_id, own.material_id, side):,}"))
+    key, node_id = ("demands", f"D{own.id}") if side == "consumer" else ("supplies", f"S{own.id}")
+    for node in instance_json[key]:
+        if node["id"] == node_id:
+            node["tonnes"] = min(node["tonnes"], allowance)
+    return allowance
 
 
 def _date(value, field: str) -> date:
@@ -349,6 +439,15 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
     changes = {column: value, by: actor.id, at: utcnow()}
     if decision == "decline":
         changes[Proposal.status] = ProposalStatus.DECLINED
+    elif STARTER_SIDE.get(proposal.round.scope) == side and proposal.round.organisation_id == actor.organisation_id:
+        other = proposal.consumer_decision if side == "producer" else proposal.producer_decision
+        own = proposal.producer_decision if side == "producer" else proposal.consumer_decision
+        # Not concluded at once: the hold starts now, short and within the cap (a proposal no longer open or
+        # already decided gets its own answer from the conditional UPDATE below).
+        if other != "accepted" and own is None and proposal.status == ProposalStatus.PENDING:
+            _check_hold(actor, proposal, side)
+            changes[Proposal.expires_at] = min(
+                as_utc(proposal.expires_at), utcnow() + timedelta(hours=int(_setting("FIND_MATCHES_HOLD_HOURS"))))
     done = db.session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING,
                                column.is_(None)).values(changes).execution_options(synchronize_session=False))
@@ -360,6 +459,18 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
     if decision == "accept" and proposal.producer_decision == "accepted" and proposal.consumer_decision == "accepted":
         _conclude(proposal)
     return proposal
+
+
+def _check_hold(actor: User, proposal: Proposal, side: str) -> None:
+    """Refuse an acceptance that would make the organisation hold more than its cap of the material."""
+    # Serialise one organisation's acceptances, so that two at once cannot both pass the check.
+    db.session.execute(select(Organisation.id).where(Organisation.id == actor.organisation_id).with_for_update())
+    material_id = proposal.supply_listing.material_id
+    cap = hold_cap(actor.organisation_id, material_id, side)
+    if held_by(actor.organisation_id, material_id, side) + proposal.tonnes > cap:
+        raise Conflict(_l("Accepting would hold more of this material than one organisation may (%(cap)s t). "
+                          "Wait until your other accepted proposals are decided or their hold ends.",
+                          cap=f"{cap:,}"), field="decision")
 
 
 def _promise(model, listing_id: int, tonnes: int) -> bool:

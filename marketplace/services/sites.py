@@ -4,13 +4,22 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
+
+from datetime import timedelta
 
 from .. import gazetteer
+from ..clock import utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
-from ..models import GenerationRecord, Site, User
+from ..models import DemandListing, GenerationRecord, ListingStatus, Site, SupplyListing, User
+from ..models.audit import AuditEntry
+from . import audit
 from .values import get_row
+
+#: Listings in these states no longer tie a site to its place: a site with any other may not move.
+SETTLED_STATUSES = (ListingStatus.WITHDRAWN, ListingStatus.EXPIRED)
+DEFAULT_MOVES_PER_DAY = 3
 
 SIX_PLACES = Decimal("0.000001")
 
@@ -65,12 +74,38 @@ def get_own_site(actor: User, site_id: int) -> Site:
 
 def update_site(actor: User, site_id: int, name: str, lat, lon, county: str = "", industrial_park: str = "",
                 rail_siding: bool = False) -> tuple[Site, bool]:
+    """Change a site. Moving it (new coordinates) is refused while it has listings that are not withdrawn
+    or expired (their proposals, prices and agreements were made for where it is: make a new site), is
+    limited to SITE_MOVES_PER_DAY per organisation, and goes into the audit log."""
     site = get_own_site(actor, site_id)
-    for key, value in _clean(actor, name, lat, lon, county, industrial_park).items():
+    values = _clean(actor, name, lat, lon, county, industrial_park)
+    if (values["lat"], values["lon"]) != (site.lat, site.lon):
+        _check_move(actor, site)
+        audit.record(actor, "site.move", site, {"from": [str(site.lat), str(site.lon)],
+                                                "to": [str(values["lat"]), str(values["lon"])]})
+    for key, value in values.items():
         setattr(site, key, value)
     site.rail_siding = bool(rail_siding)
     db.session.flush()
     return site, gazetteer.in_region(site.lat, site.lon)
+
+
+def _check_move(actor: User, site: Site) -> None:
+    for model in (SupplyListing, DemandListing):
+        if db.session.scalar(select(model.id).where(model.site_id == site.id,
+                                                    model.status.not_in(SETTLED_STATUSES)).limit(1)):
+            raise Conflict(_l("This site has listings that are not withdrawn or expired, so it cannot move: "
+                              "make a new site for the new place."), field="lat")
+    from flask import current_app, has_app_context
+
+    per_day = int(current_app.config.get("SITE_MOVES_PER_DAY", DEFAULT_MOVES_PER_DAY) if has_app_context()
+                  else DEFAULT_MOVES_PER_DAY)
+    moves = db.session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "site.move", AuditEntry.actor_org_id == actor.organisation_id,
+        AuditEntry.at >= utcnow() - timedelta(days=1)))
+    if moves >= per_day:
+        raise Conflict(_l("Your organisation has moved sites %(n)d times in the last 24 hours, the most allowed. "
+                          "Try again later.", n=moves), field="lat")
 
 
 def set_site_active(actor: User, site_id: int, active: bool) -> Site:

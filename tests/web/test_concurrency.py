@@ -1,6 +1,7 @@
 """No tonne promised twice, under concurrent acceptances at PostgreSQL (SQLite serialises all writers, so
 this proves nothing there and is skipped)."""
 import threading
+import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -195,3 +196,36 @@ def test_concurrent_confirmations_of_different_shipments_keep_one_chain(app, db,
     assert db.session.scalar(select(func.count(LedgerEntry.id))) == 6
     check = deliveries.verify_chain()
     assert check.ok and check.entries == 6
+
+
+def test_concurrent_acceptances_of_one_firms_find_matches_never_hold_beyond_its_cap(app, db, make_user, make_site,
+                                                                                     monkeypatch):
+    """Two Find matches rounds of one utiliser each propose its whole allowance; accepting one proposal of
+    each at the same moment would hold twice the cap: the organisation's lock lets exactly one through."""
+    monkeypatch.setitem(app.config, "RESERVATION_SHARE_CAP", "0.5")
+    monkeypatch.setitem(app.config, "RESERVATION_FLOOR_T", 0)
+    producers = [make_user(kind="producer") for _ in range(2)]
+    for p in producers:
+        offer(p, make_site(p.organisation), 1000)
+    consumer = make_user(kind="consumer")
+    demand = need(consumer, make_site(consumer.organisation), 5000)
+    db.session.commit()
+    picked = []
+    for _ in range(2):
+        round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
+        db.session.commit()
+        assert sum(p.tonnes for p in round_.proposals) == 1000  # half of the 2,000 t free
+        picked.append(max(round_.proposals, key=lambda p: p.tonnes))
+    assert all(p.tonnes > 500 for p in picked)
+    read_held = rounds.held_by
+
+    def slow_held_by(*args):  # widen the window between reading the holds and accepting
+        held = read_held(*args)
+        time.sleep(0.5)
+        return held
+
+    monkeypatch.setattr(rounds, "held_by", slow_held_by)
+    outcomes = fire_together(app, [(consumer.id, p.id, "accept") for p in picked])
+    assert sorted(outcomes) == ["Conflict", "ok"]
+    db.session.expire_all()
+    assert rounds.held_by(consumer.organisation_id, demand.material_id, "consumer") <= 1000
