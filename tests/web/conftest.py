@@ -91,9 +91,12 @@ def clean_database(db) -> None:
 def app(_app):
     from marketplace.extensions import db
 
+    from marketplace.extensions import limiter
+
     with _app.app_context():
         yield _app
         clean_database(db)
+    limiter.reset()  # the rate limits' counts (all tests come from 127.0.0.1) start again
 
 
 @pytest.fixture
@@ -132,6 +135,8 @@ def make_org(db):
 
 
 PASSWORD = "correct-horse-battery"
+#: Staff users (regulators, the operator) made by make_user sign in with this TOTP secret.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture
@@ -142,7 +147,8 @@ def make_user(db, make_org):
     def make(kind="producer", role="admin", org=None, verified=True, email=None):
         org = org or make_org(kind=kind, verified=verified)
         user = User(email=email or f"user{next(_counter)}@example.org", name="测试用户", organisation=org,
-                    role=UserRole(role), active=True, failed_logins=0)
+                    role=UserRole(role), active=True, failed_logins=0,
+                    totp_secret=TOTP_SECRET if org.is_staff else None)
         user.set_password(PASSWORD)
         db.session.add(user)
         db.session.commit()
@@ -179,10 +185,28 @@ def csrf_token(client, url="/auth/login") -> str:
     return match.group(1) or match.group(2)
 
 
+def totp_code(user) -> str:
+    """The user's current TOTP code, usable once more: the helper forgets the last step the user used."""
+    import pyotp
+
+    from marketplace.extensions import db
+    from marketplace.models import User
+
+    db.session.rollback()
+    row = db.session.get(User, user.id)
+    row.totp_last_step = None
+    db.session.commit()
+    return pyotp.TOTP(row.totp_secret).now()
+
+
 def login(client, user, password=PASSWORD):
+    """Log in through the form; a user with a second factor gets the code step done too."""
     token = csrf_token(client, "/auth/login")
     response = client.post("/auth/login", data={"email": user.email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if response.headers["Location"].endswith("/auth/login/code"):
+        response = client.post("/auth/login/code", data={"code": totp_code(user), "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
 
 
