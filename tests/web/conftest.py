@@ -199,6 +199,14 @@ def totp_code(user) -> str:
     return pyotp.TOTP(row.totp_secret).now()
 
 
+def token_request(user, password=PASSWORD, **extra) -> dict:
+    """The JSON body of POST /api/v1/auth/token for `user`, with a TOTP code when the user has a second factor."""
+    body = {"email": user.email, "password": password, **extra}
+    if user.totp_secret:
+        body["totp"] = totp_code(user)
+    return body
+
+
 def login(client, user, password=PASSWORD):
     """Log in through the form; a user with a second factor gets the code step done too."""
     token = csrf_token(client, "/auth/login")
