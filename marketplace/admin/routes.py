@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -79,8 +79,9 @@ def _audit_filters(form: AuditFilterForm) -> dict | None:
         if field.data is not None and not 2000 <= field.data.year <= 2100:
             field.errors = [_("Choose a date between 2000 and 2100.")]
             return None
-    def day_start(day):
-        return datetime(day.year, day.month, day.day, tzinfo=CST)
+    def day_start(day):  # midnight in CST, as the UTC instant the database compares (SQLite drops zones)
+        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(timezone.utc)
+
     return {
         "action": form.action.data or None,
         "organisation_id": int(form.org.data) if form.org.data else None,
