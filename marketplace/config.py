@@ -44,7 +44,6 @@ class Config:
         #: Failed attempts on one account from all addresses together (slows a distributed guesser).
         self.LOGIN_RATE_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT", "10/minute")
         self.REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20/hour")
-        self.API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
         # Maps: tiles come from a configurable server; none is reachable offline, and markers still show.
         self.MAP_TILE_URL = os.environ.get(
             "MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

@@ -67,6 +67,20 @@ def release_credit_code(org_id: int):
                                            note=org.verification_note or "")), 400
 
 
+@bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
+@role_required(lambda u: u.organisation.kind == OrgKind.OPERATOR)
+def reset_totp(user_id: int):
+    """The operator clears a user's lost second factor; the user sets up a new one at the next login."""
+    form = ReleaseCreditCodeForm()  # any form of this blueprint: only its CSRF token is checked
+    if not form.csrf_token.validate(form):
+        abort(400)
+    user = run_service(form, accounts.reset_totp, current_user, user_id)
+    if user is not None:
+        flash(_("Two-factor sign-in of %(email)s is reset.", email=user.email), "success")
+        return redirect(url_for("admin.organisation", org_id=user.organisation_id))
+    abort(400)
+
+
 AUDIT_PAGE_SIZE = 50
 AUDIT_EXPORT_MAX = 50_000
 

@@ -61,6 +61,8 @@ MATRIX = [
      expect(403, anonymous=302, regulator=302, operator=302)),
     ("POST", "/admin/organisations/<int:org_id>/release-credit-code",
      "/admin/organisations/{pending_org}/release-credit-code", expect(403, anonymous=302, operator=400)),
+    ("POST", "/admin/users/<int:user_id>/reset-two-factor", "/admin/users/99999/reset-two-factor",
+     expect(403, anonymous=302, operator=404)),
     ("GET", "/admin/audit", "/admin/audit", expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/auth/tokens", "/auth/tokens", expect(200, anonymous=302)),
     ("POST", "/auth/tokens", "/auth/tokens", expect(200, anonymous=302)),

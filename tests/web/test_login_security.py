@@ -341,3 +341,26 @@ def test_the_tokens_page_sets_and_shows_the_expiry(client, db, logged_in):
     page = post_form(client, "/auth/tokens", {"name": "地磅", "days": "30"}, page="/auth/tokens")
     row = db.session.scalar(select(ApiToken))
     assert to_cst(row.expires_at).strftime("%Y-%m-%d %H:%M") in page.get_data(as_text=True)
+
+
+def test_the_operator_resets_a_lost_second_factor(app, client, db, make_user):
+    from marketplace.models import AuditEntry, User
+
+    regulator = make_user(kind="regulator")
+    regulator_client = app.test_client()
+    login(regulator_client, regulator)
+    # A regulator may not reset anyone's, not even a colleague's.
+    assert post_form(regulator_client, f"/admin/users/{regulator.id}/reset-two-factor", {}).status_code == 403
+    operator = make_user(kind="operator")
+    login(client, operator)
+    response = post_form(client, f"/admin/users/{regulator.id}/reset-two-factor", {})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, regulator.id).totp_secret is None
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.totp"))
+    assert entry.actor_id == operator.id and entry.target_id == regulator.id and entry.details["event"] == "reset"
+    # The regulator's session ended; at the next login they must set up a new app before anything else.
+    assert regulator_client.get("/subsidies/").status_code == 302
+    login(regulator_client, regulator)
+    response = regulator_client.get("/subsidies/")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/auth/account")
