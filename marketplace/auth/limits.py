@@ -46,13 +46,10 @@ def _lockout_key() -> str:
     return f"lockout:{_digest(email)}:{get_remote_address()}" if email else ""
 
 
-def _pending_user() -> str:
-    pending = session.get(PENDING_KEY) or {}
-    return str(pending.get("uid", ""))
-
-
 def _totp_account_key() -> str:
-    uid = _pending_user() or (str(g.get("totp_user_id", "")) if g else "")
+    """The user whose password was right and whose code is awaited (the session says who)."""
+    pending = session.get(PENDING_KEY) or {}
+    uid = pending.get("uid") if isinstance(pending, dict) else None
     return f"totp:{uid}" if uid else ""
 
 

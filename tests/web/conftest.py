@@ -186,17 +186,17 @@ def csrf_token(client, url="/auth/login") -> str:
 
 
 def totp_code(user) -> str:
-    """The user's current TOTP code, usable once more: the helper forgets the last step the user used."""
+    """The user's current TOTP code, usable once more: the helper forgets the last step the user used
+    (on its own connection, so that the test's session and its pending changes are left alone)."""
     import pyotp
+    from sqlalchemy import update
 
     from marketplace.extensions import db
     from marketplace.models import User
 
-    db.session.rollback()
-    row = db.session.get(User, user.id)
-    row.totp_last_step = None
-    db.session.commit()
-    return pyotp.TOTP(row.totp_secret).now()
+    with db.engine.begin() as conn:
+        conn.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    return pyotp.TOTP(user.totp_secret).now()
 
 
 def token_request(user, password=PASSWORD, **extra) -> dict:

@@ -145,8 +145,10 @@ def test_weak_and_breached_passwords_are_refused_on_registration(app, client, pa
     assert response.status_code != 302
 
 
-def test_a_strong_password_registers(client):
-    assert register(client, "brick-maker-kiln-2026").status_code == 302
+@pytest.mark.parametrize("password", ["brick-maker-kiln-2026", "长城砖窑粉煤灰-kiln-2026",
+                                      "the-quick-brown-fox-jumps-over-the-lazy-dog-near-ningxia-ash-ponds-at-dawn-2026"])
+def test_a_strong_password_registers(client, password):
+    assert register(client, password).status_code == 302
 
 
 def test_a_new_password_must_be_strong_too(client, logged_in):
