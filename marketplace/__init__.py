@@ -6,7 +6,7 @@ from pathlib import Path
 from flask import Flask, session
 
 from .config import BASE_DIR, Config, DevelopmentConfig
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
 def select_locale() -> str:
@@ -41,6 +41,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
 

@@ -95,6 +95,10 @@ def init_app(app) -> None:
     def too_large(e):
         return error_page(413, _l("The upload is too large."))
 
+    @app.errorhandler(429)
+    def too_many_requests(e):  # a rate limit (Flask-Limiter) says why in its description
+        return error_page(429, e.description or _l("Too many requests. Wait a minute and try again."))
+
     @app.errorhandler(MarketplaceError)
     def domain_error(e):
         status = http_status(e)
@@ -114,7 +118,8 @@ def init_app(app) -> None:
 
 
 ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid", 500: "server_error"}
+               405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
+               429: "too_many_attempts", 500: "server_error"}
 
 
 def api_error(status: int, code: str, message, field: str | None = None):

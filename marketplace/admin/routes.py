@@ -1,15 +1,19 @@
+import json
+from datetime import datetime, timedelta, timezone
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, select
 
+from ..clock import CST, CST_LABEL, format_cst
 from ..extensions import db
-from ..models import Organisation, VerificationStatus
-from ..services import accounts
+from ..models import Organisation, OrgKind, VerificationStatus
+from ..services import accounts, audit
 from ..services.values import get_row
-from ..web import run_service, staff_required
+from ..web import flash_form_errors, role_required, run_service, spreadsheet, staff_required
 from . import bp
-from .forms import VerifyForm
+from .forms import AuditFilterForm, ReleaseCreditCodeForm, VerifyForm
 
 PAGE_SIZE = 50
 
@@ -41,4 +45,96 @@ def organisation(org_id: int):
         if result is not None:
             flash(_("Decision saved for %(name)s.", name=org.name), "success")
             return redirect(url_for("admin.organisations"))
-    return render_template("admin/organisation.html", org=org, form=form)
+    return render_template("admin/organisation.html", org=org, form=form,
+                           release_form=ReleaseCreditCodeForm(formdata=None))
+
+
+@bp.route("/organisations/<int:org_id>/release-credit-code", methods=["POST"])
+@role_required(lambda u: u.organisation.kind == OrgKind.OPERATOR)
+def release_credit_code(org_id: int):
+    """The operator frees a squatted credit code (rejected or unverified holder) so the real firm can register."""
+    org = get_row(Organisation, org_id)
+    if org is None:
+        abort(404)
+    form = ReleaseCreditCodeForm()
+    if form.validate_on_submit():
+        if run_service(form, accounts.release_credit_code, current_user, org_id, form.reason.data) is not None:
+            flash(_("The credit code is released: the firm it belongs to can now register with it."), "success")
+            return redirect(url_for("admin.organisation", org_id=org_id))
+    flash_form_errors(form)
+    return render_template("admin/organisation.html", org=org, release_form=form,
+                           form=VerifyForm(formdata=None, decision=org.verification.value,
+                                           note=org.verification_note or "")), 400
+
+
+@bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
+@role_required(lambda u: u.organisation.kind == OrgKind.OPERATOR)
+def reset_totp(user_id: int):
+    """The operator clears a user's lost second factor; the user sets up a new one at the next login."""
+    form = ReleaseCreditCodeForm()  # any form of this blueprint: only its CSRF token is checked
+    if not form.csrf_token.validate(form):
+        abort(400)
+    user = run_service(form, accounts.reset_totp, current_user, user_id)
+    if user is not None:
+        flash(_("Two-factor sign-in of %(email)s is reset.", email=user.email), "success")
+        return redirect(url_for("admin.organisation", org_id=user.organisation_id))
+    abort(400)
+
+
+AUDIT_PAGE_SIZE = 50
+AUDIT_EXPORT_MAX = 50_000
+
+
+def _audit_filters(form: AuditFilterForm) -> dict | None:
+    """The query's filters from a valid form (dates are China Standard Time days), or None."""
+    if not form.validate():
+        return None
+    for field in (form.since, form.until):
+        if field.data is not None and not 2000 <= field.data.year <= 2100:
+            field.errors = [_("Choose a date between 2000 and 2100.")]
+            return None
+    def day_start(day):  # midnight in CST, as the UTC instant the database compares (SQLite drops zones)
+        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(timezone.utc)
+
+    return {
+        "action": form.action.data or None,
+        "organisation_id": int(form.org.data) if form.org.data else None,
+        "since": day_start(form.since.data) if form.since.data else None,
+        "until": day_start(form.until.data) + timedelta(days=1) if form.until.data else None,
+    }
+
+
+def _audit_row(entry) -> dict:
+    return {
+        _("Time (%(zone)s)", zone=CST_LABEL): format_cst(entry.at, "%Y-%m-%d %H:%M:%S"),
+        _("Action"): entry.action,
+        _("By"): entry.actor.email if entry.actor else "",
+        _("Organisation"): entry.actor_org.name if entry.actor_org else "",
+        _("Target"): f"{entry.target_type}:{entry.target_id}" if entry.target_type else "",
+        _("Details"): json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+        _("Address"): entry.address,
+    }
+
+
+@bp.route("/audit")
+@staff_required
+def audit_log():
+    """Regulators and the operator read (and export) the log of privileged actions, newest first."""
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _("All actions"))] + [(a, a) for a in audit.ACTIONS]
+    form.org.choices = [("", _("All organisations"))] + [
+        (str(o.id), o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]
+    filters = _audit_filters(form)
+    if filters is None:
+        return render_template("admin/audit.html", form=form, page=None, rows=[], args={}), 400
+    query = audit.query(**filters)
+    args = {k: v for k, v in request.args.items() if k in ("action", "org", "since", "until") and v}
+    fmt = request.args.get("format", "")
+    if fmt in ("csv", "xlsx"):
+        rows = [_audit_row(e) for e in db.session.scalars(query.limit(AUDIT_EXPORT_MAX))]
+        return spreadsheet(rows, fmt, "audit-log", _("Audit log"))
+    page_arg = request.args.get("page", "1")
+    page_no = int(page_arg) if page_arg.isascii() and page_arg.isdigit() and 0 < int(page_arg) <= 100_000 else 1
+    page = db.paginate(query, page=page_no, per_page=AUDIT_PAGE_SIZE, error_out=False)
+    return render_template("admin/audit.html", form=form, page=page, rows=[_audit_row(e) for e in page.items],
+                           args=args)

@@ -407,13 +407,17 @@ def openapi_document() -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["email", "password"],
                     "properties": {"email": {"type": "string"}, "password": {"type": "string"},
+                                   "totp": {"type": "string", "description": "The current six-digit code, "
+                                            "for users with two-factor sign-in (regulators, the operator)"},
+                                   "days": {"type": "integer", "minimum": 1, "maximum": 365, "default": 90},
                                    "name": {"type": "string", "maxLength": 100}}}}}},
                 "responses": {"201": {"description": "Created", "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["token"],
+                    "type": "object", "required": ["token", "expires_at"],
                     "properties": {"token": {"type": "string"}, "id": {"type": "integer"},
-                                   "prefix": {"type": "string"}}}}}},
-                    "400": ERRORS["400"], "401": _error("Wrong e-mail or password"),
-                    "403": _error("Account deactivated"), "422": ERRORS["422"],
+                                   "prefix": {"type": "string"},
+                                   "expires_at": {"type": "string", "format": "date-time"}}}}}},
+                    "400": ERRORS["400"], "401": _error("Wrong e-mail, password or code"),
+                    "403": _error("Account deactivated, or two-factor sign-in not set up"), "422": ERRORS["422"],
                     "429": _error("Too many failed attempts; try again later")}}},
             "/api/v1/materials": {"get": {"summary": "The materials catalogue", "operationId": "materials",
                                           "responses": {"200": {"description": "OK", "content": {

@@ -1,8 +1,9 @@
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
+from ..auth import limits
 from ..clock import iso, today_cst
-from ..errors import AccountLocked, MarketplaceError, PermissionDenied, ValidationError, http_status
+from ..errors import MarketplaceError, PermissionDenied, ValidationError, http_status
 from ..extensions import db
 from ..services import accounts, catalogue, deliveries, listings, rounds, sites, subsidies, tokens
 from ..services.values import parse_int
@@ -38,7 +39,9 @@ def openapi():
 
 
 @bp.post("/auth/token")
+@limits.password_attempt
 def create_token():
+    """A token for e-mail and password (and, for regulators and the operator, "totp": the current code)."""
     body = json_body()
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not email:
@@ -46,19 +49,28 @@ def create_token():
     if not isinstance(password, str) or not password:
         raise ValidationError(_l("This field is required."), field="password")
     try:
-        user = accounts.authenticate(email, password, current_app.config["LOGIN_MAX_FAILURES"],
-                                     current_app.config["LOGIN_LOCKOUT_MINUTES"])
-    except AccountLocked as e:
-        db.session.commit()
-        return api_error(429, "too_many_attempts", e.message, e.field)
+        user = accounts.authenticate(email, password)
     except PermissionDenied as e:  # a deactivated account
-        db.session.commit()
+        db.session.rollback()
         return api_error(403, "forbidden", e.message, e.field)
     except MarketplaceError as e:
-        db.session.commit()  # keep the failure count that slows guessing down
+        db.session.rollback()
+        limits.mark_failed()  # counts towards the limits that slow guessing down
         return api_error(401, "unauthorised", e.message, e.field)
-    row, token = tokens.create_token(user, body.get("name") if isinstance(body.get("name"), str) else "api")
-    return committed({"token": token, "id": row.id, "prefix": row.prefix}, 201)
+    if user.needs_totp and not user.totp_secret:
+        return api_error(403, "forbidden", _l("Set up two-factor sign-in on your account page first."), "totp")
+    if user.totp_secret:
+        code = body.get("totp")
+        try:
+            accounts.verify_totp(user, code if isinstance(code, str) else "")
+        except MarketplaceError as e:
+            db.session.rollback()
+            limits.mark_failed()
+            return api_error(401, "unauthorised", e.message, "totp")
+    days = body.get("days")
+    name = body.get("name") if isinstance(body.get("name"), str) else "api"
+    row, token = tokens.create_token(user, name, days)
+    return committed({"token": token, "id": row.id, "prefix": row.prefix, "expires_at": iso(row.expires_at)}, 201)
 
 
 @bp.get("/materials")

@@ -1,8 +1,14 @@
-"""Accounts: registration, login, logout, the user's own password."""
-from flask import Blueprint
+"""Accounts: registration, login (password, then a TOTP code where one is enrolled), logout, the user's own
+password and second factor."""
+from flask import Blueprint, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 bp = Blueprint("auth", __name__)
+
+#: What a regulator or operator user without a second factor may still open: the set-up and the way out.
+ENROL_FIRST_ENDPOINTS = {"auth.account", "auth.enrol_totp", "auth.logout", "main.set_language", "static"}
 
 
 def init_login(login_manager) -> None:
@@ -16,7 +22,22 @@ def init_login(login_manager) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return get_row(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+        user = get_row(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+        # A session made before the user's last logout or password change is over.
+        if user is None or session.get("_sv") != user.session_version:
+            return None
+        return user
+
+
+@bp.before_app_request
+def staff_enrol_first():
+    """Regulators and the operator approve money: they set up two-factor sign-in before anything else."""
+    if request.endpoint in ENROL_FIRST_ENDPOINTS or request.blueprint == "api":
+        return None
+    if current_user.is_authenticated and current_user.needs_totp and not current_user.totp_secret:
+        flash(_("Set up two-factor sign-in first: your organisation approves money."), "info")
+        return redirect(url_for("auth.account"))
+    return None
 
 
 from . import routes  # noqa: E402,F401

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import Email, EqualTo
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import Email, EqualTo, NumberRange
 
 from ..forms_common import choices, max_length, required
 
@@ -25,7 +25,7 @@ class RegisterForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[required(), max_length(254),
                                                  Email(message=_l("Enter a valid e-mail address."))])
     password = PasswordField(_l("Password"), validators=[required(), max_length(200)],
-                             description=_l("At least 10 characters."))
+                             description=_l("At least 10 characters, hard to guess: a few unrelated words work well."))
     confirm = PasswordField(_l("Repeat the password"), validators=[
         required(), EqualTo("password", message=_l("The passwords do not match."))])
     submit = SubmitField(_l("Register"))
@@ -37,3 +37,17 @@ class PasswordForm(FlaskForm):
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         required(), EqualTo("password", message=_l("The passwords do not match."))])
     submit = SubmitField(_l("Change password"))
+
+
+class TotpForm(FlaskForm):
+    """The second step of a login, and the confirmation of a new authenticator app."""
+    code = StringField(_l("Six-digit code from your authenticator app"),
+                       validators=[required(), max_length(10)])
+    submit = SubmitField(_l("Confirm"))
+
+
+class TokenForm(FlaskForm):
+    name = StringField(_l("What the token is for"), validators=[required(), max_length(100)])
+    days = IntegerField(_l("Valid for (days)"), default=90,
+                        validators=[required(), NumberRange(min=1, max=365, message=_l("From 1 to 365 days."))])
+    submit = SubmitField(_l("Create token"))

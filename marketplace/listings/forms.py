@@ -33,6 +33,3 @@ class StatusForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
-class TokenForm(FlaskForm):
-    name = StringField(_l("What the token is for"), validators=[required(), max_length(100)])
-    submit = SubmitField(_l("Create token"))

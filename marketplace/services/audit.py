@@ -9,7 +9,7 @@ from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 
 from ..extensions import db
 from ..models.audit import AuditEntry
@@ -60,13 +60,18 @@ def _jsonable(value: Any) -> Any:
 
 
 def query(*, action: str | None = None, actor_org_id: int | None = None, since: datetime | None = None,
-          until: datetime | None = None) -> Select:
-    """The log, newest first, narrowed by the given filters (for the page and its export)."""
+          until: datetime | None = None, organisation_id: int | None = None) -> Select:
+    """The log, newest first, narrowed by the given filters (for the page and its export).
+
+    `organisation_id` keeps what the organisation did and what was done to it (its verification, its code)."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
     if action:
         stmt = stmt.where(AuditEntry.action == action)
     if actor_org_id:
         stmt = stmt.where(AuditEntry.actor_org_id == actor_org_id)
+    if organisation_id:
+        stmt = stmt.where(or_(AuditEntry.actor_org_id == organisation_id,
+                              (AuditEntry.target_type == "organisation") & (AuditEntry.target_id == organisation_id)))
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= since)
     if until is not None:

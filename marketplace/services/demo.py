@@ -24,6 +24,11 @@ DEMO_LOGINS = {
     "regulator@example.com": "regulator",
     "admin@example.com": "operator",
 }
+#: Regulators and the operator sign in with a second factor: the demo's fixed TOTP secrets (README).
+DEMO_TOTP_SECRETS = {
+    "regulator@example.com": "NXREGULATORDEMOSECRETAAAAAAAAAAA",
+    "admin@example.com": "NXOPERATORDEMOSECRETAAAAAAAAAAAA",
+}
 MONTHS = 24
 
 
@@ -160,7 +165,7 @@ def _user(org: Organisation, email: str, password_hash: str, log: list[str]) -> 
     if db.session.scalar(select(User.id).where(User.email == email)):
         return
     user = User(email=email, name=email.split("@")[0], organisation=org, role=UserRole.ADMIN, active=True,
-                failed_logins=0, password_hash=password_hash)
+                failed_logins=0, password_hash=password_hash, totp_secret=DEMO_TOTP_SECRETS.get(email))
     db.session.add(user)
     log.append(f"user {email}")
 

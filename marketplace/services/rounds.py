@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import (Agreement, DemandListing, ListingStatus, MatchRound, Organisation, Proposal, ProposalStatus,
                       SupplyListing, TariffVersion, User)
 from ..models.listing import LIVE_STATUSES
+from . import audit
 from .listings import coarse_site_position, expire_due
 from .values import MAX_ID, get_row, parse_decimal, parse_int, parse_text
 
@@ -66,6 +67,7 @@ def set_tariff(actor: User, data: dict) -> TariffVersion:
     tariff = TariffVersion(version=(current.version + 1) if current else 1, created_by_id=actor.id, **values)
     db.session.add(tariff)
     db.session.flush()
+    audit.record(actor, "tariff.version", tariff, {"version": tariff.version, **values})
     return tariff
 
 

@@ -3,42 +3,62 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..clock import utcnow
-from ..errors import NotFound
+from ..clock import as_utc, utcnow
+from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import ApiToken, User
+from . import audit
 from .values import get_row, parse_text
 
 PREFIX = "nxw_"
+DEFAULT_DAYS = 90
+MAX_DAYS = 365
 
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new token for `user`; returns the row and the token itself, which is shown this once only."""
+def create_token(user: User, name: str = "", days: int | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`, valid `days` days (90 by default, at most 365); returns the row and the
+    token itself, which is shown this once only."""
+    days = DEFAULT_DAYS if days is None else days
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+        raise ValidationError(_l("A token lives from 1 to %(n)d days.", n=MAX_DAYS), field="days")
     token = PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
     row = ApiToken(user_id=user.id, name=parse_text(name, "name", 100), token_hash=_hash(token),
-                   prefix=token[:10])
+                   prefix=token[:10], created_at=now, expires_at=now + timedelta(days=days))
     db.session.add(row)
     db.session.flush()
+    audit.record(user, "token.create", row, {"name": row.name, "prefix": row.prefix, "days": days})
     return row, token
 
 
 def user_for_token(token: str) -> User | None:
-    """The active user a live token belongs to, or None."""
+    """The active user a live (not revoked, not expired) token belongs to, or None: one query."""
     if not token or not token.startswith(PREFIX) or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(token)))
-    if row is None or row.revoked_at is not None or not row.user.active:
+    now = utcnow()
+    found = db.session.execute(
+        select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _hash(token), ApiToken.revoked_at.is_(None), ApiToken.expires_at > now,
+               User.active.is_(True))
+    ).first()
+    if found is None:
         return None
-    row.last_used_at = utcnow()
-    return row.user
+    row, user = found
+    row.last_used_at = now
+    return user
+
+
+def is_expired(row: ApiToken) -> bool:
+    return as_utc(row.expires_at) <= utcnow()
 
 
 def tokens_of(user: User) -> list[ApiToken]:
@@ -51,5 +71,6 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
         raise NotFound(_l("No such token."))
     if row.revoked_at is None:
         row.revoked_at = utcnow()
+        audit.record(user, "token.revoke", row, {"name": row.name, "prefix": row.prefix})
     db.session.flush()
     return row

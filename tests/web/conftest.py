@@ -91,9 +91,12 @@ def clean_database(db) -> None:
 def app(_app):
     from marketplace.extensions import db
 
+    from marketplace.extensions import limiter
+
     with _app.app_context():
         yield _app
         clean_database(db)
+    limiter.reset()  # the rate limits' counts (all tests come from 127.0.0.1) start again
 
 
 @pytest.fixture
@@ -132,6 +135,8 @@ def make_org(db):
 
 
 PASSWORD = "correct-horse-battery"
+#: Staff users (regulators, the operator) made by make_user sign in with this TOTP secret.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture
@@ -142,7 +147,8 @@ def make_user(db, make_org):
     def make(kind="producer", role="admin", org=None, verified=True, email=None):
         org = org or make_org(kind=kind, verified=verified)
         user = User(email=email or f"user{next(_counter)}@example.org", name="测试用户", organisation=org,
-                    role=UserRole(role), active=True, failed_logins=0)
+                    role=UserRole(role), active=True, failed_logins=0,
+                    totp_secret=TOTP_SECRET if org.is_staff else None)
         user.set_password(PASSWORD)
         db.session.add(user)
         db.session.commit()
@@ -179,10 +185,36 @@ def csrf_token(client, url="/auth/login") -> str:
     return match.group(1) or match.group(2)
 
 
+def totp_code(user) -> str:
+    """The user's current TOTP code, usable once more: the helper forgets the last step the user used
+    (on its own connection, so that the test's session and its pending changes are left alone)."""
+    import pyotp
+    from sqlalchemy import update
+
+    from marketplace.extensions import db
+    from marketplace.models import User
+
+    with db.engine.begin() as conn:
+        conn.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    return pyotp.TOTP(user.totp_secret).now()
+
+
+def token_request(user, password=PASSWORD, **extra) -> dict:
+    """The JSON body of POST /api/v1/auth/token for `user`, with a TOTP code when the user has a second factor."""
+    body = {"email": user.email, "password": password, **extra}
+    if user.totp_secret:
+        body["totp"] = totp_code(user)
+    return body
+
+
 def login(client, user, password=PASSWORD):
+    """Log in through the form; a user with a second factor gets the code step done too."""
     token = csrf_token(client, "/auth/login")
     response = client.post("/auth/login", data={"email": user.email, "password": password, "csrf_token": token})
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if response.headers["Location"].endswith("/auth/login/code"):
+        response = client.post("/auth/login/code", data={"code": totp_code(user), "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
 
 

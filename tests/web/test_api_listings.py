@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, token_request
 
 API = "/api/v1"
 PATHS = {"supply": f"{API}/supply-listings", "demand": f"{API}/demand-listings"}
@@ -123,7 +123,7 @@ class Api:
 
 
 def issue_token(client, user, password=PASSWORD) -> str:
-    response = client.post(f"{API}/auth/token", json={"email": user.email, "password": password})
+    response = client.post(f"{API}/auth/token", json=token_request(user, password))
     assert response.status_code == 201, response.get_data(as_text=True)
     return response.get_json()["token"]
 

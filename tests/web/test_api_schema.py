@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from marketplace.api.openapi import openapi_document
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import token_request
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 #: Generated examples per operation (fuzzing phase); keeps the whole file under a minute.
@@ -81,7 +81,7 @@ def account(app, make_user, make_site, monkeypatch):
                         lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
     user = make_user(kind="both")
     site = make_site(user.organisation)
-    response = app.test_client().post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    response = app.test_client().post("/api/v1/auth/token", json=token_request(user))
     assert response.status_code == 201, response.get_data(as_text=True)
     return SimpleNamespace(site_id=site.id, headers={"Authorization": f"Bearer {response.get_json()['token']}"})
 

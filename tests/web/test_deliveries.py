@@ -261,9 +261,9 @@ def test_utilisation_figures(deal, db):
 # --- through the API ---------------------------------------------------------------------------------------
 
 def token(client, user):
-    from tests.web.conftest import PASSWORD
+    from tests.web.conftest import token_request
 
-    r = client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    r = client.post("/api/v1/auth/token", json=token_request(user))
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 

@@ -313,9 +313,9 @@ def test_round_map_hides_sites_from_a_party(market, client, db):
 
 
 def api_token(client, user):
-    from tests.web.conftest import PASSWORD
+    from tests.web.conftest import token_request
 
-    r = client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    r = client.post("/api/v1/auth/token", json=token_request(user))
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 

@@ -12,7 +12,7 @@ from marketplace.errors import Conflict, PermissionDenied, ValidationError
 from marketplace.models import Baseline, ClaimEntry, ClaimEvent, SubsidyClaim
 from marketplace.services import deliveries, subsidies
 from marketplace.services.generation import CST
-from tests.web.conftest import PASSWORD, login
+from tests.web.conftest import PASSWORD, login, token_request
 from tests.web.deals import make_agreement
 
 NINGXIA_2020 = [{"from_t": "0", "rate": "10"}, {"from_t": "50000", "rate": "20"},
@@ -237,7 +237,7 @@ def test_only_regulators_review_and_a_utiliser_cannot_approve_its_own(utiliser, 
 
 
 def token(client, user):
-    r = client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    r = client.post("/api/v1/auth/token", json=token_request(user))
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 
