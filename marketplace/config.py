@@ -49,6 +49,10 @@ class Config:
         self.RECEIPT_TOLERANCE_PCT = os.environ.get("RECEIPT_TOLERANCE_PCT", "2")
         self.LEGAL_PAYLOAD_KG = int(os.environ.get("LEGAL_PAYLOAD_KG", "35000"))
         self.TRUCK_SPEED_KMH = int(os.environ.get("TRUCK_SPEED_KMH", "80"))
+        # The ledger's Ed25519 checkpoint key: PEM or a 32-byte seed (hex/base64), else a file made on first use.
+        self.LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
+        self.LEDGER_SIGNING_KEY_FILE = os.environ.get("LEDGER_SIGNING_KEY_FILE",
+                                                      str(BASE_DIR / "instance" / "ledger_signing_key"))
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 
@@ -80,3 +84,5 @@ class TestingConfig(Config):
         self.SECRET_KEY = "testing-secret-key"
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
         self.LOGIN_LOCKOUT_MINUTES = 15
+        # A fixed Ed25519 seed for tests only: checkpoints never touch instance/ while testing.
+        self.LEDGER_SIGNING_KEY = "7e57" * 16

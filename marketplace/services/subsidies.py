@@ -16,6 +16,7 @@ from ..extensions import db
 from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, SubsidyClaim,
                       SubsidyScheme, User)
 from ..models.listing import USES
+from . import ledger
 from .deliveries import year_bounds
 from .values import get_row, parse_decimal, parse_int, parse_text
 
@@ -233,6 +234,8 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers claim subsidies."))
+    # ledger: verify the chain, hold appends until commit, and take (or sign) a checkpoint covering the head
+    checkpoint = ledger.checkpoint_for_claim(actor)
     year = parse_int(year, "year", 2000, 2100)
     scheme = scheme_in_force(year)
     baseline = db.session.scalar(select(Baseline).where(Baseline.organisation_id == org.id,
@@ -261,6 +264,7 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     claim.eligible_kg, claim.excluded_kg = eligible_kg, sum(e.net_kg for e in out)
     claim.baseline_tonnes, claim.increment_tonnes = baseline.tonnes, increment
     claim.rate_yuan_per_t, claim.amount_yuan, claim.capped = amount.rate_yuan_per_t, amount.amount_yuan, amount.capped
+    claim.ledger_checkpoint_id = checkpoint.id  # ledger: the signed checkpoint covering the claim's entries
     db.session.add(claim)
     db.session.flush()
     try:
@@ -300,6 +304,8 @@ def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClai
     decision, reason = _decision(decision, reason)
     if claim.status != "submitted":
         raise Conflict(_l("Only a submitted claim can be reviewed."), field="status")
+    if decision == "approve":  # ledger: approve only while the chain still matches the claim's checkpoint
+        claim.ledger_checkpoint_id = ledger.checkpoint_for_approval(actor, claim.ledger_checkpoint_id).id
     claim.status, claim.reason = ("approved" if decision == "approve" else "rejected"), reason
     details = {"reason": reason, "amount_yuan": f"{claim.amount_yuan:.2f}"}
     if decision == "reject":
