@@ -49,11 +49,12 @@ def register_cli(app: Flask) -> None:
         """The utilisation ledger."""
 
     @ledger_group.command("verify")
-    @click.option("--checkpoint", "checkpoint_file", type=click.File("r"),
-                  help="A checkpoint kept outside the platform (JSON, as GET /api/v1/ledger/checkpoints gives it).")
+    @click.option("--checkpoint", "checkpoint_files", type=click.File("r"), multiple=True,
+                  help="A checkpoint kept outside the platform (JSON, one item of GET /api/v1/ledger/checkpoints "
+                       "as it is); repeat for several.")
     @click.option("--public-key", "public_key_file", type=click.File("r"),
                   help="The platform's public key kept outside it (PEM), instead of the key the platform holds.")
-    def ledger_verify_command(checkpoint_file, public_key_file):
+    def ledger_verify_command(checkpoint_files, public_key_file):
         """Stream the ledger, check the chain, the head and every signed checkpoint (stored and given);
         exit 1 naming the first entry that no longer matches."""
         import json
@@ -64,9 +65,9 @@ def register_cli(app: Flask) -> None:
         from .services import ledger
 
         try:
-            given = [ledger.parse_checkpoint(json.load(checkpoint_file))] if checkpoint_file else []
+            given = [ledger.parse_checkpoint(json.load(f)) for f in checkpoint_files]
             key = load_pem_public_key(public_key_file.read().encode()) if public_key_file else None
-        except (ValueError, MarketplaceError) as e:
+        except (ValueError, TypeError, MarketplaceError) as e:
             raise click.ClickException(str(getattr(e, "message", e))) from e
         check = ledger.verify_ledger(given, key)
         if check.ok:
