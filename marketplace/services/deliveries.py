@@ -18,7 +18,7 @@ from ..extensions import db
 from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
 from .generation import CST
 # The ledger lives in services/ledger.py; these names are re-exported for their existing callers.
-from .ledger import (GENESIS, ChainCheck, _stamp, append_entry, canonical, chain_hash, entry_to_dict,  # noqa: F401
+from .ledger import (GENESIS, ChainCheck, _stamp, append_entry, canonical, entry_hash, entry_to_dict,  # noqa: F401
                      ledger_for, reverse_entry, verify_chain)
 from .rounds import get_agreement
 from .values import get_row, parse_decimal, parse_int, parse_text

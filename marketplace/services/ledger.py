@@ -68,13 +68,6 @@ def entry_hash(entry) -> str:
     return hashlib.sha256(canonical(entry).encode("utf-8")).hexdigest()
 
 
-def chain_hash(prev_hash: str, entry) -> str:
-    """Kept for callers of the old name: the hash of `entry` following `prev_hash`."""
-    if entry.prev_hash != prev_hash:
-        return ""
-    return entry_hash(entry)
-
-
 # --- appending -----------------------------------------------------------------------------------------
 
 def _lock_head():
@@ -410,7 +403,7 @@ ENTRY_COLUMNS = tuple(LedgerEntry.__table__.c)
 
 
 def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None = None,
-                  batch: int = 10_000) -> ChainCheck:
+                  batch: int = 2_000) -> ChainCheck:
     """Stream the ledger once in bounded memory and check: the sequence has no gap, each entry follows the
     one before, its hash covers what is stored, the head is the last entry, and the Merkle tree head at every
     stored checkpoint (and every `given` one, e.g. kept by a regulator) is the one signed. Signatures are
