@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast bench translations extract-messages clean
+.PHONY: install run test test-fast bench bench-ledger translations extract-messages clean
 
 install: $(VENV)/.installed static/vendor/.installed translations
 
@@ -35,7 +35,11 @@ instance/secret_key:
 	$(PY) -c 'import secrets; print(secrets.token_hex(32))' > $@
 	chmod 600 $@
 
-run: install instance/secret_key
+# The ledger's checkpoint key (Ed25519), made once, mode 600, kept out of git.
+instance/ledger_signing_key: instance/secret_key
+	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) ledger public-key > /dev/null
+
+run: install instance/secret_key instance/ledger_signing_key
 	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db upgrade
 	if SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db-is-empty; then SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo; fi
 	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) run --host $(HOST) --port $(PORT)
@@ -49,6 +53,9 @@ test-fast: install
 
 bench: install
 	$(PY) bench/bench_matching.py
+
+bench-ledger: install
+	$(PY) bench/bench_ledger.py
 
 clean:
 	rm -rf $(VENV) static/vendor node_modules .pytest_cache

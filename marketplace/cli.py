@@ -49,16 +49,69 @@ def register_cli(app: Flask) -> None:
         """The utilisation ledger."""
 
     @ledger_group.command("verify")
-    def ledger_verify_command():
-        """Recompute the SHA-256 chain; exit 1 naming the first bad entry."""
-        from .services.deliveries import verify_chain
+    @click.option("--checkpoint", "checkpoint_files", type=click.File("r"), multiple=True,
+                  help="A checkpoint kept outside the platform (JSON, one item of GET /api/v1/ledger/checkpoints "
+                       "as it is); repeat for several.")
+    @click.option("--public-key", "public_key_file", type=click.File("r"),
+                  help="The platform's public key kept outside it (PEM), instead of the key the platform holds.")
+    def ledger_verify_command(checkpoint_files, public_key_file):
+        """Stream the ledger, check the chain, the head and every signed checkpoint (stored and given);
+        exit 1 naming the first entry that no longer matches."""
+        import json
 
-        check = verify_chain()
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        from .errors import MarketplaceError
+        from .services import ledger
+
+        try:
+            given = [ledger.parse_checkpoint(json.load(f)) for f in checkpoint_files]
+            key = load_pem_public_key(public_key_file.read().encode()) if public_key_file else None
+        except (ValueError, TypeError, MarketplaceError) as e:
+            raise click.ClickException(str(getattr(e, "message", e))) from e
+        check = ledger.verify_ledger(given, key)
         if check.ok:
-            click.echo(f"ledger OK: {check.entries} entries")
+            click.echo(f"ledger OK: {check.entries} entries, {check.checkpoints} checkpoints, root {check.root}")
             return
         click.echo(f"ledger BROKEN at entry {check.first_bad_seq}: {check.problem}", err=True)
         raise SystemExit(1)
+
+    @ledger_group.command("checkpoint")
+    def ledger_checkpoint_command():
+        """Verify the ledger, then sign and store a checkpoint {seq, root, time} of its head (run daily,
+        e.g. from cron; see README)."""
+        import json
+
+        from .errors import MarketplaceError
+        from .services import ledger
+
+        try:
+            cp = ledger.create_checkpoint(None)
+            out = ledger.checkpoint_to_dict(cp)
+            db.session.commit()
+        except MarketplaceError as e:
+            db.session.rollback()
+            raise click.ClickException(str(e.message)) from e
+        click.echo(json.dumps(out))
+
+    @ledger_group.command("public-key")
+    def ledger_public_key_command():
+        """Print the public key of the checkpoints (PEM), creating the key pair when there is none."""
+        from .services import ledger
+
+        click.echo(ledger.public_key_to_dict(ledger.signing_key().public_key())["public_key_pem"], nl=False)
+
+    @ledger_group.command("grants")
+    @click.argument("role")
+    def ledger_grants_command(role):
+        """Print the PostgreSQL GRANT/REVOKE statements for the application ROLE (run them as the owner)."""
+        from .errors import MarketplaceError
+        from .services import ledger
+
+        try:
+            click.echo(ledger.grants_sql(role))
+        except MarketplaceError as e:
+            raise click.ClickException(str(e.message)) from e
 
     @app.cli.command("db-is-empty")
     def db_is_empty_command():

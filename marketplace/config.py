@@ -67,6 +67,10 @@ class Config:
         self.FIND_MATCHES_HOLD_HOURS = int(os.environ.get("FIND_MATCHES_HOLD_HOURS", "4"))
         self.RESERVATION_SHARE_CAP = os.environ.get("RESERVATION_SHARE_CAP", "0.20")
         self.RESERVATION_FLOOR_T = int(os.environ.get("RESERVATION_FLOOR_T", "1000"))
+        # The ledger's Ed25519 checkpoint key: PEM or a 32-byte seed (hex/base64), else a file made on first use.
+        self.LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
+        self.LEDGER_SIGNING_KEY_FILE = os.environ.get("LEDGER_SIGNING_KEY_FILE",
+                                                      str(BASE_DIR / "instance" / "ledger_signing_key"))
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 
@@ -98,3 +102,5 @@ class TestingConfig(Config):
         self.SECRET_KEY = "testing-secret-key"
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
         self.LOGIN_LOCKOUT_MINUTES = 15
+        # A fixed Ed25519 seed for tests only: checkpoints never touch instance/ while testing.
+        self.LEDGER_SIGNING_KEY = "7e57" * 16

@@ -207,7 +207,20 @@ LEDGER_ENTRY = {"type": "object", "required": ["seq", "kind", "net_kg", "hash", 
                                "tonnes": {"type": "string"}, "ticket_no": {"type": "string"},
                                "dispatched_at": {"type": "string"}, "confirmed_at": {"type": "string"},
                                "reverses_id": {"type": ["integer", "null"]}, "reason": {"type": "string"},
+                               "recorded_by_id": {"type": ["integer", "null"]},
+                               "format_version": {"type": "integer", "description": "of the hashed form"},
                                "prev_hash": {"type": "string"}, "hash": {"type": "string"}}}
+HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+CHECKPOINT = {
+    "type": "object", "required": ["id", "seq", "root", "time", "signature", "key_id", "algorithm", "signed"],
+    "description": "The platform's Ed25519 signature over the UTF-8 bytes of `signed`, the canonical JSON "
+                   "{\"root\", \"seq\", \"time\"} (sorted keys, no spaces). `root` is the RFC 9162 Merkle tree "
+                   "head over entries 1..seq, whose leaf i is SHA-256(0x00 || the 32 bytes of entry i+1's hash). "
+                   "Keep copies: `flask ledger verify --checkpoint FILE` accepts one as it is.",
+    "properties": {"id": {"type": "integer"}, "seq": {"type": "integer", "minimum": 0}, "root": HEX32,
+                   "time": {"type": "string", "description": "UTC, as signed"},
+                   "signature": {"type": "string", "description": "base64"}, "key_id": HEX32,
+                   "algorithm": {"type": "string", "enum": ["Ed25519"]}, "signed": {"type": "string"}}}
 
 
 CLAIM = {"type": "object", "required": ["id", "year", "status", "eligible_tonnes", "baseline_tonnes",
@@ -230,6 +243,8 @@ CLAIM = {"type": "object", "required": ["id", "year", "status", "eligible_tonnes
                         "affected": {"type": "boolean",
                                      "description": "a ledger entry it counted was reversed after submission"},
                         "reason": {"type": "string"}, "ledger_entry_ids": {"type": "array", "items": {"type": "integer"}},
+                        "ledger_checkpoint_id": {"type": ["integer", "null"],
+                                                 "description": "the verified checkpoint covering its entries"},
                         "events": {"type": "array"}}}
 BASELINE = {"type": "object", "required": ["id", "year", "tonnes", "status"],
             "properties": {"id": {"type": "integer"}, "organisation_id": {"type": "integer"}, "year": {"type": "integer"},
@@ -277,6 +292,69 @@ def _subsidy_paths() -> dict:
             "summary": "A regulator approves or rejects a submitted claim (never changes its figures)",
             "operationId": "review_claim", "requestBody": REVIEW_BODY,
             "responses": {"200": _json(ref("SubsidyClaim")), **_pick("400", "401", "403", "404", "409", "422")}}},
+    }
+
+
+def _ledger_paths() -> dict:
+    ref = lambda name: f"#/components/schemas/{name}"  # noqa: E731
+    checkpoint_id = lambda name, required, what: {  # noqa: E731
+        "name": name, "in": "query", "required": required, "description": what,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+    return {
+        "/api/v1/ledger/checkpoints": {"get": {
+            "summary": "Every signed checkpoint of the ledger, oldest first", "operationId": "ledger_checkpoints",
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["items"],
+                "properties": {"items": {"type": "array", "items": {"$ref": ref("LedgerCheckpoint")}}}}}}},
+                **_pick("401")}}},
+        "/api/v1/ledger/public-key": {"get": {
+            "summary": "The platform's Ed25519 public key that signs the checkpoints", "operationId": "ledger_public_key",
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["algorithm", "key_id", "public_key", "public_key_pem"],
+                "properties": {"algorithm": {"type": "string", "enum": ["Ed25519"]}, "key_id": HEX32,
+                               "public_key": {"type": "string", "description": "the raw 32 bytes, base64"},
+                               "public_key_pem": {"type": "string"}}}}}},
+                **_pick("401"), "404": _error("No checkpoint has been signed yet")}}},
+        "/api/v1/ledger/entries/{seq}/proof": {"get": {
+            "summary": "Inclusion proof (RFC 9162 §2.1.3) of entry `seq` in a checkpoint's tree: hashes only. "
+                       "The entry's producer and utiliser, regulators and the operator may ask.",
+            "operationId": "ledger_inclusion_proof",
+            "parameters": [{"name": "seq", "in": "path", "required": True, "schema": {"type": "integer"}},
+                           checkpoint_id("checkpoint", False, "a checkpoint id; default: the newest covering the entry")],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["seq", "leaf_index", "tree_size", "entry_hash", "leaf_hash",
+                                               "audit_path", "checkpoint"],
+                "properties": {"seq": {"type": "integer"}, "leaf_index": {"type": "integer"},
+                               "tree_size": {"type": "integer"}, "entry_hash": HEX32, "leaf_hash": HEX32,
+                               "audit_path": {"type": "array", "items": HEX32},
+                               "checkpoint": {"$ref": ref("LedgerCheckpoint")}}}}}},
+                **_pick("401", "404", "422"), "409": _error("No checkpoint covers this entry yet")}}},
+        "/api/v1/ledger/consistency": {"get": {
+            "summary": "Consistency proof (RFC 9162 §2.1.4) that checkpoint `to`'s tree extends checkpoint "
+                       "`from`'s: hashes only. `from` and `to` are checkpoint ids (not sizes), so that both roots "
+                       "are signed.",
+            "operationId": "ledger_consistency_proof",
+            "parameters": [checkpoint_id("from", True, "the earlier checkpoint's id"),
+                           checkpoint_id("to", True, "the later checkpoint's id")],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["from", "to", "proof"],
+                "properties": {"from": {"$ref": ref("LedgerCheckpoint")}, "to": {"$ref": ref("LedgerCheckpoint")},
+                               "proof": {"type": "array", "items": HEX32}}}}}},
+                **_pick("401", "404", "422")}}},
+        "/api/v1/ledger/verify": {"post": {
+            "summary": "Regulators and the operator: stream the ledger and check the chain, the head and every "
+                       "signed checkpoint, stored or given",
+            "operationId": "ledger_verify",
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"checkpoint": {"$ref": ref("LedgerCheckpoint")}}}}}},
+            "responses": {"200": {"description": "The result (ok false names the first entry that no longer "
+                                                 "matches)", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["ok", "entries", "first_bad_seq", "problem", "checkpoints_checked"],
+                "properties": {"ok": {"type": "boolean"}, "entries": {"type": "integer"},
+                               "first_bad_seq": {"type": ["integer", "null"]}, "problem": {"type": "string"},
+                               "checkpoints_checked": {"type": "integer"},
+                               "root": {"anyOf": [HEX32, {"type": "null"}]}}}}}},
+                **_pick("400", "401", "403", "422")}}},
     }
 
 
@@ -431,6 +509,7 @@ def openapi_document() -> dict:
             **_listing_paths("demand", "demand-listings", "DemandListing"),
             **_matching_paths(),
             **_subsidy_paths(),
+            **_ledger_paths(),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -454,6 +533,7 @@ def openapi_document() -> dict:
                 "Agreement": AGREEMENT,
                 "Shipment": SHIPMENT,
                 "LedgerEntry": LEDGER_ENTRY,
+                "LedgerCheckpoint": CHECKPOINT,
                 "SubsidyClaim": CLAIM,
                 "Baseline": BASELINE,
             },

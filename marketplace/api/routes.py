@@ -3,9 +3,9 @@ from flask_babel import lazy_gettext as _l
 
 from ..auth import limits
 from ..clock import iso, today_cst
-from ..errors import MarketplaceError, PermissionDenied, ValidationError, http_status
+from ..errors import MarketplaceError, NotFound, PermissionDenied, ValidationError, http_status
 from ..extensions import db
-from ..services import accounts, catalogue, deliveries, listings, rounds, sites, subsidies, tokens
+from ..services import accounts, catalogue, deliveries, ledger as ledger_service, listings, rounds, sites, subsidies, tokens
 from ..services.values import parse_int
 from ..web import api_error
 from . import bp
@@ -253,6 +253,51 @@ def ledger():
                     "page": s.page, "per_page": s.per_page, "pages": max(1, page.pages or 1)})
 
 
+@bp.get("/ledger/checkpoints")
+def ledger_checkpoints():
+    return jsonify({"items": [ledger_service.checkpoint_to_dict(cp) for cp in ledger_service.checkpoints()]})
+
+
+@bp.get("/ledger/public-key")
+def ledger_public_key():
+    key = ledger_service.public_key()
+    if key is None:
+        raise NotFound(_l("No checkpoint has been signed yet."))
+    return jsonify(ledger_service.public_key_to_dict(key))
+
+
+def _optional_id(name: str):
+    value = request.args.get(name, "")
+    return None if value == "" else parse_int(value, name, 1, 2**31 - 1)
+
+
+@bp.get("/ledger/entries/<int:seq>/proof")
+def ledger_inclusion_proof(seq: int):
+    return jsonify(ledger_service.inclusion_proof(g.api_user, seq, _optional_id("checkpoint")))
+
+
+@bp.get("/ledger/consistency")
+def ledger_consistency_proof():
+    first, second = _optional_id("from"), _optional_id("to")
+    if first is None or second is None:
+        raise ValidationError(_l("Give the ids of two checkpoints: ?from=&to=."), field="from" if first is None else "to")
+    return jsonify(ledger_service.consistency_proof(first, second))
+
+
+@bp.post("/ledger/verify")
+def ledger_verify():
+    if not g.api_user.organisation.is_staff:
+        raise PermissionDenied(_l("Only regulators and the operator run the ledger check."))
+    body = request.get_json(silent=True) if request.content_length else {}
+    if not isinstance(body, dict):
+        raise ValidationError(_l("Send a JSON object (Content-Type: application/json)."), field=None)
+    given = [ledger_service.parse_checkpoint(body["checkpoint"])] if body.get("checkpoint") is not None else []
+    check = ledger_service.verify_ledger(given)
+    return jsonify({"ok": check.ok, "entries": check.entries, "first_bad_seq": check.first_bad_seq,
+                    "problem": check.problem, "checkpoints_checked": check.checkpoints,
+                    "root": check.root if check.ok else None})
+
+
 @bp.get("/utilisation")
 def utilisation():
     if not g.api_user.organisation.is_staff:
@@ -297,6 +342,7 @@ def get_claim(claim_id: int):
     claim = subsidies.get_claim(g.api_user, claim_id)
     out = subsidies.claim_to_dict(claim)
     out["ledger_entry_ids"] = [e.id for e in subsidies.claim_entries(claim)]
+    out["ledger_checkpoint_id"] = claim.ledger_checkpoint_id
     out["events"] = [{"action": e.action, "at": iso(e.at), "user_id": e.user_id} for e in claim.events]
     return jsonify(out)
 

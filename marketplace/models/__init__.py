@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
 from .audit import AuditEntry
 from .catalogue import Material, MaterialGrade, MaterialParameter
-from .delivery import LedgerEntry, LedgerHead, Shipment
+from .delivery import LedgerCheckpoint, LedgerEntry, LedgerHead, Shipment
 from .generation import GenerationRecord
 from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVersion
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
@@ -18,6 +18,7 @@ __all__ = [
     "Recovery",
     "SubsidyClaim",
     "SubsidyScheme",
+    "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
     "Shipment",

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, SmallInteger, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -65,8 +65,9 @@ class LedgerHead(db.Model):
 
 
 class LedgerEntry(db.Model):
-    """An append-only record of utilised tonnes, chained by SHA-256. Never updated or deleted: a
-    correction is a new entry that reverses an earlier one, with a reason."""
+    """An append-only record of utilised tonnes, chained by SHA-256 over every column but `hash` (see
+    services/ledger.py). Never updated or deleted (on PostgreSQL a trigger refuses both): a correction is a
+    new entry that reverses an earlier one, with a reason."""
 
     __tablename__ = "ledger_entry"
 
@@ -88,6 +89,8 @@ class LedgerEntry(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the canonical form the hash was computed over (services/ledger.py FORMAT_VERSION)
+    format_version: Mapped[int] = mapped_column(SmallInteger, server_default="2")
 
     shipment = relationship("Shipment")
 
@@ -97,3 +100,25 @@ class LedgerEntry(db.Model):
 
     def __repr__(self) -> str:
         return f"<LedgerEntry #{self.seq} {self.kind} {self.net_kg} kg>"
+
+
+class LedgerCheckpoint(db.Model):
+    """The platform's signed statement that the ledger's first `seq` entries have the Merkle tree head `root`
+    (RFC 9162), at `time`. Anyone who keeps a copy can later prove that entries were changed or removed."""
+
+    __tablename__ = "ledger_checkpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    #: hex SHA-256 Merkle tree head over entries 1..seq
+    root: Mapped[str] = mapped_column(String(64))
+    #: the UTC time exactly as signed, e.g. 2026-12-01T03:00:00.000000Z
+    time: Mapped[str] = mapped_column(String(32))
+    #: base64 Ed25519 signature over the canonical JSON {"root", "seq", "time"}
+    signature: Mapped[str] = mapped_column(String(100))
+    #: hex SHA-256 of the raw public key, so a reader knows which key signed
+    key_id: Mapped[str] = mapped_column(String(64))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    def __repr__(self) -> str:
+        return f"<LedgerCheckpoint {self.id} seq={self.seq}>"

@@ -99,6 +99,8 @@ class SubsidyClaim(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the signed ledger checkpoint that covered the claim's entries when it was prepared (then approved)
+    ledger_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_checkpoint.id"))
 
     organisation = relationship("Organisation")
     scheme = relationship("SubsidyScheme")

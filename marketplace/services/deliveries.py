@@ -1,9 +1,7 @@
-"""Shipments (weighbridge tickets), receipts, the hash-chained utilisation ledger, anomaly flags and
-utilisation figures. Weights are whole kilograms; times are stored in UTC and read in China Standard Time."""
+"""Shipments (weighbridge tickets), receipts, anomaly flags and utilisation figures (the ledger itself is
+services/ledger.py). Weights are whole kilograms; times are stored in UTC and read in China Standard Time."""
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -11,18 +9,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (Agreement, GenerationRecord, LedgerEntry, LedgerHead, Organisation, Shipment, Site,
-                      SupplyListing, User)
+from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
+# The ledger lives in services/ledger.py; these names are re-exported for their existing callers.
+from .ledger import (GENESIS, ChainCheck, _stamp, append_entry, canonical, entry_hash, entry_to_dict,  # noqa: F401
+                     ledger_for, reverse_entry, verify_chain)
 from .rounds import get_agreement
 from .values import get_row, parse_decimal, parse_int, parse_text
 
-GENESIS = "0" * 64
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
 MAX_GROSS_KG = 100_000  # no road vehicle weighs more; a larger figure is a typing error
 
@@ -33,9 +33,6 @@ class Rules:
     receipt_tolerance_pct: Decimal = Decimal("2")
     legal_payload_kg: int = 35_000
     truck_speed_kmh: int = 80
-
-
-from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow  # noqa: E402
 
 
 def parse_time(value, field: str) -> datetime:
@@ -132,114 +129,6 @@ def confirm_shipment(actor: User, shipment_id: int, received_net_kg, now: dateti
     append_entry(kind="utilisation", shipment=shipment, agreement=agreement,
                  net_kg=min(shipment.net_kg, received), confirmed_at=now, actor=actor)
     return shipment
-
-
-# --- the ledger ----------------------------------------------------------------------------------------
-
-def _stamp(moment: datetime) -> str:
-    return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical(entry: LedgerEntry) -> str:
-    """The entry's canonical form: every recorded field, sorted, UTC times to the microsecond."""
-    return json.dumps({
-        "seq": entry.seq, "kind": entry.kind, "shipment_id": entry.shipment_id, "agreement_id": entry.agreement_id,
-        "producer_org_id": entry.producer_org_id, "consumer_org_id": entry.consumer_org_id,
-        "material": entry.material, "net_kg": entry.net_kg, "ticket_no": entry.ticket_no,
-        "dispatched_at": _stamp(entry.dispatched_at), "confirmed_at": _stamp(entry.confirmed_at),
-        "reverses_id": entry.reverses_id, "reason": entry.reason or "",
-    }, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def chain_hash(prev_hash: str, entry: LedgerEntry) -> str:
-    return hashlib.sha256((prev_hash + canonical(entry)).encode("utf-8")).hexdigest()
-
-
-def append_entry(kind: str, shipment: Shipment, agreement: Agreement, net_kg: int, confirmed_at: datetime,
-                 actor: User, reverses: LedgerEntry | None = None, reason: str = "") -> LedgerEntry:
-    # Lock the head: concurrent appends queue here and each sees the entry before it (PostgreSQL; SQLite
-    # serialises writers anyway). The conditional update below stays as a second guard.
-    head = db.session.execute(select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)
-                              .with_for_update()).one()
-    entry = LedgerEntry(seq=head.seq + 1, kind=kind, shipment_id=shipment.id, agreement_id=agreement.id,
-                        producer_org_id=agreement.producer_org_id, consumer_org_id=agreement.consumer_org_id,
-                        material=agreement.material.code, net_kg=net_kg, ticket_no=shipment.ticket_no,
-                        dispatched_at=as_utc(shipment.dispatched_at), confirmed_at=as_utc(confirmed_at),
-                        reverses_id=reverses.id if reverses else None, reason=reason, recorded_by_id=actor.id,
-                        prev_hash=head.hash)
-    entry.hash = chain_hash(head.hash, entry)
-    moved = db.session.execute(
-        update(LedgerHead).where(LedgerHead.id == 1, LedgerHead.seq == head.seq)
-        .values(seq=entry.seq, hash=entry.hash).execution_options(synchronize_session=False))
-    if moved.rowcount != 1:  # another entry was appended meanwhile: the caller's transaction rolls back
-        raise Conflict(_l("The ledger was busy; try again."))
-    db.session.add(entry)
-    db.session.flush()
-    return entry
-
-
-def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
-    """A regulator or the operator corrects the ledger by a reversing entry, with a reason."""
-    if not actor.organisation.is_staff:
-        raise PermissionDenied(_l("Only a regulator or the operator corrects the ledger."))
-    reason = parse_text(reason, "reason", 1000)
-    if not reason:
-        raise ValidationError(_l("Give the reason for the correction."), field="reason")
-    original = get_row(LedgerEntry, entry_id)
-    if original is None:
-        raise NotFound(_l("No such ledger entry."))
-    if original.kind != "utilisation":
-        raise Conflict(_l("Only a utilisation entry can be reversed."))
-    if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == original.id)):
-        raise Conflict(_l("This entry is already reversed."))
-    reversal = append_entry("reversal", original.shipment, original.shipment.agreement, -original.net_kg, utcnow(),
-                            actor, reverses=original, reason=reason)
-    from .subsidies import on_ledger_reversal  # subsidies reads the ledger: imported here, not at the top
-
-    on_ledger_reversal(original, reversal, actor)  # claims that counted it: affected, recomputed, recoveries
-    return reversal
-
-
-@dataclass
-class ChainCheck:
-    ok: bool
-    entries: int
-    first_bad_seq: int | None = None
-    problem: str = ""
-
-
-def verify_chain() -> ChainCheck:
-    """Recompute every hash in order; name the first entry that is missing, changed or out of place."""
-    expected_prev, expected_seq, count = GENESIS, 1, 0
-    for entry in db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).yield_per(1000):
-        count += 1
-        if entry.seq != expected_seq:
-            return ChainCheck(False, count, expected_seq, f"entry {expected_seq} is missing")
-        if entry.prev_hash != expected_prev:
-            return ChainCheck(False, count, entry.seq, f"entry {entry.seq} does not follow entry {entry.seq - 1}")
-        if chain_hash(entry.prev_hash, entry) != entry.hash:
-            return ChainCheck(False, count, entry.seq, f"entry {entry.seq} was altered")
-        expected_prev, expected_seq = entry.hash, expected_seq + 1
-    head = db.session.get(LedgerHead, 1)
-    if head.seq != expected_seq - 1 or head.hash != expected_prev:
-        return ChainCheck(False, count, expected_seq, f"entries after {expected_seq - 1} are missing")
-    return ChainCheck(True, count)
-
-
-def ledger_for(viewer: User, page: int = 1, per_page: int = 50):
-    query = select(LedgerEntry).order_by(LedgerEntry.seq.desc())
-    if not viewer.organisation.is_staff:
-        org = viewer.organisation_id
-        query = query.where(or_(LedgerEntry.producer_org_id == org, LedgerEntry.consumer_org_id == org))
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
-
-
-def entry_to_dict(e: LedgerEntry) -> dict:
-    return {"id": e.id, "seq": e.seq, "kind": e.kind, "shipment_id": e.shipment_id, "agreement_id": e.agreement_id,
-            "producer_org_id": e.producer_org_id, "consumer_org_id": e.consumer_org_id, "material": e.material,
-            "net_kg": e.net_kg, "tonnes": f"{e.tonnes:.3f}", "ticket_no": e.ticket_no,
-            "dispatched_at": _stamp(e.dispatched_at), "confirmed_at": _stamp(e.confirmed_at),
-            "reverses_id": e.reverses_id, "reason": e.reason, "prev_hash": e.prev_hash, "hash": e.hash}
 
 
 def shipment_to_dict(s: Shipment, flags: list[str] | None = None) -> dict:

@@ -17,6 +17,7 @@ from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, 
                       SubsidyClaim, SubsidyScheme, User)
 from ..models.listing import USES
 from . import audit
+from . import ledger
 from .deliveries import year_bounds
 from .values import get_row, parse_decimal, parse_int, parse_text
 
@@ -290,6 +291,8 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers claim subsidies."))
+    # ledger: verify the chain, hold appends until commit, and take (or sign) a checkpoint covering the head
+    checkpoint = ledger.checkpoint_for_claim(actor)
     year = parse_int(year, "year", 2000, 2100)
     if year > today_cst().year:
         raise ValidationError(_l("%(year)s has not begun: a claim covers tonnes already delivered, for this year "
@@ -323,6 +326,7 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     claim = busy or SubsidyClaim(organisation_id=org.id, year=year, created_by_id=actor.id, status="draft")
     claim.baseline_id, claim.excluded_kg = baseline.id, sum(e.net_kg for e in out)
     _figure(claim, scheme, baseline.tonnes, own_kg, earlier_kg)
+    claim.ledger_checkpoint_id = checkpoint.id  # ledger: the signed checkpoint covering the claim's entries
     db.session.add(claim)
     db.session.flush()
     try:
@@ -364,6 +368,8 @@ def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClai
     decision, reason = _decision(decision, reason)
     if claim.status != "submitted":
         raise Conflict(_l("Only a submitted claim can be reviewed."), field="status")
+    if decision == "approve":  # ledger: approve only while the chain still matches the claim's checkpoint
+        claim.ledger_checkpoint_id = ledger.checkpoint_for_approval(actor, claim.ledger_checkpoint_id).id
     claim.status, claim.reason = ("approved" if decision == "approve" else "rejected"), reason
     details = {"reason": reason, "amount_yuan": f"{claim.amount_yuan:.2f}"}
     if decision == "reject":

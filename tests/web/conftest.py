@@ -67,7 +67,7 @@ def _app():
 CATALOGUE_TABLES = {"material", "material_grade", "material_parameter", "alembic_version", "tariff_version",
                     "ledger_head", "subsidy_scheme"}
 #: Tables that refuse UPDATE and DELETE on PostgreSQL (a trigger); emptied between tests by TRUNCATE.
-APPEND_ONLY_TABLES = {"audit_entry"}
+APPEND_ONLY_TABLES = {"audit_entry", "ledger_entry", "ledger_checkpoint"}
 #: Tables whose version 1 comes from a migration and stays; later versions are test data.
 VERSIONED_TABLES = {"tariff_version", "subsidy_scheme"}
 
@@ -82,7 +82,7 @@ def clean_database(db) -> None:
             elif table.name in VERSIONED_TABLES:
                 conn.execute(table.delete().where(table.c.version > 1))  # keep the migration's version 1
             elif table.name in APPEND_ONLY_TABLES and conn.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {table.name}"))  # its trigger refuses DELETE, by design
+                conn.execute(text(f"TRUNCATE {table.name} CASCADE"))  # its trigger refuses DELETE, by design
             elif table.name not in CATALOGUE_TABLES:
                 conn.execute(table.delete())
 

@@ -11,6 +11,7 @@ from marketplace.services import deliveries
 from marketplace.services.generation import CST
 from tests.web.conftest import login, post_form
 from tests.web.deals import make_agreement
+from tests.web.insider import insider
 
 RULES = deliveries.Rules()
 
@@ -125,8 +126,8 @@ def three_entries(deal, db):
 
 
 def test_the_check_catches_an_edited_entry(three_entries, db, runner):
-    db.session.execute(text("UPDATE ledger_entry SET net_kg = net_kg + 1000 WHERE seq = 2"))
-    db.session.commit()
+    with insider(db):
+        db.session.execute(text("UPDATE ledger_entry SET net_kg = net_kg + 1000 WHERE seq = 2"))
     check = deliveries.verify_chain()
     assert not check.ok and check.first_bad_seq == 2
     result = runner.invoke(args=["ledger", "verify"])
@@ -134,26 +135,26 @@ def test_the_check_catches_an_edited_entry(three_entries, db, runner):
 
 
 def test_the_check_catches_a_deleted_entry(three_entries, db, runner):
-    db.session.execute(text("DELETE FROM ledger_entry WHERE seq = 2"))
-    db.session.commit()
+    with insider(db):
+        db.session.execute(text("DELETE FROM ledger_entry WHERE seq = 2"))
     check = deliveries.verify_chain()
     assert not check.ok and check.first_bad_seq == 2
 
 
 def test_the_check_catches_a_deleted_last_entry(three_entries, db):
-    db.session.execute(text("DELETE FROM ledger_entry WHERE seq = 3"))
-    db.session.commit()
+    with insider(db):
+        db.session.execute(text("DELETE FROM ledger_entry WHERE seq = 3"))
     check = deliveries.verify_chain()
     assert not check.ok and check.first_bad_seq == 3
 
 
 def test_the_check_catches_two_swapped_entries(three_entries, db):
     rows = {r.seq: r for r in db.session.execute(text("SELECT seq, net_kg, ticket_no FROM ledger_entry"))}
-    db.session.execute(text("UPDATE ledger_entry SET net_kg = :kg, ticket_no = :t WHERE seq = 1"),
-                       {"kg": rows[2].net_kg, "t": rows[2].ticket_no})
-    db.session.execute(text("UPDATE ledger_entry SET net_kg = :kg, ticket_no = :t WHERE seq = 2"),
-                       {"kg": rows[1].net_kg, "t": rows[1].ticket_no})
-    db.session.commit()
+    with insider(db):
+        db.session.execute(text("UPDATE ledger_entry SET net_kg = :kg, ticket_no = :t WHERE seq = 1"),
+                           {"kg": rows[2].net_kg, "t": rows[2].ticket_no})
+        db.session.execute(text("UPDATE ledger_entry SET net_kg = :kg, ticket_no = :t WHERE seq = 2"),
+                           {"kg": rows[1].net_kg, "t": rows[1].ticket_no})
     check = deliveries.verify_chain()
     assert not check.ok and check.first_bad_seq == 1
 
