@@ -1,7 +1,7 @@
 """the year's subsidy computed once (top-up claims), affected claims and recoveries
 
-Revision ID: 0010
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 04:00:00
 
 """
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

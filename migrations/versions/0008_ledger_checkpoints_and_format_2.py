@@ -9,8 +9,8 @@ signed after it. Downgrade re-hashes back to format 1.
 On PostgreSQL a trigger refuses UPDATE and DELETE on ledger_entry and ledger_checkpoint (migrations run as
 the owner, who alone may disable it; see README "The ledger").
 
-Revision ID: 0009
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 04:00:00
 
 """
@@ -22,8 +22,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0009'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
