@@ -46,6 +46,11 @@ class TotpForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
+class TotpEnrolForm(TotpForm):
+    """Confirming a new authenticator app; replacing one also asks for the password."""
+    account_password = PasswordField(_l("Current password"), validators=[max_length(200)])
+
+
 class TokenForm(FlaskForm):
     name = StringField(_l("What the token is for"), validators=[required(), max_length(100)])
     days = IntegerField(_l("Valid for (days)"), default=90,

@@ -13,7 +13,7 @@ from ..services import tokens as token_service
 from ..services.values import get_row
 from ..web import is_safe_next, run_service
 from . import bp, limits
-from .forms import LoginForm, PasswordForm, RegisterForm, TokenForm, TotpForm
+from .forms import LoginForm, PasswordForm, RegisterForm, TokenForm, TotpEnrolForm, TotpForm
 
 #: Seconds a password-checked login may wait for its second factor.
 PENDING_SECONDS = 300
@@ -143,12 +143,12 @@ def account():
             flash(_("Your password has been changed. Your other sessions and your API tokens have ended."),
                   "success")
             return redirect(url_for("auth.account"))
-    return _account_page(form, TotpForm(formdata=None))
+    return _account_page(form, TotpEnrolForm(formdata=None))
 
 
-def _account_page(form, totp_form):
-    secret, uri = _totp_setup() if not current_user.totp_secret or request.args.get("totp") == "new" \
-        else (None, None)
+def _account_page(form, totp_form, setting_up: bool = False):
+    setting_up = setting_up or not current_user.totp_secret or request.args.get("totp") == "new"
+    secret, uri = _totp_setup() if setting_up else (None, None)
     return render_template("auth/account.html", form=form, totp_form=totp_form, totp_secret=secret, totp_uri=uri)
 
 
@@ -156,14 +156,14 @@ def _account_page(form, totp_form):
 @login_required
 def enrol_totp():
     """Confirm a new authenticator app with its first code; it replaces any earlier one."""
-    totp_form = TotpForm()
+    totp_form = TotpEnrolForm()
     if totp_form.validate_on_submit():
         if run_service(totp_form, accounts.enrol_totp, current_user, session.get(SETUP_KEY, ""),
-                       totp_form.code.data) is not None:
+                       totp_form.code.data, current_password=totp_form.account_password.data) is not None:
             session.pop(SETUP_KEY, None)
             flash(_("Two-factor sign-in is on: from now on you log in with a code from your app."), "success")
             return redirect(url_for("auth.account"))
-    return _account_page(PasswordForm(formdata=None), totp_form), 400
+    return _account_page(PasswordForm(formdata=None), totp_form, setting_up=True), 400
 
 
 @bp.route("/tokens", methods=["GET", "POST"])

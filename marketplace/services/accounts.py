@@ -171,8 +171,15 @@ def verify_totp(user: User, code: str, now: datetime | None = None) -> None:
         raise bad
 
 
-def enrol_totp(user: User, secret: str, code: str, now: datetime | None = None) -> User:
-    """Set (or replace) the user's TOTP secret once they prove their app has it with a first code."""
+def enrol_totp(user: User, secret: str, code: str, now: datetime | None = None,
+               current_password: str | None = None) -> User:
+    """Set (or replace) the user's TOTP secret once they prove their app has it with a first code.
+
+    Replacing a second factor also needs the current password: a session left open on a shared computer
+    must not be enough to move someone's second factor to another phone."""
+    if user.totp_secret is not None and not user.check_password(current_password or ""):
+        raise ValidationError(_l("Enter your current password to move two-factor sign-in to a new phone."),
+                              field="account_password")
     if not secret or len(secret) > 32:
         raise ValidationError(_l("Start the set-up again."), field="code")
     step = _matching_step(secret, code, now or utcnow())

@@ -240,6 +240,28 @@ def test_staff_without_a_second_factor_enrol_before_anything_else(client, db, ma
     assert entry.actor_id == user.id and entry.details == {"event": "enrolled"}
 
 
+def test_moving_a_second_factor_to_a_new_phone_needs_the_password(client, db, make_user):
+    """An open session alone (a shared computer) must not be enough to take over someone's second factor."""
+    user = make_user(kind="regulator")
+    client.get("/lang/en")
+    login(client, user)
+    page = client.get("/auth/account?totp=new").get_data(as_text=True)
+    assert 'name="account_password"' in page
+    with client.session_transaction() as session:
+        secret = session["_totp_setup"]
+    token = csrf_token(client, "/auth/account")
+    refused = client.post("/auth/account/two-factor", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token,
+                                                            "account_password": "not-the-password"})
+    assert refused.status_code == 400 and "current password" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).totp_secret == TOTP_SECRET
+    moved = client.post("/auth/account/two-factor", data={"code": pyotp.TOTP(secret).now(), "csrf_token": token,
+                                                          "account_password": PASSWORD})
+    assert moved.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(user), user.id).totp_secret == secret
+
+
 def test_producers_may_enrol_but_need_not(client, logged_in):
     client, user = logged_in(kind="producer")
     assert client.get("/org/").status_code == 200
