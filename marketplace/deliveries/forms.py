@@ -18,7 +18,7 @@ class ShipmentForm(FlaskForm):
 
 
 class ShipmentImportForm(FlaskForm):
-    file = FileField(_l("CSV (UTF-8) or XLSX file of tickets"), validators=[required()])
+    file = FileField(_l("CSV (UTF-8 or GBK) or XLSX file of tickets"), validators=[required()])
     submit = SubmitField(_l("Import tickets"))
 
 

@@ -24,7 +24,7 @@ class ListingForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV (UTF-8) or XLSX file"), validators=[required()])
+    file = FileField(_l("CSV (UTF-8 or GBK) or XLSX file"), validators=[required()])
     submit = SubmitField(_l("Import"))
 
 
