@@ -4,6 +4,7 @@ from flask_login import current_user
 from sqlalchemy import case, select
 
 from ..extensions import db
+from ..guard import page_arg
 from ..models import Organisation, VerificationStatus
 from ..services import accounts
 from ..services.values import get_row
@@ -22,7 +23,7 @@ def organisations():
         case((Organisation.verification == VerificationStatus.PENDING, 0), else_=1), Organisation.name)
     if status in {s.value for s in VerificationStatus}:
         query = query.where(Organisation.verification == VerificationStatus(status))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/organisations.html", page=page, status=status)
 
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from ..errors import MarketplaceError
 from ..extensions import db
+from ..guard import page_arg
 from ..models import Shipment
 from ..services import deliveries, listing_files, rounds
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
@@ -109,7 +110,7 @@ def confirm(shipment_id: int):
 @bp.route("/ledger")
 @login_required
 def ledger():
-    page = deliveries.ledger_for(current_user, page=request.args.get("page", 1, type=int) or 1)
+    page = deliveries.ledger_for(current_user, page=page_arg())
     return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None)
 
 

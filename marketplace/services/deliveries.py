@@ -21,7 +21,7 @@ from ..models import (Agreement, GenerationRecord, LedgerEntry, LedgerHead, Orga
                       SupplyListing, User)
 from .generation import CST
 from .rounds import get_agreement
-from .values import get_row, parse_decimal, parse_int, parse_text
+from .values import get_row, in_range, parse_decimal, parse_int, parse_text
 
 GENESIS = "0" * 64
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
@@ -50,6 +50,7 @@ def parse_time(value, field: str) -> datetime:
             raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field) from None
     else:
         raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field)
+    in_range(moment, field)  # before converting: year 1 or 9999 overflows the conversion
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CST)
     return moment.astimezone(timezone.utc)
