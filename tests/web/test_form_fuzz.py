@@ -2,7 +2,8 @@
 surrogates, right-to-left marks, huge and odd numbers, very long strings) into every field of every POST
 route of the url_map, as a role that may use the route, with a valid CSRF token, and no answer is a 5xx.
 
-Bounded to about a minute: FORM_FUZZ_EXAMPLES examples per route (default 15), no deadline. Each example\nkeeps every field of the route's form valid but one to three, which get the hostile values.
+Bounded to about a minute: FORM_FUZZ_EXAMPLES examples per route (default 15), no deadline. Each example
+keeps every field of the route's form valid but one to three, which get the hostile values.
 """
 from __future__ import annotations
 
