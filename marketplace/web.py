@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import wraps
-from urllib.parse import urlsplit
-
 from flask import abort, flash, jsonify, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
@@ -19,6 +17,10 @@ from .extensions import db
 
 
 def init_app(app) -> None:
+    from . import guard
+
+    guard.init_app(app)
+
     @app.before_request
     def remember_client_address():
         from .services.audit import request_address
@@ -73,7 +75,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(400)
     def bad_request(e):
-        return error_page(400, _l("The request could not be understood."))
+        from flask import g
+
+        return error_page(400, g.get("guard_message") or _l("The request could not be understood."))
 
     @app.errorhandler(401)
     def unauthorised(e):
@@ -186,12 +190,10 @@ def run_service(form, operation, *args, **kwargs):
 
 
 def is_safe_next(target: str | None) -> bool:
-    """Only redirect to a path on this site (no scheme, no host, no '//' tricks)."""
-    if not target:
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
-        and "\\" not in target
+    """Only redirect to a path on this site (see guard.is_safe_next)."""
+    from .guard import is_safe_next as check
+
+    return check(target)
 
 
 def role_required(check):

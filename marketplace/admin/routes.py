@@ -8,6 +8,7 @@ from sqlalchemy import case, select
 
 from ..clock import CST, CST_LABEL, format_cst
 from ..extensions import db
+from ..guard import page_arg
 from ..models import Organisation, OrgKind, VerificationStatus
 from ..services import accounts, audit
 from ..services.values import get_row
@@ -26,7 +27,7 @@ def organisations():
         case((Organisation.verification == VerificationStatus.PENDING, 0), else_=1), Organisation.name)
     if status in {s.value for s in VerificationStatus}:
         query = query.where(Organisation.verification == VerificationStatus(status))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=PAGE_SIZE, error_out=False)
     return render_template("admin/organisations.html", page=page, status=status)
 
 
@@ -133,8 +134,6 @@ def audit_log():
     if fmt in ("csv", "xlsx"):
         rows = [_audit_row(e) for e in db.session.scalars(query.limit(AUDIT_EXPORT_MAX))]
         return spreadsheet(rows, fmt, "audit-log", _("Audit log"))
-    page_arg = request.args.get("page", "1")
-    page_no = int(page_arg) if page_arg.isascii() and page_arg.isdigit() and 0 < int(page_arg) <= 100_000 else 1
-    page = db.paginate(query, page=page_no, per_page=AUDIT_PAGE_SIZE, error_out=False)
+    page = db.paginate(query, page=page_arg(), per_page=AUDIT_PAGE_SIZE, error_out=False)
     return render_template("admin/audit.html", form=form, page=page, rows=[_audit_row(e) for e in page.items],
                            args=args)

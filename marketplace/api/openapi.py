@@ -17,7 +17,7 @@ def _error(description: str) -> dict:
 
 
 ERRORS = {
-    "400": _error("Malformed request (not a JSON object)"),
+    "400": _error("Malformed request: not a JSON object, nested too deeply, or text with control characters"),
     "401": _error("Missing or invalid token"),
     "403": _error("Not allowed for this user"),
     "404": _error("No such object, or not visible to this user"),
@@ -460,6 +460,19 @@ def _matching_paths() -> dict:
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
+    """The document; every operation may also be refused by the request guard (marketplace/guard.py)."""
+    document = _document()
+    for operations in document["paths"].values():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue  # path-level "parameters"
+            operation["responses"].setdefault("400", ERRORS["400"])
+            if "requestBody" in operation:
+                operation["responses"].setdefault("413", _error("The request body is too large"))
+    return document
+
+
+def _document() -> dict:
     page = lambda item: {"type": "object", "required": ["items", "total", "page", "per_page", "pages"],  # noqa: E731
                          "properties": {"items": {"type": "array", "items": {"$ref": item}},
                                         "total": {"type": "integer"}, "page": {"type": "integer"},

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..clock import cst_input, utcnow
 from ..errors import Conflict, MarketplaceError
 from ..extensions import db
+from ..guard import page_arg
 from ..models import LedgerEntry, Shipment
 from ..services import deliveries, listing_files, rounds
 from ..services.values import get_row
@@ -114,7 +115,7 @@ def confirm(shipment_id: int):
 @bp.route("/ledger")
 @login_required
 def ledger():
-    page = deliveries.ledger_for(current_user, page=request.args.get("page", 1, type=int) or 1)
+    page = deliveries.ledger_for(current_user, page=page_arg())
     return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None,
                            reversed_ids=_reversed(page.items))
 

@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 
@@ -24,7 +24,7 @@ class ListingForm(FlaskForm):
 
 
 class ImportForm(FlaskForm):
-    file = FileField(_l("CSV (UTF-8) or XLSX file"), validators=[required()])
+    file = FileField(_l("CSV (UTF-8 or GBK) or XLSX file"), validators=[required()])
     submit = SubmitField(_l("Import"))
 
 

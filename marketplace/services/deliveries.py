@@ -21,7 +21,7 @@ from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shi
 from .ledger import (GENESIS, ChainCheck, _stamp, append_entry, canonical, entry_hash, entry_to_dict,  # noqa: F401
                      ledger_for, reverse_entry, verify_chain)
 from .rounds import get_agreement
-from .values import get_row, parse_decimal, parse_int, parse_text
+from .values import get_row, in_range, parse_decimal, parse_int, parse_text
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
 MAX_GROSS_KG = 100_000  # no road vehicle weighs more; a larger figure is a typing error
@@ -46,6 +46,7 @@ def parse_time(value, field: str) -> datetime:
             raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field) from None
     else:
         raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field)
+    in_range(moment, field)  # before converting: year 1 or 9999 overflows the conversion
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=CST)
     return as_utc(moment)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,36 +76,146 @@ class ImportFailed(MarketplaceError):
 
 
 MAX_IMPORT_ROWS = 2000
+#: Lines read at most, blank ones included (a sheet may claim a million empty rows; we never walk them).
+MAX_IMPORT_LINES = MAX_IMPORT_ROWS + 1000
+#: Columns read at most: the header's width, never what the sheet's <dimension> claims (up to 16,384).
+MAX_IMPORT_COLUMNS = 200
+#: A cell longer than this is not a value anyone meant (notes allow 2,000 characters).
+MAX_CELL_CHARS = 5000
+#: Wall-clock bound on reading one file, whatever it holds.
+IMPORT_SECONDS = 10.0
+#: An XLSX is a zip: what its entries may decompress to, checked before anything is decompressed.
+XLSX_MAX_MEMBERS = 500
+XLSX_MAX_MEMBER_BYTES = 32 * 1024 * 1024
+XLSX_MAX_TOTAL_BYTES = 64 * 1024 * 1024
+XLSX_MAX_RATIO = 100  # uncompressed / compressed, for members over 1 MiB (spreadsheet XML rarely passes 20)
+#: Characters no spreadsheet cell carries: C0 controls but tab/LF/CR, and lone surrogates.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def read_table(filename: str, data: bytes) -> list[tuple[int, dict]]:
-    """(line number, {column: value}) for each data row of a CSV (UTF-8) or XLSX file."""
+    """(line number, {column: value}) for each data row of a CSV or XLSX file, read row by row.
+
+    Bounded whatever the file holds: rows, lines, columns, cell length, XLSX zip sizes and time, so that
+    a zip bomb or a sheet claiming a million rows is refused at once with a message that says why."""
     name = (filename or "").lower()
     if name.endswith(".xlsx") or data.startswith(b"PK\x03\x04"):
-        from openpyxl import load_workbook
+        rows = _xlsx_rows(data)
+    else:
+        rows = _csv_rows(data)
+    deadline = time.monotonic() + IMPORT_SECONDS
+    header: list[str] | None = None
+    out = []
+    for number, row in enumerate(rows, start=1):
+        if number > MAX_IMPORT_LINES:
+            raise ValidationError(_l("At most %(n)d rows per file.", n=MAX_IMPORT_ROWS), field="file")
+        if number % 256 == 0 and time.monotonic() > deadline:
+            raise ValidationError(_l("The file took too long to read; split it into smaller files."),
+                                  field="file")
+        if header is not None and all(v is None or v == "" for v in row):
+            continue  # blank (a sheet's gaps come as rows of None)
+        cells = [_cell(v) for v in row]
+        for value in cells:
+            _check_cell(value, number)
+        if header is None:
+            header = cells
+            while header and not header[-1]:
+                header.pop()
+            if not header:
+                raise ValidationError(_l("The file is empty."), field="file")
+            continue
+        if not any(cells):
+            continue
+        if len(out) == MAX_IMPORT_ROWS:
+            raise ValidationError(_l("At most %(n)d rows per file.", n=MAX_IMPORT_ROWS), field="file")
+        out.append((number, {h: v for h, v in zip(header, cells) if h}))
+    if header is None:
+        raise ValidationError(_l("The file is empty."), field="file")
+    return out
 
+
+def _check_cell(value: str, line: int) -> None:
+    if len(value) > MAX_CELL_CHARS:
+        raise ValidationError(_l("Line %(line)d has a cell longer than %(n)d characters.", line=line,
+                                 n=MAX_CELL_CHARS), field="file")
+    if _CONTROL.search(value):
+        raise ValidationError(_l("Line %(line)d contains control characters.", line=line), field="file")
+
+
+def _xlsx_rows(data: bytes):
+    """The first sheet's rows as tuples of values, lazily, at most MAX_IMPORT_COLUMNS wide."""
+    check_xlsx_archive(data)
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # never trust <dimension>: openpyxl pads every row to its width
+    except Exception:
+        raise ValidationError(_l("This is not a readable XLSX file."), field="file") from None
+
+    def rows():
         try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-            rows = list(sheet.iter_rows(values_only=True))
+            width = MAX_IMPORT_COLUMNS
+            for index, row in enumerate(sheet.iter_rows(max_col=MAX_IMPORT_COLUMNS, values_only=True)):
+                if index == 0:  # later rows are cut to the header's width: columns without a name are unread
+                    width = max((i + 1 for i, v in enumerate(row) if v not in (None, "")), default=1)
+                yield row[:width]
+        except ValidationError:
+            raise
         except Exception:
             raise ValidationError(_l("This is not a readable XLSX file."), field="file") from None
-    else:
+        finally:
+            book.close()
+
+    return rows()
+
+
+def check_xlsx_archive(data: bytes) -> None:
+    """Refuse a zip whose entries would decompress beyond the limits, before decompressing anything.
+
+    The sizes come from the central directory; zipfile never returns more bytes than a member declares
+    (a liar fails its CRC check instead), so checking them bounds what openpyxl can inflate."""
+    import zipfile
+
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise ValidationError(_l("This is not a readable XLSX file."), field="file") from None
+    too_big = ValidationError(_l("The spreadsheet unpacks to more than %(mb)d MB; split it into smaller files.",
+                                 mb=XLSX_MAX_TOTAL_BYTES // (1024 * 1024)), field="file")
+    if len(members) > XLSX_MAX_MEMBERS:
+        raise too_big
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > XLSX_MAX_MEMBER_BYTES or total > XLSX_MAX_TOTAL_BYTES:
+            raise too_big
+        if member.file_size > 1024 * 1024 and member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1):
+            raise ValidationError(_l("The spreadsheet is compressed suspiciously well; save it again from "
+                                     "Excel or as CSV."), field="file")
+
+
+def _csv_rows(data: bytes):
+    """A CSV's rows, lazily. Excel writes UTF-8 (with a BOM) or, in Chinese Windows, GB18030/GBK: a strict
+    UTF-8 decode decides, since GBK text is almost never valid UTF-8."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
         try:
-            text = data.decode("utf-8-sig")
+            text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise ValidationError(_l("Save the CSV file as UTF-8."), field="file") from None
-        rows = list(csv.reader(io.StringIO(text)))
-    if not rows:
-        raise ValidationError(_l("The file is empty."), field="file")
-    header = [str(h or "").strip() for h in rows[0]]
-    out = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(str(v or "").strip() for v in row):
-            continue
-        out.append((number, {h: _cell(v) for h, v in zip(header, row) if h}))
-    if len(out) > MAX_IMPORT_ROWS:
-        raise ValidationError(_l("At most %(n)d rows per file.", n=MAX_IMPORT_ROWS), field="file")
-    return out
+            raise ValidationError(_l("Save the CSV file as UTF-8 or GB18030 (GBK)."), field="file") from None
+
+    def rows():
+        try:
+            yield from csv.reader(io.StringIO(text, newline=""))
+        except csv.Error:
+            # e.g. a field over the csv module's limit (131,072 characters)
+            raise ValidationError(_l("The CSV file cannot be read: a field is too long or badly quoted."),
+                                  field="file") from None
+
+    return rows()
 
 
 def _cell(value) -> str:

@@ -71,13 +71,26 @@ def get_row(model, ident: int):
 def parse_date(value, field: str) -> date:
     """An ISO date, YYYY-MM-DD."""
     if isinstance(value, date):
-        return value
+        return in_range(value, field)
     if not isinstance(value, str):
         raise ValidationError(_l("Enter a date as YYYY-MM-DD."), field=field)
     try:
-        return date.fromisoformat(value.strip())
+        return in_range(date.fromisoformat(value.strip()), field)
     except ValueError:
         raise ValidationError(_l("Enter a date as YYYY-MM-DD."), field=field) from None
+
+
+#: Dates anyone enters on this platform lie in these years (year 1 or 9999 overflow date arithmetic and
+#: time-zone conversion).
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def in_range(moment, field: str):
+    """A date or datetime, refused unless its year lies in MIN_YEAR..MAX_YEAR."""
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValidationError(_l("Enter a date between %(lo)d and %(hi)d.", lo=MIN_YEAR, hi=MAX_YEAR),
+                              field=field)
+    return moment
 
 
 def parse_text(value, field: str, maximum: int) -> str:
@@ -85,6 +98,10 @@ def parse_text(value, field: str, maximum: int) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationError(_l("Enter text."), field=field)
+    from ..guard import CONTROL_IN_TEXT
+
+    if CONTROL_IN_TEXT.search(value):  # NUL and lone surrogates: PostgreSQL and UTF-8 refuse to store them
+        raise ValidationError(_l("This field contains characters that are not allowed."), field=field)
     value = value.strip()
     if len(value) > maximum:
         raise ValidationError(_l("At most %(max)d characters.", max=maximum), field=field)

@@ -185,6 +185,56 @@ def test_listing_operations_on_own_site_and_listings_answer_as_documented(case, 
     case.call_and_validate(app=wsgi_app, headers=account.headers, checks=CHECKS)
 
 
+# --- the unauthenticated token endpoint, with hostile text --------------------------------------------------
+# Anyone on the network can reach POST /auth/token. Generated bodies, without a bearer token, sometimes steered
+# to an existing account's e-mail, with NUL, other control characters, lone surrogates, right-to-left marks
+# and very long strings in every field, and sometimes nested deeply: no 5xx, every answer as documented.
+
+HOSTILE_TEXT = ["\ud800", "\x00", "a\x00b", "x\udfffy", "\u202eadmin", "\x1b[2J", "\r\n", "9" * 5000, "1e999", "-0",
+                "' OR 1=1 --", "\ufeff", ""]
+HOSTILE = st.one_of(
+    st.sampled_from(HOSTILE_TEXT),
+    st.text(alphabet=st.characters(codec=None, categories=["Cc", "Cs", "Cf", "Lo", "Ll", "Nd"]), max_size=60),
+)
+token_schema = schema.include(path_regex=r"^/api/v1/auth/token$")
+
+
+@SETTINGS
+@token_schema.parametrize()
+@token_schema.given(email=st.sampled_from(HOSTILE_TEXT), password=HOSTILE, name=st.none() | HOSTILE,
+                    real_email=st.booleans(), depth=st.sampled_from([0] * 8 + [40, 500]))
+def test_the_token_endpoint_answers_hostile_bodies_without_a_token_as_documented(case, email, password, name,
+                                                                                 real_email, depth, wsgi_app,
+                                                                                 account_email):
+    if isinstance(case.body, dict):
+        case.body["email"] = account_email + email if real_email else email
+        case.body["password"] = password
+        if name is not None:
+            case.body["name"] = name
+        if depth:
+            case.body["password"] = json_nested(depth)
+    case.call_and_validate(app=wsgi_app, checks=CHECKS)
+
+
+def json_nested(depth: int):
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.fixture
+def account_email(make_user, monkeypatch) -> str:
+    """An existing account's e-mail, which generated bodies extend with hostile characters."""
+    from werkzeug.security import generate_password_hash
+
+    import marketplace.models.organisation as organisation
+
+    monkeypatch.setattr(organisation, "generate_password_hash",
+                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+    return make_user(kind="both").email
+
+
 # --- the document itself ---------------------------------------------------------------------------------
 
 def test_the_served_document_is_the_one_tested(client):
