@@ -67,6 +67,8 @@ class Config:
         self.FIND_MATCHES_HOLD_HOURS = int(os.environ.get("FIND_MATCHES_HOLD_HOURS", "4"))
         self.RESERVATION_SHARE_CAP = os.environ.get("RESERVATION_SHARE_CAP", "0.20")
         self.RESERVATION_FLOOR_T = int(os.environ.get("RESERVATION_FLOOR_T", "1000"))
+        # Inclusion and consistency proofs per API token (each one reads the tree prefix it covers).
+        self.LEDGER_PROOF_RATE_LIMIT = os.environ.get("LEDGER_PROOF_RATE_LIMIT", "20/minute")
         # The ledger's Ed25519 checkpoint key: PEM or a 32-byte seed (hex/base64), else a file made on first use.
         self.LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
         self.LEDGER_SIGNING_KEY_FILE = os.environ.get("LEDGER_SIGNING_KEY_FILE",
@@ -102,5 +104,6 @@ class TestingConfig(Config):
         self.SECRET_KEY = "testing-secret-key"
         self.SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
         self.LOGIN_LOCKOUT_MINUTES = 15
+        self.LEDGER_PROOF_RATE_LIMIT = "100000/minute"  # the RFC 9162 test asks for 820 proofs; one test sets it low
         # A fixed Ed25519 seed for tests only: checkpoints never touch instance/ while testing.
         self.LEDGER_SIGNING_KEY = "7e57" * 16

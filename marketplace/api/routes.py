@@ -40,6 +40,7 @@ def openapi():
 
 @bp.post("/auth/token")
 @limits.password_attempt
+@limits.totp_api_account
 def create_token():
     """A token for e-mail and password (and, for regulators and the operator, "totp": the current code)."""
     body = json_body()
@@ -65,7 +66,7 @@ def create_token():
             accounts.verify_totp(user, code if isinstance(code, str) else "")
         except MarketplaceError as e:
             db.session.rollback()
-            limits.mark_failed()
+            limits.mark_code_failed()
             return api_error(401, "unauthorised", e.message, "totp")
     days = body.get("days")
     name = body.get("name") if isinstance(body.get("name"), str) else "api"
@@ -253,8 +254,17 @@ def ledger():
                     "page": s.page, "per_page": s.per_page, "pages": max(1, page.pages or 1)})
 
 
+def _ledger_reader() -> None:
+    """Proofs and checkpoints are for verified firms and staff (an unverified sign-up learns nothing of the
+    market's volume and cannot make the platform hash its ledger)."""
+    org = g.api_user.organisation
+    if not (org.is_staff or org.is_verified):
+        raise PermissionDenied(_l("Your organisation is not verified yet."))
+
+
 @bp.get("/ledger/checkpoints")
 def ledger_checkpoints():
+    _ledger_reader()
     return jsonify({"items": [ledger_service.checkpoint_to_dict(cp) for cp in ledger_service.checkpoints()]})
 
 
@@ -272,12 +282,16 @@ def _optional_id(name: str):
 
 
 @bp.get("/ledger/entries/<int:seq>/proof")
+@limits.ledger_proofs
 def ledger_inclusion_proof(seq: int):
+    _ledger_reader()
     return jsonify(ledger_service.inclusion_proof(g.api_user, seq, _optional_id("checkpoint")))
 
 
 @bp.get("/ledger/consistency")
+@limits.ledger_proofs
 def ledger_consistency_proof():
+    _ledger_reader()
     first, second = _optional_id("from"), _optional_id("to")
     if first is None or second is None:
         raise ValidationError(_l("Give the ids of two checkpoints: ?from=&to=."), field="from" if first is None else "to")

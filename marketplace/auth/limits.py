@@ -63,8 +63,24 @@ def mark_failed() -> None:
     g.login_failed = True
 
 
+def mark_code_failed() -> None:
+    """A wrong second-factor code (the password was right): it also counts against the code limit."""
+    g.login_failed = True
+    g.code_failed = True
+
+
 def _failed(response) -> bool:
     return bool(g.get("login_failed"))
+
+
+def _code_failed(response) -> bool:
+    return bool(g.get("code_failed"))
+
+
+def _api_totp_key() -> str:
+    """The token endpoint's account for its code limit (only a caller who knew the password gets this far)."""
+    email = attempted_email()
+    return f"totp-api:{_digest(email)}" if email else ""
 
 
 def _lockout() -> str:
@@ -92,6 +108,19 @@ totp_per_account = limiter.shared_limit(_lockout, "totp-account", key_func=_totp
                                         deduct_when=_failed, error_message=_too_many_failures)
 totp_lockout = limiter.shared_limit(_lockout, "totp-lockout", key_func=_totp_lockout_key, methods=["POST"],
                                     deduct_when=_failed, error_message=_too_many_failures)
+# The token endpoint asks for the code in the same request as the password: wrong codes are limited per
+# account as on the form, whatever the address (otherwise rotating addresses guess a code 30 times faster).
+totp_api_account = limiter.shared_limit(_lockout, "totp-api-account", key_func=_api_totp_key, methods=["POST"],
+                                        deduct_when=_code_failed, error_message=_too_many_failures)
+def _bearer_key() -> str:
+    """The API token of the request (hashed), else the client's address."""
+    header = request.headers.get("Authorization", "")
+    return f"token:{_digest(header)}" if header else f"address:{get_remote_address()}"
+
+
+# Proofs hash the whole tree prefix they cover: each token gets a bounded share of that work.
+ledger_proofs = limiter.shared_limit(lambda: current_app.config["LEDGER_PROOF_RATE_LIMIT"], "ledger-proofs",
+                                     key_func=_bearer_key, error_message=_too_many_here)
 registration = limiter.limit(lambda: current_app.config["REGISTER_RATE_LIMIT"], methods=["POST"],
                              error_message=_too_many_here)
 

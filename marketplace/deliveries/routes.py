@@ -59,7 +59,7 @@ def new_shipment(agreement_id: int):
                     kg=f"{shipment.net_kg:,}"), "success")
             return _back(agreement_id)
     # Refused: the page again, with the ticket as typed and each error beside its field.
-    return render_template("matches/agreement.html", a=agreement, **agreement_context(agreement, form))
+    return render_template("matches/agreement.html", a=agreement, **agreement_context(agreement, form)), 422
 
 
 @bp.route("/agreements/<int:agreement_id>/shipments/import", methods=["POST"])

@@ -204,6 +204,9 @@ def reset_totp(actor: User, user_id: int) -> User:
     user.totp_secret = None
     user.totp_last_step = None
     end_sessions(user)
+    # a token was issued with the old factor: whoever holds the lost phone may hold the token too
+    db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
     audit.record(actor, "user.totp", user, {"event": "reset", "email": user.email})
     db.session.flush()
     return user
@@ -223,6 +226,8 @@ def set_verification(actor: User, org_id: int, status: VerificationStatus | str,
     if org.is_staff:
         raise PermissionDenied(_l("Regulators and the operator are not verified through this desk."))
     status = VerificationStatus(status)
+    if status == VerificationStatus.VERIFIED and org.credit_code is None:
+        raise Conflict(_l("This organisation's credit code was released: it cannot be verified."), field="decision")
     if status == VerificationStatus.REJECTED and not (note or "").strip():
         raise ValidationError(_l("Give a reason for the rejection."), field="note")
     previous = org.verification

@@ -291,8 +291,6 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers claim subsidies."))
-    # ledger: verify the chain, hold appends until commit, and take (or sign) a checkpoint covering the head
-    checkpoint = ledger.checkpoint_for_claim(actor)
     year = parse_int(year, "year", 2000, 2100)
     if year > today_cst().year:
         raise ValidationError(_l("%(year)s has not begun: a claim covers tonnes already delivered, for this year "
@@ -311,6 +309,9 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
         raise Conflict(_l("A claim for %(year)s is already submitted.", year=year), field="year")
     if busy is not None:  # re-prepare the draft: release its entries first
         db.session.execute(delete(ClaimEntry).where(ClaimEntry.claim_id == busy.id))
+    # ledger: verify the chain, hold appends until commit, and take (or sign) a checkpoint covering the head;
+    # only once the request is known to be sound (the whole chain is read), and before the entries are read
+    checkpoint = ledger.checkpoint_for_claim(actor)
     eligible, out = unclaimed_entries(org.id, year, scheme.exclusions)
     own_kg, earlier_kg = sum(e.net_kg for e in eligible), counted_kg(org.id, year)
     increment, amount = year_amount(scheme, baseline.tonnes, earlier_kg + own_kg)
@@ -532,9 +533,10 @@ def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, 
         claim_id = None if offset_claim_id in (None, "") else parse_int(offset_claim_id, "offset_claim_id", 1,
                                                                         2**31 - 1)
         claim = get_row(SubsidyClaim, claim_id) if claim_id else None
-        if claim is None or claim.organisation_id != recovery.organisation_id or \
-                claim.status not in ("submitted", "approved"):
-            raise ValidationError(_l("Name a claim of the same enterprise that is not yet paid."),
+        # Only an approved claim: its amount no longer changes (a submitted one may be rejected or computed
+        # again, which would leave the recovery marked settled and never collected).
+        if claim is None or claim.organisation_id != recovery.organisation_id or claim.status != "approved":
+            raise ValidationError(_l("Name an approved claim of the same enterprise that is not yet paid."),
                                   field="offset_claim_id")
         already = sum((r.amount_yuan for r in offsets_against(claim)), Decimal(0))
         if already + recovery.amount_yuan > claim.amount_yuan:

@@ -32,6 +32,11 @@ def upgrade():
                           {"at": datetime.now(timezone.utc) + timedelta(days=90)})
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.alter_column('expires_at', existing_type=sa.DateTime(timezone=True), nullable=False)
+    # Regulators' and the operator's tokens were issued without a second factor, which they now need.
+    op.get_bind().execute(sa.text(
+        "UPDATE api_token SET revoked_at = :at WHERE revoked_at IS NULL AND user_id IN ("
+        " SELECT u.id FROM \"user\" u JOIN organisation o ON o.id = u.organisation_id"
+        " WHERE o.kind IN ('regulator', 'operator'))"), {"at": datetime.now(timezone.utc)})
 
     # The operator can release a squatted credit code: the organisation keeps it only for the record.
     with op.batch_alter_table('organisation', schema=None) as batch_op:

@@ -219,8 +219,11 @@ def test_a_squatted_credit_code_is_released_and_the_real_firm_registers(app, db,
     assert register(firm, "宁夏永宁新型墙材有限公司", "wang@example.org").status_code == 302
     holder = db.session.scalar(select(Organisation).where(Organisation.credit_code == CODE))
     assert holder.name == "宁夏永宁新型墙材有限公司" and holder.verification == VerificationStatus.PENDING
-    # Nothing to release twice.
+    # Nothing to release twice, and the old holder can no longer be verified under no code at all.
     assert post_form(staff, url, {"reason": "again"}).status_code == 400
+    assert post_form(staff, f"/admin/organisations/{org.id}", {"decision": "verified", "note": ""}).status_code != 302
+    db.session.expire_all()
+    assert db.session.get(Organisation, org.id).verification == VerificationStatus.REJECTED
 
 
 def test_a_pending_squatter_can_be_released_too_and_is_rejected_with_the_reason(app, db, make_user, make_org):

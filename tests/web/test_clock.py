@@ -87,7 +87,7 @@ def test_a_ticket_dated_before_the_agreement_is_refused_and_the_form_keeps_what_
     r = post_form(client, f"/deliveries/agreements/{agreement.id}/shipments", {
         "ticket_no": "T-<BEFORE>", "truck_plate": "宁A12345", "dispatched_at": typed, "gross_kg": "40000",
         "tare_kg": "15000", "moisture_pct": "0.8"}, page=f"/match/agreements/{agreement.id}")
-    assert r.status_code == 200
+    assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert zh("The ticket is dated before the agreement existed.") in html
     for value in ('value="T-&lt;BEFORE&gt;"', 'value="宁A12345"', f'value="{typed}"', 'value="40000"',

@@ -150,7 +150,7 @@ def test_the_hash_covers_every_column_and_the_format_version(deal, db):
 
 def test_the_migration_hashes_as_the_service_does(deal, db):
     """Migration 0009 keeps a frozen copy of format 2: it must agree with the service."""
-    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0009_ledger_checkpoints_and_format_2.py"
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0008_ledger_checkpoints_and_format_2.py"
     spec = importlib.util.spec_from_file_location("m0009", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -264,7 +264,7 @@ def test_proofs_are_for_the_parties_and_staff_and_carry_hashes_only(deal, db, cl
     stranger = bearer(make_user(kind="consumer"))
     assert client.get("/api/v1/ledger/entries/2/proof", headers=stranger).status_code == 404
     assert client.get("/api/v1/ledger/entries/2/proof").status_code == 401
-    # the consistency proof is hashes only: any authenticated caller
+    # the consistency proof is hashes only: any verified firm's token
     resp = client.get(f"/api/v1/ledger/consistency?from={cp_id}&to={cp_id}", headers=stranger)
     assert resp.status_code == 200 and resp.get_json()["proof"] == []
     staff = bearer(make_user(kind="regulator"))
@@ -283,6 +283,26 @@ def test_proofs_are_for_the_parties_and_staff_and_carry_hashes_only(deal, db, cl
     assert resp.status_code == 409
     resp = client.get(f"/api/v1/ledger/entries/4/proof?checkpoint={cp_id}", headers=staff)
     assert resp.status_code == 422 and resp.get_json()["error"]["field"] == "checkpoint"
+
+
+def test_proofs_and_checkpoints_are_for_verified_firms_and_bounded_per_token(deal, db, client, make_user, app,
+                                                                            monkeypatch):
+    """An unverified sign-up learns nothing of the market's volume, and no token can make the platform hash
+    its ledger without bound (each proof reads the tree prefix it covers)."""
+    deliver(db, deal, 2)
+    cp_id = ledger.create_checkpoint(None).id
+    db.session.commit()
+    unverified = bearer(make_user(kind="consumer", verified=False))
+    for url in ("/api/v1/ledger/checkpoints", f"/api/v1/ledger/consistency?from={cp_id}&to={cp_id}",
+                "/api/v1/ledger/entries/1/proof"):
+        assert client.get(url, headers=unverified).status_code == 403, url
+    monkeypatch.setitem(app.config, "LEDGER_PROOF_RATE_LIMIT", "3/minute")
+    producer = bearer(deal[1])
+    answers = [client.get(f"/api/v1/ledger/consistency?from={cp_id}&to={cp_id}", headers=producer).status_code
+               for _ in range(4)]
+    assert answers == [200, 200, 200, 429]
+    assert client.get("/api/v1/ledger/entries/1/proof", headers=producer).status_code == 429  # one budget
+    assert client.get("/api/v1/ledger/entries/1/proof", headers=bearer(deal[2])).status_code == 200  # per token
 
 
 # --- tampering, caught against a kept checkpoint -------------------------------------------------------

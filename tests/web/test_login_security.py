@@ -215,6 +215,21 @@ def test_guessing_codes_is_locked_out(client, make_user):
     assert client.post("/auth/login/code", data={"code": good, "csrf_token": token}).status_code == 429
 
 
+def test_guessing_codes_through_the_api_is_limited_per_account_from_any_address(client, make_user):
+    """The token endpoint takes the password and the code at once: wrong codes from rotating addresses are
+    limited per account as on the form, and a stranger's wrong passwords do not count against the owner."""
+    user = make_user(kind="regulator")
+    good = code_for()
+    bad = [f"{n:06d}" for n in range(100000, 100020) if f"{n:06d}" not in {code_for(-1), good, code_for(1)}]
+    for i in range(3):  # a stranger without the password: refused, and no code is ever counted
+        assert token_attempt(client, user.email, "wrong-password", {"REMOTE_ADDR": f"198.51.100.{i}"}).status_code == 401
+    for i, code in enumerate(bad[:5]):
+        answer = token_attempt(client, user.email, PASSWORD, {"REMOTE_ADDR": f"203.0.113.{i}"}, totp=code)
+        assert answer.status_code == 401
+    answer = token_attempt(client, user.email, PASSWORD, {"REMOTE_ADDR": "203.0.113.99"}, totp=bad[5])
+    assert answer.status_code == 429
+
+
 def test_staff_without_a_second_factor_enrol_before_anything_else(client, db, make_user):
     from marketplace.models import AuditEntry
 
@@ -370,7 +385,11 @@ def test_the_tokens_page_sets_and_shows_the_expiry(client, db, logged_in):
 def test_the_operator_resets_a_lost_second_factor(app, client, db, make_user):
     from marketplace.models import AuditEntry, User
 
+    from marketplace.services import tokens
+
     regulator = make_user(kind="regulator")
+    _, api_token = tokens.create_token(regulator, "issued with the lost phone")
+    db.session.commit()
     regulator_client = app.test_client()
     login(regulator_client, regulator)
     # A regulator may not reset anyone's, not even a colleague's.
@@ -383,6 +402,8 @@ def test_the_operator_resets_a_lost_second_factor(app, client, db, make_user):
     assert db.session.get(User, regulator.id).totp_secret is None
     entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "user.totp"))
     assert entry.actor_id == operator.id and entry.target_id == regulator.id and entry.details["event"] == "reset"
+    # A token issued under the lost factor ends with it.
+    assert client.get("/api/v1/sites", headers={"Authorization": f"Bearer {api_token}"}).status_code == 401
     # The regulator's session ended; at the next login they must set up a new app before anything else.
     assert regulator_client.get("/subsidies/").status_code == 302
     login(regulator_client, regulator)

@@ -14,7 +14,7 @@ from marketplace.models import (AuditEntry, Baseline, LedgerEntry, ListingStatus
                                 SupplyListing)
 from marketplace.services import deliveries, listing_files, subsidies
 from marketplace.services.generation import CST
-from tests.web.conftest import PASSWORD, login, post_form
+from tests.web.conftest import login, post_form, token_request
 from tests.web.deals import make_agreement
 
 YEAR = datetime.now(CST).year
@@ -22,7 +22,7 @@ _tickets = iter(range(1, 10**6))
 
 
 def token(client, user):
-    r = client.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    r = client.post("/api/v1/auth/token", json=token_request(user))
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 
@@ -209,7 +209,7 @@ def test_a_recovery_can_be_offset_against_the_next_payment_and_only_a_regulator_
     c, r, regulator = parties
     approved_baseline(db, deal[2], "10")
     deliver(db, deal, [30_000, 30_000])
-    claim = claim_approve_pay(client, c, r)  # 50 t -> 500.00
+    claim_approve_pay(client, c, r)  # 50 t -> 500.00
     entry = db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).first()
     deliveries.reverse_entry(make_user(kind="operator"), entry.id, "重复磅单")
     db.session.commit()
@@ -231,6 +231,14 @@ def test_a_recovery_can_be_offset_against_the_next_payment_and_only_a_regulator_
     assert 'value="424242"' in resp.get_data(as_text=True) and "抵扣下一笔" in resp.get_data(as_text=True)
     with pytest.raises(subsidies.ValidationError):  # an offset names the claim it is offset against
         subsidies.settle_recovery(regulator, recovery.id, "offset", None, "")
+    db.session.rollback()
+    # not against a claim under review: it may still be rejected or computed again, and the recovery
+    # would read settled while nothing was collected
+    deliver(db, deal, [5_000])
+    under_review = client.post("/api/v1/subsidy-claims", json={"year": YEAR}, headers=c).get_json()
+    assert client.post(f"/api/v1/subsidy-claims/{under_review['id']}/submit", headers=c).status_code == 200
+    with pytest.raises(subsidies.ValidationError):
+        subsidies.settle_recovery(regulator, recovery.id, "offset", under_review["id"], "")
     db.session.rollback()
     subsidies.settle_recovery(regulator, recovery.id, "offset", top_up["id"], "")
     db.session.commit()
