@@ -84,7 +84,7 @@ def hostile_market(make_org, make_user, make_site, runner, db):
         "ticket_no": TICKET, "truck_plate": "宁A12345", "dispatched_at": utcnow() + timedelta(minutes=1),
         "gross_kg": 49000, "tare_kg": 15000}, now=utcnow() + timedelta(minutes=2))
     deliveries.confirm_shipment(consumer, shipment.id, 34000)
-    subsidies.declare_baseline(consumer, TODAY.year - 1, "1000", tagged("EVIDENCE"))
+    subsidies.declare_baseline(consumer, subsidies.scheme_in_force(TODAY.year).base_year, "1000", tagged("EVIDENCE"))
     tokens.create_token(producer, "TOKEN <img src=x onerror=alert(6)>")
     subsidies.submit_loan_project(producer, tagged("LOAN"), TODAY.year,
                                   str(subsidies.scheme_in_force(TODAY.year).loan_min_yuan))
