@@ -249,8 +249,8 @@ def confirm_shipment(shipment_id: int):
 @bp.get("/ledger")
 def ledger():
     s = listings.search_from_args({k: v for k, v in request.args.items() if k in ("page", "per_page")}, "supply")
-    page = deliveries.ledger_for(g.api_user, s.page, s.per_page)
-    return jsonify({"items": [deliveries.entry_to_dict(e) for e in page.items], "total": page.total or 0,
+    page = ledger_service.ledger_for(g.api_user, s.page, s.per_page)
+    return jsonify({"items": [ledger_service.entry_to_dict(e) for e in page.items], "total": page.total or 0,
                     "page": s.page, "per_page": s.per_page, "pages": max(1, page.pages or 1)})
 
 

@@ -6,12 +6,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..clock import cst_input, utcnow
-from ..errors import Conflict, MarketplaceError
+from ..errors import MarketplaceError
 from ..extensions import db
 from ..guard import page_arg
-from ..models import LedgerEntry, Shipment
+from ..models import Shipment
 from ..services import deliveries, listing_files, rounds
-from ..services.values import get_row
+from ..services import ledger as ledger_service
 from ..web import run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
@@ -115,16 +115,9 @@ def confirm(shipment_id: int):
 @bp.route("/ledger")
 @login_required
 def ledger():
-    page = deliveries.ledger_for(current_user, page=page_arg())
+    page = ledger_service.ledger_for(current_user, page=page_arg())
     return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None,
-                           reversed_ids=_reversed(page.items))
-
-
-def _reversed(entries) -> set[int]:
-    """Ids of these entries that a later entry already reverses (they offer no Reverse)."""
-    ids = [e.id for e in entries]
-    return set(db.session.scalars(select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.in_(ids)))) \
-        if ids else set()
+                           reversed_ids=ledger_service.reversed_among([e.id for e in page.items]))
 
 
 @bp.route("/ledger/verify", methods=["POST"])
@@ -133,10 +126,10 @@ def verify():
     form = ReverseForm()
     if not form.csrf_token.validate(form):
         abort(400)
-    check = deliveries.verify_chain()
-    page = deliveries.ledger_for(current_user)
+    check = ledger_service.verify_ledger()
+    page = ledger_service.ledger_for(current_user)
     return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=check,
-                           reversed_ids=_reversed(page.items))
+                           reversed_ids=ledger_service.reversed_among([e.id for e in page.items]))
 
 
 @bp.route("/ledger/<int:entry_id>/reverse", methods=["GET", "POST"])
@@ -145,15 +138,10 @@ def reverse(entry_id: int):
     """Confirm a reversal: the page names the entry and the subsidy claims it touches, and asks the reason."""
     from ..services import subsidies
 
-    entry = get_row(LedgerEntry, entry_id)
-    if entry is None:
-        abort(404)
-    if entry.kind != "utilisation" or db.session.scalar(select(LedgerEntry.id).where(
-            LedgerEntry.reverses_id == entry.id)):
-        raise Conflict(_("This entry is already reversed."))
+    entry = ledger_service.reversible_entry(entry_id)
     form = ReverseForm()
     if form.validate_on_submit():
-        reversal = run_service(form, deliveries.reverse_entry, current_user, entry_id, form.reason.data)
+        reversal = run_service(form, ledger_service.reverse_entry, current_user, entry_id, form.reason.data)
         if reversal is not None:
             flash(_("Entry reversed by entry %(seq)d.", seq=reversal.seq), "success")
             return redirect(url_for("deliveries.ledger"))

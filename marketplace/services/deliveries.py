@@ -17,9 +17,7 @@ from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
-# The ledger lives in services/ledger.py; these names are re-exported for their existing callers.
-from .ledger import (GENESIS, ChainCheck, _stamp, append_entry, canonical, entry_hash, entry_to_dict,  # noqa: F401
-                     ledger_for, reverse_entry, verify_chain)
+from .ledger import append_entry
 from .rounds import get_agreement
 from .values import get_row, in_range, parse_decimal, parse_int, parse_text
 

@@ -99,6 +99,25 @@ def append_entry(kind: str, shipment: Shipment, agreement: Agreement, net_kg: in
     return entry
 
 
+def reversible_entry(entry_id: int) -> LedgerEntry:
+    """The utilisation entry `entry_id`, not yet reversed; NotFound or Conflict otherwise."""
+    original = get_row(LedgerEntry, entry_id)
+    if original is None:
+        raise NotFound(_l("No such ledger entry."))
+    if original.kind != "utilisation":
+        raise Conflict(_l("Only a utilisation entry can be reversed."))
+    if reversed_among([original.id]):
+        raise Conflict(_l("This entry is already reversed."))
+    return original
+
+
+def reversed_among(entry_ids: list[int]) -> set[int]:
+    """Which of these entries a later entry already reverses (one query)."""
+    if not entry_ids:
+        return set()
+    return set(db.session.scalars(select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.in_(entry_ids))))
+
+
 def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
     """A regulator or the operator corrects the ledger by a reversing entry, with a reason."""
     if not actor.organisation.is_staff:
@@ -106,13 +125,7 @@ def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
     reason = parse_text(reason, "reason", 1000)
     if not reason:
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
-    original = get_row(LedgerEntry, entry_id)
-    if original is None:
-        raise NotFound(_l("No such ledger entry."))
-    if original.kind != "utilisation":
-        raise Conflict(_l("Only a utilisation entry can be reversed."))
-    if db.session.scalar(select(LedgerEntry.id).where(LedgerEntry.reverses_id == original.id)):
-        raise Conflict(_l("This entry is already reversed."))
+    original = reversible_entry(entry_id)
     reversal = append_entry("reversal", original.shipment, original.shipment.agreement, -original.net_kg,
                             utcnow(), actor, reverses=original, reason=reason)
     audit.record(actor, "ledger.reverse", original, {"reversal_seq": reversal.seq, "net_kg": original.net_kg,
@@ -153,7 +166,7 @@ class Frontier:
 
     def root(self) -> bytes:
         if not self.stack:
-            return hashlib.sha256(b"").digest()
+            return bytes.fromhex(EMPTY_ROOT)
         value = self.stack[-1][1]
         for _, left in reversed(self.stack[:-1]):
             value = node_hash(left, value)
@@ -312,7 +325,7 @@ def checkpoints() -> list[LedgerCheckpoint]:
     return list(db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id)))
 
 
-def get_checkpoint(checkpoint_id, field: str = "checkpoint") -> LedgerCheckpoint:
+def get_checkpoint(checkpoint_id) -> LedgerCheckpoint:
     cp = get_row(LedgerCheckpoint, checkpoint_id)
     if cp is None:
         raise NotFound(_l("No such checkpoint."))
@@ -467,16 +480,7 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
     return ChainCheck(True, count, checkpoints=len(targets), root=frontier.root().hex())
 
 
-def verify_chain() -> ChainCheck:
-    """The full check (see verify_ledger) against the stored checkpoints; kept under its old name."""
-    return verify_ledger()
-
-
 # --- proofs --------------------------------------------------------------------------------------------
-
-def _head_seq() -> int:
-    return db.session.scalar(select(LedgerHead.seq).where(LedgerHead.id == 1)) or 0
-
 
 def inclusion_proof(viewer: User, seq: int, checkpoint_id=None) -> dict:
     """The audit path of entry `seq` in the tree a checkpoint signed (the given one, else the newest that
@@ -503,7 +507,7 @@ def inclusion_proof(viewer: User, seq: int, checkpoint_id=None) -> dict:
 
 def consistency_proof(first_id, second_id) -> dict:
     """The proof (§2.1.4) that checkpoint `second_id`'s tree extends checkpoint `first_id`'s."""
-    first, second = get_checkpoint(first_id, "from"), get_checkpoint(second_id, "to")
+    first, second = get_checkpoint(first_id), get_checkpoint(second_id)
     if first.seq > second.seq:
         raise ValidationError(_l("The first checkpoint must not be larger than the second."), field="from")
     ranges = [] if first.seq in (0, second.seq) else consistency_ranges(first.seq, 0, second.seq)

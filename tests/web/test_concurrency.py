@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from marketplace.models import Agreement, MatchRound, Proposal, ProposalStatus, SupplyListing
 from marketplace.services import listings as listing_service
-from marketplace.services import rounds
+from marketplace.services import ledger, rounds
 
 pytestmark = pytest.mark.postgres_only
 TODAY = date.today()
@@ -170,7 +170,7 @@ def test_concurrent_confirmations_of_one_shipment_make_one_entry(app, db, make_u
     assert fire(app, [confirm] * 6) == ["Conflict"] * 5 + ["ok"]
     db.session.expire_all()
     assert db.session.scalar(select(func.count(LedgerEntry.id))) == 1
-    assert deliveries.verify_chain().ok
+    assert ledger.verify_ledger().ok
 
 
 def test_concurrent_confirmations_of_different_shipments_keep_one_chain(app, db, make_user, make_site):
@@ -194,7 +194,7 @@ def test_concurrent_confirmations_of_different_shipments_keep_one_chain(app, db,
     assert fire(app, [confirm(i) for i in ids]) == ["ok"] * 6
     db.session.expire_all()
     assert db.session.scalar(select(func.count(LedgerEntry.id))) == 6
-    check = deliveries.verify_chain()
+    check = ledger.verify_ledger()
     assert check.ok and check.entries == 6
 
 

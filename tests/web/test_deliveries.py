@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 
 from marketplace.errors import Conflict, PermissionDenied, ValidationError
 from marketplace.models import GenerationRecord, LedgerEntry, Material, Shipment
-from marketplace.services import deliveries
+from marketplace.services import deliveries, ledger
 from marketplace.services.generation import CST
 from tests.web.conftest import login, post_form
 from tests.web.deals import make_agreement
@@ -47,7 +47,7 @@ def test_a_ticket_and_its_receipt_make_one_ledger_entry(deal, db):
     entry = db.session.scalar(select(LedgerEntry))
     assert (entry.seq, entry.kind, entry.net_kg, entry.ticket_no) == (1, "utilisation", 24_800, "T00001")
     assert entry.prev_hash == "0" * 64 and len(entry.hash) == 64
-    assert deliveries.verify_chain().ok
+    assert ledger.verify_ledger().ok
     assert shipment.status == "confirmed"
 
 
@@ -121,14 +121,14 @@ def test_only_the_parties_record_and_confirm(deal, make_user, db):
 def three_entries(deal, db):
     for n in (1, 2, 3):
         ship_and_confirm(db, deal, n, net=20_000 + n)
-    assert deliveries.verify_chain().ok
+    assert ledger.verify_ledger().ok
     return deal
 
 
 def test_the_check_catches_an_edited_entry(three_entries, db, runner):
     with insider(db):
         db.session.execute(text("UPDATE ledger_entry SET net_kg = net_kg + 1000 WHERE seq = 2"))
-    check = deliveries.verify_chain()
+    check = ledger.verify_ledger()
     assert not check.ok and check.first_bad_seq == 2
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 1 and "entry 2" in result.output
@@ -137,14 +137,14 @@ def test_the_check_catches_an_edited_entry(three_entries, db, runner):
 def test_the_check_catches_a_deleted_entry(three_entries, db, runner):
     with insider(db):
         db.session.execute(text("DELETE FROM ledger_entry WHERE seq = 2"))
-    check = deliveries.verify_chain()
+    check = ledger.verify_ledger()
     assert not check.ok and check.first_bad_seq == 2
 
 
 def test_the_check_catches_a_deleted_last_entry(three_entries, db):
     with insider(db):
         db.session.execute(text("DELETE FROM ledger_entry WHERE seq = 3"))
-    check = deliveries.verify_chain()
+    check = ledger.verify_ledger()
     assert not check.ok and check.first_bad_seq == 3
 
 
@@ -155,7 +155,7 @@ def test_the_check_catches_two_swapped_entries(three_entries, db):
                            {"kg": rows[2].net_kg, "t": rows[2].ticket_no})
         db.session.execute(text("UPDATE ledger_entry SET net_kg = :kg, ticket_no = :t WHERE seq = 2"),
                            {"kg": rows[1].net_kg, "t": rows[1].ticket_no})
-    check = deliveries.verify_chain()
+    check = ledger.verify_ledger()
     assert not check.ok and check.first_bad_seq == 1
 
 
@@ -168,15 +168,15 @@ def test_a_correction_is_a_reversing_entry(three_entries, make_user, db):
     regulator = make_user(kind="regulator")
     first = db.session.scalar(select(LedgerEntry).where(LedgerEntry.seq == 1))
     with pytest.raises(ValidationError):
-        deliveries.reverse_entry(regulator, first.id, "")
-    reversal = deliveries.reverse_entry(regulator, first.id, "称重记录有误")
+        ledger.reverse_entry(regulator, first.id, "")
+    reversal = ledger.reverse_entry(regulator, first.id, "称重记录有误")
     db.session.commit()
     assert reversal.seq == 4 and reversal.net_kg == -first.net_kg and reversal.reverses_id == first.id
-    assert deliveries.verify_chain().ok
+    assert ledger.verify_ledger().ok
     with pytest.raises(Conflict):
-        deliveries.reverse_entry(regulator, first.id, "again")
+        ledger.reverse_entry(regulator, first.id, "again")
     with pytest.raises(PermissionDenied):
-        deliveries.reverse_entry(three_entries[1], first.id, "producer tries")
+        ledger.reverse_entry(three_entries[1], first.id, "producer tries")
 
 
 # --- anomaly flags, each side of its threshold -----------------------------------------------------------

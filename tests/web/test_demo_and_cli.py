@@ -95,10 +95,10 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 
 def test_demo_history_is_alive_and_leaves_the_newcomers_path_open(runner, db):
     from marketplace.models import Agreement, Baseline, DemandListing, SubsidyClaim, SupplyListing
-    from marketplace.services.deliveries import verify_chain
+    from marketplace.services.ledger import verify_ledger
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
-    check = verify_chain()
+    check = verify_ledger()
     assert check.ok and check.entries > 100
     assert {c.status for c in db.session.scalars(select(SubsidyClaim))} == {"draft", "submitted", "approved",
                                                                           "rejected", "paid"}
