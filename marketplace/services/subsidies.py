@@ -16,8 +16,7 @@ from ..extensions import db
 from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, Recovery,
                       SubsidyClaim, SubsidyScheme, User)
 from ..models.listing import USES
-from . import audit
-from . import ledger
+from . import audit, ledger
 from .deliveries import year_bounds
 from .values import get_row, parse_decimal, parse_int, parse_text
 
@@ -270,17 +269,33 @@ def year_amount(scheme: SubsidyScheme, baseline_tonnes: Decimal, year_kg: int) -
     return increment, compute_amount(increment, scheme.bands, scheme.mode, scheme.cap_yuan)
 
 
-def _figure(claim: SubsidyClaim, scheme: SubsidyScheme, baseline_tonnes: Decimal, own_kg: int,
-            earlier_kg: int) -> None:
-    """Set a claim's figures: the year over the earlier claims' tonnes and this claim's, the top-up over what
-    was already granted for the year."""
+@dataclass(frozen=True)
+class YearFigures:
+    """A claim's figures: the year over the earlier claims' tonnes and this claim's own, and what was
+    already granted for the year (the claim asks for the difference: a top-up)."""
+    scheme: SubsidyScheme
+    baseline_tonnes: Decimal
+    own_kg: int
+    earlier_kg: int
+    increment: Decimal
+    amount: Amount
+    previously: Decimal
+
+
+def year_figures(org_id: int, year: int, scheme: SubsidyScheme, baseline_tonnes: Decimal, own_kg: int,
+                 earlier_kg: int) -> YearFigures:
     increment, amount = year_amount(scheme, baseline_tonnes, earlier_kg + own_kg)
-    previously = granted_net(claim.organisation_id, claim.year)
-    claim.scheme_id, claim.eligible_kg, claim.year_eligible_kg = scheme.id, own_kg, earlier_kg + own_kg
-    claim.baseline_tonnes, claim.increment_tonnes = baseline_tonnes, increment
-    claim.rate_yuan_per_t, claim.capped = amount.rate_yuan_per_t, amount.capped
-    claim.year_total_yuan, claim.previously_approved_yuan = amount.amount_yuan, previously
-    claim.amount_yuan = max(amount.amount_yuan - previously, Decimal("0.00"))
+    return YearFigures(scheme, baseline_tonnes, own_kg, earlier_kg, increment, amount,
+                       granted_net(org_id, year))
+
+
+def _figure(claim: SubsidyClaim, f: YearFigures) -> None:
+    """Set a claim's figures from the year's."""
+    claim.scheme_id, claim.eligible_kg, claim.year_eligible_kg = f.scheme.id, f.own_kg, f.earlier_kg + f.own_kg
+    claim.baseline_tonnes, claim.increment_tonnes = f.baseline_tonnes, f.increment
+    claim.rate_yuan_per_t, claim.capped = f.amount.rate_yuan_per_t, f.amount.capped
+    claim.year_total_yuan, claim.previously_approved_yuan = f.amount.amount_yuan, f.previously
+    claim.amount_yuan = max(f.amount.amount_yuan - f.previously, Decimal("0.00"))
 
 
 def prepare_claim(actor: User, year) -> SubsidyClaim:
@@ -314,19 +329,19 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     checkpoint = ledger.checkpoint_for_claim(actor)
     eligible, out = unclaimed_entries(org.id, year, scheme.exclusions)
     own_kg, earlier_kg = sum(e.net_kg for e in eligible), counted_kg(org.id, year)
-    increment, amount = year_amount(scheme, baseline.tonnes, earlier_kg + own_kg)
-    if increment <= 0:
+    figures = year_figures(org.id, year, scheme, baseline.tonnes, own_kg, earlier_kg)
+    if figures.increment <= 0:
         raise ValidationError(_l("No increment over the baseline (%(eligible)s t against %(baseline)s t): "
                                  "nothing to claim.", eligible=f"{Decimal(earlier_kg + own_kg) / 1000:,.3f}",
                                  baseline=f"{baseline.tonnes:,.3f}"), field="year")
-    previously = granted_net(org.id, year)
-    if not eligible or amount.amount_yuan <= previously:
+    if not eligible or figures.amount.amount_yuan <= figures.previously:
         raise ValidationError(_l("Nothing more to claim for %(year)s: the year's subsidy comes to %(total)s yuan "
                                  "and %(granted)s yuan is already approved.", year=year,
-                                 total=f"{amount.amount_yuan:,.2f}", granted=f"{previously:,.2f}"), field="year")
+                                 total=f"{figures.amount.amount_yuan:,.2f}", granted=f"{figures.previously:,.2f}"),
+                              field="year")
     claim = busy or SubsidyClaim(organisation_id=org.id, year=year, created_by_id=actor.id, status="draft")
     claim.baseline_id, claim.excluded_kg = baseline.id, sum(e.net_kg for e in out)
-    _figure(claim, scheme, baseline.tonnes, own_kg, earlier_kg)
+    _figure(claim, figures)
     claim.ledger_checkpoint_id = checkpoint.id  # ledger: the signed checkpoint covering the claim's entries
     db.session.add(claim)
     db.session.flush()
@@ -460,7 +475,8 @@ def _refigure(claim: SubsidyClaim, actor: User, reversal: LedgerEntry) -> None:
                                    .where(ClaimEntry.claim_id == claim.id)) or 0)
     before = claim.amount_yuan
     scheme = scheme_in_force(claim.year)
-    _figure(claim, scheme, claim.baseline_tonnes, own_kg, counted_kg(claim.organisation_id, claim.year, GRANTED))
+    _figure(claim, year_figures(claim.organisation_id, claim.year, scheme, claim.baseline_tonnes, own_kg,
+                                counted_kg(claim.organisation_id, claim.year, GRANTED)))
     _event(claim, actor, "recomputed", reversal_seq=reversal.seq, amount_before_yuan=f"{before:.2f}",
            amount_yuan=f"{claim.amount_yuan:.2f}", scheme_version=scheme.version)
 
