@@ -437,9 +437,11 @@ def distances_from(viewer: User, lat0: float, lon0: float, rows) -> dict[int, fl
     if not rows:
         return {}
     visible = np.array([sees_site_of(viewer, org_id) for _key, org_id, _lat, _lon in rows])
-    coarse = [coarse_position(lat, lon) for _key, _org, lat, lon in rows]
-    lats = np.array([float(r[2]) if v else c[0] for r, v, c in zip(rows, visible, coarse)])
-    lons = np.array([float(r[3]) if v else c[1] for r, v, c in zip(rows, visible, coarse)])
+    # the cell centre (Decimal arithmetic) only where the site is hidden
+    places = [(float(lat), float(lon)) if v else coarse_position(lat, lon)
+              for (_key, _org, lat, lon), v in zip(rows, visible)]
+    lats = np.array([p[0] for p in places])
+    lons = np.array([p[1] for p in places])
     km = distances_km(float(lat0), float(lon0), lats, lons)
     step = HIDDEN_DISTANCE_STEP_KM
     shown = np.where(visible, np.round(km, 1), step * np.round(km / step))
