@@ -36,3 +36,10 @@ def http_status(error: MarketplaceError) -> int:
 
 class AccountLocked(PermissionDenied):
     """Too many failed logins: the account refuses logins for a while."""
+
+
+def api_error(status: int, code: str, message, field: str | None = None):
+    """The API's one error shape: {"error": {"code", "message", "field"}}."""
+    from flask import jsonify
+
+    return jsonify({"error": {"code": code, "message": str(message), "field": field}}), status

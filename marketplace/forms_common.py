@@ -29,13 +29,12 @@ from flask_wtf import FlaskForm  # noqa: E402
 from wtforms.fields import PasswordField, TextAreaField  # noqa: E402
 from wtforms.fields.core import UnboundField  # noqa: E402
 
-from .services.values import MAX_YEAR, MIN_YEAR  # noqa: E402
+from .services.values import CONTROL, CONTROL_IN_TEXT, MAX_YEAR, MIN_YEAR  # noqa: E402
 
 
 def _refuse_unsafe(multi_line: bool):
     """A WTForms filter: a control character or lone surrogate is a field error (the input is kept), and so
     is a date outside MIN_YEAR..MAX_YEAR."""
-    from .guard import CONTROL, CONTROL_IN_TEXT
 
     pattern = CONTROL_IN_TEXT if multi_line else CONTROL
 

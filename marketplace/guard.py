@@ -17,10 +17,8 @@ from itertools import accumulate
 from flask import abort, g, request
 from flask_babel import lazy_gettext as _l
 
-#: Characters no text the platform stores may contain: C0 controls, DEL, lone surrogates.
-CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
-#: The same, less tab, CR and LF: allowed in multi-line text (form text areas, JSON strings).
-CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+from .services.values import CONTROL, CONTROL_IN_TEXT
+
 MAX_JSON_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 MAX_PAGE = 100_000
@@ -99,7 +97,7 @@ def is_api() -> bool:
 def refuse(field: str | None, message, status: int = 400):
     """The API's JSON error naming the field; the 400 page otherwise."""
     if is_api():
-        from .web import api_error
+        from .errors import api_error
 
         code = "too_large" if status == 413 else "bad_request"
         return api_error(status, code, message, CONTROL.sub("?", field) if field else None)

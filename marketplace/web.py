@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import wraps
-from flask import abort, flash, jsonify, render_template, request
+from flask import abort, flash, g, got_request_exception, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
-from . import gazetteer, labels, maps
+from . import gazetteer, labels, maps, policy
+from .errors import api_error
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
 from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
 from .extensions import db
@@ -52,6 +53,7 @@ def init_app(app) -> None:
             "subsidy_measure_label": lambda value: labels.label(labels.SUBSIDY_MEASURE, value),
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
             "map_config": maps.config,
+            "policy": policy,
         }
 
     # The one way a template shows a time: Babel renders it in BABEL_DEFAULT_TIMEZONE (Asia/Shanghai), labelled.
@@ -120,15 +122,38 @@ def init_app(app) -> None:
     def server_error(e):
         return error_page(500, _l("Something went wrong on our side. The team has been told."))
 
+    # --- one transaction per request, committed here and nowhere else --------------------------------------
+    # Services only flush. A request that changes something (POST, PUT, PATCH, DELETE) commits once, after its
+    # view returned; one whose view raised (a handled or unhandled error) rolls back; a GET, HEAD or OPTIONS
+    # never writes: whatever it flushed is rolled back. A view that catches a domain error itself and renders
+    # the form again (run_service) has rolled back what the failed call flushed.
+    handle_user_exception = app.handle_user_exception
+
+    def failed(e):
+        g.request_failed = True
+        return handle_user_exception(e)
+
+    app.handle_user_exception = failed
+    got_request_exception.connect(lambda sender, **extra: g.__setattr__("request_failed", True), app, weak=False)
+
+    @app.after_request
+    def end_transaction(response):
+        if request.method in SAFE_METHODS or g.get("request_failed"):
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            return integrity_error(None)
+        return response
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid",
                429: "too_many_attempts", 500: "server_error"}
-
-
-def api_error(status: int, code: str, message, field: str | None = None):
-    """The API's one error shape: {"error": {"code", "message", "field"}}."""
-    return jsonify({"error": {"code": code, "message": str(message), "field": field}}), status
 
 
 def show_datetime(moment, pattern: str = "yyyy-MM-dd HH:mm") -> str:
@@ -151,7 +176,7 @@ def _awaiting_decision() -> int:
     """The navigation's count of proposals waiting for the user's organisation."""
     if not current_user.is_authenticated or current_user.organisation.is_staff:
         return 0
-    from .services.rounds import awaiting_decision
+    from .services.proposals import awaiting_decision
 
     return awaiting_decision(current_user)
 
@@ -164,15 +189,12 @@ def flash_form_errors(form) -> None:
 
 
 def run_service(form, operation, *args, **kwargs):
-    """Call a service and commit; on a domain error roll back and show it on the form field at fault.
+    """Call a service; on a domain error roll back what it flushed and show it on the form field at fault.
 
     Returns the service's result, or None when it failed (the form then carries the message)."""
     try:
-        result = operation(*args, **kwargs)
-        db.session.commit()
-        return result
+        return operation(*args, **kwargs)  # the request commits it at the edge (init_app)
     except (PermissionDenied, NotFound):
-        db.session.rollback()
         raise
     except MarketplaceError as e:
         db.session.rollback()
@@ -184,9 +206,6 @@ def run_service(form, operation, *args, **kwargs):
         else:
             flash(f"{e.field}: {e.message}" if e.field else str(e.message), "error")
         return None
-    except Exception:
-        db.session.rollback()
-        raise
 
 
 def is_safe_next(target: str | None) -> bool:

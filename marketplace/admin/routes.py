@@ -6,10 +6,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, select
 
+from .. import policy
 from ..clock import CST, CST_LABEL, format_cst
 from ..extensions import db
 from ..guard import page_arg
-from ..models import Organisation, OrgKind, VerificationStatus
+from ..models import Organisation, VerificationStatus
 from ..services import accounts, audit
 from ..services.values import get_row
 from ..web import flash_form_errors, role_required, run_service, spreadsheet, staff_required
@@ -51,7 +52,7 @@ def organisation(org_id: int):
 
 
 @bp.route("/organisations/<int:org_id>/release-credit-code", methods=["POST"])
-@role_required(lambda u: u.organisation.kind == OrgKind.OPERATOR)
+@role_required(policy.may_manage_accounts)
 def release_credit_code(org_id: int):
     """The operator frees a squatted credit code (rejected or unverified holder) so the real firm can register."""
     org = get_row(Organisation, org_id)
@@ -69,7 +70,7 @@ def release_credit_code(org_id: int):
 
 
 @bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
-@role_required(lambda u: u.organisation.kind == OrgKind.OPERATOR)
+@role_required(policy.may_manage_accounts)
 def reset_totp(user_id: int):
     """The operator clears a user's lost second factor; the user sets up a new one at the next login."""
     form = ReleaseCreditCodeForm()  # any form of this blueprint: only its CSRF token is checked

@@ -4,7 +4,7 @@ It calls the same services as the pages, with the same authorisation and confide
 from flask import Blueprint, g, request
 from flask_babel import lazy_gettext as _l
 
-from ..web import api_error
+from ..errors import api_error
 
 bp = Blueprint("api", __name__)
 

@@ -5,9 +5,9 @@ from ..auth import limits
 from ..clock import iso, today_cst
 from ..errors import MarketplaceError, NotFound, PermissionDenied, ValidationError, http_status
 from ..extensions import db
-from ..services import accounts, catalogue, deliveries, ledger as ledger_service, listings, rounds, sites, subsidies, tokens
+from ..services import accounts, catalogue, deliveries, ledger as ledger_service, agreements, listings, proposals, rounds, sites, subsidies, tokens
 from ..services.values import parse_int
-from ..web import api_error
+from ..errors import api_error
 from . import bp
 from .openapi import openapi_document
 
@@ -19,7 +19,6 @@ def json_body() -> dict:
 
 
 def committed(result, status: int = 200):
-    db.session.commit()
     return jsonify(result), status
 
 
@@ -93,7 +92,6 @@ def site_list():
 
 def _list(side: str):
     listings.expire_due()
-    db.session.commit()
     s = listings.search_from_args(request.args, side)
     results = listings.search(g.api_user, side, s)
     return jsonify({"items": [listings.listing_to_dict(l, g.api_user, results.distances.get(l.id))
@@ -156,7 +154,6 @@ def create_round():
     round_ = rounds.start_round(g.api_user, body.get("supply_listing_ids"), body.get("demand_listing_ids"),
                                 body.get("period_start"), body.get("period_end"), body.get("min_shipment_t"),
                                 body.get("max_partners"))
-    db.session.commit()
     return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_))), 201
 
 
@@ -168,24 +165,22 @@ def get_round(round_id: int):
 
 @bp.get("/proposals")
 def proposal_list():
-    rounds.expire_proposals()
-    db.session.commit()
+    proposals.expire_proposals()
     status = request.args.get("status") or None
-    return jsonify({"items": [rounds.proposal_to_dict(p) for p in rounds.proposals_for(g.api_user, status)]})
+    return jsonify({"items": [proposals.proposal_to_dict(p) for p in proposals.proposals_for(g.api_user, status)]})
 
 
 @bp.get("/proposals/<int:proposal_id>")
 def get_proposal(proposal_id: int):
-    return jsonify(rounds.proposal_to_dict(rounds.get_proposal(g.api_user, proposal_id)))
+    return jsonify(proposals.proposal_to_dict(proposals.get_proposal(g.api_user, proposal_id)))
 
 
 def _decide(proposal_id: int, decision: str):
-    proposal = rounds.decide(g.api_user, proposal_id, decision)
-    db.session.commit()
+    proposal = proposals.decide(g.api_user, proposal_id, decision)
     if proposal.status.value == "lapsed":
         return api_error(409, "conflict", _l("Both accepted, but a listing no longer has these tonnes: "
                                              "the proposal lapsed."), "tonnes")
-    return jsonify(rounds.proposal_to_dict(proposal))
+    return jsonify(proposals.proposal_to_dict(proposal))
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
@@ -200,12 +195,12 @@ def decline_proposal(proposal_id: int):
 
 @bp.get("/agreements")
 def agreement_list():
-    return jsonify({"items": [rounds.agreement_to_dict(a) for a in rounds.agreements_for(g.api_user)]})
+    return jsonify({"items": [agreements.agreement_to_dict(a) for a in agreements.agreements_for(g.api_user)]})
 
 
 @bp.get("/agreements/<int:agreement_id>")
 def get_agreement(agreement_id: int):
-    return jsonify(rounds.agreement_to_dict(rounds.get_agreement(g.api_user, agreement_id)))
+    return jsonify(agreements.agreement_to_dict(agreements.get_agreement(g.api_user, agreement_id)))
 
 
 # --- shipments, the ledger, utilisation ------------------------------------------------------------------
@@ -213,14 +208,13 @@ def get_agreement(agreement_id: int):
 @bp.post("/agreements/<int:agreement_id>/shipments")
 def create_shipment(agreement_id: int):
     shipment = deliveries.record_shipment(g.api_user, agreement_id, json_body())
-    db.session.commit()
     return jsonify(deliveries.shipment_to_dict(shipment)), 201
 
 
 @bp.get("/agreements/<int:agreement_id>/shipments")
 def shipment_list(agreement_id: int):
     from ..models import Shipment
-    rounds.get_agreement(g.api_user, agreement_id)
+    agreements.get_agreement(g.api_user, agreement_id)
     shipments = db.session.scalars(db.select(Shipment).where(Shipment.agreement_id == agreement_id)
                                    .order_by(Shipment.id))
     return jsonify({"items": [deliveries.shipment_to_dict(s) for s in shipments]})
@@ -228,21 +222,18 @@ def shipment_list(agreement_id: int):
 
 @bp.get("/shipments/<int:shipment_id>")
 def get_shipment(shipment_id: int):
-    from ..deliveries.routes import rules
     shipment = deliveries.get_shipment(g.api_user, shipment_id)
-    flags = deliveries.shipment_flags([shipment], rules()).get(shipment.id, [])
+    flags = deliveries.shipment_flags([shipment]).get(shipment.id, [])
     return jsonify(deliveries.shipment_to_dict(shipment, flags))
 
 
 @bp.post("/shipments/<int:shipment_id>/confirm")
 def confirm_shipment(shipment_id: int):
-    from ..deliveries.routes import rules
     body = json_body()
     if body.get("received_net_kg") in (None, ""):
         raise ValidationError(_l("This field is required."), field="received_net_kg")
     shipment = deliveries.confirm_shipment(g.api_user, shipment_id, body.get("received_net_kg"))
-    db.session.commit()
-    flags = deliveries.shipment_flags([shipment], rules()).get(shipment.id, [])
+    flags = deliveries.shipment_flags([shipment]).get(shipment.id, [])
     return jsonify(deliveries.shipment_to_dict(shipment, flags))
 
 

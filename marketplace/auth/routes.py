@@ -79,7 +79,6 @@ def login_totp():
             limits.mark_failed()
             form.code.errors = [str(e.message)]
         else:
-            db.session.commit()
             sign_in(user)
             return redirect(_next_url(pending.get("next")))
     return render_template("auth/totp.html", form=form)
@@ -100,7 +99,6 @@ def too_many_attempts(e):
 @login_required
 def logout():
     accounts.end_sessions(current_user)  # a copy of this session's cookie stops working too
-    db.session.commit()
     logout_user()
     session.pop("_sv", None)
     flash(_("You have logged out."), "info")

@@ -1,43 +1,19 @@
-from decimal import Decimal
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from ..clock import cst_input, utcnow
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..guard import page_arg
-from ..models import Shipment
-from ..services import deliveries, listing_files, rounds
+from ..services import agreements, corrections, deliveries, listing_files
 from ..services import ledger as ledger_service
 from ..web import run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
+from .panel import agreement_panel
 
 SHIPMENT_COLUMNS = ["ticket_no", "truck_plate", "dispatched_at", "gross_kg", "tare_kg", "moisture_pct"]
-
-
-def rules() -> deliveries.Rules:
-    config = current_app.config
-    return deliveries.Rules(Decimal(str(config["RECEIPT_TOLERANCE_PCT"])), int(config["LEGAL_PAYLOAD_KG"]),
-                            int(config["TRUCK_SPEED_KMH"]))
-
-
-def agreement_context(agreement, shipment_form: ShipmentForm | None = None) -> dict:
-    """What the agreement page shows about deliveries (used by matches.agreement_detail); a ticket form
-    that was refused comes back as it was typed."""
-    if shipment_form is None:  # a new ticket is usually being typed soon after the truck left: now, in CST
-        shipment_form = ShipmentForm(data={"dispatched_at": cst_input(utcnow())})
-    shipments = list(db.session.scalars(select(Shipment).where(Shipment.agreement_id == agreement.id)
-                                        .order_by(Shipment.dispatched_at)))
-    return {"shipments": shipments, "flags": deliveries.shipment_flags(shipments, rules()),
-            "flag_text": deliveries.FLAG_TEXT, "shipment_form": shipment_form, "import_form": ShipmentImportForm(),
-            "confirm_form": ConfirmForm(),
-            "is_producer": current_user.organisation_id == agreement.producer_org_id,
-            "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
-            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments)}
 
 
 def _back(agreement_id: int):
@@ -47,7 +23,7 @@ def _back(agreement_id: int):
 @bp.route("/agreements/<int:agreement_id>/shipments", methods=["POST"])
 @login_required
 def new_shipment(agreement_id: int):
-    agreement = rounds.get_agreement(current_user, agreement_id)
+    agreement = agreements.get_agreement(current_user, agreement_id)
     if current_user.organisation_id != agreement.producer_org_id:
         abort(403)
     form = ShipmentForm()
@@ -59,14 +35,14 @@ def new_shipment(agreement_id: int):
                     kg=f"{shipment.net_kg:,}"), "success")
             return _back(agreement_id)
     # Refused: the page again, with the ticket as typed and each error beside its field.
-    return render_template("matches/agreement.html", a=agreement, **agreement_context(agreement, form)), 422
+    return render_template("matches/agreement.html", a=agreement, **agreement_panel(agreement, form)), 422
 
 
 @bp.route("/agreements/<int:agreement_id>/shipments/import", methods=["POST"])
 @login_required
 def import_shipments(agreement_id: int):
     """Many tickets at once; a file with any bad row saves nothing and names each bad row."""
-    agreement = rounds.get_agreement(current_user, agreement_id)
+    agreement = agreements.get_agreement(current_user, agreement_id)
     if current_user.organisation_id != agreement.producer_org_id:
         abort(403)
     form = ShipmentImportForm()
@@ -88,7 +64,6 @@ def import_shipments(agreement_id: int):
                 flash(problem, "error")
             flash(_("%(n)d rows have errors; nothing was saved.", n=len(problems)), "error")
         else:
-            db.session.commit()
             flash(_("%(n)d tickets imported.", n=len(rows)), "success")
     except MarketplaceError as e:
         db.session.rollback()
@@ -141,7 +116,7 @@ def reverse(entry_id: int):
     entry = ledger_service.reversible_entry(entry_id)
     form = ReverseForm()
     if form.validate_on_submit():
-        reversal = run_service(form, ledger_service.reverse_entry, current_user, entry_id, form.reason.data)
+        reversal = run_service(form, corrections.reverse_entry, current_user, entry_id, form.reason.data)
         if reversal is not None:
             flash(_("Entry reversed by entry %(seq)d.", seq=reversal.seq), "success")
             return redirect(url_for("deliveries.ledger"))

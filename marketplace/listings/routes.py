@@ -76,11 +76,10 @@ def _save_certificate(listing) -> bool:
         return True
     data = upload.read(listing_files.CERTIFICATE_MAX_BYTES + 1)
     try:
-        listing_files.attach_certificate(current_user, listing.id, upload.filename, data, certificate_folder())
-        db.session.commit()
+        with db.session.begin_nested():  # a refused certificate does not undo the listing saved with it
+            listing_files.attach_certificate(current_user, listing.id, upload.filename, data, certificate_folder())
         return True
     except MarketplaceError as e:
-        db.session.rollback()
         flash(str(e.message), "error")
         return False
 
@@ -173,7 +172,6 @@ def certificate(listing_id: int):
 def mine():
     org_id = current_user.organisation_id
     listings.expire_due()
-    db.session.commit()
     own = {side: listings.search(current_user, side, listings.Search(mine=True, per_page=100)).items
            for side in ("supply", "demand")}
     return render_template("listings/mine.html", own=own, org_id=org_id)
@@ -190,7 +188,6 @@ def _browse_search(side: str):
 @login_required
 def browse(side: str):
     listings.expire_due()
-    db.session.commit()
     search, error = _browse_search(side)
     if error is not None:
         flash(f"{error.field}: {error.message}" if error.field else str(error.message), "error")
@@ -277,7 +274,6 @@ def bulk_import(side: str):
         else:
             try:
                 created = listing_files.import_listings(current_user, side, upload.filename, data)
-                db.session.commit()
                 flash(_("%(n)d listings imported.", n=len(created)), "success")
                 return redirect(url_for("listings.mine"))
             except listing_files.ImportFailed as e:

@@ -4,11 +4,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from .. import policy
 from .. import maps
 from ..errors import ValidationError
+from ..deliveries.panel import agreement_panel
 from ..extensions import db
 from ..models import MatchRound, TariffVersion
-from ..services import listings, rounds
+from ..services import agreements, listings, proposals, rounds
+from ..services import tariff as tariff_service
 from ..web import run_service, staff_required
 from . import bp
 from .forms import DecisionForm, RoundForm, TariffForm
@@ -21,7 +24,7 @@ def round_list():
     if not current_user.organisation.is_staff:
         query = query.where(MatchRound.organisation_id == current_user.organisation_id)
     return render_template("matches/rounds.html", rounds=list(db.session.scalars(query)), form=RoundForm(),
-                           tariff=rounds.tariff_in_force())
+                           tariff=tariff_service.tariff_in_force())
 
 
 @bp.route("/rounds/new", methods=["POST"])
@@ -50,9 +53,9 @@ def listings_referrer() -> bool:
 @login_required
 def round_detail(round_id: int):
     round_ = rounds.get_round(current_user, round_id)
-    proposals = rounds.proposals_in_round(current_user, round_)
-    return render_template("matches/round.html", round=round_, proposals=proposals, form=DecisionForm(),
-                           party=lambda p: rounds.party_of(current_user, p))
+    offered = rounds.proposals_in_round(current_user, round_)
+    return render_template("matches/round.html", round=round_, proposals=offered, form=DecisionForm(),
+                           party=lambda p: proposals.party_of(current_user, p))
 
 
 @bp.route("/rounds/<int:round_id>/map.json")
@@ -61,11 +64,11 @@ def round_map(round_id: int):
     """The round's proposals as GeoJSON: supplies, demands and flow lines whose weight shows tonnes; the
     same proposals as the round page, others' sites at their county seat and nameless before an agreement."""
     round_ = rounds.get_round(current_user, round_id)
-    proposals = rounds.proposals_in_round(current_user, round_)
+    offered = rounds.proposals_in_round(current_user, round_)
     locale = str(get_locale())
     markers, flows = {}, []
-    biggest = max([p.tonnes for p in proposals] or [1])
-    for p in proposals:
+    biggest = max([p.tonnes for p in offered] or [1])
+    for p in offered:
         ends = []
         for listing, colour in ((p.supply_listing, maps.SUPPLY_COLOUR), (p.demand_listing, maps.DEMAND_COLOUR)):
             position = listings.public_position(listing, current_user)
@@ -87,27 +90,26 @@ def round_map(round_id: int):
 @bp.route("/proposals/")
 @login_required
 def proposal_list():
-    rounds.expire_proposals()
-    db.session.commit()
+    proposals.expire_proposals()
     status = request.args.get("status", "")
     try:
-        items = rounds.proposals_for(current_user, status or None)
+        items = proposals.proposals_for(current_user, status or None)
     except ValidationError:
         abort(400)
     return render_template("matches/proposals.html", proposals=items, form=DecisionForm(), status=status,
-                           party=lambda p: rounds.party_of(current_user, p))
+                           party=lambda p: proposals.party_of(current_user, p))
 
 
 @bp.route("/proposals/<int:proposal_id>/decide", methods=["POST"])
 @login_required
 def decide(proposal_id: int):
-    proposal = rounds.get_proposal(current_user, proposal_id)  # 404 before anything else
-    if rounds.party_of(current_user, proposal) is None:
+    proposal = proposals.get_proposal(current_user, proposal_id)  # 404 before anything else
+    if proposals.party_of(current_user, proposal) is None:
         abort(403)
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    proposal = run_service(form, rounds.decide, current_user, proposal_id, form.decision.data)
+    proposal = run_service(form, proposals.decide, current_user, proposal_id, form.decision.data)
     if proposal is not None:
         if proposal.agreement is not None:
             flash(_("Both parties accepted: agreement %(id)d is made.", id=proposal.agreement.id), "success")
@@ -125,36 +127,34 @@ def decide(proposal_id: int):
 @bp.route("/agreements/")
 @login_required
 def agreement_list():
-    return render_template("matches/agreements.html", agreements=rounds.agreements_for(current_user))
+    return render_template("matches/agreements.html", agreements=agreements.agreements_for(current_user))
 
 
 @bp.route("/agreements/<int:agreement_id>")
 @login_required
 def agreement_detail(agreement_id: int):
-    from ..deliveries.routes import agreement_context
-
-    agreement = rounds.get_agreement(current_user, agreement_id)
-    return render_template("matches/agreement.html", a=agreement, **agreement_context(agreement))
+    agreement = agreements.get_agreement(current_user, agreement_id)
+    return render_template("matches/agreement.html", a=agreement, **agreement_panel(agreement))
 
 
 @bp.route("/tariff", methods=["GET", "POST"])
 @staff_required
 def tariff():
-    current = rounds.tariff_in_force()
-    if request.method == "POST" and current_user.organisation.kind.value != "operator":
+    current = tariff_service.tariff_in_force()
+    if request.method == "POST" and not policy.may_edit_tariff(current_user):
         abort(403)
     form = TariffForm()
     if request.method == "GET" and current is not None:
-        for name in list(rounds.TARIFF_FIELDS) + ["proposal_lifetime_hours"]:
+        for name in list(tariff_service.TARIFF_FIELDS) + ["proposal_lifetime_hours"]:
             value = getattr(current, name)
             getattr(form, name).data = "" if value is None else str(value)
     if form.validate_on_submit():
-        data = {name: getattr(form, name).data for name in list(rounds.TARIFF_FIELDS) +
+        data = {name: getattr(form, name).data for name in list(tariff_service.TARIFF_FIELDS) +
                 ["proposal_lifetime_hours", "note"]}
-        version = run_service(form, rounds.set_tariff, current_user, data)
+        version = run_service(form, tariff_service.set_tariff, current_user, data)
         if version is not None:
             flash(_("Tariff version %(v)d is in force.", v=version.version), "success")
             return redirect(url_for("matches.tariff"))
     versions = list(db.session.scalars(select(TariffVersion).order_by(TariffVersion.version.desc())))
     return render_template("matches/tariff.html", form=form, versions=versions,
-                           can_edit=current_user.organisation.kind.value == "operator")
+                           can_edit=policy.may_edit_tariff(current_user))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
@@ -10,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
+
+if TYPE_CHECKING:
+    from .site import Site
 
 
 from ..clock import utcnow  # noqa: E402  (the models' default for created_at and friends)
@@ -76,6 +80,14 @@ class Organisation(db.Model):
     @property
     def is_consumer(self) -> bool:
         return self.kind in (OrgKind.CONSUMER, OrgKind.BOTH)
+
+    @property
+    def is_regulator(self) -> bool:
+        return self.kind == OrgKind.REGULATOR
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == OrgKind.OPERATOR
 
     @property
     def is_staff(self) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
+from .. import policy
 from ..clock import utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
@@ -196,7 +197,7 @@ def enrol_totp(user: User, secret: str, code: str, now: datetime | None = None,
 
 def reset_totp(actor: User, user_id: int) -> User:
     """The operator clears a user's second factor (a lost phone); the user enrols again at the next login."""
-    if actor.organisation.kind != OrgKind.OPERATOR:
+    if not policy.may_manage_accounts(actor):
         raise PermissionDenied(_l("Only the operator may reset a second factor."))
     user = get_row(User, user_id)
     if user is None:
@@ -244,7 +245,7 @@ def set_verification(actor: User, org_id: int, status: VerificationStatus | str,
 def release_credit_code(actor: User, org_id: int, reason: str) -> Organisation:
     """The operator frees the credit code of a rejected or unverified organisation (a squatter's, or a
     mistake), so that the firm it belongs to can register. The organisation keeps it as released_credit_code."""
-    if actor.organisation.kind != OrgKind.OPERATOR:
+    if not policy.may_manage_accounts(actor):
         raise PermissionDenied(_l("Only the operator may release a credit code."))
     org = get_row(Organisation, org_id)
     if org is None:

@@ -13,12 +13,13 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import policy
 from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
 from .ledger import append_entry
-from .rounds import get_agreement
+from .agreements import get_agreement
 from .values import get_row, in_range, parse_decimal, parse_int, parse_text
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
@@ -31,6 +32,14 @@ class Rules:
     receipt_tolerance_pct: Decimal = Decimal("2")
     legal_payload_kg: int = 35_000
     truck_speed_kmh: int = 80
+
+    @classmethod
+    def configured(cls) -> Rules:
+        """The running deployment's thresholds (the defaults outside an app)."""
+        d = cls()
+        return cls(Decimal(str(policy.setting("RECEIPT_TOLERANCE_PCT", d.receipt_tolerance_pct))),
+                   int(policy.setting("LEGAL_PAYLOAD_KG", d.legal_payload_kg)),
+                   int(policy.setting("TRUCK_SPEED_KMH", d.truck_speed_kmh)))
 
 
 def parse_time(value, field: str) -> datetime:
@@ -157,8 +166,14 @@ def _km(lat1, lon1, lat2, lon2) -> float:
     return float(distances_km(float(lat1), float(lon1), np.array([float(lat2)]), np.array([float(lon2)]))[0])
 
 
-def shipment_flags(shipments: list[Shipment], rules: Rules) -> dict[int, list[str]]:
-    """Flags shown beside each shipment (never blocking anything)."""
+def shipments_of(agreement: Agreement) -> list[Shipment]:
+    return list(db.session.scalars(select(Shipment).where(Shipment.agreement_id == agreement.id)
+                                   .order_by(Shipment.dispatched_at)))
+
+
+def shipment_flags(shipments: list[Shipment], rules: Rules | None = None) -> dict[int, list[str]]:
+    """Flags shown beside each shipment (never blocking anything), by the deployment's rules unless given."""
+    rules = rules or Rules.configured()
     flags: dict[int, list[str]] = defaultdict(list)
     for s in shipments:
         if s.net_kg > rules.legal_payload_kg:

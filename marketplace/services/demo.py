@@ -342,7 +342,7 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
     from datetime import timedelta
 
     from ..models import Agreement, Baseline, SubsidyClaim
-    from . import deliveries, rounds, subsidies
+    from . import deliveries, proposals, rounds, subsidies
     from .listings import create_listing
 
     if db.session.scalar(select(Agreement.id).limit(1)) is not None:
@@ -372,8 +372,8 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
             "max_haul_km": 400, "use": CONSUMER_USE[suffix], "notes": "年度采购。"}, "open")
         round_ = rounds.start_round(operator, supply_listing_ids=[supply.id], demand_listing_ids=[demand.id])
         for proposal in round_.proposals:
-            rounds.decide(p_user, proposal.id, "accept")
-            rounds.decide(c_user, proposal.id, "accept")
+            proposals.decide(p_user, proposal.id, "accept")
+            proposals.decide(c_user, proposal.id, "accept")
             agreement = proposal.agreement
             agreement.created_at = first_day - timedelta(days=7)
             trucks = agreement.tonnes // TRUCK_T

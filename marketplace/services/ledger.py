@@ -31,11 +31,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from ..clock import as_utc, utcnow
-from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, Shipment, User
 from . import audit
-from .values import get_row, parse_text
+from .values import get_row
 
 GENESIS = "0" * 64
 #: Version 2: every column but `hash` in the canonical form (version 1 left out id and recorded_by_id).
@@ -116,24 +116,6 @@ def reversed_among(entry_ids: list[int]) -> set[int]:
     if not entry_ids:
         return set()
     return set(db.session.scalars(select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.in_(entry_ids))))
-
-
-def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
-    """A regulator or the operator corrects the ledger by a reversing entry, with a reason."""
-    if not actor.organisation.is_staff:
-        raise PermissionDenied(_l("Only a regulator or the operator corrects the ledger."))
-    reason = parse_text(reason, "reason", 1000)
-    if not reason:
-        raise ValidationError(_l("Give the reason for the correction."), field="reason")
-    original = reversible_entry(entry_id)
-    reversal = append_entry("reversal", original.shipment, original.shipment.agreement, -original.net_kg,
-                            utcnow(), actor, reverses=original, reason=reason)
-    audit.record(actor, "ledger.reverse", original, {"reversal_seq": reversal.seq, "net_kg": original.net_kg,
-                                                     "reason": reason})
-    from .subsidies import on_ledger_reversal  # subsidies reads the ledger: imported here, not at the top
-
-    on_ledger_reversal(original, reversal, actor)  # claims that counted it: affected, recomputed, recoveries
-    return reversal
 
 
 # --- the Merkle tree (RFC 9162 §2.1) -------------------------------------------------------------------

@@ -10,13 +10,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from .. import gazetteer
+from .. import gazetteer, policy
 from ..labels import LISTING_STATUS, label
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
 from ..models.listing import LIVE_STATUSES, USES
 from .catalogue import material_by_code
+from .proposals import end_pending_proposals
 from ..clock import iso, today_cst
 from .values import MAX_ID, get_row, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
@@ -298,8 +299,6 @@ def update_listing(actor: User, side: str, listing_id: int, data: dict):
 
 
 def _end_proposals(listing) -> None:
-    from .rounds import end_pending_proposals
-
     end_pending_proposals(listing)
 
 
@@ -349,26 +348,6 @@ def history(listing) -> list[ListingEvent]:
 
 # --- confidentiality -----------------------------------------------------------------------------------
 
-def counterparties(org_id: int) -> set[int]:
-    """Organisations that have agreed a deal with `org_id` and so may see each other's identity."""
-    from flask import g, has_app_context
-
-    from .rounds import counterparties as agreed_with
-
-    if not has_app_context():
-        return agreed_with(org_id)
-    cache = g.setdefault("_counterparties", {})  # asked once per listing on a page: one query a request
-    if org_id not in cache:
-        cache[org_id] = agreed_with(org_id)
-    return cache[org_id]
-
-
-def sees_site_of(viewer: User, org_id: int) -> bool:
-    """Whether the viewer may know where `org_id`'s sites are: its own, staff, and agreed counterparties."""
-    org = viewer.organisation
-    return org_id == org.id or org.is_staff or org_id in counterparties(org.id)
-
-
 def can_see_listing(viewer: User, listing) -> bool:
     """Its owner and staff always; others while it is live; the other party of a deal on it always, whatever
     its state (closed, withdrawn, expired, fully promised): the buyer keeps what it bought."""
@@ -389,7 +368,7 @@ def _party_to_a_deal_on(viewer: User, listing) -> bool:
 
 def can_see_identity(viewer: User, listing) -> bool:
     """Who offers or needs it, the exact site and the notes: the owner, staff, and agreed counterparties."""
-    return sees_site_of(viewer, listing.organisation_id)
+    return policy.sees_site_of(viewer, listing.organisation_id)
 
 
 # --- coarse positions ----------------------------------------------------------------------------------
@@ -406,12 +385,8 @@ HIDDEN_DISTANCE_STEP_KM = 5
 
 
 def _cell_size() -> tuple[Decimal, Decimal]:
-    from flask import current_app, has_app_context
-
-    lat, lon = DEFAULT_CELL_DEG
-    if has_app_context():
-        lat = current_app.config.get("LOCATION_CELL_LAT_DEG", lat)
-        lon = current_app.config.get("LOCATION_CELL_LON_DEG", lon)
+    lat = policy.setting("LOCATION_CELL_LAT_DEG", DEFAULT_CELL_DEG[0])
+    lon = policy.setting("LOCATION_CELL_LON_DEG", DEFAULT_CELL_DEG[1])
     return Decimal(str(lat)), Decimal(str(lon))
 
 
@@ -436,7 +411,7 @@ def distances_from(viewer: User, lat0: float, lon0: float, rows) -> dict[int, fl
     rows = list(rows)
     if not rows:
         return {}
-    visible = np.array([sees_site_of(viewer, org_id) for _key, org_id, _lat, _lon in rows])
+    visible = np.array([policy.sees_site_of(viewer, org_id) for _key, org_id, _lat, _lon in rows])
     # the cell centre (Decimal arithmetic) only where the site is hidden
     places = [(float(lat), float(lon)) if v else coarse_position(lat, lon)
               for (_key, _org, lat, lon), v in zip(rows, visible)]

@@ -1,170 +1,28 @@
-"""Matching rounds: turn open listings into an optimiser instance, solve it, offer the pairings as
-proposals, and make agreements when both parties accept, never promising a tonne twice."""
+"""Matching rounds: turn open listings into an optimiser instance, solve it and offer the pairings as
+proposals (see proposals.py for what they hold and how parties decide, agreements.py for what follows)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from matching import Instance, InstanceError, SolveOptions, solve
 
+from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (Agreement, DemandListing, ListingStatus, MatchRound, Organisation, Proposal, ProposalStatus,
-                      SupplyListing, TariffVersion, User)
+from ..models import DemandListing, MatchRound, Proposal, ProposalStatus, SupplyListing, TariffVersion, User
 from ..models.listing import LIVE_STATUSES
-from . import audit
 from .listings import coarse_site_position, expire_due
-from .values import MAX_ID, get_row, parse_decimal, parse_int, parse_text
+from .proposals import STARTER_SIDE, expire_proposals, held_by, hold_cap, pending_tonnes, proposal_to_dict
+from .tariff import tariff_in_force, tariff_json
+from .values import MAX_ID, get_row, parse_date, parse_int
+
 
 SOLVER_TIME_LIMIT_S = 10.0
-
-
-from ..clock import as_utc, iso, utcnow  # noqa: E402
-
-
-# --- the tariff ----------------------------------------------------------------------------------------
-
-def tariff_in_force() -> TariffVersion:
-    return db.session.scalar(select(TariffVersion).order_by(TariffVersion.version.desc()).limit(1))
-
-
-TARIFF_FIELDS = {
-    # field: (decimal places, minimum, maximum, required)
-    "road_yuan_per_t_km": (4, Decimal("0.0001"), Decimal("100"), True),
-    "handling_yuan_per_t": (2, Decimal("0"), Decimal("1000"), True),
-    "circuity": (3, Decimal("1"), Decimal("3"), True),
-    "rail_fixed_yuan_per_t": (2, Decimal("0"), Decimal("1000"), False),
-    "rail_yuan_per_t_km": (4, Decimal("0"), Decimal("100"), False),
-    "co2_kg_per_t_km": (4, Decimal("0"), Decimal("10"), True),
-    "rail_co2_kg_per_t_km": (4, Decimal("0"), Decimal("10"), True),
-}
-
-
-def set_tariff(actor: User, data: dict) -> TariffVersion:
-    """The operator publishes a new tariff version; rounds record the version they used."""
-    if actor.organisation.kind.value != "operator":
-        raise PermissionDenied(_l("Only the operator edits the tariff."))
-    values: dict = {}
-    for name, (places, low, high, required) in TARIFF_FIELDS.items():
-        raw = data.get(name)
-        if raw in (None, ""):
-            if required:
-                raise ValidationError(_l("This field is required."), field=name)
-            values[name] = None
-            continue
-        values[name] = parse_decimal(raw, name, places, low, high)
-    if (values["rail_fixed_yuan_per_t"] is None) != (values["rail_yuan_per_t_km"] is None):
-        raise ValidationError(_l("Rail needs both its fixed charge and its rate per tonne-km, or neither."),
-                              field="rail_yuan_per_t_km")
-    values["proposal_lifetime_hours"] = parse_int(data.get("proposal_lifetime_hours"), "proposal_lifetime_hours",
-                                                  1, 24 * 60)
-    values["note"] = parse_text(data.get("note"), "note", 500)
-    current = tariff_in_force()
-    tariff = TariffVersion(version=(current.version + 1) if current else 1, created_by_id=actor.id, **values)
-    db.session.add(tariff)
-    db.session.flush()
-    audit.record(actor, "tariff.version", tariff, {"version": tariff.version, **values})
-    return tariff
-
-
-def tariff_json(t: TariffVersion) -> dict:
-    out = {"road_yuan_per_t_km": str(t.road_yuan_per_t_km), "handling_yuan_per_t": str(t.handling_yuan_per_t),
-           "circuity": float(t.circuity), "co2_kg_per_t_km": float(t.co2_kg_per_t_km),
-           "rail_co2_kg_per_t_km": float(t.rail_co2_kg_per_t_km)}
-    if t.rail_fixed_yuan_per_t is not None and t.rail_yuan_per_t_km is not None:
-        out.update(rail_fixed_yuan_per_t=str(t.rail_fixed_yuan_per_t), rail_yuan_per_t_km=str(t.rail_yuan_per_t_km))
-    return out
-
-
-# --- building and solving a round ----------------------------------------------------------------------
-
-def expire_proposals(now: datetime | None = None) -> int:
-    """Pending proposals past their lifetime expire (and so free their tonnes)."""
-    result = db.session.execute(
-        update(Proposal).where(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at < (now or utcnow()))
-        .values(status=ProposalStatus.EXPIRED).execution_options(synchronize_session=False))
-    return result.rowcount or 0
-
-
-# --- reservations --------------------------------------------------------------------------------------
-#
-# A pending proposal *holds* (reserves) its tonnes, so that later rounds do not offer them again, when:
-# - it comes from a market round (the operator's or a regulator's), until it is decided or expires; or
-# - it comes from a firm's own *Find matches* round and that firm has accepted it: from then on it holds
-#   for FIND_MATCHES_HOLD_HOURS at most (its deadline is brought forward), before that it holds nothing.
-# One organisation's holds of a material may not exceed RESERVATION_SHARE_CAP of that material's free
-# tonnes on the other side (or RESERVATION_FLOOR_T, whichever is larger): its own rounds are trimmed to what
-# is left, and its acceptance that would start a hold beyond it is refused. Withdrawing or editing a listing
-# ends its pending proposals (status "withdrawn").
-
-DEFAULTS = {"FIND_MATCHES_HOLD_HOURS": 4, "RESERVATION_SHARE_CAP": "0.20", "RESERVATION_FLOOR_T": 1000}
-
-
-def _setting(name: str):
-    from flask import current_app, has_app_context
-
-    return current_app.config.get(name, DEFAULTS[name]) if has_app_context() else DEFAULTS[name]
-
-
-#: The side whose tonnes a private round's starter takes: a demand round holds supply, and the reverse.
-STARTER_SIDE = {"demand": "consumer", "supply": "producer"}
-
-
-def _holds(now: datetime):
-    """The condition on (Proposal joined with MatchRound) for a proposal that holds its tonnes now."""
-    return and_(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= now,
-                or_(MatchRound.scope == "market",
-                    and_(MatchRound.scope == "demand", Proposal.consumer_decision == "accepted"),
-                    and_(MatchRound.scope == "supply", Proposal.producer_decision == "accepted")))
-
-
-def _pending_tonnes(column, ids: list[int]) -> dict[int, int]:
-    """Tonnes of each listing held by pending proposals (see the rules above)."""
-    if not ids:
-        return {}
-    rows = db.session.execute(select(column, func.sum(Proposal.tonnes))
-                              .join(MatchRound, Proposal.round_id == MatchRound.id)
-                              .where(column.in_(ids), _holds(utcnow()))
-                              .group_by(column)).all()
-    return {listing_id: int(total) for listing_id, total in rows}
-
-
-def held_by(org_id: int, material_id: int, side: str) -> int:
-    """Tonnes of `material_id` that `org_id`'s pending proposals hold on the other side: supply it would take
-    as a consumer (side "consumer"), or demand it would fill as a producer (side "producer")."""
-    other, own_org = ((SupplyListing, Proposal.consumer_org_id) if side == "consumer"
-                      else (DemandListing, Proposal.producer_org_id))
-    other_id = Proposal.supply_listing_id if side == "consumer" else Proposal.demand_listing_id
-    return int(db.session.scalar(
-        select(func.coalesce(func.sum(Proposal.tonnes), 0))
-        .join(MatchRound, Proposal.round_id == MatchRound.id).join(other, other.id == other_id)
-        .where(own_org == org_id, other.material_id == material_id, _holds(utcnow()))) or 0)
-
-
-def hold_cap(org_id: int, material_id: int, side: str) -> int:
-    """The most tonnes `org_id` may hold of the other side's free `material_id`: RESERVATION_SHARE_CAP of the
-    unpromised tonnes of other organisations' live listings, at least RESERVATION_FLOOR_T."""
-    other = SupplyListing if side == "consumer" else DemandListing
-    free = int(db.session.scalar(
-        select(func.coalesce(func.sum(other.tonnes - other.tonnes_promised), 0))
-        .where(other.material_id == material_id, other.status.in_(LIVE_STATUSES),
-               other.organisation_id != org_id)) or 0)
-    share = Decimal(str(_setting("RESERVATION_SHARE_CAP")))
-    return max(int(free * share), int(_setting("RESERVATION_FLOOR_T")))
-
-
-def end_pending_proposals(listing, reason: str = "withdrawn") -> int:
-    """End every pending proposal of this listing at once (it was withdrawn or changed): they no longer hold
-    anything and can no longer be accepted. Returns how many."""
-    column = Proposal.supply_listing_id if listing.side == "supply" else Proposal.demand_listing_id
-    result = db.session.execute(
-        update(Proposal).where(column == listing.id, Proposal.status == ProposalStatus.PENDING)
-        .values(status=ProposalStatus.WITHDRAWN).execution_options(synchronize_session=False))
-    return result.rowcount or 0
 
 
 def _live(model, ids, period_start, period_end):
@@ -198,8 +56,8 @@ def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict
     distances and prices never tell one party where the other's site is before they agree.
 
     Returns (instance, supplies by optimiser id, demands by optimiser id)."""
-    s_left = _pending_tonnes(Proposal.supply_listing_id, [s.id for s in supplies])
-    d_left = _pending_tonnes(Proposal.demand_listing_id, [d.id for d in demands])
+    s_left = pending_tonnes(Proposal.supply_listing_id, [s.id for s in supplies])
+    d_left = pending_tonnes(Proposal.demand_listing_id, [d.id for d in demands])
     s_by, d_by, s_json, d_json = {}, {}, [], []
     for s in supplies:
         tonnes = s.tonnes_remaining - s_left.get(s.id, 0)
@@ -332,12 +190,8 @@ def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
 
 
 def _date(value, field: str) -> date:
-    from .values import parse_date
-
     return parse_date(value, field)
 
-
-# --- who sees what -------------------------------------------------------------------------------------
 
 def can_see_round(viewer: User, round_: MatchRound) -> bool:
     """Staff see every round; others the rounds they started or that propose something to them."""
@@ -374,206 +228,6 @@ def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:
     return list(db.session.scalars(query).unique())
 
 
-def party_of(viewer: User, proposal: Proposal) -> str | None:
-    """'producer', 'consumer' or None: which side of the proposal the viewer's organisation is on."""
-    if viewer.organisation_id == proposal.producer_org_id:
-        return "producer"
-    if viewer.organisation_id == proposal.consumer_org_id:
-        return "consumer"
-    return None
-
-
-def can_see_proposal(viewer: User, proposal: Proposal) -> bool:
-    return party_of(viewer, proposal) is not None or viewer.organisation.is_staff \
-        or proposal.round.organisation_id == viewer.organisation_id
-
-
-def get_proposal(viewer: User, proposal_id: int) -> Proposal:
-    proposal = get_row(Proposal, proposal_id)
-    if proposal is None or not can_see_proposal(viewer, proposal):
-        raise NotFound(_l("No such proposal."))
-    return proposal
-
-
-def proposals_for(viewer: User, status: str | None = None, limit: int = 500) -> list[Proposal]:
-    """Proposals to the viewer's organisation (all of them for staff), newest first."""
-    query = select(Proposal).options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
-                                     joinedload(Proposal.demand_listing), joinedload(Proposal.agreement))
-    if not viewer.organisation.is_staff:
-        org_id = viewer.organisation_id
-        query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
-    if status:
-        try:
-            query = query.where(Proposal.status == ProposalStatus(status))
-        except ValueError:
-            raise ValidationError(_l("Unknown status."), field="status") from None
-    return list(db.session.scalars(query.order_by(Proposal.id.desc()).limit(limit)).unique())
-
-
-def awaiting_decision(viewer: User) -> int:
-    """How many pending proposals wait for the viewer's organisation to decide (the navigation badge)."""
-    org_id = viewer.organisation_id
-    return db.session.scalar(select(func.count(Proposal.id)).where(
-        Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= utcnow(),
-        or_(and_(Proposal.producer_org_id == org_id, Proposal.producer_decision.is_(None)),
-            and_(Proposal.consumer_org_id == org_id, Proposal.consumer_decision.is_(None))))) or 0
-
-
-# --- acceptance ----------------------------------------------------------------------------------------
-
-def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
-    """The producer or the consumer accepts or declines. When both have accepted, an agreement takes the
-    tonnes from both listings, or, if a listing no longer has them, the proposal lapses.
-
-    Every step is a conditional UPDATE, so two parties deciding at the same moment, or proposals of
-    overlapping rounds accepted together, can never promise more than a listing has left."""
-    if decision not in ("accept", "decline"):
-        raise ValidationError(_l("Decide accept or decline."), field="decision")
-    proposal = get_proposal(actor, proposal_id)
-    side = party_of(actor, proposal)
-    if side is None:
-        raise PermissionDenied(_l("Only the producer and the utiliser of a proposal decide on it."))
-    expire_proposals()
-    column = Proposal.producer_decision if side == "producer" else Proposal.consumer_decision
-    by = Proposal.producer_decided_by_id if side == "producer" else Proposal.consumer_decided_by_id
-    at = Proposal.producer_decided_at if side == "producer" else Proposal.consumer_decided_at
-    value = "accepted" if decision == "accept" else "declined"
-    changes = {column: value, by: actor.id, at: utcnow()}
-    if decision == "decline":
-        changes[Proposal.status] = ProposalStatus.DECLINED
-    elif STARTER_SIDE.get(proposal.round.scope) == side and proposal.round.organisation_id == actor.organisation_id:
-        other = proposal.consumer_decision if side == "producer" else proposal.producer_decision
-        own = proposal.producer_decision if side == "producer" else proposal.consumer_decision
-        # Not concluded at once: the hold starts now, short and within the cap (a proposal no longer open or
-        # already decided gets its own answer from the conditional UPDATE below).
-        if other != "accepted" and own is None and proposal.status == ProposalStatus.PENDING:
-            _check_hold(actor, proposal, side)
-            changes[Proposal.expires_at] = min(
-                as_utc(proposal.expires_at), utcnow() + timedelta(hours=int(_setting("FIND_MATCHES_HOLD_HOURS"))))
-    done = db.session.execute(
-        update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING,
-                               column.is_(None)).values(changes).execution_options(synchronize_session=False))
-    db.session.expire(proposal)
-    if done.rowcount != 1:
-        if proposal.status != ProposalStatus.PENDING:
-            raise Conflict(_l("This proposal is no longer open."), field="status")
-        raise Conflict(_l("Your organisation has already decided on this proposal."), field="decision")
-    if decision == "accept" and proposal.producer_decision == "accepted" and proposal.consumer_decision == "accepted":
-        _conclude(proposal)
-    return proposal
-
-
-def _check_hold(actor: User, proposal: Proposal, side: str) -> None:
-    """Refuse an acceptance that would make the organisation hold more than its cap of the material."""
-    # Serialise one organisation's acceptances, so that two at once cannot both pass the check.
-    db.session.execute(select(Organisation.id).where(Organisation.id == actor.organisation_id).with_for_update())
-    material_id = proposal.supply_listing.material_id
-    cap = hold_cap(actor.organisation_id, material_id, side)
-    if held_by(actor.organisation_id, material_id, side) + proposal.tonnes > cap:
-        raise Conflict(_l("Accepting would hold more of this material than one organisation may (%(cap)s t). "
-                          "Wait until your other accepted proposals are decided or their hold ends.",
-                          cap=f"{cap:,}"), field="decision")
-
-
-def _promise(model, listing_id: int, tonnes: int) -> bool:
-    """Take `tonnes` from a live listing if it still has them, in one conditional UPDATE."""
-    result = db.session.execute(
-        update(model).where(model.id == listing_id, model.status.in_(LIVE_STATUSES),
-                            model.tonnes - model.tonnes_promised >= tonnes)
-        .values(tonnes_promised=model.tonnes_promised + tonnes,
-                status=case((model.tonnes_promised + tonnes == model.tonnes, ListingStatus.FULLY_MATCHED.value),
-                            else_=ListingStatus.PARTLY_MATCHED.value))
-        .execution_options(synchronize_session=False))
-    return result.rowcount == 1
-
-
-def _release(model, listing_id: int, tonnes: int) -> None:
-    db.session.execute(
-        update(model).where(model.id == listing_id)
-        .values(tonnes_promised=model.tonnes_promised - tonnes,
-                status=case((model.tonnes_promised - tonnes == 0, ListingStatus.OPEN.value),
-                            else_=ListingStatus.PARTLY_MATCHED.value))
-        .execution_options(synchronize_session=False))
-
-
-def _conclude(proposal: Proposal) -> None:
-    # Claim the proposal first: exactly one transaction turns it into an agreement.
-    claimed = db.session.execute(
-        update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING)
-        .values(status=ProposalStatus.AGREED).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
-        db.session.expire(proposal)
-        return
-    tonnes = proposal.tonnes
-    supply_ok = _promise(SupplyListing, proposal.supply_listing_id, tonnes)
-    demand_ok = supply_ok and _promise(DemandListing, proposal.demand_listing_id, tonnes)
-    if not demand_ok:
-        if supply_ok:
-            _release(SupplyListing, proposal.supply_listing_id, tonnes)
-        db.session.execute(update(Proposal).where(Proposal.id == proposal.id)
-                           .values(status=ProposalStatus.LAPSED).execution_options(synchronize_session=False))
-        db.session.expire(proposal)
-        return
-    supply = db.session.get(SupplyListing, proposal.supply_listing_id)
-    demand = db.session.get(DemandListing, proposal.demand_listing_id)
-    db.session.expire(supply)
-    db.session.expire(demand)
-    db.session.add(Agreement(
-        proposal_id=proposal.id, supply_listing_id=supply.id, demand_listing_id=demand.id,
-        producer_org_id=proposal.producer_org_id, consumer_org_id=proposal.consumer_org_id,
-        material_id=supply.material_id, tonnes=tonnes, price_yuan_per_t=proposal.price_yuan_per_t,
-        transport_cost_yuan_per_t=proposal.transport_cost_yuan_per_t,
-        delivered_price_yuan_per_t=proposal.delivered_price_yuan_per_t, distance_km=proposal.distance_km,
-        mode=proposal.mode, use=demand.use, period_start=max(supply.period_start, demand.period_start),
-        period_end=min(supply.period_end, demand.period_end)))
-    db.session.flush()
-    db.session.expire(proposal)
-    from flask import g, has_app_context
-
-    if has_app_context():
-        g.pop("_counterparties", None)  # the two parties now see each other
-
-
-# --- agreements ----------------------------------------------------------------------------------------
-
-def agreements_for(viewer: User, limit: int = 500) -> list[Agreement]:
-    query = select(Agreement).options(joinedload(Agreement.producer), joinedload(Agreement.consumer),
-                                      joinedload(Agreement.material))
-    if not viewer.organisation.is_staff:
-        org_id = viewer.organisation_id
-        query = query.where(or_(Agreement.producer_org_id == org_id, Agreement.consumer_org_id == org_id))
-    return list(db.session.scalars(query.order_by(Agreement.id.desc()).limit(limit)).unique())
-
-
-def get_agreement(viewer: User, agreement_id: int) -> Agreement:
-    agreement = get_row(Agreement, agreement_id)
-    if agreement is None or not (viewer.organisation.is_staff
-                                 or viewer.organisation_id in (agreement.producer_org_id, agreement.consumer_org_id)):
-        raise NotFound(_l("No such agreement."))
-    return agreement
-
-
-def counterparties(org_id: int) -> set[int]:
-    """Organisations that have an agreement with `org_id`."""
-    rows = db.session.execute(select(Agreement.producer_org_id, Agreement.consumer_org_id).where(
-        or_(Agreement.producer_org_id == org_id, Agreement.consumer_org_id == org_id))).all()
-    return {o for pair in rows for o in pair} - {org_id}
-
-
-# --- JSON ----------------------------------------------------------------------------------------------
-
-def proposal_to_dict(p: Proposal) -> dict:
-    return {"id": p.id, "round_id": p.round_id, "status": p.status.value, "supply_listing_id": p.supply_listing_id,
-            "demand_listing_id": p.demand_listing_id, "tonnes": p.tonnes, "distance_km": float(p.distance_km),
-            "mode": p.mode, "price_yuan_per_t": f"{p.price_yuan_per_t:.2f}",
-            "transport_cost_yuan_per_t": f"{p.transport_cost_yuan_per_t:.2f}",
-            "delivered_price_yuan_per_t": f"{p.delivered_price_yuan_per_t:.2f}",
-            "env_tax_avoided_yuan": f"{p.env_tax_avoided_yuan:.2f}", "co2_kg": float(p.co2_kg),
-            "producer_decision": p.producer_decision, "consumer_decision": p.consumer_decision,
-            "expires_at": iso(p.expires_at),
-            "agreement_id": p.agreement.id if p.agreement else None}
-
-
 def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:
     return {"id": r.id, "scope": r.scope, "created_at": iso(r.created_at),
             "period_start": r.period_start.isoformat() if r.period_start else None,
@@ -583,13 +237,3 @@ def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:
             "transport_cost_yuan": f"{r.transport_cost_yuan:.2f}",
             "env_tax_avoided_yuan": f"{r.env_tax_avoided_yuan:.2f}", "co2_kg": float(r.co2_kg),
             "baseline": r.baseline, "proposals": [proposal_to_dict(p) for p in proposals]}
-
-
-def agreement_to_dict(a: Agreement) -> dict:
-    return {"id": a.id, "proposal_id": a.proposal_id, "supply_listing_id": a.supply_listing_id,
-            "demand_listing_id": a.demand_listing_id, "producer": a.producer.name, "consumer": a.consumer.name,
-            "material": a.material.code, "tonnes": a.tonnes, "price_yuan_per_t": f"{a.price_yuan_per_t:.2f}",
-            "transport_cost_yuan_per_t": f"{a.transport_cost_yuan_per_t:.2f}",
-            "delivered_price_yuan_per_t": f"{a.delivered_price_yuan_per_t:.2f}",
-            "distance_km": float(a.distance_km), "mode": a.mode, "period_start": a.period_start.isoformat(),
-            "period_end": a.period_end.isoformat(), "created_at": iso(a.created_at)}

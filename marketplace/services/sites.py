@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from datetime import timedelta
 
-from .. import gazetteer
+from .. import gazetteer, policy
 from ..clock import utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
@@ -96,10 +96,7 @@ def _check_move(actor: User, site: Site) -> None:
                                                     model.status.not_in(SETTLED_STATUSES)).limit(1)):
             raise Conflict(_l("This site has listings that are not withdrawn or expired, so it cannot move: "
                               "make a new site for the new place."), field="lat")
-    from flask import current_app, has_app_context
-
-    per_day = int(current_app.config.get("SITE_MOVES_PER_DAY", DEFAULT_MOVES_PER_DAY) if has_app_context()
-                  else DEFAULT_MOVES_PER_DAY)
+    per_day = int(policy.setting("SITE_MOVES_PER_DAY", DEFAULT_MOVES_PER_DAY))
     moves = db.session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "site.move", AuditEntry.actor_org_id == actor.organisation_id,
         AuditEntry.at >= utcnow() - timedelta(days=1)))

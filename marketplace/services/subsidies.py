@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from .. import policy
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, Recovery,
@@ -33,7 +34,7 @@ GRANTED = ("approved", "paid")
 
 
 def _regulator(actor: User) -> None:
-    if actor.organisation.kind.value != "regulator":
+    if not policy.may_review_subsidies(actor):
         raise PermissionDenied(_l("Only a regulator may do this."))
 
 

@@ -2,12 +2,18 @@
 bulk imports, so that every door into the system applies the same rules."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 
 from ..errors import ValidationError
+
+#: Characters no text the platform stores may contain: C0 controls, DEL, lone surrogates.
+CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+#: The same, less tab, CR and LF: allowed in multi-line text (form text areas, JSON strings).
+CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _scalar_text(value, field: str) -> str:
@@ -98,7 +104,6 @@ def parse_text(value, field: str, maximum: int) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationError(_l("Enter text."), field=field)
-    from ..guard import CONTROL_IN_TEXT
 
     if CONTROL_IN_TEXT.search(value):  # NUL and lone surrogates: PostgreSQL and UTF-8 refuse to store them
         raise ValidationError(_l("This field contains characters that are not allowed."), field=field)

@@ -1,4 +1,3 @@
-from datetime import date
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -7,19 +6,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from .. import policy
 from .. import maps
-from ..deliveries.routes import rules
 from ..extensions import db
 from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
-from ..models.listing import LIVE_STATUSES, ListingStatus
+from ..services import dashboard as dashboard_service
 from ..services import deliveries, subsidies
 from ..clock import today_cst
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm, SettleForm
-
-TARGET_RATE = Decimal("0.73")  # the Action Plan's target for general industrial solid waste
-
 
 def _this_year() -> int:
     return today_cst().year
@@ -107,7 +103,7 @@ def claim(claim_id: int):
                            offsets=subsidies.offsets_against(c),
                            recoveries=[r for r in subsidies.recoveries_for(current_user, c.year)
                                        if r.claim_id == c.id],
-                           flags=deliveries.shipment_flags(shipments, rules()) if shipments else {},
+                           flags=deliveries.shipment_flags(shipments) if shipments else {},
                            flag_text=deliveries.FLAG_TEXT, form=ReviewForm())
 
 
@@ -159,7 +155,7 @@ def apply_loan():
 @login_required
 def settle_recovery(recovery_id: int):
     """A regulator records how a recovery was settled (offset against a later payment, or repaid)."""
-    if current_user.organisation.kind.value != "regulator":
+    if not policy.may_review_subsidies(current_user):
         abort(403)
     form = SettleForm()
     if form.validate_on_submit():
@@ -188,7 +184,7 @@ def review_loan(project_id: int):
 @login_required
 def scheme():
     current = subsidies.scheme_in_force()
-    if request.method == "POST" and current_user.organisation.kind.value != "regulator":
+    if request.method == "POST" and not policy.may_review_subsidies(current_user):
         abort(403)
     form = SchemeForm()
     if request.method == "GET":
@@ -210,58 +206,19 @@ def scheme():
             return redirect(url_for("subsidies.scheme"))
     versions = list(db.session.scalars(select(subsidies.SubsidyScheme).order_by(subsidies.SubsidyScheme.version.desc())))
     return render_template("subsidies/scheme.html", form=form, versions=versions, current=current,
-                           can_edit=current_user.organisation.kind.value == "regulator")
+                           can_edit=policy.may_review_subsidies(current_user))
 
 
 # --- the regulator's dashboard -------------------------------------------------------------------------
-
-def dashboard_tables(year: int) -> dict[str, list[dict]]:
-    """Every table of the dashboard as rows of plain values (the page and the exports show the same)."""
-    tables = {group: deliveries.utilisation(year, group) for group in ("city", "region", "park", "material", "month")}
-    # supplies offered during the year (live now, or expired unmatched), not every live listing of all time
-    unmatched = db.session.scalars(
-        select(SupplyListing).where(SupplyListing.status.in_([*LIVE_STATUSES, ListingStatus.EXPIRED]),
-                                    SupplyListing.tonnes > SupplyListing.tonnes_promised,
-                                    SupplyListing.period_start <= date(year, 12, 31),
-                                    SupplyListing.period_end >= date(year, 1, 1))
-        .order_by((SupplyListing.tonnes - SupplyListing.tonnes_promised).desc()).limit(15))
-    tables["unmatched"] = [{"listing": s.id, "organisation": s.organisation.name, "material": s.material.code,
-                            "grade": s.grade or "", "county": s.site.county, "tonnes_remaining": s.tonnes_remaining,
-                            "price_yuan_per_t": f"{s.price_yuan_per_t:.2f}", "period_end": s.period_end.isoformat()}
-                           for s in unmatched]
-    totals = subsidies.claim_totals(year)
-    tables["subsidies"] = [{"measure": key, "yuan": f"{value:.2f}"} for key, value in totals.items()]
-    tables["claims"] = [{**subsidies.claim_to_dict(c), "organisation": c.organisation.name}
-                        for c in subsidies.claims_for(current_user, year=year)]
-    tables["recoveries"] = [{**subsidies.recovery_to_dict(r), "organisation": r.organisation.name}
-                            for r in subsidies.recoveries_for(current_user, year)]
-    return tables
-
-
-def _overall(rows: list[dict]) -> dict:
-    generated = sum(Decimal(r["generated_t"]) for r in rows)
-    used = generated - sum(Decimal(r["stored_t"]) for r in rows)
-    platform = sum(Decimal(r["utilised_platform_t"]) for r in rows)
-    return {"generated": generated, "used": used, "platform": platform,
-            "rate": (used / generated).quantize(Decimal("0.0001")) if generated else None}
-
 
 @bp.route("/dashboard")
 @staff_required
 def dashboard():
     year = year_arg()
-    tables = dashboard_tables(year)
-    overall = _overall(tables["city"])
-    charts = {
-        "months": [r["group"] for r in tables["month"]],
-        "generated": [float(r["generated_t"]) for r in tables["month"]],
-        "used": [float(Decimal(r["generated_t"]) - Decimal(r["stored_t"])) for r in tables["month"]],
-        "platform": [float(r["utilised_platform_t"]) for r in tables["month"]],
-        "cities": [r["group"] for r in tables["city"]],
-        "city_rates": [float(r["utilisation_rate"] or 0) * 100 for r in tables["city"]],
-    }
-    return render_template("subsidies/dashboard.html", year=year, tables=tables, overall=overall,
-                           target=TARGET_RATE, charts=charts)
+    tables = dashboard_service.tables(current_user, year)
+    return render_template("subsidies/dashboard.html", year=year, tables=tables,
+                           overall=dashboard_service.overall(tables["city"]), target=dashboard_service.TARGET_RATE,
+                           charts=dashboard_service.charts(tables))
 
 
 @bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
@@ -269,7 +226,7 @@ def dashboard():
 @staff_required
 def dashboard_export(table: str, fmt: str):
     year = year_arg()
-    return spreadsheet(dashboard_tables(year)[table], fmt, f"{table}-{year}", f"{table} {year}")
+    return spreadsheet(dashboard_service.tables(current_user, year)[table], fmt, f"{table}-{year}", f"{table} {year}")
 
 
 @bp.route("/dashboard/flows.json")

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from marketplace.clock import today_cst, utcnow
 from marketplace.extensions import db
-from marketplace.services import listings, rounds
+from marketplace.services import listings, proposals, rounds
 
 TODAY = today_cst()  # listings' periods are days in Ningxia
 
@@ -26,8 +26,8 @@ def make_agreement(make_user, make_site, tonnes=100, material="fly_ash", produce
         "period_end": TODAY + timedelta(days=90), "max_haul_km": 300})
     round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
     proposal = next(p for p in round_.proposals if p.supply_listing_id == supply.id)
-    rounds.decide(producer, proposal.id, "accept")
-    rounds.decide(consumer, proposal.id, "accept")
+    proposals.decide(producer, proposal.id, "accept")
+    proposals.decide(consumer, proposal.id, "accept")
     # agreed two days ago, so that tickets of the last hours are not dated before it
     proposal.agreement.created_at = utcnow() - timedelta(days=2)
     db.session.commit()

@@ -81,13 +81,13 @@ def test_privileged_actions_are_recorded_with_actor_and_address(app, client, db,
 
 
 def test_a_new_tariff_version_is_recorded(db, make_user):
-    from marketplace.services import rounds
+    from marketplace.services import tariff
 
     operator = make_user(kind="operator")
-    current = rounds.tariff_in_force()
-    data = {name: getattr(current, name) for name in rounds.TARIFF_FIELDS}
+    current = tariff.tariff_in_force()
+    data = {name: getattr(current, name) for name in tariff.TARIFF_FIELDS}
     data["proposal_lifetime_hours"] = current.proposal_lifetime_hours
-    tariff = rounds.set_tariff(operator, {k: ("" if v is None else str(v)) for k, v in data.items()})
+    tariff = tariff.set_tariff(operator, {k: ("" if v is None else str(v)) for k, v in data.items()})
     db.session.commit()
     (entry,) = entries(db, "tariff.version")
     assert entry.target_id == tariff.id and entry.details["version"] == tariff.version

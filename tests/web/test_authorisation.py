@@ -203,7 +203,7 @@ def world(make_user, make_org, make_site, db):
 
 def _strangers_deal(producer, site, make_user, make_site, offer):
     """A private round of a stranger consumer, its proposal, and an agreement between two strangers."""
-    from marketplace.services import rounds
+    from marketplace.services import proposals, rounds
     from marketplace.services.listings import create_listing
 
     consumer = make_user(kind="consumer")
@@ -212,8 +212,8 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
     demand = create_listing(consumer, "demand", need)
     round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
     first = round_.proposals[0]
-    rounds.decide(producer, first.id, "accept")
-    rounds.decide(consumer, first.id, "accept")
+    proposals.decide(producer, first.id, "accept")
+    proposals.decide(consumer, first.id, "accept")
     second_demand = create_listing(consumer, "demand", {**need, "tonnes": 20})
     second = rounds.start_round(consumer, demand_listing_ids=[second_demand.id]).proposals[0]
     from datetime import datetime, timedelta, timezone

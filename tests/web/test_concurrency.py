@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from marketplace.models import Agreement, MatchRound, Proposal, ProposalStatus, SupplyListing
 from marketplace.services import listings as listing_service
-from marketplace.services import ledger, rounds
+from marketplace.services import ledger, proposals, rounds, tariff
 
 pytestmark = pytest.mark.postgres_only
 TODAY = date.today()
@@ -59,7 +59,7 @@ def fire_together(app, calls):
             user.organisation  # load before the race
             barrier.wait()
             try:
-                rounds.decide(user, proposal_id, decision)
+                proposals.decide(user, proposal_id, decision)
                 _db.session.commit()
                 outcomes.append("ok")
             except Exception as e:  # a Conflict is an expected loser
@@ -81,7 +81,7 @@ def test_both_parties_accepting_at_the_same_moment_make_exactly_one_agreement(ap
     supply = offer(producer, make_site(producer.organisation), 100)
     demand = need(consumer, make_site(consumer.organisation), 100)
     round_ = MatchRound(started_by_id=operator.id, organisation_id=operator.organisation_id, scope="market",
-                        tariff_version_id=rounds.tariff_in_force().id, solver_status="OPTIMAL", parameters={}, stats={})
+                        tariff_version_id=tariff.tariff_in_force().id, solver_status="OPTIMAL", parameters={}, stats={})
     db.session.add(round_)
     db.session.flush()
     p = proposal(db, round_, supply, demand, 100)
@@ -100,24 +100,24 @@ def test_concurrent_acceptances_of_overlapping_proposals_never_overpromise(app, 
     producer, operator = make_user(kind="producer"), make_user(kind="operator")
     supply = offer(producer, make_site(producer.organisation), 100)
     round_ = MatchRound(started_by_id=operator.id, organisation_id=operator.organisation_id, scope="market",
-                        tariff_version_id=rounds.tariff_in_force().id, solver_status="OPTIMAL", parameters={}, stats={})
+                        tariff_version_id=tariff.tariff_in_force().id, solver_status="OPTIMAL", parameters={}, stats={})
     db.session.add(round_)
     db.session.flush()
-    consumers, proposals = [], []
+    consumers, made = [], []
     for _ in range(8):
         consumer = make_user(kind="consumer")
         demand = need(consumer, make_site(consumer.organisation), 100)
-        proposals.append(proposal(db, round_, supply, demand, 100))
+        made.append(proposal(db, round_, supply, demand, 100))
         consumers.append(consumer)
     db.session.commit()
     # the producer has accepted them all already; now every consumer accepts at the same moment
-    for p in proposals:
-        rounds.decide(producer, p.id, "accept")
+    for p in made:
+        proposals.decide(producer, p.id, "accept")
     db.session.commit()
-    outcomes = fire_together(app, [(c.id, p.id, "accept") for c, p in zip(consumers, proposals)])
+    outcomes = fire_together(app, [(c.id, p.id, "accept") for c, p in zip(consumers, made)])
     assert outcomes == ["ok"] * 8  # deciding succeeds; the losers' proposals lapse
     db.session.expire_all()
-    statuses = sorted(db.session.get(Proposal, p.id).status.value for p in proposals)
+    statuses = sorted(db.session.get(Proposal, p.id).status.value for p in made)
     assert statuses == ["agreed"] + ["lapsed"] * 7
     assert db.session.scalar(select(func.count(Agreement.id))) == 1
     listing = db.session.get(SupplyListing, supply.id)
@@ -217,15 +217,15 @@ def test_concurrent_acceptances_of_one_firms_find_matches_never_hold_beyond_its_
         assert sum(p.tonnes for p in round_.proposals) == 1000  # half of the 2,000 t free
         picked.append(max(round_.proposals, key=lambda p: p.tonnes))
     assert all(p.tonnes > 500 for p in picked)
-    read_held = rounds.held_by
+    read_held = proposals.held_by
 
     def slow_held_by(*args):  # widen the window between reading the holds and accepting
         held = read_held(*args)
         time.sleep(0.5)
         return held
 
-    monkeypatch.setattr(rounds, "held_by", slow_held_by)
+    monkeypatch.setattr(proposals, "held_by", slow_held_by)
     outcomes = fire_together(app, [(consumer.id, p.id, "accept") for p in picked])
     assert sorted(outcomes) == ["Conflict", "ok"]
     db.session.expire_all()
-    assert rounds.held_by(consumer.organisation_id, demand.material_id, "consumer") <= 1000
+    assert proposals.held_by(consumer.organisation_id, demand.material_id, "consumer") <= 1000

@@ -11,7 +11,7 @@ import pytest
 from marketplace import gazetteer
 from marketplace import config as app_config
 from marketplace.services import listings as listing_service
-from marketplace.services import rounds
+from marketplace.services import proposals, rounds
 from tests.web.conftest import login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -213,8 +213,8 @@ def test_the_parties_see_each_other_only_once_they_agree(client, deal, db):
     assert deal["producer"].organisation.name in text  # its own
     data, text = map_json(client, "/listings/demand/map.json")
     assert "需求备注" not in text and "秘密水泥厂" not in text and [106.6033, 38.9512] not in points(data)
-    rounds.decide(deal["producer"], proposal.id, "accept")
-    rounds.decide(deal["consumer"], proposal.id, "accept")
+    proposals.decide(deal["producer"], proposal.id, "accept")
+    proposals.decide(deal["consumer"], proposal.id, "accept")
     db.session.commit()
     data, text = map_json(client, f"/match/rounds/{deal['round'].id}/map.json")
     assert deal["consumer"].organisation.name in text

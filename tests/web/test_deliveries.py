@@ -7,7 +7,7 @@ from sqlalchemy import func, select, text
 
 from marketplace.errors import Conflict, PermissionDenied, ValidationError
 from marketplace.models import GenerationRecord, LedgerEntry, Material, Shipment
-from marketplace.services import deliveries, ledger
+from marketplace.services import corrections, deliveries, ledger
 from marketplace.services.generation import CST
 from tests.web.conftest import login, post_form
 from tests.web.deals import make_agreement
@@ -168,15 +168,15 @@ def test_a_correction_is_a_reversing_entry(three_entries, make_user, db):
     regulator = make_user(kind="regulator")
     first = db.session.scalar(select(LedgerEntry).where(LedgerEntry.seq == 1))
     with pytest.raises(ValidationError):
-        ledger.reverse_entry(regulator, first.id, "")
-    reversal = ledger.reverse_entry(regulator, first.id, "称重记录有误")
+        corrections.reverse_entry(regulator, first.id, "")
+    reversal = corrections.reverse_entry(regulator, first.id, "称重记录有误")
     db.session.commit()
     assert reversal.seq == 4 and reversal.net_kg == -first.net_kg and reversal.reverses_id == first.id
     assert ledger.verify_ledger().ok
     with pytest.raises(Conflict):
-        ledger.reverse_entry(regulator, first.id, "again")
+        corrections.reverse_entry(regulator, first.id, "again")
     with pytest.raises(PermissionDenied):
-        ledger.reverse_entry(three_entries[1], first.id, "producer tries")
+        corrections.reverse_entry(three_entries[1], first.id, "producer tries")
 
 
 # --- anomaly flags, each side of its threshold -----------------------------------------------------------

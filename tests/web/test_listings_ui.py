@@ -10,6 +10,7 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from marketplace.models import DemandListing, ListingEvent, ListingStatus, SupplyListing
+from marketplace.services import listings
 from tests.web.conftest import csrf_token, login
 
 TODAY = date.today()
@@ -293,6 +294,10 @@ def test_expired_listings_leave_the_market(market, db):
     listing.period_end = TODAY - timedelta(days=1)
     db.session.commit()
     assert f'/listings/supply/{listing.id}"' not in viewer.get("/listings/supply").get_data(as_text=True)
+    db.session.refresh(listing)
+    assert listing.status == ListingStatus.OPEN  # reading the market wrote nothing (GET never writes)
+    assert listings.expire_due() == 1  # what the scheduled expiry job does
+    db.session.commit()
     db.session.refresh(listing)
     assert listing.status == ListingStatus.EXPIRED
 

@@ -131,12 +131,12 @@ def test_trilateration_from_bisection_misses_a_site_at_a_cells_corner_by_more_th
 
 def test_proposals_price_hidden_pairs_from_the_cell_centres(attack, db):
     """A round's distance is the cell-centre distance times the tariff's circuity, not the sites' own."""
-    from marketplace.services import rounds
+    from marketplace.services import tariff
 
     api = attack["api"]
     probe, demand = attack["probes"][0], attack["demands"][0]
     proposal = api.post(f"{API}/match-rounds", json={"demand_listing_ids": [demand.id]}).get_json()["proposals"][0]
-    circuity = float(rounds.tariff_in_force().circuity)
+    circuity = float(tariff.tariff_in_force().circuity)
     centre = listing_service.coarse_position(*CELL_POINTS[0])
     own_centre = listing_service.coarse_position(probe.lat, probe.lon)
     assert proposal["distance_km"] == pytest.approx(round(km(centre, own_centre) * circuity, 1), abs=0.11)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from marketplace.models import Proposal, SupplyListing
 from marketplace.services import listings as listing_service
-from marketplace.services import rounds
+from marketplace.services import proposals, rounds, tariff
 from tests.web.test_api_listings import API, PATHS, Api, issue_token
 
 TODAY = date.today()
@@ -51,7 +51,7 @@ def free_supply(db) -> int:
     """Fly ash the next round could still offer: unpromised tonnes minus what pending proposals hold."""
     db.session.rollback()
     supplies = list(db.session.scalars(select(SupplyListing)))
-    instance, _, _ = rounds.build_instance(supplies, [], rounds.tariff_in_force())
+    instance, _, _ = rounds.build_instance(supplies, [], tariff.tariff_in_force())
     return sum(s["tonnes"] for s in instance["supplies"])
 
 
@@ -111,18 +111,19 @@ def test_an_acceptance_that_would_go_beyond_the_cap_is_refused(fly_ash_market, d
 def test_the_hold_ends_after_its_hours_and_frees_the_tonnes(fly_ash_market, db, monkeypatch):
     attacker, bystander = fly_ash_market["attacker"], fly_ash_market["bystander"]
     demand = weaponised_demand(attacker)
-    proposals = find_matches(attacker, demand["id"]).get_json()["proposals"]
-    for p in proposals:
+    offered = find_matches(attacker, demand["id"]).get_json()["proposals"]
+    for p in offered:
         assert attacker.post(f"{API}/proposals/{p['id']}/accept").status_code == 200
-    held = sum(p["tonnes"] for p in proposals)
+    held = sum(p["tonnes"] for p in offered)
     assert free_supply(db) == 50_000 - held
     # five hours later (the hold is four): nothing is held; the next round expires the proposals
     later = datetime.now(timezone.utc) + timedelta(hours=5)
+    monkeypatch.setattr(proposals, "utcnow", lambda: later)
     monkeypatch.setattr(rounds, "utcnow", lambda: later)
     assert free_supply(db) == 50_000
     mine = weaponised_demand(bystander, tonnes=3_000)
     assert find_matches(bystander, mine["id"]).status_code == 201
-    assert statuses(db, [p["id"] for p in proposals]) == {"expired"}
+    assert statuses(db, [p["id"] for p in offered]) == {"expired"}
 
 
 def test_a_market_round_still_holds_until_decided(fly_ash_market, make_user, db):
@@ -139,26 +140,26 @@ def test_a_market_round_still_holds_until_decided(fly_ash_market, make_user, db)
 def test_withdrawing_or_editing_a_listing_ends_its_pending_proposals_at_once(fly_ash_market, db, how):
     attacker = fly_ash_market["attacker"]
     demand = weaponised_demand(attacker)
-    proposals = find_matches(attacker, demand["id"]).get_json()["proposals"]
-    for p in proposals[:1]:
+    offered = find_matches(attacker, demand["id"]).get_json()["proposals"]
+    for p in offered[:1]:
         attacker.post(f"{API}/proposals/{p['id']}/accept")
     url = f"{PATHS['demand']}/{demand['id']}"
     response = {"withdraw": lambda: attacker.delete(url),
                 "edit": lambda: attacker.patch(url, json={"tonnes": 4_000_000}),
                 "draft": lambda: attacker.patch(url, json={"status": "draft"})}[how]()
     assert response.status_code == 200, response.get_json()
-    ids = [p["id"] for p in proposals]
+    ids = [p["id"] for p in offered]
     assert statuses(db, ids) == {"withdrawn"}
     assert free_supply(db) == 50_000
     # and they can no longer be accepted by anyone
     producer_of = {s.id: s.organisation_id for s in fly_ash_market["supplies"]}
     from marketplace.models import User
 
-    producer = db.session.scalar(select(User).where(User.organisation_id == producer_of[proposals[0]["supply_listing_id"]]))
+    producer = db.session.scalar(select(User).where(User.organisation_id == producer_of[offered[0]["supply_listing_id"]]))
     from marketplace.errors import Conflict
 
     with pytest.raises(Conflict):
-        rounds.decide(producer, ids[0], "accept")
+        proposals.decide(producer, ids[0], "accept")
     db.session.rollback()
 
 

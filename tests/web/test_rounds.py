@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from marketplace.models import (Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus,
                                 SupplyListing)
 from marketplace.services import listings as listing_service
-from marketplace.services import rounds
+from marketplace.services import proposals, rounds, tariff
 from matching import Instance, SolveOptions, solve, validate
 from tests.web.conftest import login
 
@@ -56,14 +56,14 @@ def test_round_proposals_equal_the_optimisers_plan_on_the_same_listings(market, 
     round_ = run_round(market["operator"])
     supplies = list(db.session.scalars(select(SupplyListing)))
     demands = list(db.session.scalars(select(DemandListing)))
-    instance_json, _, _ = rounds.build_instance(supplies, demands, rounds.tariff_in_force())
+    instance_json, _, _ = rounds.build_instance(supplies, demands, tariff.tariff_in_force())
     # what the round proposed is reserved: only 1,400 - 1,200 t of supply and no demand are left to offer
     assert sum(s["tonnes"] for s in instance_json["supplies"]) == 200 and instance_json["demands"] == []
     # Rebuild the instance as it was (nothing reserved) and solve it independently.
     for p in round_.proposals:
         p.status = ProposalStatus.DECLINED
     db.session.flush()
-    instance_json, _, _ = rounds.build_instance(supplies, demands, rounds.tariff_in_force())
+    instance_json, _, _ = rounds.build_instance(supplies, demands, tariff.tariff_in_force())
     instance = Instance.from_json(instance_json)
     plan = solve(instance, SolveOptions())
     assert validate(instance, plan) == []
@@ -81,7 +81,7 @@ def test_one_acceptance_alone_creates_nothing(market, db):
     round_ = run_round(market["operator"])
     proposal = round_.proposals[0]
     producer = market["p1"] if proposal.producer_org_id == market["p1"].organisation_id else market["p2"]
-    rounds.decide(producer, proposal.id, "accept")
+    proposals.decide(producer, proposal.id, "accept")
     db.session.commit()
     assert db.session.scalar(select(func.count(Agreement.id))) == 0
     assert db.session.get(SupplyListing, proposal.supply_listing_id).tonnes_promised == 0
@@ -97,8 +97,8 @@ def test_both_accept_make_an_agreement_and_reduce_both_listings(market, db):
     round_ = run_round(market["operator"])
     proposal = round_.proposals[0]
     producer, consumer = parties(market, proposal)
-    rounds.decide(producer, proposal.id, "accept")
-    rounds.decide(consumer, proposal.id, "accept")
+    proposals.decide(producer, proposal.id, "accept")
+    proposals.decide(consumer, proposal.id, "accept")
     db.session.commit()
     agreement = db.session.scalar(select(Agreement))
     assert agreement.tonnes == proposal.tonnes and agreement.proposal_id == proposal.id
@@ -117,7 +117,7 @@ def test_declined_and_expired_proposals_free_their_tonnes(market, db):
     round_ = run_round(market["operator"])
     first, second = round_.proposals[0], round_.proposals[1]
     producer, _ = parties(market, first)
-    rounds.decide(producer, first.id, "decline")
+    proposals.decide(producer, first.id, "decline")
     second.expires_at = second.expires_at - timedelta(days=30)
     db.session.commit()
     again = run_round(market["operator"])
@@ -125,7 +125,7 @@ def test_declined_and_expired_proposals_free_their_tonnes(market, db):
     assert (first.supply_listing_id, first.demand_listing_id) in offered
     assert db.session.get(Proposal, second.id).status == ProposalStatus.EXPIRED
     with pytest.raises(Exception):
-        rounds.decide(parties(market, second)[0], second.id, "accept")
+        proposals.decide(parties(market, second)[0], second.id, "accept")
     db.session.rollback()
 
 
@@ -145,8 +145,8 @@ def test_overlapping_rounds_cannot_promise_more_than_a_listing_has(market, db):
     pb = next(p for p in round_b.proposals if p.supply_listing_id == supply_id and p.demand_listing_id == pa.demand_listing_id)
     for proposal in (pa, pb):
         producer, consumer = parties(market, proposal)
-        rounds.decide(producer, proposal.id, "accept")
-        rounds.decide(consumer, proposal.id, "accept")
+        proposals.decide(producer, proposal.id, "accept")
+        proposals.decide(consumer, proposal.id, "accept")
         db.session.commit()
     statuses = sorted(db.session.get(Proposal, p.id).status.value for p in (pa, pb))
     assert statuses == ["agreed", "lapsed"]
@@ -161,10 +161,10 @@ def test_a_party_decides_once(market, db):
     round_ = run_round(market["operator"])
     proposal = round_.proposals[0]
     producer, _ = parties(market, proposal)
-    rounds.decide(producer, proposal.id, "accept")
+    proposals.decide(producer, proposal.id, "accept")
     db.session.commit()
     with pytest.raises(Conflict):
-        rounds.decide(producer, proposal.id, "decline")
+        proposals.decide(producer, proposal.id, "decline")
     db.session.rollback()
 
 
@@ -177,7 +177,7 @@ def test_only_the_two_parties_act_on_a_proposal(market, make_user, db, who):
     actor = {"operator": market["operator"], "regulator": make_user(kind="regulator"),
              "stranger_consumer": make_user(kind="consumer")}[who]
     with pytest.raises((PermissionDenied, NotFound)):
-        rounds.decide(actor, proposal.id, "accept")
+        proposals.decide(actor, proposal.id, "accept")
     db.session.rollback()
     assert db.session.get(Proposal, proposal.id).producer_decision is None
 
@@ -238,16 +238,16 @@ def test_tariff_versions(market, db, make_user):
     data = {"road_yuan_per_t_km": "0.45", "handling_yuan_per_t": "6", "circuity": "1.25",
             "rail_fixed_yuan_per_t": "", "rail_yuan_per_t_km": "", "co2_kg_per_t_km": "0.09",
             "rail_co2_kg_per_t_km": "0.03", "proposal_lifetime_hours": "48", "note": "2026 survey"}
-    version = rounds.set_tariff(market["operator"], data)
+    version = tariff.set_tariff(market["operator"], data)
     db.session.commit()
-    assert version.version == 2 and rounds.tariff_in_force().road_yuan_per_t_km == Decimal("0.4500")
+    assert version.version == 2 and tariff.tariff_in_force().road_yuan_per_t_km == Decimal("0.4500")
     assert run_round(market["operator"]).tariff.version == 2
     with pytest.raises(PermissionDenied):
-        rounds.set_tariff(make_user(kind="regulator"), data)
+        tariff.set_tariff(make_user(kind="regulator"), data)
     with pytest.raises(ValidationError):
-        rounds.set_tariff(market["operator"], {**data, "rail_fixed_yuan_per_t": "10"})
+        tariff.set_tariff(market["operator"], {**data, "rail_fixed_yuan_per_t": "10"})
     with pytest.raises(ValidationError):
-        rounds.set_tariff(market["operator"], {**data, "circuity": "0.5"})
+        tariff.set_tariff(market["operator"], {**data, "circuity": "0.5"})
     db.session.rollback()
 
 
@@ -302,8 +302,8 @@ def test_round_map_hides_sites_from_a_party(market, client, db):
     assert [float(demand.site.lon), float(demand.site.lat)] in points
     assert consumer.organisation.name in page
     # once both accept, each party sees the other's site and name
-    rounds.decide(producer, proposal.id, "accept")
-    rounds.decide(consumer, proposal.id, "accept")
+    proposals.decide(producer, proposal.id, "accept")
+    proposals.decide(consumer, proposal.id, "accept")
     db.session.commit()
     response = client.get(f"/match/rounds/{round_.id}/map.json")
     points = [f["geometry"]["coordinates"] for f in response.get_json()["features"]

@@ -12,7 +12,7 @@ from marketplace.clock import utcnow
 from marketplace.extensions import db
 from marketplace.models import (AuditEntry, Baseline, LedgerEntry, ListingStatus, Recovery, SubsidyClaim,
                                 SupplyListing)
-from marketplace.services import deliveries, ledger, listing_files, subsidies
+from marketplace.services import corrections, deliveries, ledger, listing_files, subsidies
 from marketplace.services.generation import CST
 from tests.web.conftest import login, post_form, token_request
 from tests.web.deals import make_agreement
@@ -211,7 +211,7 @@ def test_a_recovery_can_be_offset_against_the_next_payment_and_only_a_regulator_
     deliver(db, deal, [30_000, 30_000])
     claim_approve_pay(client, c, r)  # 50 t -> 500.00
     entry = db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).first()
-    ledger.reverse_entry(make_user(kind="operator"), entry.id, "重复磅单")
+    corrections.reverse_entry(make_user(kind="operator"), entry.id, "重复磅单")
     db.session.commit()
     recovery = db.session.scalar(select(Recovery))
     assert recovery.amount_yuan == Decimal("300.00")  # (30 - 10) x 10 = 200.00 should have been paid
@@ -252,7 +252,7 @@ def test_a_reversal_of_a_submitted_claims_entry_recomputes_it(deal, parties, cli
     claim = client.post("/api/v1/subsidy-claims", json={"year": YEAR}, headers=c).get_json()
     client.post(f"/api/v1/subsidy-claims/{claim['id']}/submit", headers=c)
     entry = db.session.scalars(select(LedgerEntry).order_by(LedgerEntry.seq)).first()
-    ledger.reverse_entry(make_user(kind="operator"), entry.id, "重复磅单")
+    corrections.reverse_entry(make_user(kind="operator"), entry.id, "重复磅单")
     db.session.commit()
     after = client.get(f"/api/v1/subsidy-claims/{claim['id']}", headers=r).get_json()
     assert after["affected"] is True and after["amount_yuan"] == "200.00" and after["status"] == "submitted"

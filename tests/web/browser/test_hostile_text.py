@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from marketplace.clock import utcnow
 from marketplace.models import Agreement
-from marketplace.services import deliveries, listings, rounds, subsidies, tokens
+from marketplace.services import deliveries, listings, proposals, rounds, subsidies, tokens
 from tests.web.browser.test_onboarding import log_in, log_out
 from tests.web.conftest import PASSWORD
 
@@ -75,8 +75,8 @@ def hostile_market(make_org, make_user, make_site, runner, db):
     db.session.commit()
     proposal = round_.proposals[0]
     assert {proposal.supply_listing_id, proposal.demand_listing_id} == {supply.id, demand.id}
-    rounds.decide(producer, proposal.id, "accept")
-    rounds.decide(consumer, proposal.id, "accept")
+    proposals.decide(producer, proposal.id, "accept")
+    proposals.decide(consumer, proposal.id, "accept")
     db.session.commit()
     agreement = db.session.scalar(select(Agreement).where(Agreement.proposal_id == proposal.id))
     agreement_id = agreement.id

@@ -1,0 +1,22 @@
+"""The deliveries part of an agreement's page (shown by matches.agreement_detail and re-shown here when a
+ticket is refused): its tickets, their flags and the forms to add and confirm them."""
+from __future__ import annotations
+
+from flask_login import current_user
+
+from ..clock import cst_input, utcnow
+from ..services import deliveries
+from .forms import ConfirmForm, ShipmentForm, ShipmentImportForm
+
+
+def agreement_panel(agreement, shipment_form: ShipmentForm | None = None) -> dict:
+    """Template context; a ticket form that was refused comes back as it was typed."""
+    if shipment_form is None:  # a new ticket is usually being typed soon after the truck left: now, in CST
+        shipment_form = ShipmentForm(data={"dispatched_at": cst_input(utcnow())})
+    shipments = deliveries.shipments_of(agreement)
+    return {"shipments": shipments, "flags": deliveries.shipment_flags(shipments),
+            "flag_text": deliveries.FLAG_TEXT, "shipment_form": shipment_form, "import_form": ShipmentImportForm(),
+            "confirm_form": ConfirmForm(),
+            "is_producer": current_user.organisation_id == agreement.producer_org_id,
+            "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
+            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments)}

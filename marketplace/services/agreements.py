@@ -1,0 +1,96 @@
+"""Agreements: a proposal both parties accepted becomes an agreement that takes its tonnes from both
+listings in conditional UPDATEs, so that no tonne is ever promised twice."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.orm import joinedload
+
+from .. import policy
+from ..clock import iso
+from ..errors import NotFound
+from ..extensions import db
+from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
+from ..models.listing import LIVE_STATUSES
+from .values import get_row
+
+
+def _promise(model, listing_id: int, tonnes: int) -> bool:
+    """Take `tonnes` from a live listing if it still has them, in one conditional UPDATE."""
+    result = db.session.execute(
+        update(model).where(model.id == listing_id, model.status.in_(LIVE_STATUSES),
+                            model.tonnes - model.tonnes_promised >= tonnes)
+        .values(tonnes_promised=model.tonnes_promised + tonnes,
+                status=case((model.tonnes_promised + tonnes == model.tonnes, ListingStatus.FULLY_MATCHED.value),
+                            else_=ListingStatus.PARTLY_MATCHED.value))
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _release(model, listing_id: int, tonnes: int) -> None:
+    db.session.execute(
+        update(model).where(model.id == listing_id)
+        .values(tonnes_promised=model.tonnes_promised - tonnes,
+                status=case((model.tonnes_promised - tonnes == 0, ListingStatus.OPEN.value),
+                            else_=ListingStatus.PARTLY_MATCHED.value))
+        .execution_options(synchronize_session=False))
+
+
+def conclude(proposal: Proposal) -> None:
+    # Claim the proposal first: exactly one transaction turns it into an agreement.
+    claimed = db.session.execute(
+        update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING)
+        .values(status=ProposalStatus.AGREED).execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:
+        db.session.expire(proposal)
+        return
+    tonnes = proposal.tonnes
+    supply_ok = _promise(SupplyListing, proposal.supply_listing_id, tonnes)
+    demand_ok = supply_ok and _promise(DemandListing, proposal.demand_listing_id, tonnes)
+    if not demand_ok:
+        if supply_ok:
+            _release(SupplyListing, proposal.supply_listing_id, tonnes)
+        db.session.execute(update(Proposal).where(Proposal.id == proposal.id)
+                           .values(status=ProposalStatus.LAPSED).execution_options(synchronize_session=False))
+        db.session.expire(proposal)
+        return
+    supply = db.session.get(SupplyListing, proposal.supply_listing_id)
+    demand = db.session.get(DemandListing, proposal.demand_listing_id)
+    db.session.expire(supply)
+    db.session.expire(demand)
+    db.session.add(Agreement(
+        proposal_id=proposal.id, supply_listing_id=supply.id, demand_listing_id=demand.id,
+        producer_org_id=proposal.producer_org_id, consumer_org_id=proposal.consumer_org_id,
+        material_id=supply.material_id, tonnes=tonnes, price_yuan_per_t=proposal.price_yuan_per_t,
+        transport_cost_yuan_per_t=proposal.transport_cost_yuan_per_t,
+        delivered_price_yuan_per_t=proposal.delivered_price_yuan_per_t, distance_km=proposal.distance_km,
+        mode=proposal.mode, use=demand.use, period_start=max(supply.period_start, demand.period_start),
+        period_end=min(supply.period_end, demand.period_end)))
+    db.session.flush()
+    db.session.expire(proposal)
+
+
+def agreements_for(viewer: User, limit: int = 500) -> list[Agreement]:
+    query = select(Agreement).options(joinedload(Agreement.producer), joinedload(Agreement.consumer),
+                                      joinedload(Agreement.material))
+    if not viewer.organisation.is_staff:
+        org_id = viewer.organisation_id
+        query = query.where(or_(Agreement.producer_org_id == org_id, Agreement.consumer_org_id == org_id))
+    return list(db.session.scalars(query.order_by(Agreement.id.desc()).limit(limit)).unique())
+
+
+def get_agreement(viewer: User, agreement_id: int) -> Agreement:
+    agreement = get_row(Agreement, agreement_id)
+    if agreement is None or not policy.sees_agreement(viewer, agreement):
+        raise NotFound(_l("No such agreement."))
+    return agreement
+
+
+def agreement_to_dict(a: Agreement) -> dict:
+    return {"id": a.id, "proposal_id": a.proposal_id, "supply_listing_id": a.supply_listing_id,
+            "demand_listing_id": a.demand_listing_id, "producer": a.producer.name, "consumer": a.consumer.name,
+            "material": a.material.code, "tonnes": a.tonnes, "price_yuan_per_t": f"{a.price_yuan_per_t:.2f}",
+            "transport_cost_yuan_per_t": f"{a.transport_cost_yuan_per_t:.2f}",
+            "delivered_price_yuan_per_t": f"{a.delivered_price_yuan_per_t:.2f}",
+            "distance_km": float(a.distance_km), "mode": a.mode, "period_start": a.period_start.isoformat(),
+            "period_end": a.period_end.isoformat(), "created_at": iso(a.created_at)}

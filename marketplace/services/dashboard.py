@@ -1,0 +1,58 @@
+"""The regulator's dashboard: the year's utilisation tables, the overall rate against the target, and the
+series its charts draw (the page and its exports show the same figures)."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import SupplyListing, User
+from ..models.listing import LIVE_STATUSES, ListingStatus
+from . import deliveries, subsidies
+
+TARGET_RATE = Decimal("0.73")  # the Action Plan's target for general industrial solid waste
+
+
+def tables(viewer: User, year: int) -> dict[str, list[dict]]:
+    """Every table of the dashboard as rows of plain values (the page and the exports show the same)."""
+    tables = {group: deliveries.utilisation(year, group) for group in ("city", "region", "park", "material", "month")}
+    # supplies offered during the year (live now, or expired unmatched), not every live listing of all time
+    unmatched = db.session.scalars(
+        select(SupplyListing).where(SupplyListing.status.in_([*LIVE_STATUSES, ListingStatus.EXPIRED]),
+                                    SupplyListing.tonnes > SupplyListing.tonnes_promised,
+                                    SupplyListing.period_start <= date(year, 12, 31),
+                                    SupplyListing.period_end >= date(year, 1, 1))
+        .order_by((SupplyListing.tonnes - SupplyListing.tonnes_promised).desc()).limit(15))
+    tables["unmatched"] = [{"listing": s.id, "organisation": s.organisation.name, "material": s.material.code,
+                            "grade": s.grade or "", "county": s.site.county, "tonnes_remaining": s.tonnes_remaining,
+                            "price_yuan_per_t": f"{s.price_yuan_per_t:.2f}", "period_end": s.period_end.isoformat()}
+                           for s in unmatched]
+    totals = subsidies.claim_totals(year)
+    tables["subsidies"] = [{"measure": key, "yuan": f"{value:.2f}"} for key, value in totals.items()]
+    tables["claims"] = [{**subsidies.claim_to_dict(c), "organisation": c.organisation.name}
+                        for c in subsidies.claims_for(viewer, year=year)]
+    tables["recoveries"] = [{**subsidies.recovery_to_dict(r), "organisation": r.organisation.name}
+                            for r in subsidies.recoveries_for(viewer, year)]
+    return tables
+
+
+def overall(rows: list[dict]) -> dict:
+    generated = sum(Decimal(r["generated_t"]) for r in rows)
+    used = generated - sum(Decimal(r["stored_t"]) for r in rows)
+    platform = sum(Decimal(r["utilised_platform_t"]) for r in rows)
+    return {"generated": generated, "used": used, "platform": platform,
+            "rate": (used / generated).quantize(Decimal("0.0001")) if generated else None}
+
+
+def charts(tables: dict[str, list[dict]]) -> dict[str, list]:
+    months, cities = tables["month"], tables["city"]
+    return {
+        "months": [r["group"] for r in months],
+        "generated": [float(r["generated_t"]) for r in months],
+        "used": [float(Decimal(r["generated_t"]) - Decimal(r["stored_t"])) for r in months],
+        "platform": [float(r["utilised_platform_t"]) for r in months],
+        "cities": [r["group"] for r in cities],
+        "city_rates": [float(r["utilisation_rate"] or 0) * 100 for r in cities],
+    }
