@@ -7,7 +7,7 @@ import re
 import tempfile
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 _counter = itertools.count(1)
 
@@ -97,6 +97,60 @@ def app(_app):
         yield _app
         clean_database(db)
     limiter.reset()  # the rate limits' counts (all tests come from 127.0.0.1) start again
+
+
+def demo_rows(db) -> dict[str, list[dict]]:
+    """Every row that clean_database would remove (and the ledger head), table by table, parents first."""
+    rows = {}
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            if table.name in VERSIONED_TABLES:
+                rows[table.name] = [dict(r._mapping) for r in conn.execute(select(table).where(table.c.version > 1))]
+            elif table.name == "ledger_head" or table.name not in CATALOGUE_TABLES:
+                rows[table.name] = [dict(r._mapping) for r in conn.execute(select(table))]
+    return rows
+
+
+def restore_rows(db, rows: dict[str, list[dict]]) -> None:
+    """Put rows taken by demo_rows back into the emptied database, as they were (ids, hashes, signatures).
+
+    Only into the database they came from: its id sequences (PostgreSQL) are already past them."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        later = []  # a column whose key is added after both tables are filled (organisation.verified_by_id)
+        for table in db.metadata.sorted_tables:
+            if not rows.get(table.name):
+                continue
+            if table.name == "ledger_head":
+                conn.execute(table.update().values(rows[table.name][0]))
+                continue
+            alter = [fk.parent.name for fk in table.foreign_keys if fk.use_alter]
+            conn.execute(table.insert(), [{**row, **dict.fromkeys(alter)} for row in rows[table.name]])
+            later += [(table, row, alter) for row in rows[table.name] if any(row[c] is not None for c in alter)]
+        for table, row, alter in later:
+            conn.execute(table.update().where(table.c.id == row["id"]).values({c: row[c] for c in alter}))
+
+
+@pytest.fixture(scope="session")
+def _demo_rows(_app):
+    """`flask seed-demo` run once per session (a few seconds of CPU), its rows kept in memory."""
+    from marketplace.extensions import db
+
+    with _app.app_context():
+        result = _app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+        rows = demo_rows(db)
+        clean_database(db)
+    return rows
+
+
+@pytest.fixture
+def demo(app, _demo_rows):
+    """The demo market, as `flask seed-demo` leaves it, for this test alone to read or change: the rows of
+    the session's one seeding are copied back in, and the `app` fixture empties the database after."""
+    from marketplace.extensions import db
+
+    restore_rows(db, _demo_rows)
 
 
 @pytest.fixture
