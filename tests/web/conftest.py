@@ -7,7 +7,7 @@ import re
 import tempfile
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 _counter = itertools.count(1)
 
@@ -33,6 +33,13 @@ def _isolated_client_class():
     return IsolatedClient
 
 
+def _sqlite_without_fsync(dbapi_connection, connection_record) -> None:
+    """The test database is thrown away after the session: SQLite need not wait for the disk at each commit."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
 @pytest.fixture(scope="session")
 def _app():
     """One app per test session, its schema built by the Alembic migrations (never create_all)."""
@@ -50,6 +57,8 @@ def _app():
     app = create_app(TestingConfig)
     app.test_client_class = _isolated_client_class()
     with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_without_fsync)
         db.drop_all()
         db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.session.commit()
