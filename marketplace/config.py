@@ -73,7 +73,7 @@ class Config:
         self.LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
         self.LEDGER_SIGNING_KEY_FILE = os.environ.get("LEDGER_SIGNING_KEY_FILE",
                                                       str(BASE_DIR / "instance" / "ledger_signing_key"))
-        #: werkzeug's method for new password hashes; deliberately not read from the environment.
+        #: werkzeug's method for new password hashes (scrypt, n=2^15: slow by design); not read from the environment.
         self.PASSWORD_HASH_METHOD = "scrypt"
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from flask import current_app, has_app_context
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -87,29 +87,19 @@ class Organisation(db.Model):
         return f"<Organisation {self.id} {self.credit_code} {self.kind.value}>"
 
 
-#: werkzeug's method for new password hashes in production (scrypt, n=2^15): slow by design.
-PASSWORD_HASH_METHOD = "scrypt"
-
 _DUMMY_HASHES: dict[str, str] = {}
 
 
-def password_hash_method() -> str:
-    """The app's PASSWORD_HASH_METHOD (the testing config picks a cheap one), else production's."""
-    if has_app_context():
-        return current_app.config.get("PASSWORD_HASH_METHOD", PASSWORD_HASH_METHOD)
-    return PASSWORD_HASH_METHOD
-
-
 def hash_password(password: str) -> str:
-    """The one place that hashes a password."""
-    return generate_password_hash(password, method=password_hash_method())
+    """The one place that hashes a password, by the config's PASSWORD_HASH_METHOD (scrypt but in tests)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def _dummy_hash() -> str:
     """A hash of a random password, made with the same method as real users' hashes."""
     import secrets
 
-    method = password_hash_method()
+    method = current_app.config["PASSWORD_HASH_METHOD"]
     if method not in _DUMMY_HASHES:
         _DUMMY_HASHES[method] = hash_password(secrets.token_hex(16))
     return _DUMMY_HASHES[method]
