@@ -9,13 +9,17 @@ PORT ?= 5000
 
 install: $(VENV)/.installed static/vendor/.installed translations
 
+# Each step first checks its Debian packages (scripts/system-deps.sh: apt-get as root, else one line that
+# says what to install).
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	scripts/system-deps.sh install
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
 static/vendor/.installed: package.json package-lock.json scripts/vendor.sh
+	scripts/system-deps.sh install
 	scripts/vendor.sh
 	touch $@
 
@@ -44,7 +48,9 @@ run: install instance/secret_key instance/ledger_signing_key
 	if SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db-is-empty; then SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo; fi
 	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
+test:
+	scripts/system-deps.sh test
+	$(MAKE) install
 	scripts/test.sh
 
 # The SQLite pass only, without PostgreSQL or the browser (quick feedback while coding).

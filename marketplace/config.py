@@ -73,6 +73,8 @@ class Config:
         self.LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
         self.LEDGER_SIGNING_KEY_FILE = os.environ.get("LEDGER_SIGNING_KEY_FILE",
                                                       str(BASE_DIR / "instance" / "ledger_signing_key"))
+        #: werkzeug's method for new password hashes (scrypt, n=2^15: slow by design); not read from the environment.
+        self.PASSWORD_HASH_METHOD = "scrypt"
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 
@@ -107,3 +109,6 @@ class TestingConfig(Config):
         self.LEDGER_PROOF_RATE_LIMIT = "100000/minute"  # the RFC 9162 test asks for 820 proofs; one test sets it low
         # A fixed Ed25519 seed for tests only: checkpoints never touch instance/ while testing.
         self.LEDGER_SIGNING_KEY = "7e57" * 16
+        # One PBKDF2 round instead of scrypt: hashing was a third of the suite's CPU. Tests that time a login
+        # set scrypt back (tests/web/test_login_security.py).
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole suite: on SQLite, again on a throw-away PostgreSQL, then the browser tests in Debian's
-# headless Chromium. Needs the system packages postgresql and chromium (.ci/run installs them).
+# headless Chromium. `make test` runs it after scripts/system-deps.sh (Chromium, PostgreSQL, ...).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${VENV:-.venv}/bin/python
@@ -10,7 +10,7 @@ export XDG_CONFIG_HOME="$tmp/xdg-config" XDG_CACHE_HOME="$tmp/xdg-cache"
 cleanup() { scripts/pg.sh stop "$tmp/pg" || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium" >&2; exit 1; }
+scripts/system-deps.sh test  # when run alone: installs, or names, what is missing
 
 echo "== 1/3 the suite on SQLite"
 "$PY" -m pytest -q -m "not browser and not postgres_only" -p no:cacheprovider

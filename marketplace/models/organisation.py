@@ -5,6 +5,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -98,17 +99,22 @@ class Organisation(db.Model):
         return f"<Organisation {self.id} {self.credit_code} {self.kind.value}>"
 
 
-_DUMMY_HASHES: dict = {}
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def hash_password(password: str) -> str:
+    """The one place that hashes a password, by the config's PASSWORD_HASH_METHOD (scrypt but in tests)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def _dummy_hash() -> str:
-    """A hash of a random password, made with the same function (and so method) as real users' hashes."""
+    """A hash of a random password, made with the same method as real users' hashes."""
     import secrets
 
-    key = generate_password_hash  # tests may swap the function for a cheaper one; follow it
-    if key not in _DUMMY_HASHES:
-        _DUMMY_HASHES[key] = generate_password_hash(secrets.token_hex(16))
-    return _DUMMY_HASHES[key]
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = hash_password(secrets.token_hex(16))
+    return _DUMMY_HASHES[method]
 
 
 class User(UserMixin, db.Model):
@@ -138,7 +144,7 @@ class User(UserMixin, db.Model):
     )
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -8,13 +8,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from .. import gazetteer
 from ..extensions import db
 from ..identifiers import make_uscc
 from ..models import (GenerationRecord, Material, Organisation, OrgKind, Site, User, UserRole,
                       VerificationStatus)
+from ..models.organisation import hash_password
 from ..clock import CST, as_utc, today_cst, utcnow
 
 DEMO_PASSWORD = "demo-pass-2026"
@@ -189,7 +189,7 @@ def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
     today = today or today_cst()
     log: list[str] = []
     # Every demo user shares the one demo password: hash it once (a slow hash, by design) for all of them.
-    password_hash = generate_password_hash(DEMO_PASSWORD)
+    password_hash = hash_password(DEMO_PASSWORD)
     materials = {m.code: m for m in db.session.scalars(select(Material))}
     if not materials:
         raise RuntimeError("The materials catalogue is empty: run `flask --app wsgi db upgrade` first.")

@@ -7,7 +7,7 @@ import re
 import tempfile
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 
 _counter = itertools.count(1)
 
@@ -33,6 +33,13 @@ def _isolated_client_class():
     return IsolatedClient
 
 
+def _sqlite_without_fsync(dbapi_connection, connection_record) -> None:
+    """The test database is thrown away after the session: SQLite need not wait for the disk at each commit."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA synchronous=OFF")
+    cursor.close()
+
+
 @pytest.fixture(scope="session")
 def _app():
     """One app per test session, its schema built by the Alembic migrations (never create_all)."""
@@ -50,6 +57,8 @@ def _app():
     app = create_app(TestingConfig)
     app.test_client_class = _isolated_client_class()
     with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_without_fsync)
         db.drop_all()
         db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.session.commit()
@@ -97,6 +106,60 @@ def app(_app):
         yield _app
         clean_database(db)
     limiter.reset()  # the rate limits' counts (all tests come from 127.0.0.1) start again
+
+
+def demo_rows(db) -> dict[str, list[dict]]:
+    """Every row that clean_database would remove (and the ledger head), table by table, parents first."""
+    rows = {}
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            if table.name in VERSIONED_TABLES:
+                rows[table.name] = [dict(r._mapping) for r in conn.execute(select(table).where(table.c.version > 1))]
+            elif table.name == "ledger_head" or table.name not in CATALOGUE_TABLES:
+                rows[table.name] = [dict(r._mapping) for r in conn.execute(select(table))]
+    return rows
+
+
+def restore_rows(db, rows: dict[str, list[dict]]) -> None:
+    """Put rows taken by demo_rows back into the emptied database, as they were (ids, hashes, signatures).
+
+    Only into the database they came from: its id sequences (PostgreSQL) are already past them."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        later = []  # a column whose key is added after both tables are filled (organisation.verified_by_id)
+        for table in db.metadata.sorted_tables:
+            if not rows.get(table.name):
+                continue
+            if table.name == "ledger_head":
+                conn.execute(table.update().values(rows[table.name][0]))
+                continue
+            alter = [fk.parent.name for fk in table.foreign_keys if fk.use_alter]
+            conn.execute(table.insert(), [{**row, **dict.fromkeys(alter)} for row in rows[table.name]])
+            later += [(table, row, alter) for row in rows[table.name] if any(row[c] is not None for c in alter)]
+        for table, row, alter in later:
+            conn.execute(table.update().where(table.c.id == row["id"]).values({c: row[c] for c in alter}))
+
+
+@pytest.fixture(scope="session")
+def _demo_rows(_app):
+    """`flask seed-demo` run once per session (a few seconds of CPU), its rows kept in memory."""
+    from marketplace.extensions import db
+
+    with _app.app_context():
+        result = _app.test_cli_runner().invoke(args=["seed-demo"])
+        assert result.exit_code == 0, result.output
+        rows = demo_rows(db)
+        clean_database(db)
+    return rows
+
+
+@pytest.fixture
+def demo(app, _demo_rows):
+    """The demo market, as `flask seed-demo` leaves it, for this test alone to read or change: the rows of
+    the session's one seeding are copied back in, and the `app` fixture empties the database after."""
+    from marketplace.extensions import db
+
+    restore_rows(db, _demo_rows)
 
 
 @pytest.fixture
@@ -218,9 +281,21 @@ def login(client, user, password=PASSWORD):
     return response
 
 
+def session_csrf_token(client) -> str:
+    """The token a page's form would carry, signed from the raw one Flask-WTF keeps in the session (as
+    flask_wtf.csrf.generate_csrf does), without rendering a page for it."""
+    import hashlib
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    with client.session_transaction() as session:
+        raw = session.setdefault("csrf_token", hashlib.sha1(os.urandom(64)).hexdigest())
+    return URLSafeTimedSerializer(client.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
 def post_form(client, url, data, page=None):
-    """POST a form the way a browser does: with the CSRF token of the session."""
-    token = csrf_token(client, page or "/auth/account")
+    """POST a form the way a browser does: with the CSRF token of the session (read from `page` if given)."""
+    token = csrf_token(client, page) if page else session_csrf_token(client)
     return client.post(url, data={**data, "csrf_token": token})
 
 

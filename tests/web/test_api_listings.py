@@ -134,17 +134,6 @@ def production_errors(app, monkeypatch):
     monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Hash the tests' passwords with one PBKDF2 round instead of scrypt: these tests are about the API."""
-    from werkzeug.security import generate_password_hash
-
-    import marketplace.models.organisation as organisation
-
-    monkeypatch.setattr(organisation, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
-
-
 def without_timestamps(listing: dict) -> dict:
     return {k: v for k, v in listing.items() if k not in ("created_at", "updated_at")}
 

@@ -69,16 +69,10 @@ def wsgi_app(app, monkeypatch):
 
 
 @pytest.fixture
-def account(app, make_user, make_site, monkeypatch):
+def account(app, make_user, make_site):
     """A verified producer-and-consumer (kind "both") user with one site, and a real bearer token for it.
 
     Depends on `app`, whose teardown empties the database: the account lives for one test item."""
-    from werkzeug.security import generate_password_hash
-
-    import marketplace.models.organisation as organisation
-
-    monkeypatch.setattr(organisation, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
     user = make_user(kind="both")
     site = make_site(user.organisation)
     response = app.test_client().post("/api/v1/auth/token", json=token_request(user))
@@ -224,14 +218,8 @@ def json_nested(depth: int):
 
 
 @pytest.fixture
-def account_email(make_user, monkeypatch) -> str:
+def account_email(make_user) -> str:
     """An existing account's e-mail, which generated bodies extend with hostile characters."""
-    from werkzeug.security import generate_password_hash
-
-    import marketplace.models.organisation as organisation
-
-    monkeypatch.setattr(organisation, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
     return make_user(kind="both").email
 
 

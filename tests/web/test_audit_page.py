@@ -15,16 +15,6 @@ from tests.web.conftest import PASSWORD, csrf_token, login, post_form
 CODE = "91350100M000100Y43"  # a real-looking unified social credit code
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    from werkzeug.security import generate_password_hash
-
-    import marketplace.models.organisation as organisation
-
-    monkeypatch.setattr(organisation, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
-
-
 def entries(db, action=None):
     db.session.expire_all()
     stmt = select(AuditEntry).order_by(AuditEntry.id)

@@ -18,21 +18,11 @@ OWNER = {"REMOTE_ADDR": "198.51.100.7"}
 
 
 @pytest.fixture
-def real_hashing():
-    """Asked for by a test that measures time: keep scrypt, as in production."""
+def real_hashing(app, monkeypatch):
+    """For a test that measures time: scrypt, as in production (the testing config hashes cheaply)."""
+    from marketplace.config import Config
 
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch, request):
-    """One PBKDF2 round instead of scrypt (these tests count answers, not milliseconds), unless real_hashing."""
-    if "real_hashing" in request.fixturenames:
-        return
-    from werkzeug.security import generate_password_hash
-
-    import marketplace.models.organisation as organisation
-
-    monkeypatch.setattr(organisation, "generate_password_hash",
-                        lambda password: generate_password_hash(password, method="pbkdf2:sha256:1"))
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", Config().PASSWORD_HASH_METHOD)
 
 
 def token_attempt(client, email, password, address=None, **extra):
@@ -118,6 +108,34 @@ def test_an_unknown_e_mail_takes_as_long_as_a_known_one(real_hashing, client, ma
     known = statistics.median(timed(user.email, {"REMOTE_ADDR": f"192.0.2.{i}"}) for i in range(3))
     unknown = statistics.median(timed("nobody@example.org", {"REMOTE_ADDR": f"192.0.2.{i}"}) for i in range(3))
     assert unknown > 0.5 * known, (known, unknown)
+
+
+def test_production_hashes_passwords_with_scrypt(monkeypatch):
+    """Only the testing config hashes cheaply; production's method is not read from the environment."""
+    from marketplace import create_app
+    from marketplace.config import Config
+    from marketplace.models import User
+
+    monkeypatch.setenv("SECRET_KEY", "a" * 64)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    monkeypatch.setenv("PASSWORD_HASH_METHOD", "plain")
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    production = create_app(Config)
+    assert production.config["PASSWORD_HASH_METHOD"] == "scrypt"
+    with production.app_context():
+        user = User()
+        user.set_password(PASSWORD)
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password(PASSWORD) and not user.check_password(PASSWORD + "!")
+
+
+def test_the_testing_hash_is_cheap_and_still_tells_right_from_wrong(client, make_user):
+    user = make_user()
+    assert user.password_hash.startswith("pbkdf2:sha256:1$")
+    assert token_attempt(client, user.email, PASSWORD).status_code == 201
+    assert token_attempt(client, user.email, PASSWORD[:-1]).status_code == 401
+    assert form_attempt(client, user.email, PASSWORD + " ").status_code == 200  # the form again, refused
+    assert form_attempt(client, user.email, PASSWORD).status_code == 302
 
 
 # --- the password policy ----------------------------------------------------------------------------------

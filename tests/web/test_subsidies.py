@@ -314,10 +314,9 @@ def test_scheme_versions_are_published_by_regulators(make_user, db):
     db.session.rollback()
 
 
-def test_dashboard_exports_match_the_page(runner, client, db):
+def test_dashboard_exports_match_the_page(demo, client, db):
     from marketplace.models import User
 
-    assert runner.invoke(args=["seed-demo"]).exit_code == 0
     login(client, db.session.scalar(select(User).where(User.email == "regulator@example.com")), "demo-pass-2026")
     year = YEAR - 1
     page = client.get(f"/subsidies/dashboard?year={year}").get_data(as_text=True)
