@@ -73,6 +73,11 @@ class Config:
         self.LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
         self.LEDGER_SIGNING_KEY_FILE = os.environ.get("LEDGER_SIGNING_KEY_FILE",
                                                       str(BASE_DIR / "instance" / "ledger_signing_key"))
+        # Production (README "Production"): logs, readiness, metrics.
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "")  # json | text; empty: json, text in debug and tests
+        self.READY_CHECK_TIMEOUT_MS = int(os.environ.get("READY_CHECK_TIMEOUT_MS", "2000"))
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # empty: /metrics answers 127.0.0.1 only
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 
