@@ -48,11 +48,22 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingJsonFormatter(JsonFormatter):
-    """python-json-logger's formatter, its output scrubbed of secrets."""
+def _redact_value(value):
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    return value
 
-    def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record))
+
+class RedactingJsonFormatter(JsonFormatter):
+    """python-json-logger's formatter, every text field scrubbed of secrets before it is serialised (after,
+    JSON's escaped quotes would hide `"password": "..."` from the patterns)."""
+
+    def process_log_record(self, log_data):
+        return {key: _redact_value(value) for key, value in super().process_log_record(log_data).items()}
 
 
 class RedactingTextFormatter(logging.Formatter):
