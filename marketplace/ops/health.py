@@ -88,8 +88,14 @@ def readyz():
     return response
 
 
+#: SQLite reports a wrong query as an OperationalError too: these are bugs (500), not an outage.
+_SQLITE_QUERY_ERRORS = ("no such table", "no such column", "syntax error", "ambiguous column")
+
+
 def is_disconnect(error: BaseException) -> bool:
     """The database cannot be reached or the connection broke (not a query the database refused)."""
+    if isinstance(error, OperationalError) and str(getattr(error, "orig", "")).startswith(_SQLITE_QUERY_ERRORS):
+        return False
     if isinstance(error, (OperationalError, InterfaceError, PoolTimeoutError)):
         return True
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)

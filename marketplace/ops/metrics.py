@@ -127,6 +127,9 @@ def init_app(app: Flask) -> None:
     Each app gets its own registry for the exporter's metrics, so a second app (tests, CLI) is measured too."""
     from ..extensions import limiter
 
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:  # a CLI command run with the server's environment must not fail on a folder not made yet
+        os.makedirs(folder, exist_ok=True)
     exporter = PrometheusMetrics(
         app=None, path=None, group_by="endpoint", registry=CollectorRegistry(auto_describe=True),
         excluded_paths=["^/metrics$", "^/healthz$", "^/readyz$", "^/static/"],

@@ -93,13 +93,18 @@ def test_database_down_answers_503_not_500(url):
     assert form.status_code in (400, 503)  # CSRF refuses first, or the database is missing: never 500
 
 
-def test_other_database_errors_still_are_500s(app, client, monkeypatch):
+@pytest.mark.parametrize("error", ["programming", "sqlite"])
+def test_other_database_errors_still_are_500s(app, client, monkeypatch, error):
     """Only a lost database is a 503: a query the database refuses is a bug, reported as one."""
-    from sqlalchemy.exc import ProgrammingError
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from marketplace.services import catalogue
 
     def broken():
+        if error == "sqlite":
+            raise OperationalError("SELECT x FROM nowhere", {}, sqlite3.OperationalError("no such table: nowhere"))
         raise ProgrammingError("SELECT nonsense", {}, Exception("syntax error"))
 
     monkeypatch.setattr("marketplace.main.routes.materials", broken)
