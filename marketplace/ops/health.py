@@ -71,13 +71,22 @@ def run_checks() -> tuple[bool, dict[str, dict]]:
     return all(r["ok"] for r in results.values()), results
 
 
+def plain_http_allowed(view):
+    """Probes and scrapers call the app directly over plain HTTP (inside the host or the cluster): Talisman's
+    redirect to https (SESSION_COOKIE_SECURE) would fail them. Its per-view options say so."""
+    view.talisman_view_options = {"force_https": False}
+    return view
+
+
 @bp.route("/healthz")
+@plain_http_allowed
 def healthz():
     """The process is up and serving. No database, no session: a liveness probe."""
     return jsonify({"status": "ok"})
 
 
 @bp.route("/readyz")
+@plain_http_allowed
 def readyz():
     """Ready for traffic: 200 with each check's result, or 503 when any fails."""
     ok, results = run_checks()

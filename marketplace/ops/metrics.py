@@ -27,6 +27,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import select
 
+from .health import plain_http_allowed
+
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
@@ -112,6 +114,7 @@ def scraper_allowed() -> bool:
 
 
 @bp.route("/metrics")
+@plain_http_allowed
 def metrics():
     """Prometheus' text format, for the scraper only."""
     if not scraper_allowed():

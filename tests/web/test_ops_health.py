@@ -142,3 +142,16 @@ def test_a_postgresql_that_stops_under_a_running_app_answers_503(db):
     finally:
         subprocess.run([str(script), "stop", str(folder)], check=False)
         shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def test_probes_are_not_redirected_to_https_when_pages_are():
+    from marketplace import create_app
+    from marketplace.config import TestingConfig
+
+    config = TestingConfig()
+    config.SESSION_COOKIE_SECURE = True
+    client = create_app(config).test_client()
+    assert client.get("/materials").status_code == 302  # pages go to https
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    assert client.get("/metrics").status_code == 200
