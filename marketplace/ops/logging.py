@@ -27,7 +27,7 @@ SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 #: The id of the request being served in this thread or task ("-" outside a request).
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
-JSON_FIELDS = ("asctime", "levelname", "name", "message", "request_id", "process")
+JSON_FIELDS = ("levelname", "name", "message", "request_id", "process")
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 #: What must never reach a log line, whoever logged it: bearer tokens, passwords and other secret fields
@@ -76,7 +76,8 @@ class RedactingTextFormatter(logging.Formatter):
 def make_formatter(fmt: str) -> logging.Formatter:
     """The formatter for LOG_FORMAT `json` or `text`."""
     if fmt == "json":
-        return RedactingJsonFormatter(list(JSON_FIELDS), rename_fields={"levelname": "level", "asctime": "time"})
+        # "time": ISO 8601 in UTC to the microsecond, whatever the server's zone
+        return RedactingJsonFormatter(list(JSON_FIELDS), rename_fields={"levelname": "level"}, timestamp="time")
     return RedactingTextFormatter(TEXT_FORMAT)
 
 
@@ -101,7 +102,12 @@ def install_record_factory() -> None:
 
 
 class _OurHandler(logging.StreamHandler):
-    """Marks the handler configure_logging installed, so a second app replaces it instead of adding one."""
+    """The handler configure_logging installs (a second app replaces it instead of adding one). It writes to
+    whatever sys.stdout is when a record comes, not when the app was made (test capture, gunicorn)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
 
 
 def configure_logging(app: Flask) -> None:
@@ -113,7 +119,7 @@ def configure_logging(app: Flask) -> None:
     root = logging.getLogger()
     for handler in [h for h in root.handlers if isinstance(h, _OurHandler)]:
         root.removeHandler(handler)
-    handler = _OurHandler(sys.stdout)
+    handler = _OurHandler()
     handler.setFormatter(make_formatter("json" if fmt == "json" else "text"))
     root.addHandler(handler)
     root.setLevel(level if level in logging.getLevelNamesMapping() else "INFO")
