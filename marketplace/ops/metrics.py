@@ -104,13 +104,19 @@ def exposition() -> bytes:
     return generate_latest(_Combined(*sources))
 
 
+#: Headers a reverse proxy adds: a request that passed one comes from outside, whatever its address says.
+PROXY_HEADERS = ("X-Forwarded-For", "X-Real-IP", "Forwarded")
+
+
 def scraper_allowed() -> bool:
-    """A bearer METRICS_TOKEN when one is set; otherwise a request from this machine only."""
+    """A bearer METRICS_TOKEN when one is set; otherwise a request from this machine only, not relayed by a
+    proxy on this machine (whose requests all come from 127.0.0.1)."""
     token = current_app.config.get("METRICS_TOKEN") or ""
     if token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
-    return request.remote_addr in {"127.0.0.1", "::1"}
+    relayed = any(header in request.headers for header in PROXY_HEADERS)
+    return request.remote_addr in {"127.0.0.1", "::1"} and not relayed
 
 
 @bp.route("/metrics")

@@ -61,8 +61,11 @@ def test_a_failing_queue_callback_does_not_break_the_scrape(client, queue_depth)
     assert "# TYPE job_queue_depth gauge" in text and not re.search(r"^job_queue_depth ", text, re.M)
 
 
-def test_metrics_refuse_a_stranger_without_a_token(client):
-    r = client.get("/metrics", environ_base=STRANGER)
+@pytest.mark.parametrize("relayed", [{}, {"X-Forwarded-For": "203.0.113.9"}, {"X-Real-IP": "203.0.113.9"},
+                                     {"Forwarded": "for=203.0.113.9"}])
+def test_metrics_refuse_a_stranger_without_a_token(client, relayed):
+    """From another machine, or relayed by a proxy on this one (its requests all come from 127.0.0.1)."""
+    r = client.get("/metrics", environ_base=STRANGER if not relayed else {}, headers=relayed)
     assert r.status_code == 403 and b"flask_http" not in r.data
     assert scrape(client)  # from the machine itself, when no token is set
 
