@@ -198,21 +198,49 @@ def _member_name(member: tarfile.TarInfo) -> str:
     return normal
 
 
+MAX_MANIFEST_BYTES = 16 * 1024 * 1024
+
+
+def _read_manifest(archive: tarfile.TarFile, member: tarfile.TarInfo | None) -> tuple[dict, dict[str, dict]]:
+    """The first member must be the manifest: read (bounded) and checked before anything else is unpacked."""
+    if member is None or _member_name(member) != MANIFEST or not member.isreg():
+        raise BackupError("archive refused: it does not start with manifest.json")
+    if member.size > MAX_MANIFEST_BYTES:
+        raise BackupError("archive refused: the manifest is too large")
+    try:
+        manifest = json.loads(archive.extractfile(member).read())
+        listed = {str(name): {"sha256": str(entry["sha256"]), "size": int(entry["size"])}
+                  for name, entry in manifest["members"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise BackupError(f"archive refused: the manifest cannot be read ({e})") from e
+    if manifest.get("format") != FORMAT_VERSION:
+        raise BackupError(f"archive refused: manifest format {manifest.get('format')!r}, expected {FORMAT_VERSION}")
+    return manifest, listed
+
+
 def _unpack(archive_path: Path, work: Path) -> dict:
-    """Every member checked, the files copied into `work` while hashing; returns the checked manifest."""
+    """The manifest first; then each member checked before it is unpacked (a plain relative name, listed, of
+    the listed size, so an archive cannot fill the disk) and hashed as it is copied into `work`. Returns
+    the manifest once every listed member has arrived with its hash."""
     try:
         archive = tarfile.open(archive_path, "r:gz")
     except (OSError, tarfile.TarError) as e:
         raise BackupError(f"not a backup archive: {e}") from e
-    hashes: dict[str, str] = {}
+    seen: set[str] = set()
     with archive:
         try:
-            for member in archive:
+            manifest, listed = _read_manifest(archive, archive.next())
+            while (member := archive.next()) is not None:
                 name = _member_name(member)
                 if member.isdir():
                     continue
-                if name in hashes:
+                if name not in listed:
+                    raise BackupError(f"archive refused: member {name!r} is not in the manifest")
+                if name in seen:
                     raise BackupError(f"archive refused: member {name!r} appears twice")
+                if member.size != listed[name]["size"]:
+                    raise BackupError(f"archive refused: {name} is not of the size the manifest records")
+                seen.add(name)
                 dest = work.joinpath(*PurePosixPath(name).parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 source = archive.extractfile(member)
@@ -221,25 +249,13 @@ def _unpack(archive_path: Path, work: Path) -> dict:
                     while chunk := source.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
-                hashes[name] = digest.hexdigest()
+                if digest.hexdigest() != listed[name]["sha256"]:
+                    raise BackupError(f"archive refused: {name} does not have the SHA-256 the manifest records")
         except (OSError, tarfile.TarError, EOFError) as e:
             raise BackupError(f"the archive is damaged: {e}") from e
-    if MANIFEST not in hashes:
-        raise BackupError("archive refused: it has no manifest.json")
-    try:
-        manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
-        listed = {name: entry["sha256"] for name, entry in manifest["members"].items()}
-    except (ValueError, KeyError, TypeError, AttributeError) as e:
-        raise BackupError(f"archive refused: the manifest cannot be read ({e})") from e
-    if manifest.get("format") != FORMAT_VERSION:
-        raise BackupError(f"archive refused: manifest format {manifest.get('format')!r}, expected {FORMAT_VERSION}")
-    del hashes[MANIFEST]
-    if set(hashes) != set(listed):
-        extra, missing = sorted(set(hashes) - set(listed)), sorted(set(listed) - set(hashes))
-        raise BackupError(f"archive refused: members not in the manifest {extra}, listed but missing {missing}")
-    for name, digest in sorted(hashes.items()):
-        if digest != listed[name]:
-            raise BackupError(f"archive refused: {name} does not have the SHA-256 the manifest records")
+    missing = sorted(set(listed) - seen)
+    if missing:
+        raise BackupError(f"archive refused: members listed in the manifest are missing: {missing}")
     return manifest
 
 
