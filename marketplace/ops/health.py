@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -127,7 +127,12 @@ def database_unavailable(error: Exception):
         response, status = api_error(503, "unavailable", message)
         response.status_code = 503
     else:
-        response = Response(render_template("ops/unavailable.html", message=message), 503, mimetype="text/html")
+        # Rendered without the context processors: Flask-Login's loads the signed-in user from the database.
+        from flask_babel import get_locale
+
+        page = current_app.jinja_env.get_template("ops/unavailable.html").render(
+            message=message, locale=str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]))
+        response = Response(page, 503, mimetype="text/html")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

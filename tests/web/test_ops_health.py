@@ -91,6 +91,14 @@ def test_database_down_answers_503_not_500(url):
                                   "message": api.json["error"]["message"]}}
     form = client.post("/auth/login", data={"email": "a@example.org", "password": "x"})
     assert form.status_code in (400, 503)  # CSRF refuses first, or the database is missing: never 500
+    from flask_login.utils import _create_identifier
+
+    with app.test_request_context(headers={"User-Agent": "probe"}, environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        identifier = _create_identifier()  # the client's address and agent, as Flask-Login's strong protection wants
+    with client.session_transaction() as session:  # a signed-in visitor: loading the user needs the database
+        session.update({"_user_id": "1", "_sv": 1, "_id": identifier, "_fresh": True})
+    page = client.get("/", headers={"User-Agent": "probe"})
+    assert page.status_code == 503 and "briefly unavailable" in page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("error", ["programming", "sqlite"])
