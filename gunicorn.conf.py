@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 _here = Path(__file__).resolve().parent
 
@@ -49,8 +50,8 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
 
 
-def child_exit(server, worker):
+def child_exit(server: object, worker: Any) -> None:
     """A worker that ended leaves its live gauges: drop them (prometheus_client's multiprocess rule)."""
     from prometheus_client import multiprocess
 
-    multiprocess.mark_process_dead(worker.pid)
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

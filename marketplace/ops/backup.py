@@ -22,6 +22,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 import click
 from flask import current_app
@@ -112,7 +113,7 @@ def _run(args: list[str], env: dict[str, str]) -> None:
 
 # --- create --------------------------------------------------------------------------------------------
 
-def _dump_database(folder: Path) -> tuple[str, dict]:
+def _dump_database(folder: Path) -> tuple[str, dict[str, Any]]:
     """The database into `folder`; returns the member name and facts for the manifest."""
     dialect = db.engine.dialect.name
     if dialect == "postgresql":
@@ -126,7 +127,7 @@ def _dump_database(folder: Path) -> tuple[str, dict]:
         try:
             copy = sqlite3.connect(target)
             with copy:
-                raw.driver_connection.backup(copy)  # online: consistent even while others write
+                raw.driver_connection.backup(copy)  # type: ignore[union-attr]  # online, consistent
             copy.close()
         finally:
             raw.close()
@@ -134,7 +135,7 @@ def _dump_database(folder: Path) -> tuple[str, dict]:
     raise BackupError(f"backups support PostgreSQL and SQLite, not {dialect}")
 
 
-def _database_facts() -> dict:
+def _database_facts() -> dict[str, Any]:
     """Alembic revision and ledger head, read from the database being backed up."""
     from ..models import LedgerHead
 
@@ -145,7 +146,7 @@ def _database_facts() -> dict:
             "ledger_head": {"seq": head.seq, "hash": head.hash} if head else None}
 
 
-def create_backup(target: Path | None = None, uploads: Path | None = None) -> tuple[Path, dict]:
+def create_backup(target: Path | None = None, uploads: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Write one archive of the database and the uploads; returns its path and manifest. The database is
     dumped first, so every file it names was written before (uploads are stored before their commit)."""
     uploads = uploads or default_uploads()
@@ -192,7 +193,7 @@ def _member_name(member: tarfile.TarInfo) -> str:
     if not (member.isreg() or member.isdir()):
         raise BackupError(f"archive refused: member {name!r} is a link or special file")
     normal = str(path)
-    if not (normal == MANIFEST or normal in DUMP_NAMES.values() or normal == UPLOADS_PREFIX
+    if not (normal in (MANIFEST, UPLOADS_PREFIX) or normal in DUMP_NAMES.values()
             or normal.startswith(UPLOADS_PREFIX + "/")):
         raise BackupError(f"archive refused: unexpected member {name!r}")
     return normal
@@ -201,14 +202,21 @@ def _member_name(member: tarfile.TarInfo) -> str:
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
 
 
-def _read_manifest(archive: tarfile.TarFile, member: tarfile.TarInfo | None) -> tuple[dict, dict[str, dict]]:
+def _member_file(archive: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    stream = archive.extractfile(member)
+    if stream is None:  # not a regular file: _member_name let only folders through, which are skipped
+        raise BackupError(f"archive refused: member {member.name!r} is not a file")
+    return stream
+
+
+def _read_manifest(archive: tarfile.TarFile, member: tarfile.TarInfo | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """The first member must be the manifest: read (bounded) and checked before anything else is unpacked."""
     if member is None or _member_name(member) != MANIFEST or not member.isreg():
         raise BackupError("archive refused: it does not start with manifest.json")
     if member.size > MAX_MANIFEST_BYTES:
         raise BackupError("archive refused: the manifest is too large")
     try:
-        manifest = json.loads(archive.extractfile(member).read())
+        manifest = json.loads(_member_file(archive, member).read())
         listed = {str(name): {"sha256": str(entry["sha256"]), "size": int(entry["size"])}
                   for name, entry in manifest["members"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -218,12 +226,12 @@ def _read_manifest(archive: tarfile.TarFile, member: tarfile.TarInfo | None) -> 
     return manifest, listed
 
 
-def _unpack(archive_path: Path, work: Path) -> dict:
+def _unpack(archive_path: Path, work: Path) -> dict[str, Any]:
     """The manifest first; then each member checked before it is unpacked (a plain relative name, listed, of
     the listed size, so an archive cannot fill the disk) and hashed as it is copied into `work`. Returns
     the manifest once every listed member has arrived with its hash."""
     try:
-        archive = tarfile.open(archive_path, "r:gz")
+        archive = tarfile.open(archive_path, "r:gz")  # noqa: SIM115 (closed by the `with` below)
     except (OSError, tarfile.TarError) as e:
         raise BackupError(f"not a backup archive: {e}") from e
     seen: set[str] = set()
@@ -243,7 +251,7 @@ def _unpack(archive_path: Path, work: Path) -> dict:
                 seen.add(name)
                 dest = work.joinpath(*PurePosixPath(name).parts)
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                source = archive.extractfile(member)
+                source = _member_file(archive, member)
                 digest = hashlib.sha256()
                 with source, open(dest, "wb") as out:
                     while chunk := source.read(_CHUNK):
@@ -270,7 +278,7 @@ def database_holds_data() -> bool:
     return False
 
 
-def _restore_database(work: Path, manifest: dict) -> None:
+def _restore_database(work: Path, manifest: dict[str, Any]) -> None:
     dialect = db.engine.dialect.name
     if manifest.get("dialect") != dialect:
         raise BackupError(f"the archive holds a {manifest.get('dialect')} database; this app uses {dialect}")
@@ -288,7 +296,7 @@ def _restore_database(work: Path, manifest: dict) -> None:
         source = sqlite3.connect(work / DUMP_NAMES["sqlite"])
         raw = db.engine.raw_connection()
         try:
-            source.backup(raw.driver_connection)  # page by page over the whole target database
+            source.backup(raw.driver_connection)  # type: ignore[arg-type]  # page by page, whole database
         finally:
             raw.close()
             source.close()

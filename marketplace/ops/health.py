@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from flask_babel import lazy_gettext as _l
@@ -40,7 +41,7 @@ def ready_checks() -> dict[str, Callable[[], object]]:
     return {"database": database_check, **_ready_checks}
 
 
-def database_check() -> dict:
+def database_check() -> dict[str, Any]:
     """`SELECT 1` on a fresh pooled connection; on PostgreSQL under a statement timeout of
     READY_CHECK_TIMEOUT_MS, so a database that hangs fails the check rather than the probe."""
     timeout_ms = int(current_app.config.get("READY_CHECK_TIMEOUT_MS", 2000))
@@ -52,15 +53,15 @@ def database_check() -> dict:
     return {"dialect": db.engine.dialect.name}
 
 
-def run_checks() -> tuple[bool, dict[str, dict]]:
+def run_checks() -> tuple[bool, dict[str, dict[str, Any]]]:
     """Every check, each timed; a failure is named by its exception class (messages may carry hosts)."""
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     for name, check in ready_checks().items():
         started = time.perf_counter()
         try:
             outcome = check()
             ok = outcome is not False
-            result: dict = {"ok": ok}
+            result: dict[str, Any] = {"ok": ok}
             if isinstance(outcome, dict):
                 result.update(outcome)
         except Exception as e:  # a check that raises has failed; /readyz itself must still answer
@@ -71,23 +72,23 @@ def run_checks() -> tuple[bool, dict[str, dict]]:
     return all(r["ok"] for r in results.values()), results
 
 
-def plain_http_allowed(view):
+def plain_http_allowed(view: Callable[..., Any]) -> Callable[..., Any]:
     """Probes and scrapers call the app directly over plain HTTP (inside the host or the cluster): Talisman's
     redirect to https (SESSION_COOKIE_SECURE) would fail them. Its per-view options say so."""
-    view.talisman_view_options = {"force_https": False}
+    view.talisman_view_options = {"force_https": False}  # type: ignore[attr-defined]
     return view
 
 
 @bp.route("/healthz")
 @plain_http_allowed
-def healthz():
+def healthz() -> Response:
     """The process is up and serving. No database, no session: a liveness probe."""
     return jsonify({"status": "ok"})
 
 
 @bp.route("/readyz")
 @plain_http_allowed
-def readyz():
+def readyz() -> Response:
     """Ready for traffic: 200 with each check's result, or 503 when any fails."""
     ok, results = run_checks()
     response = jsonify({"status": "ok" if ok else "unavailable", "checks": results})
@@ -110,7 +111,7 @@ def is_disconnect(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
-def database_unavailable(error: Exception):
+def database_unavailable(error: Exception) -> Response:
     """503 with Retry-After: JSON on /api/, elsewhere a page that needs neither the database nor the
     layout (which asks for the logged-in user)."""
     if not is_disconnect(error):
@@ -121,10 +122,11 @@ def database_unavailable(error: Exception):
     except Exception:  # the connection is gone; the session is discarded at teardown anyway
         logger.debug("rollback after a lost connection failed", exc_info=True)
     message = _l("The service is briefly unavailable. Try again in a minute.")
+    response: Response
     if request.path.startswith("/api/"):
         from ..web import api_error
 
-        response, status = api_error(503, "unavailable", message)
+        response, _status = api_error(503, "unavailable", message)
         response.status_code = 503
     else:
         # Rendered without the context processors: Flask-Login's loads the signed-in user from the database.

@@ -11,12 +11,15 @@ gunicorn's error log and any handler see it), echoed in the response header, and
 access log (`GunicornLogger` below, named in gunicorn.conf.py)."""
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import os
 import re
 import sys
 import uuid
+from datetime import timedelta
+from typing import Any
 
 from flask import Flask, Response, g, request
 from gunicorn.glogging import Logger as _GunicornBaseLogger
@@ -48,7 +51,7 @@ def redact(text: str) -> str:
     return text
 
 
-def _redact_value(value):
+def _redact_value(value: Any) -> Any:
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, list):
@@ -62,7 +65,7 @@ class RedactingJsonFormatter(JsonFormatter):
     """python-json-logger's formatter, every text field scrubbed of secrets before it is serialised (after,
     JSON's escaped quotes would hide `"password": "..."` from the patterns)."""
 
-    def process_log_record(self, log_data):
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         return {key: _redact_value(value) for key, value in super().process_log_record(log_data).items()}
 
 
@@ -91,7 +94,7 @@ def install_record_factory() -> None:
         return
     previous = logging.getLogRecordFactory()
 
-    def factory(*args, **kwargs) -> logging.LogRecord:
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
@@ -101,7 +104,7 @@ def install_record_factory() -> None:
     _factory_installed = True
 
 
-class _OurHandler(logging.StreamHandler):
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler configure_logging installs (a second app replaces it instead of adding one). It writes to
     whatever sys.stdout is when a record comes, not when the app was made (test capture, gunicorn)."""
 
@@ -145,10 +148,8 @@ def init_request_id(app: Flask) -> None:
     def forget_request_id(exc: BaseException | None = None) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
-            try:
+            with contextlib.suppress(ValueError):  # set in another context (a copied one): nothing to undo
                 request_id_var.reset(token)
-            except ValueError:  # set in another context (a copied one): nothing to undo here
-                pass
 
     app.before_request_funcs.setdefault(None, []).insert(0, take_request_id)  # first: every later log has it
     app.after_request(echo_request_id)
@@ -157,12 +158,12 @@ def init_request_id(app: Flask) -> None:
 
 # --- gunicorn --------------------------------------------------------------------------------------------
 
-class GunicornLogger(_GunicornBaseLogger):
+class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc]
     """gunicorn's logger with one structured access record per request: the request id (the X-Request-ID the
     app echoed), method, path without the query string (it may carry tokens), status, size, duration. No
     header, cookie or query value is logged."""
 
-    def setup(self, cfg) -> None:
+    def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         install_record_factory()
         fmt = os.environ.get("LOG_FORMAT", "json").lower()
@@ -171,7 +172,7 @@ class GunicornLogger(_GunicornBaseLogger):
             for handler in log.handlers:
                 handler.setFormatter(formatter)
 
-    def access(self, resp, req, environ, request_time) -> None:
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         if not self.access_log_enabled:
             return
         headers = dict((k.lower(), v) for k, v in (resp.headers.items() if hasattr(resp.headers, "items")

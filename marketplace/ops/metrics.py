@@ -18,10 +18,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
@@ -62,7 +63,7 @@ class ScrapeTimeCollector:
     """Figures read when Prometheus scrapes (in the scraping request, with its app context), so that every
     worker reports the same value and nothing is kept up to date between scrapes."""
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         from ..extensions import db
         from ..models import LedgerHead
 
@@ -84,10 +85,10 @@ class ScrapeTimeCollector:
 class _Combined:
     """What generate_latest reads: several registries and collectors as one."""
 
-    def __init__(self, *sources) -> None:
+    def __init__(self, *sources: Any) -> None:
         self.sources = sources
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         for source in self.sources:
             yield from source.collect()
 
@@ -97,8 +98,8 @@ def exposition() -> bytes:
     exporter: PrometheusMetrics = current_app.extensions["prometheus_metrics"]
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         files = CollectorRegistry()
-        MultiProcessCollector(files)
-        sources = (files, ScrapeTimeCollector())
+        MultiProcessCollector(files)  # type: ignore[no-untyped-call]
+        sources: tuple[Any, ...] = (files, ScrapeTimeCollector())
     else:
         sources = (exporter.registry, REGISTRY, ScrapeTimeCollector())
     return generate_latest(_Combined(*sources))
@@ -121,7 +122,7 @@ def scraper_allowed() -> bool:
 
 @bp.route("/metrics")
 @plain_http_allowed
-def metrics():
+def metrics() -> Response:
     """Prometheus' text format, for the scraper only."""
     if not scraper_allowed():
         response = Response("forbidden\n", 403, mimetype="text/plain")

@@ -58,7 +58,7 @@ def children(session_pid: int) -> list[str]:
 
 
 def test_serve_runs_gunicorn_and_the_worker_and_sigterm_stops_both(server_env, tmp_path):
-    log = open(tmp_path / "serve.log", "w+")
+    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (read after the server stopped)
     proc = start(server_env, log)
     try:
         status, headers, body = get(server_env["PORT"], "/healthz", {"X-Request-ID": "serve-check-1"})
@@ -82,7 +82,7 @@ def test_serve_runs_gunicorn_and_the_worker_and_sigterm_stops_both(server_env, t
 def test_when_the_worker_dies_the_web_server_is_stopped_too(server_env, tmp_path):
     crash = tmp_path / "crash"
     server_env["JOBS_WORKER_CMD"] = f"sh -c 'while [ ! -e {crash} ]; do sleep 0.1; done; exit 3'"
-    log = open(tmp_path / "serve.log", "w+")
+    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 (the server's output, for a failure's report)
     proc = start(server_env, log)
     try:
         assert get(server_env["PORT"], "/healthz")[0] == 200
