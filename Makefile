@@ -5,7 +5,9 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast bench bench-ledger translations extract-messages clean
+# Production server (README, "Production"): migrations, then gunicorn and the job worker (scripts/serve.sh),
+# against DATABASE_URL; SECRET_KEY from the environment, else instance/secret_key.
+.PHONY: install run serve test test-fast bench bench-ledger translations extract-messages clean
 
 install: $(VENV)/.installed static/vendor/.installed translations
 
@@ -47,6 +49,10 @@ run: install instance/secret_key instance/ledger_signing_key
 	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db upgrade
 	if SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db-is-empty; then SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo; fi
 	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: install instance/secret_key instance/ledger_signing_key
+	SECRET_KEY=$${SECRET_KEY:-$$(cat instance/secret_key)} $(FLASK) db upgrade
+	SECRET_KEY=$${SECRET_KEY:-$$(cat instance/secret_key)} VENV=$(VENV) exec scripts/serve.sh
 
 test:
 	scripts/system-deps.sh test

@@ -45,6 +45,10 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
 
+    from . import ops
+
+    ops.init_app(app)  # logs with a request id, /healthz, /readyz, /metrics, 503 when the database is down
+
     from . import auth, web
 
     auth.init_login(login_manager)

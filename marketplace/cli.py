@@ -6,6 +6,10 @@ from .extensions import db
 
 
 def register_cli(app: Flask) -> None:
+    from .ops.backup import backup_cli
+
+    app.cli.add_command(backup_cli)  # flask backup create|restore (marketplace/ops/backup.py)
+
     @app.cli.command("seed-demo")
     def seed_demo_command():
         """Create the demo market (fictitious enterprises at real Ningxia places). Safe to run twice."""

@@ -75,6 +75,11 @@ class Config:
                                                       str(BASE_DIR / "instance" / "ledger_signing_key"))
         #: werkzeug's method for new password hashes (scrypt, n=2^15: slow by design); not read from the environment.
         self.PASSWORD_HASH_METHOD = "scrypt"
+        # Production (README "Production"): logs, readiness, metrics.
+        self.LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+        self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "")  # json | text; empty: json, text in debug and tests
+        self.READY_CHECK_TIMEOUT_MS = int(os.environ.get("READY_CHECK_TIMEOUT_MS", "2000"))
+        self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # empty: /metrics answers 127.0.0.1 only
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 

@@ -148,6 +148,10 @@ MATRIX = [
      expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/listings/supply/<int:listing_id>/certificate", "/listings/supply/{other_supply}/certificate",
      expect(404, anonymous=302)),
+    # probes: public, no data; /metrics from this machine only, or with METRICS_TOKEN (tests/web/test_ops_metrics.py)
+    ("GET", "/healthz", "/healthz", expect(200)),
+    ("GET", "/readyz", "/readyz", expect(200)),
+    ("GET", "/metrics", "/metrics", expect(200)),
 ]
 
 
