@@ -45,10 +45,11 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(Path(__file__).parent / "translations"))
 
-    from . import auth, web
+    from . import auth, jobs, web
 
     auth.init_login(login_manager)
     web.init_app(app)
+    jobs.init_app(app)
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp

@@ -73,6 +73,8 @@ class Config:
         self.LEDGER_SIGNING_KEY = os.environ.get("LEDGER_SIGNING_KEY", "")
         self.LEDGER_SIGNING_KEY_FILE = os.environ.get("LEDGER_SIGNING_KEY_FILE",
                                                       str(BASE_DIR / "instance" / "ledger_signing_key"))
+        # Background jobs (marketplace/jobs.py): huey's embedded SQLite queue unless told (redis://, postgresql://).
+        self.JOBS_URL = os.environ.get("JOBS_URL", f"sqlite:///{BASE_DIR / 'instance' / 'jobs.db'}")
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 
@@ -107,3 +109,6 @@ class TestingConfig(Config):
         self.LEDGER_PROOF_RATE_LIMIT = "100000/minute"  # the RFC 9162 test asks for 820 proofs; one test sets it low
         # A fixed Ed25519 seed for tests only: checkpoints never touch instance/ while testing.
         self.LEDGER_SIGNING_KEY = "7e57" * 16
+        # Tasks run when enqueued (after the commit that asked for them); a test that wants the real queue
+        # gives its own (tests/web/test_jobs.py).
+        self.JOBS_URL = os.environ.get("TEST_JOBS_URL", "immediate://")
