@@ -103,14 +103,16 @@ def _own_pairs(s_by: dict, d_by: dict) -> list[tuple[str, str]]:
 
 
 def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, period_start=None,
-                period_end=None, min_shipment_t=None, max_partners=None, compare_greedy=False) -> MatchRound:
+                period_end=None, min_shipment_t=None, max_partners=None, compare_greedy=False,
+                run_now: bool = False) -> MatchRound:
     """Ask for a round: check who may run it on what, store it queued, and have a worker build, solve and
     write it (`run_queued_round`) once this transaction commits. Nothing here waits on the optimiser.
 
     The operator or a regulator rounds over the open market (optionally narrowed by listing ids and a
     period); a utiliser over one of its demand listings against all open supply ("find me supply"); a
     producer over one of its supply listings against all open demand. `compare_greedy` also runs the
-    cheapest-first comparison (it can take longer than the solve itself on a large market)."""
+    cheapest-first comparison (it can take longer than the solve itself on a large market). `run_now` builds,
+    solves and writes it in the caller's transaction instead (seeding the demo; never a web request)."""
     from .. import jobs
 
     org = actor.organisation
@@ -138,8 +140,22 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
         tariff_version_id=tariff.id, status=RoundStatus.QUEUED, job_id=f"round-{uuid.uuid4().hex}")
     db.session.add(round_)
     db.session.flush()
-    jobs.enqueue("run_round", round_.id, task_id=round_.job_id)
+    if run_now:
+        _run_in_place(round_)
+    else:
+        jobs.enqueue("run_round", round_.id, task_id=round_.job_id)
     return round_
+
+
+def _run_in_place(round_: MatchRound) -> None:
+    for phase in (RoundStatus.BUILDING, RoundStatus.SOLVING):
+        begin_phase(round_.id, phase)
+    work = build_round(round_.id)
+    plan = solve_round(work)
+    begin_phase(round_.id, RoundStatus.WRITING)
+    write_round(round_.id, work, plan)
+    db.session.refresh(round_)
+    db.session.expire(round_, ["proposals"])
 
 
 def _scope(org, supply_ids, demand_ids) -> str:
