@@ -125,7 +125,11 @@ def register_cli(app: Flask) -> None:
 
         from . import jobs
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        for name in ("huey", "marketplace"):
+            logging.getLogger(name).addHandler(handler)
+            logging.getLogger(name).setLevel(logging.INFO)
         queue = jobs.jobs()
         if queue.huey.immediate:
             raise click.ClickException("JOBS_URL is immediate://: tasks run where they are asked for, no worker.")
