@@ -8,8 +8,8 @@ The queue is named by the setting JOBS_URL:
 - ``memory://``: in one process only (a test that runs the queue by hand);
 - ``immediate://``: a task runs at once when it is enqueued (the tests' default).
 
-A task is enqueued only once the transaction that asked for it has committed (`enqueue`), so the worker
-always finds the rows it is given. Every task is an edge of its own (`_edge`): an app context, one
+A task is enqueued only once the transaction that asked for it has committed (services/queue.py), so the
+worker always finds the rows it is given. Every task is an edge of its own (`_edge`): an app context, one
 transaction committed when the task returns and rolled back when it raises, no client address in the audit
 log. `flask --app wsgi jobs worker` runs the consumer with its periodic scheduler."""
 from __future__ import annotations
@@ -25,15 +25,12 @@ from flask import Flask, current_app
 from huey import Huey, crontab
 from huey.api import TaskWrapper
 from huey.storage import MemoryStorage, PostgresStorage, RedisStorage, SqliteStorage
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from .extensions import db
+from .services import queue as _queue  # noqa: F401  (registers the after-commit hook that sends tasks)
 
 log = logging.getLogger(__name__)
 
-#: Where a session keeps the tasks it asked for until it commits.
-_PENDING = "jobs_after_commit"
 #: Listings and proposals past their end are expired this often (minutes); reads never wait for it.
 EXPIRY_EVERY_MINUTES = 5
 #: The daily ledger checkpoint: 00:05 China Standard Time is 16:05 UTC (huey's schedule runs in UTC).
@@ -122,25 +119,6 @@ def jobs() -> Jobs:
     return queue
 
 
-def enqueue(name: str, *args: Any, task_id: str | None = None) -> None:
-    """Ask for task `name`; it is sent to the queue when the current transaction commits, and forgotten if
-    it rolls back (a worker must never look for rows that do not exist yet, or never will). `task_id` names
-    the task, so that it can be revoked (`revoke`)."""
-    queue = jobs()
-    after_commit(lambda: queue.huey.enqueue(queue.tasks[name].s(*args, id=task_id)))
-
-
-def revoke(task_id: str) -> None:
-    """Once the current transaction commits, take a queued task off the queue (a cancelled round)."""
-    queue = jobs()
-    after_commit(lambda: queue.huey.revoke_by_id(task_id))
-
-
-def after_commit(action: Callable[[], Any]) -> None:
-    """Do `action` once the current transaction has committed; never if it rolls back."""
-    db.session().info.setdefault(_PENDING, []).append(action)
-
-
 def queue_ready() -> bool:
     """Whether the queue's storage answers (the readiness check)."""
     try:
@@ -158,17 +136,6 @@ def queue_depth() -> int:
     except Exception:
         log.exception("job queue not reachable")
         return 0
-
-
-@event.listens_for(Session, "after_commit")
-def _send_after_commit(session: Session) -> None:
-    for action in session.info.pop(_PENDING, []):
-        action()
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
 
 
 # --- the tasks -------------------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ EXPIRING_STATUSES = (ListingStatus.DRAFT, *LIVE_STATUSES)
 
 def live(model: Any) -> ColumnElement[bool]:
     """SQL: the listing takes part in the market today (a live status and a period not yet ended)."""
-    return and_(model.status.in_(LIVE_STATUSES), model.period_end >= today_cst())
+    condition: ColumnElement[bool] = and_(model.status.in_(LIVE_STATUSES), model.period_end >= today_cst())
+    return condition
 
 
 def status_is(model: Any, status: ListingStatus) -> ColumnElement[bool]:

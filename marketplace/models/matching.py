@@ -3,15 +3,29 @@ optimiser prices transport with, versioned."""
 from __future__ import annotations
 
 import enum
-from typing import Any
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String,
-                        UniqueConstraint)
-from sqlalchemy import ColumnElement, and_, event, false, or_
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    and_,
+    event,
+    false,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock

@@ -19,15 +19,23 @@ from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..labels import ROUND_ERROR, ROUND_STATUS, label
-from ..models import (DemandListing, MatchRound, Proposal, ProposalStatus, RoundStatus, SupplyListing,
-                      TariffVersion, User)
+from ..models import (
+    DemandListing,
+    MatchRound,
+    Proposal,
+    ProposalStatus,
+    RoundStatus,
+    SupplyListing,
+    TariffVersion,
+    User,
+)
 from ..models.listing import live
 from ..models.matching import FINISHED_ROUND, RUNNING_ROUND
+from . import queue
 from .listings import coarse_site_position
 from .proposals import STARTER_SIDE, held_by, hold_cap, pending_tonnes, proposal_to_dict
 from .tariff import tariff_in_force, tariff_json
 from .values import MAX_ID, get_row, parse_date, parse_int
-
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +121,6 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
     producer over one of its supply listings against all open demand. `compare_greedy` also runs the
     cheapest-first comparison (it can take longer than the solve itself on a large market). `run_now` builds,
     solves and writes it in the caller's transaction instead (seeding the demo; never a web request)."""
-    from .. import jobs
-
     org = actor.organisation
     supply_ids = _ids(supply_listing_ids, "supply_listing_ids")
     demand_ids = _ids(demand_listing_ids, "demand_listing_ids")
@@ -143,7 +149,7 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
     if run_now:
         _run_in_place(round_)
     else:
-        jobs.enqueue("run_round", round_.id, task_id=round_.job_id)
+        queue.enqueue("run_round", round_.id, task_id=round_.job_id)
     return round_
 
 
@@ -369,8 +375,6 @@ def may_cancel(viewer: User, round_: MatchRound) -> bool:
 def cancel_round(actor: User, round_id: int) -> MatchRound:
     """A queued round is cancelled and taken off the queue; a running one is asked to stop at its next phase
     boundary (its status says so once it has)."""
-    from .. import jobs
-
     round_ = get_round(actor, round_id)
     if not may_cancel(actor, round_):
         raise PermissionDenied(_l("Only the organisation that started a round may cancel it."))
@@ -380,7 +384,7 @@ def cancel_round(actor: User, round_id: int) -> MatchRound:
         .execution_options(synchronize_session=False))
     if cancelled.rowcount == 1:
         if round_.job_id:
-            jobs.revoke(round_.job_id)
+            queue.revoke(round_.job_id)
     else:
         asked = db.session.execute(
             update(MatchRound).where(MatchRound.id == round_.id, MatchRound.status.in_(RUNNING_ROUND))

@@ -11,9 +11,22 @@ import pytest
 from sqlalchemy import event, select, text, update
 
 from marketplace.clock import today_cst, utcnow
-from marketplace.models import (Agreement, ApiToken, DemandListing, LedgerEntry, ListingStatus, MatchRound,
-                                Organisation, Proposal, ProposalStatus, Shipment, Site, SubsidyClaim,
-                                SupplyListing, User)
+from marketplace.models import (
+    Agreement,
+    ApiToken,
+    DemandListing,
+    LedgerEntry,
+    ListingStatus,
+    MatchRound,
+    Organisation,
+    Proposal,
+    ProposalStatus,
+    Shipment,
+    Site,
+    SubsidyClaim,
+    SupplyListing,
+    User,
+)
 from tests.web.conftest import login, token_request
 
 WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
@@ -215,9 +228,11 @@ def test_expired_listings_and_proposals_read_the_same_before_and_after_the_job(m
     live = _reads(client, headers, supply.id, pending.id)
     assert live["detail"] == 200 and supply.id in live["api_list"] and live["proposal"] == "pending"
 
+    yesterday = today_cst() - timedelta(days=1)
     db.session.execute(update(SupplyListing).where(SupplyListing.id == supply.id)
-                       .values(period_end=today_cst() - timedelta(days=1), period_start=today_cst() - timedelta(days=9)))
-    db.session.execute(update(Proposal).where(Proposal.id == pending.id).values(expires_at=utcnow() - timedelta(minutes=1)))
+                       .values(period_end=yesterday, period_start=yesterday - timedelta(days=8)))
+    db.session.execute(update(Proposal).where(Proposal.id == pending.id)
+                       .values(expires_at=utcnow() - timedelta(minutes=1)))
     db.session.commit()
     before_job = _reads(client, headers, supply.id, pending.id)
     assert before_job["api_detail"] == "expired" and supply.id not in before_job["api_list"]
@@ -234,7 +249,8 @@ def test_expired_listings_and_proposals_read_the_same_before_and_after_the_job(m
 
 def test_a_proposal_past_its_lifetime_cannot_be_accepted_before_the_job_has_run(make_user, make_site, client, db):
     producer, _consumer, _supply, proposal = _gypsum_round(make_user, make_site, db)
-    db.session.execute(update(Proposal).where(Proposal.id == proposal.id).values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.execute(update(Proposal).where(Proposal.id == proposal.id)
+                       .values(expires_at=utcnow() - timedelta(minutes=1)))
     db.session.commit()
     token = client.post("/api/v1/auth/token", json=token_request(producer)).get_json()["token"]
     r = client.post(f"/api/v1/proposals/{proposal.id}/accept", headers={"Authorization": f"Bearer {token}"})

@@ -166,9 +166,8 @@ def test_only_the_starter_or_staff_for_a_market_round_cancels(gypsum, real_queue
 
 
 def test_a_failed_solve_marks_the_round_failed_with_its_reason(gypsum, real_queue, client, db, monkeypatch):
-    from matching import SolverError
-
     from marketplace.services import rounds
+    from matching import SolverError
 
     def no_answer(*args, **kwargs):
         raise SolverError("min-cost flow failed with status INFEASIBLE")
