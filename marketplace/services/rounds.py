@@ -340,6 +340,7 @@ def run_queued_round(round_id: int, commit: Callable[[], None]) -> str:
     try:
         if not begin_phase(round_id, RoundStatus.BUILDING):
             return _ended(round_id, commit)
+        commit()
         work = build_round(round_id)
         if not begin_phase(round_id, RoundStatus.SOLVING):
             return _ended(round_id, commit)
