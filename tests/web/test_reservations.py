@@ -128,7 +128,8 @@ def test_the_hold_ends_after_its_hours_and_frees_the_tonnes(fly_ash_market, db, 
     mine = weaponised_demand(bystander, tonnes=3_000)
     assert find_matches(bystander, mine["id"]).get_json()["status"] == "done"
     assert statuses(db, [p["id"] for p in offered]) == {"pending"}  # stored so until the scheduled job runs
-    assert proposals.expire_proposals(later) == len(offered)
+    assert proposals.expire_proposals(later) == len(offered)  # the scheduled job, at that hour
+    db.session.commit()
     assert statuses(db, [p["id"] for p in offered]) == {"expired"}
 
 
