@@ -48,6 +48,9 @@ instance/ledger_signing_key: instance/secret_key
 run: install instance/secret_key instance/ledger_signing_key
 	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db upgrade
 	if SECRET_KEY=$$(cat instance/secret_key) $(FLASK) db-is-empty; then SECRET_KEY=$$(cat instance/secret_key) $(FLASK) seed-demo; fi
+	# the job worker (rounds, expiry, the daily checkpoint) runs beside the server and stops with it
+	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) jobs worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	SECRET_KEY=$$(cat instance/secret_key) $(FLASK) run --host $(HOST) --port $(PORT)
 
 serve: install instance/secret_key instance/ledger_signing_key

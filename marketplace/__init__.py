@@ -49,10 +49,11 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
 
     ops.init_app(app)  # logs with a request id, /healthz, /readyz, /metrics, 503 when the database is down
 
-    from . import auth, web
+    from . import auth, jobs, web
 
     auth.init_login(login_manager)
     web.init_app(app)
+    jobs.init_app(app)
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp

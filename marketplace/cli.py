@@ -117,6 +117,35 @@ def register_cli(app: Flask) -> None:
         except MarketplaceError as e:
             raise click.ClickException(str(e.message)) from e
 
+    @app.cli.group("jobs")
+    def jobs_group():
+        """Background jobs (matching rounds, expiry, the daily ledger checkpoint)."""
+
+    @jobs_group.command("worker")
+    @click.option("--workers", default=2, show_default=True, help="Worker threads.")
+    def jobs_worker_command(workers):
+        """Run the job queue's consumer and its periodic scheduler (JOBS_URL) until stopped (Ctrl-C, SIGTERM)."""
+        import logging
+
+        from . import jobs
+
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        for name in ("huey", "marketplace"):
+            logging.getLogger(name).addHandler(handler)
+            logging.getLogger(name).setLevel(logging.INFO)
+        queue = jobs.jobs()
+        if queue.huey.immediate:
+            raise click.ClickException("JOBS_URL is immediate://: tasks run where they are asked for, no worker.")
+        queue.huey.create_consumer(workers=workers, periodic=True).run()
+
+    @jobs_group.command("run-pending")
+    def jobs_run_pending_command():
+        """Run what is waiting in the queue once, then exit (no periodic tasks)."""
+        from . import jobs
+
+        click.echo(f"{jobs.jobs().run_pending()} tasks run")
+
     @app.cli.command("db-is-empty")
     def db_is_empty_command():
         """Exit 0 when no organisation exists yet (used by `make run` to decide whether to seed)."""

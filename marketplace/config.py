@@ -80,6 +80,8 @@ class Config:
         self.LOG_FORMAT = os.environ.get("LOG_FORMAT", "")  # json | text; empty: json, text in debug and tests
         self.READY_CHECK_TIMEOUT_MS = int(os.environ.get("READY_CHECK_TIMEOUT_MS", "2000"))
         self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # empty: /metrics answers 127.0.0.1 only
+        # Background jobs (marketplace/jobs.py): huey's embedded SQLite queue unless told (redis://, postgresql://).
+        self.JOBS_URL = os.environ.get("JOBS_URL", f"sqlite:///{BASE_DIR / 'instance' / 'jobs.db'}")
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 
@@ -117,3 +119,6 @@ class TestingConfig(Config):
         # One PBKDF2 round instead of scrypt: hashing was a third of the suite's CPU. Tests that time a login
         # set scrypt back (tests/web/test_login_security.py).
         self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1"
+        # Tasks run when enqueued (after the commit that asked for them); a test that wants the real queue
+        # gives its own (tests/web/test_jobs.py).
+        self.JOBS_URL = os.environ.get("TEST_JOBS_URL", "immediate://")

@@ -32,6 +32,15 @@ PROPOSAL_STATUS = {
 DECISION = {"accepted": _l("You accepted"), "declined": _l("You declined")}
 ROUND_SCOPE = {"market": _l("Whole market"), "demand": _l("For one demand"), "supply": _l("For one supply")}
 MODE = {"road": _l("Road"), "rail": _l("Rail")}
+ROUND_STATUS = {"queued": _l("Waiting for a worker"), "building": _l("Gathering the listings"),
+                "solving": _l("Solving"), "writing": _l("Writing the proposals"), "done": _l("Done"),
+                "failed": _l("Failed"), "cancelled": _l("Cancelled")}
+#: Why a round failed, by its code (the API gives the code and these words).
+ROUND_ERROR = {"invalid_instance": _l("A listing could not be read by the optimiser."),
+               "solver_failed": _l("The optimiser found no answer in its time limit."),
+               "hold_cap": _l("Your organisation already holds as much of this material as one organisation may."),
+               "listing_gone": _l("The listing of this round is no longer open."),
+               "internal_error": _l("Something went wrong on our side. The team has been told.")}
 LISTING_ACTION = {"created": _l("Listing created"), "updated": _l("Changed"),
                   "certificate": _l("Certificate uploaded")}
 UTILISATION_GROUP = {"region": _l("County / district"), "city": _l("City"), "park": _l("Industrial park"),

@@ -43,6 +43,7 @@ def init_app(app) -> None:
             "proposal_status_label": lambda value: labels.label(labels.PROPOSAL_STATUS, value),
             "decision_label": lambda value: labels.label(labels.DECISION, value),
             "scope_label": lambda value: labels.label(labels.ROUND_SCOPE, value),
+            "round_status_label": lambda value: labels.label(labels.ROUND_STATUS, value),
             "mode_label": lambda value: labels.label(labels.MODE, value),
             "listing_action_label": lambda value: labels.label(
                 labels.LISTING_ACTION if value in labels.LISTING_ACTION else labels.LISTING_STATUS, value),

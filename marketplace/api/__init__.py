@@ -21,7 +21,9 @@ def authenticate():
         return None
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" else None
+    # A token's last use is recorded on writing requests only (a GET never writes): see tokens.user_for_token.
+    user = (user_for_token(token.strip(), record_use=request.method not in ("GET", "HEAD", "OPTIONS"))
+            if scheme.lower() == "bearer" else None)
     if user is None:
         response, status = api_error(401, "unauthorised", _l("Send a valid token: Authorization: Bearer <token>."))
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'

@@ -91,7 +91,6 @@ def site_list():
 
 
 def _list(side: str):
-    listings.expire_due()
     s = listings.search_from_args(request.args, side)
     results = listings.search(g.api_user, side, s)
     return jsonify({"items": [listings.listing_to_dict(l, g.api_user, results.distances.get(l.id))
@@ -150,22 +149,30 @@ for _side, _path in (("supply", "supply-listings"), ("demand", "demand-listings"
 
 @bp.post("/match-rounds")
 def create_round():
+    """Queue a round: 202 with its id and status "queued"; GET /match-rounds/<id> follows it to "done"."""
     body = json_body()
     round_ = rounds.start_round(g.api_user, body.get("supply_listing_ids"), body.get("demand_listing_ids"),
                                 body.get("period_start"), body.get("period_end"), body.get("min_shipment_t"),
-                                body.get("max_partners"))
-    return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_))), 201
+                                body.get("max_partners"), body.get("compare_greedy", False))
+    return jsonify(rounds.round_to_dict(round_, [])), 202
 
 
 @bp.get("/match-rounds/<int:round_id>")
 def get_round(round_id: int):
     round_ = rounds.get_round(g.api_user, round_id)
-    return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_)))
+    done = round_.status.value == "done"
+    return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_) if done else []))
+
+
+@bp.post("/match-rounds/<int:round_id>/cancel")
+def cancel_round(round_id: int):
+    """Cancel a queued round, or ask a running one to stop at its next phase boundary."""
+    round_ = rounds.cancel_round(g.api_user, round_id)
+    return jsonify(rounds.round_to_dict(round_, []))
 
 
 @bp.get("/proposals")
 def proposal_list():
-    proposals.expire_proposals()
     status = request.args.get("status") or None
     return jsonify({"items": [proposals.proposal_to_dict(p) for p in proposals.proposals_for(g.api_user, status)]})
 

@@ -171,7 +171,6 @@ def certificate(listing_id: int):
 @login_required
 def mine():
     org_id = current_user.organisation_id
-    listings.expire_due()
     own = {side: listings.search(current_user, side, listings.Search(mine=True, per_page=100)).items
            for side in ("supply", "demand")}
     return render_template("listings/mine.html", own=own, org_id=org_id)
@@ -187,7 +186,6 @@ def _browse_search(side: str):
 @bp.route(f"/{SIDE}")
 @login_required
 def browse(side: str):
-    listings.expire_due()
     search, error = _browse_search(side)
     if error is not None:
         flash(f"{error.field}: {error.message}" if error.field else str(error.message), "error")

@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
-from wtforms import DateField, HiddenField, StringField, SubmitField
+from wtforms import BooleanField, DateField, HiddenField, StringField, SubmitField
 
 from ..forms_common import max_length, optional, required
 
@@ -11,9 +11,14 @@ class RoundForm(FlaskForm):
     min_shipment_t = StringField(_l("Minimum shipment per pairing (t)"), validators=[max_length(8)],
                                  description=_l("For example a truckload, 30 t. Empty: no minimum."))
     max_partners = StringField(_l("At most this many suppliers per demand"), validators=[max_length(4)])
+    compare_greedy = BooleanField(_l("Also compare with cheapest-first pairing (slower on a large market)"))
     supply_listing_id = HiddenField()
     demand_listing_id = HiddenField()
     submit = SubmitField(_l("Run a matching round"))
+
+
+class CancelForm(FlaskForm):
+    submit = SubmitField(_l("Cancel the round"))
 
 
 class DecisionForm(FlaskForm):

@@ -14,7 +14,7 @@ from ..services import agreements, listings, proposals, rounds
 from ..services import tariff as tariff_service
 from ..web import run_service, staff_required
 from . import bp
-from .forms import DecisionForm, RoundForm, TariffForm
+from .forms import CancelForm, DecisionForm, RoundForm, TariffForm
 
 
 @bp.route("/rounds/")
@@ -37,11 +37,11 @@ def new_round():
     supply_ids = [form.supply_listing_id.data] if form.supply_listing_id.data else None
     demand_ids = [form.demand_listing_id.data] if form.demand_listing_id.data else None
     round_ = run_service(form, rounds.start_round, current_user, supply_ids, demand_ids, form.period_start.data,
-                         form.period_end.data, form.min_shipment_t.data, form.max_partners.data)
+                         form.period_end.data, form.min_shipment_t.data, form.max_partners.data,
+                         bool(form.compare_greedy.data))
     if round_ is None:
         return redirect(url_for("matches.round_list"))
-    flash(_("Round %(id)d: %(n)d proposals, %(t)s t.", id=round_.id, n=len(round_.proposals),
-            t=f"{round_.tonnes_matched:,}"), "success")
+    flash(_("Round %(id)d is queued: this page follows it.", id=round_.id), "success")
     return redirect(url_for("matches.round_detail", round_id=round_.id))
 
 
@@ -53,9 +53,31 @@ def listings_referrer() -> bool:
 @login_required
 def round_detail(round_id: int):
     round_ = rounds.get_round(current_user, round_id)
-    offered = rounds.proposals_in_round(current_user, round_)
+    offered = rounds.proposals_in_round(current_user, round_) if round_.status.value == "done" else []
     return render_template("matches/round.html", round=round_, proposals=offered, form=DecisionForm(),
+                           cancel_form=CancelForm(), may_cancel=rounds.may_cancel(current_user, round_),
+                           progress=rounds.round_progress(round_),
                            party=lambda p: proposals.party_of(current_user, p))
+
+
+@bp.route("/rounds/<int:round_id>/status.json")
+@login_required
+def round_status(round_id: int):
+    """Where the round is; the round page polls this (static/js/round_progress.js)."""
+    return rounds.round_progress(rounds.get_round(current_user, round_id))
+
+
+@bp.route("/rounds/<int:round_id>/cancel", methods=["POST"])
+@login_required
+def cancel_round(round_id: int):
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    round_ = run_service(form, rounds.cancel_round, current_user, round_id)
+    if round_ is not None:
+        flash(_("The round is cancelled.") if round_.status.value == "cancelled"
+              else _("The round stops at its next step."), "success")
+    return redirect(url_for("matches.round_detail", round_id=round_id))
 
 
 @bp.route("/rounds/<int:round_id>/map.json")
@@ -90,7 +112,6 @@ def round_map(round_id: int):
 @bp.route("/proposals/")
 @login_required
 def proposal_list():
-    proposals.expire_proposals()
     status = request.args.get("status", "")
     try:
         items = proposals.proposals_for(current_user, status or None)

@@ -3,7 +3,7 @@ from .audit import AuditEntry
 from .catalogue import Material, MaterialGrade, MaterialParameter
 from .delivery import LedgerCheckpoint, LedgerEntry, LedgerHead, Shipment
 from .generation import GenerationRecord
-from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVersion
+from .matching import Agreement, MatchRound, Proposal, ProposalStatus, RoundStatus, TariffVersion
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .site import Site
@@ -26,6 +26,7 @@ __all__ = [
     "MatchRound",
     "Proposal",
     "ProposalStatus",
+    "RoundStatus",
     "TariffVersion",
     "ApiToken",
     "DemandListing",

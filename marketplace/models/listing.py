@@ -9,9 +9,14 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from typing import Any
 
+from sqlalchemy import (JSON, CheckConstraint, ColumnElement, Date, DateTime, ForeignKey, Integer, Numeric, String,
+                        Text, and_, event, or_)
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..clock import today_cst
 from ..extensions import db
 from .organisation import utcnow, value_enum
 
@@ -31,6 +36,34 @@ USES = ("cement", "concrete", "bricks_blocks", "plasterboard", "road_base", "min
 
 #: Statuses in which a listing takes part in the market (browse, matching).
 LIVE_STATUSES = (ListingStatus.OPEN, ListingStatus.PARTLY_MATCHED)
+#: Statuses that the end of the listing's period turns into "expired".
+EXPIRING_STATUSES = (ListingStatus.DRAFT, *LIVE_STATUSES)
+
+
+# --- expiry is a condition of every read, never a write of a read ---------------------------------------
+# A listing whose period has ended (China Standard Time) *is* expired, whether or not the scheduled job
+# (marketplace/jobs.py) has stored it yet: queries filter with `live()` / `status_is()`, and a loaded
+# listing shows its effective status (`_effective_status`, without marking the row changed). So every page
+# and the API answer the same before and after the job has run, and a GET never writes.
+
+def live(model: Any) -> ColumnElement[bool]:
+    """SQL: the listing takes part in the market today (a live status and a period not yet ended)."""
+    condition: ColumnElement[bool] = and_(model.status.in_(LIVE_STATUSES), model.period_end >= today_cst())
+    return condition
+
+
+def status_is(model: Any, status: ListingStatus) -> ColumnElement[bool]:
+    """SQL: the listing's effective status is `status` (see above)."""
+    if status == ListingStatus.EXPIRED:
+        return or_(model.status == ListingStatus.EXPIRED,
+                   and_(model.status.in_(EXPIRING_STATUSES), model.period_end < today_cst()))
+    if status in EXPIRING_STATUSES:
+        return and_(model.status == status, model.period_end >= today_cst())
+    return model.status == status
+
+
+def effective_status(status: ListingStatus, period_end: date) -> ListingStatus:
+    return ListingStatus.EXPIRED if status in EXPIRING_STATUSES and period_end < today_cst() else status
 
 
 def _listing_checks() -> tuple:
@@ -128,6 +161,20 @@ class DemandListing(ListingMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<DemandListing {self.id} {self.status.value} {self.tonnes} t>"
+
+
+def _effective_status(target: Any, *args: Any) -> None:
+    """On load and refresh: an ended period shows as expired; the row is not marked changed (no UPDATE)."""
+    state = target.__dict__
+    if "status" in state and "period_end" in state:
+        shown = effective_status(state["status"], state["period_end"])
+        if shown is not state["status"]:
+            set_committed_value(target, "status", shown)
+
+
+for _model in (SupplyListing, DemandListing):
+    event.listen(_model, "load", _effective_status)
+    event.listen(_model, "refresh", _effective_status)
 
 
 class ListingEvent(db.Model):

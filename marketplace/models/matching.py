@@ -5,11 +5,30 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String,
-                        UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    and_,
+    event,
+    false,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import clock
 from ..extensions import db
 from .organisation import utcnow, value_enum
 
@@ -50,7 +69,26 @@ class ProposalStatus(str, enum.Enum):
     WITHDRAWN = "withdrawn"
 
 
+class RoundStatus(str, enum.Enum):
+    """Where a round is: waiting for a worker, one of its three phases, or finished one way or another."""
+    QUEUED = "queued"
+    BUILDING = "building"
+    SOLVING = "solving"
+    WRITING = "writing"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+#: A worker is on it: a cancel request stops it at the next phase boundary.
+RUNNING_ROUND = (RoundStatus.BUILDING, RoundStatus.SOLVING, RoundStatus.WRITING)
+#: Nothing more happens to it.
+FINISHED_ROUND = (RoundStatus.DONE, RoundStatus.FAILED, RoundStatus.CANCELLED)
+
+
 class MatchRound(db.Model):
+    """A matching round: asked for by a request, built, solved and written by a background job."""
+
     __tablename__ = "match_round"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -63,7 +101,7 @@ class MatchRound(db.Model):
     #: What the round was asked: listing ids, options; and what went in: supplies and demands counted.
     parameters: Mapped[dict] = mapped_column(JSON, default=dict)
     tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_version.id"))
-    solver_status: Mapped[str] = mapped_column(String(20))
+    solver_status: Mapped[str] = mapped_column(String(20), default="")
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     baseline: Mapped[dict | None] = mapped_column(JSON)
     tonnes_matched: Mapped[int] = mapped_column(Integer, default=0)
@@ -71,13 +109,31 @@ class MatchRound(db.Model):
     env_tax_avoided_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
     co2_kg: Mapped[Decimal] = mapped_column(Numeric(16, 3), default=Decimal(0))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[RoundStatus] = mapped_column(value_enum(RoundStatus, "round_status"),
+                                                default=RoundStatus.QUEUED, server_default="done", index=True)
+    #: Why a round failed: a code for machines (services/rounds.py ROUND_ERRORS gives people its words).
+    error: Mapped[str | None] = mapped_column(String(40))
+    #: The technical detail of a failure (the optimiser's own message), for the operator.
+    error_detail: Mapped[str | None] = mapped_column(String(500))
+    #: The queue's task id, to revoke a round still queued.
+    job_id: Mapped[str | None] = mapped_column(String(64))
+    #: Someone asked to cancel a running round: it stops at the next phase boundary.
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    building_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    solving_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    writing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     started_by = relationship("User")
     tariff = relationship("TariffVersion")
     proposals: Mapped[list[Proposal]] = relationship(back_populates="round", order_by="Proposal.id")
 
     def __repr__(self) -> str:
-        return f"<MatchRound {self.id} {self.scope} {self.tonnes_matched} t>"
+        return f"<MatchRound {self.id} {self.scope} {self.status.value} {self.tonnes_matched} t>"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED_ROUND
 
 
 class Proposal(db.Model):
@@ -118,6 +174,31 @@ class Proposal(db.Model):
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.status.value} {self.tonnes} t>"
+
+
+def proposal_status_is(status: ProposalStatus) -> ColumnElement[bool]:
+    """SQL: the proposal's effective status is `status`: a pending proposal past its lifetime is expired,
+    whether or not the scheduled job (marketplace/jobs.py) has stored it yet."""
+    now = clock.utcnow()
+    if status == ProposalStatus.EXPIRED:
+        return or_(Proposal.status == ProposalStatus.EXPIRED,
+                   and_(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at < now))
+    if status == ProposalStatus.PENDING:
+        return and_(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= now)
+    return Proposal.status == status
+
+
+def _effective_status(target: Proposal, *args: Any) -> None:
+    """On load and refresh: a pending proposal past its lifetime shows as expired; the row is not marked
+    changed (a read never writes)."""
+    state = target.__dict__
+    if state.get("status") is ProposalStatus.PENDING and state.get("expires_at") is not None \
+            and clock.as_utc(state["expires_at"]) < clock.utcnow():
+        set_committed_value(target, "status", ProposalStatus.EXPIRED)
+
+
+event.listen(Proposal, "load", _effective_status)
+event.listen(Proposal, "refresh", _effective_status)
 
 
 class Agreement(db.Model):

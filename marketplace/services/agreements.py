@@ -11,14 +11,14 @@ from ..clock import iso
 from ..errors import NotFound
 from ..extensions import db
 from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
-from ..models.listing import LIVE_STATUSES
+from ..models.listing import live
 from .values import get_row
 
 
 def _promise(model, listing_id: int, tonnes: int) -> bool:
     """Take `tonnes` from a live listing if it still has them, in one conditional UPDATE."""
     result = db.session.execute(
-        update(model).where(model.id == listing_id, model.status.in_(LIVE_STATUSES),
+        update(model).where(model.id == listing_id, live(model),
                             model.tonnes - model.tonnes_promised >= tonnes)
         .values(tonnes_promised=model.tonnes_promised + tonnes,
                 status=case((model.tonnes_promised + tonnes == model.tonnes, ListingStatus.FULLY_MATCHED.value),

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..extensions import db
 from ..models import SupplyListing, User
-from ..models.listing import LIVE_STATUSES, ListingStatus
+from ..models.listing import ListingStatus, live, status_is
 from . import deliveries, subsidies
 
 TARGET_RATE = Decimal("0.73")  # the Action Plan's target for general industrial solid waste
@@ -20,7 +20,7 @@ def tables(viewer: User, year: int) -> dict[str, list[dict]]:
     tables = {group: deliveries.utilisation(year, group) for group in ("city", "region", "park", "material", "month")}
     # supplies offered during the year (live now, or expired unmatched), not every live listing of all time
     unmatched = db.session.scalars(
-        select(SupplyListing).where(SupplyListing.status.in_([*LIVE_STATUSES, ListingStatus.EXPIRED]),
+        select(SupplyListing).where(or_(live(SupplyListing), status_is(SupplyListing, ListingStatus.EXPIRED)),
                                     SupplyListing.tonnes > SupplyListing.tonnes_promised,
                                     SupplyListing.period_start <= date(year, 12, 31),
                                     SupplyListing.period_end >= date(year, 1, 1))

@@ -370,7 +370,8 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
             "site_id": consumer.sites[0].id, "material": material, "tonnes": tonnes,
             "period_start": start - timedelta(days=10), "period_end": today + timedelta(days=30),
             "max_haul_km": 400, "use": CONSUMER_USE[suffix], "notes": "年度采购。"}, "open")
-        round_ = rounds.start_round(operator, supply_listing_ids=[supply.id], demand_listing_ids=[demand.id])
+        round_ = rounds.start_round(operator, supply_listing_ids=[supply.id], demand_listing_ids=[demand.id],
+                                    run_now=True)  # seeding is a CLI edge of its own: no queue
         for proposal in round_.proposals:
             proposals.decide(p_user, proposal.id, "accept")
             proposals.decide(c_user, proposal.id, "accept")

@@ -15,7 +15,7 @@ from ..labels import LISTING_STATUS, label
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
-from ..models.listing import LIVE_STATUSES, USES
+from ..models.listing import EXPIRING_STATUSES, USES, live, status_is
 from .catalogue import material_by_code
 from .proposals import end_pending_proposals
 from ..clock import iso, today_cst
@@ -246,7 +246,6 @@ def get_listing(side: str, listing_id: int, viewer: User | None = None, for_upda
     model = model_for(side)
     if not 0 < listing_id <= MAX_ID:
         raise NotFound(_l("No such listing."))
-    expire_due()  # an ended period shows as expired on every read, not only on lists
     query = select(model).where(model.id == listing_id)
     if for_update:
         query = query.with_for_update()
@@ -328,13 +327,13 @@ def set_status(actor: User, side: str, listing_id: int, status: str):
 
 
 def expire_due(today: date | None = None) -> int:
-    """Mark drafts and live listings whose period has ended as expired; returns how many."""
+    """Store the expiry of drafts and live listings whose period has ended (the scheduled job; every read
+    already treats them as expired: models.listing); returns how many."""
     today = today or today_cst()
     count = 0
     for model in MODELS.values():
         result = db.session.execute(
-            update(model).where(model.period_end < today,
-                                model.status.in_([ListingStatus.DRAFT, *LIVE_STATUSES]))
+            update(model).where(model.period_end < today, model.status.in_(EXPIRING_STATUSES))
             .values(status=ListingStatus.EXPIRED).execution_options(synchronize_session=False))
         count += result.rowcount or 0
     return count
@@ -478,11 +477,11 @@ def search(viewer: User, side: str, s: Search) -> Results:
     if s.mine:
         query = query.where(model.organisation_id == viewer.organisation_id)
         if s.status:
-            query = query.where(model.status == ListingStatus(s.status))
+            query = query.where(status_is(model, ListingStatus(s.status)))
     elif viewer.organisation.is_staff and s.status:
-        query = query.where(model.status == ListingStatus(s.status))
+        query = query.where(status_is(model, ListingStatus(s.status)))
     else:
-        query = query.where(model.status.in_(LIVE_STATUSES))
+        query = query.where(live(model))
     if s.material:
         query = query.where(Material.code == s.material)
     if s.grade:

@@ -23,13 +23,15 @@ from ..clock import as_utc, iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import DemandListing, MatchRound, Organisation, Proposal, ProposalStatus, SupplyListing, User
-from ..models.listing import LIVE_STATUSES
+from ..models.matching import proposal_status_is
+from ..models.listing import live
 from .agreements import conclude
 from .values import get_row
 
 
 def expire_proposals(now: datetime | None = None) -> int:
-    """Pending proposals past their lifetime expire (and so free their tonnes)."""
+    """Store the expiry of pending proposals past their lifetime (the scheduled job; every read already treats
+    them as expired: models.matching and `status_is`)."""
     result = db.session.execute(
         update(Proposal).where(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at < (now or utcnow()))
         .values(status=ProposalStatus.EXPIRED).execution_options(synchronize_session=False))
@@ -84,7 +86,7 @@ def hold_cap(org_id: int, material_id: int, side: str) -> int:
     other = SupplyListing if side == "consumer" else DemandListing
     free = int(db.session.scalar(
         select(func.coalesce(func.sum(other.tonnes - other.tonnes_promised), 0))
-        .where(other.material_id == material_id, other.status.in_(LIVE_STATUSES),
+        .where(other.material_id == material_id, live(other),
                other.organisation_id != org_id)) or 0)
     share = Decimal(str(_setting("RESERVATION_SHARE_CAP")))
     return max(int(free * share), int(_setting("RESERVATION_FLOOR_T")))
@@ -130,7 +132,7 @@ def proposals_for(viewer: User, status: str | None = None, limit: int = 500) -> 
         query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
     if status:
         try:
-            query = query.where(Proposal.status == ProposalStatus(status))
+            query = query.where(proposal_status_is(ProposalStatus(status)))
         except ValueError:
             raise ValidationError(_l("Unknown status."), field="status") from None
     return list(db.session.scalars(query.order_by(Proposal.id.desc()).limit(limit)).unique())
@@ -157,7 +159,7 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
     side = party_of(actor, proposal)
     if side is None:
         raise PermissionDenied(_l("Only the producer and the utiliser of a proposal decide on it."))
-    expire_proposals()
+    now = utcnow()
     column = Proposal.producer_decision if side == "producer" else Proposal.consumer_decision
     by = Proposal.producer_decided_by_id if side == "producer" else Proposal.consumer_decided_by_id
     at = Proposal.producer_decided_at if side == "producer" else Proposal.consumer_decided_at
@@ -176,7 +178,7 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
                 as_utc(proposal.expires_at), utcnow() + timedelta(hours=int(_setting("FIND_MATCHES_HOLD_HOURS"))))
     done = db.session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING,
-                               column.is_(None)).values(changes).execution_options(synchronize_session=False))
+                               Proposal.expires_at >= now, column.is_(None)).values(changes).execution_options(synchronize_session=False))
     db.session.expire(proposal)
     if done.rowcount != 1:
         if proposal.status != ProposalStatus.PENDING:

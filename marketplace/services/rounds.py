@@ -2,31 +2,49 @@
 proposals (see proposals.py for what they hold and how parties decide, agreements.py for what follows)."""
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
-from matching import Instance, InstanceError, SolveOptions, solve
+from matching import Instance, InstanceError, Plan, SolveOptions, SolverError, solve
 
 from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import DemandListing, MatchRound, Proposal, ProposalStatus, SupplyListing, TariffVersion, User
-from ..models.listing import LIVE_STATUSES
-from .listings import coarse_site_position, expire_due
-from .proposals import STARTER_SIDE, expire_proposals, held_by, hold_cap, pending_tonnes, proposal_to_dict
+from ..ops.metrics import time_phase
+from ..labels import ROUND_ERROR, ROUND_STATUS, label
+from ..models import (
+    DemandListing,
+    MatchRound,
+    Proposal,
+    ProposalStatus,
+    RoundStatus,
+    SupplyListing,
+    TariffVersion,
+    User,
+)
+from ..models.listing import live
+from ..models.matching import FINISHED_ROUND, RUNNING_ROUND
+from . import queue
+from .listings import coarse_site_position
+from .proposals import STARTER_SIDE, held_by, hold_cap, pending_tonnes, proposal_to_dict
 from .tariff import tariff_in_force, tariff_json
 from .values import MAX_ID, get_row, parse_date, parse_int
 
+log = logging.getLogger(__name__)
 
 SOLVER_TIME_LIMIT_S = 10.0
 
 
 def _live(model, ids, period_start, period_end):
-    query = (select(model).where(model.status.in_(LIVE_STATUSES))
+    query = (select(model).where(live(model))
              .options(joinedload(model.site), joinedload(model.material)))
     if ids is not None:
         query = query.where(model.id.in_(ids or [-1]))
@@ -94,12 +112,16 @@ def _own_pairs(s_by: dict, d_by: dict) -> list[tuple[str, str]]:
 
 
 def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, period_start=None,
-                period_end=None, min_shipment_t=None, max_partners=None) -> MatchRound:
-    """Solve a round and store it with its proposals.
+                period_end=None, min_shipment_t=None, max_partners=None, compare_greedy=False,
+                run_now: bool = False) -> MatchRound:
+    """Ask for a round: check who may run it on what, store it queued, and have a worker build, solve and
+    write it (`run_queued_round`) once this transaction commits. Nothing here waits on the optimiser.
 
     The operator or a regulator rounds over the open market (optionally narrowed by listing ids and a
     period); a utiliser over one of its demand listings against all open supply ("find me supply"); a
-    producer over one of its supply listings against all open demand."""
+    producer over one of its supply listings against all open demand. `compare_greedy` also runs the
+    cheapest-first comparison (it can take longer than the solve itself on a large market). `run_now` builds,
+    solves and writes it in the caller's transaction instead (seeding the demo; never a web request)."""
     org = actor.organisation
     supply_ids = _ids(supply_listing_ids, "supply_listing_ids")
     demand_ids = _ids(demand_listing_ids, "demand_listing_ids")
@@ -109,79 +131,290 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
         raise ValidationError(_l("The period ends before it starts."), field="period_end")
     min_t = 0 if min_shipment_t in (None, "") else parse_int(min_shipment_t, "min_shipment_t", 0, 100_000)
     partners = None if max_partners in (None, "") else parse_int(max_partners, "max_partners", 1, 1000)
+    if not isinstance(compare_greedy, bool):
+        raise ValidationError(_l("Give true or false."), field="compare_greedy")
+    scope = _scope(org, supply_ids, demand_ids)
+    allowance = None
+    if scope != "market":
+        own = _own_listing(org, scope, supply_ids, demand_ids, start, end)
+        allowance = _allowance(org.id, own, STARTER_SIDE[scope])
+    tariff = tariff_in_force()
+    round_ = MatchRound(
+        started_by_id=actor.id, organisation_id=org.id, scope=scope, period_start=start, period_end=end,
+        parameters={"supply_listing_ids": supply_ids, "demand_listing_ids": demand_ids,
+                    "min_shipment_t": min_t, "max_partners": partners, "hold_allowance_t": allowance,
+                    "compare_greedy": compare_greedy},
+        tariff_version_id=tariff.id, status=RoundStatus.QUEUED, job_id=f"round-{uuid.uuid4().hex}")
+    db.session.add(round_)
+    db.session.flush()
+    if run_now:
+        _run_in_place(round_)
+    else:
+        queue.enqueue("run_round", round_.id, task_id=round_.job_id)
+    return round_
 
-    expire_due()
-    expire_proposals()
+
+def _run_in_place(round_: MatchRound) -> None:
+    for phase in (RoundStatus.BUILDING, RoundStatus.SOLVING):
+        begin_phase(round_.id, phase)
+    work = build_round(round_.id)
+    plan = solve_round(work)
+    begin_phase(round_.id, RoundStatus.WRITING)
+    write_round(round_.id, work, plan)
+    db.session.refresh(round_)
+    db.session.expire(round_, ["proposals"])
+
+
+def _scope(org, supply_ids, demand_ids) -> str:
     if org.is_staff:
-        scope = "market"
-    elif demand_ids is not None and len(demand_ids) == 1 and supply_ids is None and org.is_consumer:
+        return "market"
+    if demand_ids is not None and len(demand_ids) == 1 and supply_ids is None and org.is_consumer:
         scope = "demand"
     elif supply_ids is not None and len(supply_ids) == 1 and demand_ids is None and org.is_producer:
         scope = "supply"
     else:
         raise PermissionDenied(_l("Only the operator or a regulator runs market rounds; a utiliser or producer "
                                   "runs a round for one of its own listings."))
-    if scope != "market" and not org.is_verified:
+    if not org.is_verified:
         raise PermissionDenied(_l("Your organisation must be verified first."))
-    supplies = _live(SupplyListing, supply_ids, start, end)
-    demands = _live(DemandListing, demand_ids, start, end)
-    if scope != "market":
-        own = demands if scope == "demand" else supplies
-        if len(own) != 1 or own[0].organisation_id != org.id:
-            raise ValidationError(_l("Choose one of your own open listings."),
-                                  field="demand_listing_ids" if scope == "demand" else "supply_listing_ids")
-        if scope == "demand":
-            supplies = [s for s in _live(SupplyListing, None, start, end) if s.material_id == own[0].material_id]
-        else:
-            demands = [d for d in _live(DemandListing, None, start, end) if d.material_id == own[0].material_id]
-    tariff = tariff_in_force()
-    instance_json, s_by, d_by = build_instance(supplies, demands, tariff)
-    allowance = None
-    if scope != "market":
-        allowance = _trim_to_cap(org.id, own[0], STARTER_SIDE[scope], instance_json)
-    options = SolveOptions.make(min_shipment_t=min_t, max_partners=partners, exclude=_own_pairs(s_by, d_by),
-                                time_limit_s=SOLVER_TIME_LIMIT_S,
-                                co2_kg_per_t_km=float(tariff.co2_kg_per_t_km),
-                                rail_co2_kg_per_t_km=float(tariff.rail_co2_kg_per_t_km))
-    try:
-        plan = solve(Instance.from_json(instance_json), options)
-    except InstanceError as e:  # a listing the marketplace accepted but the optimiser does not: a bug
-        raise Conflict(_l("The listings could not be matched: %(reason)s", reason=str(e))) from e
+    return scope
 
-    round_ = MatchRound(
-        started_by_id=actor.id, organisation_id=org.id, scope=scope, period_start=start, period_end=end,
-        parameters={"supply_listing_ids": supply_ids, "demand_listing_ids": demand_ids,
-                    "min_shipment_t": min_t, "max_partners": partners, "hold_allowance_t": allowance,
-                    "supplies": len(instance_json["supplies"]), "demands": len(instance_json["demands"])},
-        tariff_version_id=tariff.id, solver_status=plan.status, stats=plan.stats,
-        baseline=plan.baseline.to_json() if plan.baseline else None, tonnes_matched=plan.tonnes_matched,
-        transport_cost_yuan=plan.transport_cost_yuan, env_tax_avoided_yuan=plan.env_tax_avoided_yuan,
-        co2_kg=Decimal(str(plan.co2_kg)).quantize(Decimal("0.001")))
-    db.session.add(round_)
-    db.session.flush()
-    expires = utcnow() + timedelta(hours=tariff.proposal_lifetime_hours)
+
+def _own_listing(org, scope: str, supply_ids, demand_ids, start, end):
+    """The one live listing of the organisation a private round is for."""
+    model, ids = (DemandListing, demand_ids) if scope == "demand" else (SupplyListing, supply_ids)
+    own = _live(model, ids, start, end)
+    if len(own) != 1 or own[0].organisation_id != org.id:
+        raise ValidationError(_l("Choose one of your own open listings."),
+                              field="demand_listing_ids" if scope == "demand" else "supply_listing_ids")
+    return own[0]
+
+
+class RoundFailed(Exception):
+    """A round cannot be finished: `code` for machines (labels.ROUND_ERROR has the words), `detail` for the
+    operator."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(code)
+        self.code, self.detail = code, detail
+
+
+@dataclass
+class RoundWork:
+    """What a round's build phase hands to its solve and write phases."""
+
+    instance_json: dict
+    supplies: dict
+    demands: dict
+    options: SolveOptions
+    lifetime_hours: int
+
+
+#: The phase a round moves to, from the statuses it may come from.
+_PHASES = {RoundStatus.BUILDING: (RoundStatus.QUEUED,), RoundStatus.SOLVING: (RoundStatus.BUILDING,),
+           RoundStatus.WRITING: (RoundStatus.SOLVING,)}
+_PHASE_TIME = {RoundStatus.BUILDING: "building_at", RoundStatus.SOLVING: "solving_at",
+               RoundStatus.WRITING: "writing_at"}
+
+
+def begin_phase(round_id: int, phase: RoundStatus) -> bool:
+    """Move the round to `phase` unless it was cancelled (or asked to be): then it ends as cancelled.
+    Returns whether the round goes on. One conditional UPDATE: a cancel at the same moment wins or loses
+    cleanly."""
+    now = utcnow()
+    moved = db.session.execute(
+        update(MatchRound).where(MatchRound.id == round_id, MatchRound.status.in_(_PHASES[phase]),
+                                 MatchRound.cancel_requested.is_(False))
+        .values({MatchRound.status: phase, getattr(MatchRound, _PHASE_TIME[phase]): now})
+        .execution_options(synchronize_session=False))
+    if moved.rowcount == 1:
+        return True
+    db.session.execute(
+        update(MatchRound).where(MatchRound.id == round_id, MatchRound.status.in_(_PHASES[phase]))
+        .values(status=RoundStatus.CANCELLED, finished_at=now).execution_options(synchronize_session=False))
+    return False
+
+
+def build_round(round_id: int) -> RoundWork:
+    """The build phase: the live listings of the round's scope, as the optimiser's instance."""
+    round_ = db.session.get(MatchRound, round_id)
+    if round_ is None:
+        raise RoundFailed("internal_error", f"round {round_id} does not exist")
+    p = round_.parameters
+    start, end = round_.period_start, round_.period_end
+    supplies = _live(SupplyListing, p.get("supply_listing_ids"), start, end)
+    demands = _live(DemandListing, p.get("demand_listing_ids"), start, end)
+    own = None
+    if round_.scope != "market":
+        own_side = demands if round_.scope == "demand" else supplies
+        if len(own_side) != 1:
+            raise RoundFailed("listing_gone")
+        own = own_side[0]
+        if round_.scope == "demand":
+            supplies = [s for s in _live(SupplyListing, None, start, end) if s.material_id == own.material_id]
+        else:
+            demands = [d for d in _live(DemandListing, None, start, end) if d.material_id == own.material_id]
+    tariff = round_.tariff
+    instance_json, s_by, d_by = build_instance(supplies, demands, tariff)
+    if own is not None:
+        try:
+            allowance = _trim_to_cap(round_.organisation_id, own, STARTER_SIDE[round_.scope], instance_json)
+        except Conflict as e:
+            raise RoundFailed("hold_cap", str(e.message)) from e
+        p = {**p, "hold_allowance_t": allowance}
+    round_.parameters = {**p, "supplies": len(instance_json["supplies"]), "demands": len(instance_json["demands"])}
+    options = SolveOptions.make(min_shipment_t=p.get("min_shipment_t") or 0, max_partners=p.get("max_partners"),
+                                exclude=_own_pairs(s_by, d_by), time_limit_s=SOLVER_TIME_LIMIT_S,
+                                co2_kg_per_t_km=float(tariff.co2_kg_per_t_km),
+                                rail_co2_kg_per_t_km=float(tariff.rail_co2_kg_per_t_km),
+                                baseline=bool(p.get("compare_greedy")))
+    return RoundWork({**instance_json}, {k: v.id for k, v in s_by.items()}, {k: v.id for k, v in d_by.items()},
+                     options, tariff.proposal_lifetime_hours)
+
+
+def solve_round(work: RoundWork) -> Plan:
+    """The solve phase: no database, only the optimiser."""
+    try:
+        return solve(Instance.from_json(work.instance_json), work.options)
+    except InstanceError as e:  # a listing the marketplace accepted but the optimiser does not: a bug
+        raise RoundFailed("invalid_instance", str(e)) from e
+    except SolverError as e:
+        raise RoundFailed("solver_failed", str(e)) from e
+
+
+def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
+    """The write phase: the round's totals and its proposals, in one INSERT of many rows; the round is done.
+    A pairing whose listing left the market while the round was solving is not offered. Returns how many
+    proposals were written."""
+    round_ = db.session.get(MatchRound, round_id)
+    live_s = _still_live(SupplyListing, set(work.supplies.values()))
+    live_d = _still_live(DemandListing, set(work.demands.values()))
+    listings = {**{f"S{x.id}": x for x in live_s}, **{f"D{x.id}": x for x in live_d}}
+    expires = utcnow() + timedelta(hours=work.lifetime_hours)
+    rows = []
     for p in plan.pairings:
-        s, d = s_by[p.supply], d_by[p.demand]
-        db.session.add(Proposal(
-            round_id=round_.id, supply_listing_id=s.id, demand_listing_id=d.id,
-            producer_org_id=s.organisation_id, consumer_org_id=d.organisation_id, tonnes=p.tonnes,
-            distance_km=p.distance_km, mode=p.mode, price_yuan_per_t=s.price_yuan_per_t,
-            transport_cost_yuan_per_t=p.transport_cost_yuan_per_t,
-            delivered_price_yuan_per_t=p.delivered_price_yuan_per_t, env_tax_avoided_yuan=p.env_tax_avoided_yuan,
-            co2_kg=Decimal(str(p.co2_kg)).quantize(Decimal("0.001")), status=ProposalStatus.PENDING,
-            expires_at=expires))
+        s, d = listings.get(p.supply), listings.get(p.demand)
+        if s is None or d is None:
+            continue
+        rows.append({
+            "round_id": round_id, "supply_listing_id": s.id, "demand_listing_id": d.id,
+            "producer_org_id": s.organisation_id, "consumer_org_id": d.organisation_id, "tonnes": p.tonnes,
+            "distance_km": p.distance_km, "mode": p.mode, "price_yuan_per_t": s.price_yuan_per_t,
+            "transport_cost_yuan_per_t": p.transport_cost_yuan_per_t,
+            "delivered_price_yuan_per_t": p.delivered_price_yuan_per_t,
+            "env_tax_avoided_yuan": p.env_tax_avoided_yuan,
+            "co2_kg": Decimal(str(p.co2_kg)).quantize(Decimal("0.001")), "status": ProposalStatus.PENDING,
+            "expires_at": expires, "created_at": utcnow()})
+    if rows:
+        db.session.execute(insert(Proposal), rows)
+    round_.solver_status = plan.status
+    round_.stats = plan.stats
+    round_.baseline = plan.baseline.to_json() if plan.baseline else None
+    round_.tonnes_matched = plan.tonnes_matched
+    round_.transport_cost_yuan = plan.transport_cost_yuan
+    round_.env_tax_avoided_yuan = plan.env_tax_avoided_yuan
+    round_.co2_kg = Decimal(str(plan.co2_kg)).quantize(Decimal("0.001"))
+    round_.status = RoundStatus.DONE
+    round_.finished_at = utcnow()
     db.session.flush()
+    return len(rows)
+
+
+def _still_live(model, ids: set[int]) -> list:
+    if not ids:
+        return []
+    return list(db.session.scalars(select(model).where(model.id.in_(ids), live(model))))
+
+
+def fail_round(round_id: int, code: str, detail: str = "") -> None:
+    """Mark an unfinished round failed with its reason."""
+    db.session.execute(
+        update(MatchRound).where(MatchRound.id == round_id, MatchRound.status.not_in(FINISHED_ROUND))
+        .values(status=RoundStatus.FAILED, error=code, error_detail=detail[:500], finished_at=utcnow())
+        .execution_options(synchronize_session=False))
+
+
+def run_queued_round(round_id: int, commit: Callable[[], None]) -> str:
+    """A queued round through its phases (the job's body); `commit` ends each phase's transaction, so the
+    round page sees the phase, and no transaction stays open while the optimiser works. Returns the status
+    the round ended in."""
+    try:
+        if not begin_phase(round_id, RoundStatus.BUILDING):
+            return _ended(round_id, commit)
+        commit()
+        with time_phase("building"):
+            work = build_round(round_id)
+        if not begin_phase(round_id, RoundStatus.SOLVING):
+            return _ended(round_id, commit)
+        commit()
+        with time_phase("solving"):
+            plan = solve_round(work)
+        if not begin_phase(round_id, RoundStatus.WRITING):
+            return _ended(round_id, commit)
+        commit()
+        with time_phase("writing"):
+            write_round(round_id, work, plan)
+        commit()
+        return RoundStatus.DONE.value
+    except RoundFailed as e:
+        db.session.rollback()
+        fail_round(round_id, e.code, e.detail)
+    except Exception as e:  # a bug: the round must not stay "solving" for ever; the log has the trace
+        log.exception("round %s failed", round_id)
+        db.session.rollback()
+        fail_round(round_id, "internal_error", f"{type(e).__name__}: {e}")
+    return _ended(round_id, commit)
+
+
+def _ended(round_id: int, commit: Callable[[], None]) -> str:
+    commit()
+    return db.session.scalar(select(MatchRound.status).where(MatchRound.id == round_id)).value
+
+
+def may_cancel(viewer: User, round_: MatchRound) -> bool:
+    """The organisation that started a round; staff for a market round."""
+    return round_.organisation_id == viewer.organisation_id or (
+        viewer.organisation.is_staff and round_.scope == "market")
+
+
+def cancel_round(actor: User, round_id: int) -> MatchRound:
+    """A queued round is cancelled and taken off the queue; a running one is asked to stop at its next phase
+    boundary (its status says so once it has)."""
+    round_ = get_round(actor, round_id)
+    if not may_cancel(actor, round_):
+        raise PermissionDenied(_l("Only the organisation that started a round may cancel it."))
+    cancelled = db.session.execute(
+        update(MatchRound).where(MatchRound.id == round_.id, MatchRound.status == RoundStatus.QUEUED)
+        .values(status=RoundStatus.CANCELLED, cancel_requested=True, finished_at=utcnow())
+        .execution_options(synchronize_session=False))
+    if cancelled.rowcount == 1:
+        if round_.job_id:
+            queue.revoke(round_.job_id)
+    else:
+        asked = db.session.execute(
+            update(MatchRound).where(MatchRound.id == round_.id, MatchRound.status.in_(RUNNING_ROUND))
+            .values(cancel_requested=True).execution_options(synchronize_session=False))
+        if asked.rowcount != 1:
+            db.session.refresh(round_)
+            raise Conflict(_l("This round has already finished."), field="status")
+    db.session.refresh(round_)
     return round_
 
 
-def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
-    """Offer no more of one's own listing than the organisation may still hold of the other side: a round
-    refuses when nothing is left under the cap, and otherwise trims. Returns the tonnes it may still hold."""
+def _allowance(org_id: int, own, side: str) -> int:
+    """What the organisation may still hold of the other side; a Conflict when nothing is left under the cap."""
     allowance = hold_cap(org_id, own.material_id, side) - held_by(org_id, own.material_id, side)
     if allowance <= 0:
         raise Conflict(_l("Your organisation's accepted proposals already hold as much of this material as one "
                           "organisation may (%(cap)s t). Wait until they are decided or their hold ends.",
                           cap=f"{hold_cap(org_id, own.material_id, side):,}"))
+    return allowance
+
+
+def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
+    """Offer no more of one's own listing than the organisation may still hold of the other side: a round
+    refuses when nothing is left under the cap, and otherwise trims. Returns the tonnes it may still hold."""
+    allowance = _allowance(org_id, own, side)
     key, node_id = ("demands", f"D{own.id}") if side == "consumer" else ("supplies", f"S{own.id}")
     for node in instance_json[key]:
         if node["id"] == node_id:
@@ -228,8 +461,18 @@ def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:
     return list(db.session.scalars(query).unique())
 
 
+def round_progress(r: MatchRound) -> dict:
+    """Where the round is (the API's status fields, and what the round page polls)."""
+    return {"id": r.id, "status": r.status.value, "status_label": str(label(ROUND_STATUS, r.status.value)),
+            "finished": r.finished, "cancel_requested": r.cancel_requested,
+            "error": None if r.error is None else {"code": r.error, "message": str(label(ROUND_ERROR, r.error))},
+            "queued_at": iso(r.created_at), "building_at": iso(r.building_at), "solving_at": iso(r.solving_at),
+            "writing_at": iso(r.writing_at), "finished_at": iso(r.finished_at)}
+
+
 def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:
-    return {"id": r.id, "scope": r.scope, "created_at": iso(r.created_at),
+    """The round with its progress; its results and proposals once it is done."""
+    return {**round_progress(r), "scope": r.scope, "created_at": iso(r.created_at),
             "period_start": r.period_start.isoformat() if r.period_start else None,
             "period_end": r.period_end.isoformat() if r.period_end else None,
             "parameters": r.parameters, "tariff_version": r.tariff.version, "solver_status": r.solver_status,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from datetime import timedelta
 
@@ -14,6 +14,7 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
 from ..models import DemandListing, GenerationRecord, ListingStatus, Site, SupplyListing, User
 from ..models.audit import AuditEntry
+from ..models.listing import status_is
 from . import audit
 from .values import get_row
 
@@ -93,7 +94,7 @@ def update_site(actor: User, site_id: int, name: str, lat, lon, county: str = ""
 def _check_move(actor: User, site: Site) -> None:
     for model in (SupplyListing, DemandListing):
         if db.session.scalar(select(model.id).where(model.site_id == site.id,
-                                                    model.status.not_in(SETTLED_STATUSES)).limit(1)):
+                                                    ~or_(*(status_is(model, s) for s in SETTLED_STATUSES))).limit(1)):
             raise Conflict(_l("This site has listings that are not withdrawn or expired, so it cannot move: "
                               "make a new site for the new place."), field="lat")
     per_day = int(policy.setting("SITE_MOVES_PER_DAY", DEFAULT_MOVES_PER_DAY))

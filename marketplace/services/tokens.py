@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from ..clock import as_utc, utcnow
 from ..errors import NotFound, ValidationError
@@ -40,8 +40,16 @@ def create_token(user: User, name: str = "", days: int | None = None) -> tuple[A
     return row, token
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user a live (not revoked, not expired) token belongs to, or None: one query."""
+#: A token's last use is stored at most this often: requests sharing a token do not queue on its row.
+LAST_USE_RESOLUTION = timedelta(minutes=1)
+
+
+def user_for_token(token: str, record_use: bool = False) -> User | None:
+    """The active user a live (not revoked, not expired) token belongs to, or None: one query.
+
+    With `record_use` (a writing request), the token's `last_used_at` is stored when it is a minute old or
+    more: a conditional UPDATE that matches no row (and so waits on no lock) for the rest of that minute.
+    Reads never record it: `last_used_at` is the last *writing* use, to the minute."""
     if not token or not token.startswith(PREFIX) or len(token) > 200:
         return None
     now = utcnow()
@@ -53,7 +61,11 @@ def user_for_token(token: str) -> User | None:
     if found is None:
         return None
     row, user = found
-    row.last_used_at = now
+    if record_use:
+        db.session.execute(
+            update(ApiToken).where(ApiToken.id == row.id, or_(ApiToken.last_used_at.is_(None),
+                                                              ApiToken.last_used_at < now - LAST_USE_RESOLUTION))
+            .values(last_used_at=now).execution_options(synchronize_session=False))
     return user
 
 

@@ -25,6 +25,7 @@ def make_agreement(make_user, make_site, tonnes=100, material="fly_ash", produce
         "site_id": consumer_site.id, "material": material, "tonnes": tonnes, "period_start": TODAY - timedelta(days=1),
         "period_end": TODAY + timedelta(days=90), "max_haul_km": 300})
     round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
+    db.session.commit()  # the queue runs the round once the request for it has committed
     proposal = next(p for p in round_.proposals if p.supply_listing_id == supply.id)
     proposals.decide(producer, proposal.id, "accept")
     proposals.decide(consumer, proposal.id, "accept")

@@ -94,6 +94,11 @@ MATRIX = [
      expect(404, anonymous=302, regulator=200, operator=200)),
     ("GET", "/match/rounds/<int:round_id>/map.json", "/match/rounds/{other_round}/map.json",
      expect(404, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/match/rounds/<int:round_id>/status.json", "/match/rounds/{other_round}/status.json",
+     expect(404, anonymous=302, regulator=200, operator=200)),
+    # a stranger's private round: hidden from firms; staff see it but cancel only market rounds
+    ("POST", "/match/rounds/<int:round_id>/cancel", "/match/rounds/{other_round}/cancel",
+     expect(404, anonymous=302, regulator=403, operator=403)),
     ("GET", "/match/proposals/", "/match/proposals/", expect(200, anonymous=302)),
     ("POST", "/match/proposals/<int:proposal_id>/decide", "/match/proposals/{other_proposal}/decide",
      expect(404, anonymous=302, regulator=403, operator=403)),
@@ -207,6 +212,7 @@ def world(make_user, make_org, make_site, db):
 
 def _strangers_deal(producer, site, make_user, make_site, offer):
     """A private round of a stranger consumer, its proposal, and an agreement between two strangers."""
+    from marketplace.extensions import db
     from marketplace.services import proposals, rounds
     from marketplace.services.listings import create_listing
 
@@ -215,11 +221,14 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
             "period_start": offer["period_start"], "period_end": offer["period_end"], "max_haul_km": 300}
     demand = create_listing(consumer, "demand", need)
     round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
+    db.session.commit()  # the queue runs the round once the request for it has committed
     first = round_.proposals[0]
     proposals.decide(producer, first.id, "accept")
     proposals.decide(consumer, first.id, "accept")
     second_demand = create_listing(consumer, "demand", {**need, "tonnes": 20})
-    second = rounds.start_round(consumer, demand_listing_ids=[second_demand.id]).proposals[0]
+    second_round = rounds.start_round(consumer, demand_listing_ids=[second_demand.id])
+    db.session.commit()
+    second = second_round.proposals[0]
     from datetime import datetime, timedelta, timezone
 
     from marketplace.services import deliveries
@@ -235,7 +244,6 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
         "gross_kg": 30000, "tare_kg": 15000})
     from sqlalchemy import select
 
-    from marketplace.extensions import db
     from marketplace.models import LedgerEntry
 
     from decimal import Decimal

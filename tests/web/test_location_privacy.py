@@ -84,8 +84,9 @@ def observe(attack) -> dict:
         seen[f"page {site.id}"] = re.findall(r'<td class="num">([^<]*)</td>', page)
         export = client.get(f"/listings/supply/export.csv?near_site_id={site.id}").get_data(as_text=True)
         seen[f"export {site.id}"] = export
-        response = api.post(f"{API}/match-rounds", json={"demand_listing_ids": [demand.id]})
-        assert response.status_code == 201, response.get_json()
+        queued = api.post(f"{API}/match-rounds", json={"demand_listing_ids": [demand.id]})
+        assert queued.status_code == 202, queued.get_json()
+        response = api.get(f"{API}/match-rounds/{queued.get_json()['id']}")  # the queue has run it
         seen[f"round {site.id}"] = [
             (p["supply_listing_id"], p["tonnes"], p["distance_km"], p["transport_cost_yuan_per_t"],
              p["delivered_price_yuan_per_t"], p["co2_kg"], p["env_tax_avoided_yuan"])
@@ -135,7 +136,8 @@ def test_proposals_price_hidden_pairs_from_the_cell_centres(attack, db):
 
     api = attack["api"]
     probe, demand = attack["probes"][0], attack["demands"][0]
-    proposal = api.post(f"{API}/match-rounds", json={"demand_listing_ids": [demand.id]}).get_json()["proposals"][0]
+    queued = api.post(f"{API}/match-rounds", json={"demand_listing_ids": [demand.id]}).get_json()
+    proposal = api.get(f"{API}/match-rounds/{queued['id']}").get_json()["proposals"][0]
     circuity = float(tariff.tariff_in_force().circuity)
     centre = listing_service.coarse_position(*CELL_POINTS[0])
     own_centre = listing_service.coarse_position(probe.lat, probe.lon)
