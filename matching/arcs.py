@@ -49,7 +49,7 @@ class ArcSet:
     def n(self) -> int:
         return int(self.si.shape[0])
 
-    def take(self, idx: np.ndarray) -> "ArcSet":
+    def take(self, idx: np.ndarray) -> ArcSet:
         return ArcSet(self.si[idx], self.di[idx], self.dkm[idx], self.fen[idx],
                       self.rail[idx], self.cap[idx], self.candidates)
 
@@ -95,7 +95,7 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
 
     # ---- per-node arrays -------------------------------------------------
     s_mat = np.array([s.material for s in sup])
-    d_mat = np.array([d.material for d in dem])
+    d_mats = [d.materials for d in dem]
     s_t = np.array([s.tonnes for s in sup], dtype=np.int64)
     d_t = np.array([d.tonnes for d in dem], dtype=np.int64)
     s_haul = np.array([s.haul_dkm for s in sup], dtype=np.int64)
@@ -105,7 +105,8 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
                        for d in dem], dtype=np.int64)
     s_rank = np.array([_NO_RANK if s.grade is None else MATERIALS[s.material].index(s.grade)
                        for s in sup], dtype=np.int64)
-    # a demand without min_grade accepts even ungraded supplies
+    # a demand without min_grade accepts even ungraded supplies (min_grade is
+    # only allowed on single-material demands, so its material is d.material)
     d_rank = np.array([_NO_RANK if d.min_grade is None else MATERIALS[d.material].index(d.min_grade)
                        for d in dem], dtype=np.int64)
     s_rail = np.array([s.rail for s in sup], dtype=bool)
@@ -122,10 +123,11 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
 
     parts: list[tuple[np.ndarray, ...]] = []
     candidates = 0
-    for material in sorted(set(s_mat.tolist()) & set(d_mat.tolist())):
+    for material in sorted(set(s_mat.tolist()) & {m for ms in d_mats for m in ms}):
         # only nodes that can carry a shipment at all
         srows = np.flatnonzero((s_mat == material) & (s_t >= min_t))
-        dcols = np.flatnonzero((d_mat == material) & (d_t >= min_t))
+        d_takes = np.fromiter((material in ms for ms in d_mats), dtype=bool, count=len(dem))
+        dcols = np.flatnonzero(d_takes & (d_t >= min_t))
         if srows.size == 0 or dcols.size == 0:
             continue
         candidates += int(srows.size) * int(dcols.size)
@@ -186,7 +188,7 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
         out = _empty()
         out.candidates = candidates
         return out
-    si, di, dist, fen, use_rail = (np.concatenate(x) for x in zip(*parts))
+    si, di, dist, fen, use_rail = (np.concatenate(x) for x in zip(*parts, strict=True))
     cap = np.minimum(s_t[si], d_t[di])
     arcs = ArcSet(si, di, dist, fen, use_rail, cap, candidates)
 

@@ -5,6 +5,7 @@ derived from integer fen; distances are Decimal km with one decimal.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from .money import dkm_to_km, fen_to_yuan, scaled_int, to_decimal, yuan_str
 from .options import SolveOptions
 
 STATUSES = ("OPTIMAL", "FEASIBLE", "HEURISTIC", "UNKNOWN")
+_REQUIRED: Any = object()
 
 
 @dataclass(frozen=True)
@@ -51,16 +53,79 @@ class Pairing:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Pairing":
+    def from_json(cls, d: Any) -> Pairing:
+        """A pairing from plan JSON; ValueError (one line) if malformed."""
+        r = _Fields("pairing", d)
         return cls(
-            supply=d["supply"], demand=d["demand"], material=d.get("material", ""),
-            tonnes=d["tonnes"], distance_km=to_decimal(d["distance_km"]), mode=d["mode"],
-            transport_cost_yuan_per_t=to_decimal(d["transport_cost_yuan_per_t"]),
-            delivered_price_yuan_per_t=to_decimal(d["delivered_price_yuan_per_t"]),
-            transport_cost_yuan=to_decimal(d.get("transport_cost_yuan", "0")),
-            env_tax_avoided_yuan=to_decimal(d.get("env_tax_avoided_yuan", "0")),
-            co2_kg=float(d.get("co2_kg", 0.0)),
+            supply=r.ident("supply"), demand=r.ident("demand"),
+            material=r.text("material", default=""), tonnes=r.whole("tonnes"),
+            distance_km=r.money("distance_km"), mode=r.text("mode"),
+            transport_cost_yuan_per_t=r.money("transport_cost_yuan_per_t"),
+            delivered_price_yuan_per_t=r.money("delivered_price_yuan_per_t"),
+            transport_cost_yuan=r.money("transport_cost_yuan", "0"),
+            env_tax_avoided_yuan=r.money("env_tax_avoided_yuan", "0"),
+            co2_kg=r.real("co2_kg", 0.0),
         )
+
+
+class _Fields:
+    """Typed reads from one JSON object of a plan, raising ValueError."""
+
+    def __init__(self, where: str, data: Any):
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected an object")
+        self.where, self.data = where, data
+
+    def _get(self, name: str, default: Any) -> Any:
+        v = self.data.get(name, default)
+        if v is _REQUIRED:
+            raise ValueError(f"{self.where}: field {name!r} is missing")
+        return v
+
+    def ident(self, name: str) -> Id:
+        v = self._get(name, _REQUIRED)
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise ValueError(f"{self.where}: field {name!r} must be a string or integer")
+        return v
+
+    def text(self, name: str, default: Any = None) -> str:
+        v = self._get(name, _REQUIRED if default is None else default)
+        if not isinstance(v, str):
+            raise ValueError(f"{self.where}: field {name!r} must be a string")
+        return v
+
+    def whole(self, name: str) -> int:
+        v = self._get(name, _REQUIRED)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{self.where}: field {name!r} must be a whole number")
+        return v
+
+    def money(self, name: str, default: Any = _REQUIRED) -> Decimal:
+        v = self._get(name, default)
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)) or \
+                (isinstance(v, str) and len(v) > 40):
+            raise ValueError(f"{self.where}: field {name!r} must be a number or numeric string")
+        try:
+            return to_decimal(v)
+        except (TypeError, ValueError, ArithmeticError):
+            raise ValueError(f"{self.where}: field {name!r} is not a finite number") from None
+
+    def real(self, name: str, default: float) -> float:
+        v = self._get(name, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or abs(v) > 1e300:
+            raise ValueError(f"{self.where}: field {name!r} must be a finite number")
+        return float(v)
+
+    def items(self, name: str, key: str) -> list[tuple[Id, int]]:
+        v = self._get(name, [])
+        if not isinstance(v, list):
+            raise ValueError(f"{self.where}: field {name!r} must be an array")
+        out = []
+        for k, u in enumerate(v):
+            f = _Fields(f"{name}[{k}]", u)
+            out.append((f.ident(key), f.whole("tonnes")))
+        return out
 
 
 @dataclass(frozen=True)
@@ -119,22 +184,35 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Plan":
-        b = d.get("baseline")
+    def from_json(cls, d: Any) -> Plan:
+        """A plan from its JSON form; ValueError (one line) if malformed."""
+        r = _Fields("plan", d)
+        pairings = r._get("pairings", _REQUIRED)
+        if not isinstance(pairings, list):
+            raise ValueError("plan: field 'pairings' must be an array")
+        b = r._get("baseline", None)
+        baseline = None
+        if b is not None:
+            f = _Fields("baseline", b)
+            baseline = Baseline(f.text("method"), f.whole("tonnes_matched"),
+                                f.money("transport_cost_yuan"), f.money("saving_yuan"),
+                                f.whole("extra_tonnes"))
+        options = r._get("options", None) or {}
+        stats = r._get("stats", None) or {}
+        if not isinstance(options, dict) or not isinstance(stats, dict):
+            raise ValueError("plan: fields 'options' and 'stats' must be objects")
         return cls(
-            status=d["status"],
-            tonnes_matched=d["tonnes_matched"],
-            transport_cost_yuan=to_decimal(d["transport_cost_yuan"]),
-            env_tax_avoided_yuan=to_decimal(d.get("env_tax_avoided_yuan", "0")),
-            co2_kg=float(d.get("co2_kg", 0.0)),
-            pairings=[Pairing.from_json(p) for p in d["pairings"]],
-            unmatched_supplies=[(u["supply"], u["tonnes"]) for u in d.get("unmatched_supplies", [])],
-            unmatched_demands=[(u["demand"], u["tonnes"]) for u in d.get("unmatched_demands", [])],
-            baseline=None if b is None else Baseline(
-                b["method"], b["tonnes_matched"], to_decimal(b["transport_cost_yuan"]),
-                to_decimal(b["saving_yuan"]), b["extra_tonnes"]),
-            options=d.get("options") or {},
-            stats=d.get("stats") or {},
+            status=r.text("status"),
+            tonnes_matched=r.whole("tonnes_matched"),
+            transport_cost_yuan=r.money("transport_cost_yuan"),
+            env_tax_avoided_yuan=r.money("env_tax_avoided_yuan", "0"),
+            co2_kg=r.real("co2_kg", 0.0),
+            pairings=[Pairing.from_json(p) for p in pairings],
+            unmatched_supplies=r.items("unmatched_supplies", "supply"),
+            unmatched_demands=r.items("unmatched_demands", "demand"),
+            baseline=baseline,
+            options=options,
+            stats=stats,
         )
 
 
@@ -189,8 +267,8 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
         ))
     shipped_s = np.bincount(si, weights=tons, minlength=len(sup)).astype(np.int64)
     shipped_d = np.bincount(di, weights=tons, minlength=len(dem)).astype(np.int64)
-    left_s = [(s.id, s.tonnes - int(x)) for s, x in zip(sup, shipped_s.tolist()) if s.tonnes > x]
-    left_d = [(d.id, d.tonnes - int(x)) for d, x in zip(dem, shipped_d.tolist()) if d.tonnes > x]
+    left_s = [(s.id, s.tonnes - int(x)) for s, x in zip(sup, shipped_s.tolist(), strict=True) if s.tonnes > x]
+    left_d = [(d.id, d.tonnes - int(x)) for d, x in zip(dem, shipped_d.tolist(), strict=True) if d.tonnes > x]
     total_fen = int(np.dot(tons, fen)) if tons.size else 0
     return Plan(
         status=status,
