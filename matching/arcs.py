@@ -33,8 +33,10 @@ class ArcSet:
     si, di: indices into ``instance.supplies`` / ``instance.demands``;
     dkm: distance in 0.1 km; fen: transport cost per tonne in fen;
     rail: True where rail is the chosen (cheaper) mode; cap: arc capacity in
-    tonnes (min of the two tonnages).  ``candidates`` counts the same-material
-    pairs examined before filtering.
+    tonnes (min of the two tonnages); road_fen: the road cost per tonne (equal
+    to ``fen`` on road arcs; on rail arcs the fallback below a minimum train
+    load).  ``candidates`` counts the same-material pairs examined before
+    filtering.
     """
 
     si: np.ndarray
@@ -44,14 +46,28 @@ class ArcSet:
     rail: np.ndarray
     cap: np.ndarray
     candidates: int = 0
+    road_fen: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.road_fen is None:
+            self.road_fen = self.fen
 
     @property
     def n(self) -> int:
         return int(self.si.shape[0])
 
     def take(self, idx: np.ndarray) -> ArcSet:
+        assert self.road_fen is not None
         return ArcSet(self.si[idx], self.di[idx], self.dkm[idx], self.fen[idx],
-                      self.rail[idx], self.cap[idx], self.candidates)
+                      self.rail[idx], self.cap[idx], self.candidates, self.road_fen[idx])
+
+    @staticmethod
+    def concat(a: ArcSet, b: ArcSet) -> ArcSet:
+        assert a.road_fen is not None and b.road_fen is not None
+        def cat(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            return np.concatenate([x, y])
+        return ArcSet(cat(a.si, b.si), cat(a.di, b.di), cat(a.dkm, b.dkm), cat(a.fen, b.fen),
+                      cat(a.rail, b.rail), cat(a.cap, b.cap), a.candidates, cat(a.road_fen, b.road_fen))
 
 
 def _empty() -> ArcSet:
@@ -114,11 +130,11 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
     s_pts = SitePoints([s.lat for s in sup], [s.lon for s in sup])
     d_pts = SitePoints([d.lat for d in dem], [d.lon for d in dem])
 
-    handling = tar.handling_e7
-    road = tar.road_micro
+    handling = np.int64(tar.handling_e7)
+    road = np.int64(tar.road_micro)
     rail_ok = tar.has_rail
     if rail_ok:
-        rail_fixed, rail_rate = tar.rail_fixed_e7, tar.rail_micro
+        rail_fixed, rail_rate = np.int64(tar.rail_fixed_e7), np.int64(tar.rail_micro)
     min_t = options.min_tonnes
 
     parts: list[tuple[np.ndarray, ...]] = []
@@ -140,14 +156,14 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
         q_has = np.zeros((dcols.size, len(params)), dtype=bool)
         for k, p in enumerate(params):
             q_val[:, k] = [sup[i].quality.get(p, np.nan) for i in srows.tolist()]
-            for c, j in enumerate(dcols.tolist()):
+            for col, j in enumerate(dcols.tolist()):
                 lim = dem[j].quality_limits.get(p)
                 if lim is not None:
-                    q_has[c, k] = True
+                    q_has[col, k] = True
                     if lim.min is not None:
-                        q_lo[c, k] = lim.min
+                        q_lo[col, k] = lim.min
                     if lim.max is not None:
-                        q_hi[c, k] = lim.max
+                        q_hi[col, k] = lim.max
 
         step = max(1, chunk_pairs // int(dcols.size))
         g_haul = d_haul[dcols]
@@ -169,28 +185,31 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
             si = rows[r]
             di = dcols[c]
             dist = dk[r, c]
-            cost = handling + road * dist
+            road_e7 = handling + road * dist.astype(np.int64)
+            cost = road_e7
             if rail_ok:
                 both = s_rail[si] & d_rail[di]
-                rail_cost = handling + rail_fixed + rail_rate * dist
-                use_rail = both & (rail_cost < cost)  # a tie goes to road
-                cost = np.where(use_rail, rail_cost, cost)
+                rail_cost = handling + rail_fixed + rail_rate * dist.astype(np.int64)
+                use_rail = both & (rail_cost < road_e7)  # a tie goes to road
+                cost = np.where(use_rail, rail_cost, road_e7)
             else:
                 use_rail = np.zeros(si.shape, dtype=bool)
             fen = (cost + E7_PER_FEN // 2) // E7_PER_FEN  # the one rounding, half up
+            road_fen = (road_e7 + E7_PER_FEN // 2) // E7_PER_FEN
             keep = s_price[si] + fen <= d_maxp[di]
             if not keep.all():
-                si, di, dist, fen, use_rail = si[keep], di[keep], dist[keep], fen[keep], use_rail[keep]
+                si, di, dist, fen, use_rail, road_fen = (
+                    si[keep], di[keep], dist[keep], fen[keep], use_rail[keep], road_fen[keep])
             parts.append((si.astype(np.int32), di.astype(np.int32), dist.astype(np.int32),
-                          fen.astype(np.int64), use_rail))
+                          fen.astype(np.int64), use_rail, road_fen.astype(np.int64)))
 
     if not parts:
         out = _empty()
         out.candidates = candidates
         return out
-    si, di, dist, fen, use_rail = (np.concatenate(x) for x in zip(*parts, strict=True))
+    si, di, dist, fen, use_rail, road_fen = (np.concatenate(x) for x in zip(*parts, strict=True))
     cap = np.minimum(s_t[si], d_t[di])
-    arcs = ArcSet(si, di, dist, fen, use_rail, cap, candidates)
+    arcs = ArcSet(si, di, dist, fen, use_rail, cap, candidates, road_fen)
 
     ex_s, ex_d = exclusion_indices(instance, options)
     if ex_s.size:

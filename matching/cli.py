@@ -124,6 +124,7 @@ def _parser() -> _Parser:
     s.add_argument("--processes", type=_count(0, 256), default=0,
                    help="parallel processes for independent parts (0 = one per core)")
     s.add_argument("--no-baseline", action="store_true", help="skip the greedy baseline")
+    s.add_argument("--no-curve", action="store_true", help="skip the marginal cost curve")
     s.add_argument("--validate", action="store_true",
                    help="check the plan with the independent validator before writing")
 
@@ -154,7 +155,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
             exclude=frozenset(args.exclude), time_limit_s=args.time_limit,
             co2_kg_per_t_km=args.co2_kg_per_t_km,
             rail_co2_kg_per_t_km=args.rail_co2_kg_per_t_km,
-            baseline=not args.no_baseline, workers=args.workers)
+            baseline=not args.no_baseline, workers=args.workers, marginal_curve=not args.no_curve)
         plan = solve(instance, options)
     except ValueError as exc:
         raise _Usage(str(exc)) from None

@@ -20,12 +20,14 @@ def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,
     return _gc(np.sin(p1), np.cos(p1), np.sin(p2), np.cos(p2), dl)
 
 
-def _gc(sin1, cos1, sin2, cos2, dl):
+def _gc(sin1: np.ndarray, cos1: np.ndarray, sin2: np.ndarray, cos2: np.ndarray,
+        dl: np.ndarray) -> np.ndarray:
     cdl = np.cos(dl)
     sdl = np.sin(dl)
     y = np.sqrt((cos2 * sdl) ** 2 + (cos1 * sin2 - sin1 * cos2 * cdl) ** 2)
     x = sin1 * sin2 + cos1 * cos2 * cdl
-    return EARTH_RADIUS_KM * np.arctan2(y, x)
+    out: np.ndarray = EARTH_RADIUS_KM * np.arctan2(y, x)
+    return out
 
 
 def road_dkm(gc_km: np.ndarray, circuity: float) -> np.ndarray:

@@ -59,9 +59,13 @@ class SolveOptions:
     baseline
         Also run the greedy cheapest-first baseline and report the saving.
     workers
-        CP-SAT search workers per part (0 = 8, interleaved on one thread).
+        CP-SAT search workers per part (0 = 1; more run interleaved on one
+        thread, which keeps the search deterministic).
     processes
         Parallel processes for independent parts (0 = one per core).
+    marginal_curve
+        Compute the plan's marginal cost curve (four or five extra min-cost
+        flows over the plan's arcs; see :func:`matching.plan.marginal_cost_curve`).
     """
 
     min_shipment_t: int = 0
@@ -76,6 +80,7 @@ class SolveOptions:
     truckloads: bool = False
     max_partners_per_supply: int | None = None
     processes: int = 0
+    marginal_curve: bool = True
 
     def __post_init__(self) -> None:
         _whole("min_shipment_t", self.min_shipment_t, 0, 10**9)
@@ -90,7 +95,7 @@ class SolveOptions:
                 _real(name, v, 0, 10)
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        for name in ("baseline", "truckloads"):
+        for name in ("baseline", "truckloads", "marginal_curve"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false")
         # normalise exclusions to string pairs (hashable, JSON-able)

@@ -6,6 +6,7 @@ derived from integer fen; distances are Decimal km with one decimal.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -163,16 +164,30 @@ class Plan:
     baseline: Baseline | None = None
     options: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    objective: str = "max_tonnes"
+    delivered_cost_yuan: Decimal = Decimal("0.00")
+    value_yuan: Decimal = Decimal("0.00")
+    marginal_cost_curve: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def transport_cost_fen(self) -> int:
         return scaled_int(self.transport_cost_yuan, 2)
 
+    @property
+    def net_value_yuan(self) -> Decimal:
+        """Value of the tonnes moved minus their transport cost."""
+        return self.value_yuan - self.transport_cost_yuan
+
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
+            "objective": self.objective,
             "tonnes_matched": self.tonnes_matched,
             "transport_cost_yuan": yuan_str(self.transport_cost_yuan),
+            "delivered_cost_yuan": yuan_str(self.delivered_cost_yuan),
+            "value_yuan": yuan_str(self.value_yuan),
+            "net_value_yuan": yuan_str(self.net_value_yuan),
+            "marginal_cost_curve": self.marginal_cost_curve,
             "env_tax_avoided_yuan": yuan_str(self.env_tax_avoided_yuan),
             "co2_kg": self.co2_kg,
             "pairings": [p.to_json() for p in self.pairings],
@@ -197,6 +212,9 @@ class Plan:
             baseline = Baseline(f.text("method"), f.whole("tonnes_matched"),
                                 f.money("transport_cost_yuan"), f.money("saving_yuan"),
                                 f.whole("extra_tonnes"))
+        curve = r._get("marginal_cost_curve", None) or []
+        if not isinstance(curve, list):
+            raise ValueError("plan: field 'marginal_cost_curve' must be an array")
         options = r._get("options", None) or {}
         stats = r._get("stats", None) or {}
         if not isinstance(options, dict) or not isinstance(stats, dict):
@@ -213,6 +231,10 @@ class Plan:
             baseline=baseline,
             options=options,
             stats=stats,
+            objective=r.text("objective", default="max_tonnes"),
+            delivered_cost_yuan=r.money("delivered_cost_yuan", "0"),
+            value_yuan=r.money("value_yuan", "0"),
+            marginal_cost_curve=curve,
         )
 
 
@@ -245,7 +267,7 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
     road_f, rail_f = co2_factors(instance, options)
 
     pairings: list[Pairing] = []
-    tax_fen_total = 0
+    tax_fen_total = delivered_total = value_total = 0
     co2_total = 0.0
     for k in order.tolist():  # one iteration per *used* pairing, not per arc
         s = sup[int(si[k])]
@@ -255,6 +277,8 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
         tax_fen = t * scaled_int(ENV_TAX_YUAN_PER_T[s.material], 2)
         co2 = co2_kg(t, int(dkm[k]), rail_f if rail[k] else road_f)
         tax_fen_total += tax_fen
+        delivered_total += t * (s.price_fen + f)
+        value_total += t * instance.tariff.value_fen(s.material)
         co2_total += co2
         pairings.append(Pairing(
             supply=s.id, demand=d.id, material=s.material, tonnes=t,
@@ -281,4 +305,42 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
         unmatched_demands=left_d,
         options=options.to_json(),
         stats=stats,
+        objective=options.objective,
+        delivered_cost_yuan=fen_to_yuan(delivered_total),
+        value_yuan=fen_to_yuan(value_total),
     )
+
+
+#: tonne levels of the marginal cost curve, as fractions of the plan's tonnes
+CURVE_LEVELS = (0.5, 0.8, 0.9, 0.95, 1.0)
+
+
+def marginal_cost_curve(arcs: Any, s_t: np.ndarray, d_t: np.ndarray, tonnes: int,
+                        least_cost: Callable[[Any, np.ndarray, np.ndarray, np.ndarray, int], np.ndarray],
+                        top_fen: int | None = None) -> list[dict[str, Any]]:
+    """What the last tonnes cost: segments of the least-cost curve of the flow relaxation.
+
+    ``C(t)`` is the least transport cost of moving exactly ``t`` tonnes over
+    the plan's arcs without lot rules (one min-cost flow per level).  For the
+    levels ``t_k`` = 50, 80, 90, 95 and 100 % of the plan's tonnes, each
+    segment reports ``cost_yuan`` = C(t_k) - C(t_k-1) and ``cost_yuan_per_t`` =
+    that divided by the tonnes of the segment (the marginal cost per tonne of
+    those tonnes, half up to the fen).  C is convex, so the figures rise.
+    ``top_fen``: C(tonnes) when already known (the plain plan's own cost).
+    """
+    if tonnes <= 0:
+        return []
+    levels = sorted({max(1, round(tonnes * f)) for f in CURVE_LEVELS})
+    out: list[dict[str, Any]] = []
+    prev_t = prev_c = 0
+    for t in levels:
+        if t == tonnes and top_fen is not None:
+            c = top_fen
+        else:
+            c = int(np.dot(least_cost(arcs, s_t, d_t, arcs.fen, t), arcs.fen))
+        dt, dc = t - prev_t, c - prev_c
+        per_t = (2 * dc + dt) // (2 * dt)  # half up, exact integers
+        out.append({"tonnes_from": prev_t, "tonnes_to": t, "cost_yuan": yuan_str(dc),
+                    "cost_yuan_per_t": yuan_str(per_t)})
+        prev_t, prev_c = t, c
+    return out

@@ -4,10 +4,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from matching_testlib import dem, inst, north, shipped, sup
 
 from matching import Instance, Plan, SolveOptions, build_arcs, check, greedy, solve, validate
 from matching.catalogue import ENV_TAX_YUAN_PER_T, MATERIALS, grade_meets
-from matching_testlib import dem, inst, north, shipped, sup
 
 
 def solved(instance: Instance, options: SolveOptions | None = None) -> Plan:
@@ -218,8 +218,8 @@ def test_arcs_are_built_per_material_in_chunks():
     a = build_arcs(i)
     b = build_arcs(i, chunk_pairs=7)
     assert a.candidates == 20 * 10 * 2 and a.n == b.n == 400
-    assert sorted(zip(a.si.tolist(), a.di.tolist(), a.fen.tolist())) == \
-        sorted(zip(b.si.tolist(), b.di.tolist(), b.fen.tolist()))
+    assert sorted(zip(a.si.tolist(), a.di.tolist(), a.fen.tolist(), strict=True)) == \
+        sorted(zip(b.si.tolist(), b.di.tolist(), b.fen.tolist(), strict=True))
 
 
 def test_empty_instance():
