@@ -165,8 +165,8 @@ class Plan:
     options: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     objective: str = "max_tonnes"
-    delivered_cost_yuan: Decimal = Decimal("0.00")
-    value_yuan: Decimal = Decimal("0.00")
+    delivered_cost_yuan: Decimal | None = None
+    value_yuan: Decimal | None = None
     marginal_cost_curve: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -174,9 +174,9 @@ class Plan:
         return scaled_int(self.transport_cost_yuan, 2)
 
     @property
-    def net_value_yuan(self) -> Decimal:
+    def net_value_yuan(self) -> Decimal | None:
         """Value of the tonnes moved minus their transport cost."""
-        return self.value_yuan - self.transport_cost_yuan
+        return None if self.value_yuan is None else self.value_yuan - self.transport_cost_yuan
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -184,9 +184,9 @@ class Plan:
             "objective": self.objective,
             "tonnes_matched": self.tonnes_matched,
             "transport_cost_yuan": yuan_str(self.transport_cost_yuan),
-            "delivered_cost_yuan": yuan_str(self.delivered_cost_yuan),
-            "value_yuan": yuan_str(self.value_yuan),
-            "net_value_yuan": yuan_str(self.net_value_yuan),
+            "delivered_cost_yuan": _opt_yuan(self.delivered_cost_yuan),
+            "value_yuan": _opt_yuan(self.value_yuan),
+            "net_value_yuan": _opt_yuan(self.net_value_yuan),
             "marginal_cost_curve": self.marginal_cost_curve,
             "env_tax_avoided_yuan": yuan_str(self.env_tax_avoided_yuan),
             "co2_kg": self.co2_kg,
@@ -232,10 +232,15 @@ class Plan:
             options=options,
             stats=stats,
             objective=r.text("objective", default="max_tonnes"),
-            delivered_cost_yuan=r.money("delivered_cost_yuan", "0"),
-            value_yuan=r.money("value_yuan", "0"),
+            delivered_cost_yuan=None if r.data.get("delivered_cost_yuan") is None
+            else r.money("delivered_cost_yuan"),
+            value_yuan=None if r.data.get("value_yuan") is None else r.money("value_yuan"),
             marginal_cost_curve=curve,
         )
+
+
+def _opt_yuan(v: Decimal | None) -> str | None:
+    return None if v is None else yuan_str(v)
 
 
 def co2_factors(instance: Instance, options: SolveOptions) -> tuple[float, float]:

@@ -107,7 +107,9 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
     s_partners: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
     road_f, rail_f = co2_factors(instance, options)
-    tot_t = tot_fen = tot_tax = 0
+    tot_t = tot_fen = tot_tax = tot_delivered = tot_value = 0
+    if plan.objective != options.objective:
+        bad.append(f"objective {plan.objective!r}, options say {options.objective!r}")
     tot_co2 = 0.0
     for k, p in enumerate(plan.pairings):
         where = f"pairings[{k}] ({p.supply}->{p.demand})"
@@ -160,6 +162,12 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
         tot_t += t
         tot_fen += t * terms.fen_per_t
         tot_tax += tax
+        tot_delivered += t * terms.delivered_fen_per_t
+        value_fen = instance.tariff.value_fen(s.material)
+        tot_value += t * value_fen
+        if options.objective == "net_value" and terms.fen_per_t >= value_fen:
+            bad.append(f"{where}: moves tonnes at a loss ({fen_to_yuan(terms.fen_per_t)}/t transport, "
+                       f"worth {fen_to_yuan(value_fen)}/t)")
         tot_co2 += co2
 
     for sid, x in shipped_s.items():
@@ -183,6 +191,10 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
         bad.append(f"transport_cost_yuan {plan.transport_cost_yuan}, expected {fen_to_yuan(tot_fen)}")
     if _fen(plan.env_tax_avoided_yuan) != tot_tax:
         bad.append(f"env_tax_avoided_yuan {plan.env_tax_avoided_yuan}, expected {fen_to_yuan(tot_tax)}")
+    if plan.delivered_cost_yuan is not None and _fen(plan.delivered_cost_yuan) != tot_delivered:
+        bad.append(f"delivered_cost_yuan {plan.delivered_cost_yuan}, expected {fen_to_yuan(tot_delivered)}")
+    if plan.value_yuan is not None and _fen(plan.value_yuan) != tot_value:
+        bad.append(f"value_yuan {plan.value_yuan}, expected {fen_to_yuan(tot_value)}")
     if abs(plan.co2_kg - tot_co2) > 1e-3 + 1e-9 * tot_co2:
         bad.append(f"co2_kg {plan.co2_kg}, expected {round(tot_co2, 3)}")
     want_s = {str(s.id): s.tonnes - shipped_s.get(str(s.id), 0) for s in instance.supplies}

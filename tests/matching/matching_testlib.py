@@ -264,3 +264,47 @@ def milp_optimum(instance: Instance, options: Any) -> tuple[int, ...]:
               constraints=[*cons, LinearConstraint(tonnes_c[None, :], t, t)])
     assert r2.status == 0
     return (t, -round(r2.fun))
+
+
+def _lp_matrix(instance: Instance, arcs: list) -> tuple[Any, list[int]]:
+    n = len(arcs)
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    rows = [i for i, _, _ in arcs] + [n_s + j for _, j, _ in arcs]
+    a_ub = coo_matrix((np.ones(2 * n), (rows, list(range(n)) * 2)), shape=(n_s + n_d, n)).tocsr()
+    b_ub = [s.tonnes for s in instance.supplies] + [d.tonnes for d in instance.demands]
+    return a_ub, b_ub
+
+
+def lp_objective(instance: Instance, objective: str) -> tuple[int, ...]:
+    """Optimum of a plain (no lot rules) objective by HiGHS LPs (transport LPs are integral)."""
+    arcs = allowed_arcs(instance)
+    if objective == "net_value":
+        arcs = [a for a in arcs if instance.tariff.value_fen(instance.supplies[a[0]].material) > a[2].fen_per_t]
+    if not arcs:
+        return (0,) if objective == "net_value" else (0, 0)
+    a_ub, b_ub = _lp_matrix(instance, arcs)
+    fen = np.array([t.fen_per_t for _, _, t in arcs], dtype=float)
+    if objective == "net_value":
+        gain = np.array([instance.tariff.value_fen(instance.supplies[i].material) for i, _, _ in arcs]) - fen
+        r = linprog(-gain, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+        assert r.status == 0
+        return (round(-r.fun),)
+    n = len(arcs)
+    r1 = linprog(-np.ones(n), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+    tonnes = round(-r1.fun)
+    price = np.array([instance.supplies[i].price_fen for i, _, _ in arcs], dtype=float)
+    cost = fen + (price if objective == "delivered_cost" else 0)
+    r2 = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, n)), b_eq=[tonnes], bounds=(0, None), method="highs")
+    assert r2.status == 0
+    return (tonnes, -round(r2.fun))
+
+
+def lp_least_cost(instance: Instance, tonnes: int, arcs: list | None = None) -> int:
+    """Least transport cost (fen) of moving exactly ``tonnes`` over the allowed arcs, by HiGHS."""
+    arcs = allowed_arcs(instance) if arcs is None else arcs
+    a_ub, b_ub = _lp_matrix(instance, arcs)
+    fen = np.array([t.fen_per_t for _, _, t in arcs], dtype=float)
+    r = linprog(fen, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, len(arcs))), b_eq=[tonnes], bounds=(0, None),
+                method="highs")
+    assert r.status == 0
+    return round(r.fun)
