@@ -5,12 +5,12 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from matching_testlib import dem, inst, lp_least_cost, lp_objective, north, plan_score, shipped, sup
 from test_properties import instances
 
 from matching import Instance, Plan, SolveOptions, solve, validate
 from matching.generate import generate_instance
 from matching.options import OBJECTIVES
-from matching_testlib import dem, inst, lp_least_cost, lp_objective, north, plan_score, shipped, sup
 
 SETTINGS = settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
