@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,7 +43,7 @@ def test_marginal_cost_curve_is_the_lp_least_cost_curve(instance: Instance):
         per_t = Decimal(seg["cost_yuan_per_t"])
         assert abs(per_t * dt - Decimal(seg["cost_yuan"])) <= Decimal("0.005") * dt
     per = [Decimal(s["cost_yuan_per_t"]) for s in curve]
-    assert all(b >= a - Decimal("0.01") for a, b in zip(per, per[1:], strict=False))  # convex: rising
+    assert all(b >= a - Decimal("0.01") for a, b in pairwise(per))  # convex: rising
 
 
 def test_net_value_moves_no_tonne_at_a_loss():
