@@ -21,6 +21,7 @@ gives the same plan whenever a solve ends by optimality or by that limit.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,7 +198,10 @@ def solve_part(p: Part) -> tuple[np.ndarray, dict[str, Any]]:
     hint_text = _hint(np.r_[arc, arc + n] if _caps(p) else arc,
                       np.r_[p.hint, (p.hint > 0).astype(np.int64)] if _caps(p) else p.hint)
     info: dict[str, Any] = {"arcs": n}
-    k1, st1 = _run(cp_model, base + _linear("objective", arc, -c1) + hint_text, p, p.time_limit_s / 2)
+    # phase 1 gets a third of the time; phase 2 (the harder, cost) everything phase 1 leaves
+    start = time.perf_counter()
+    k1, st1 = _run(cp_model, base + _linear("objective", arc, -c1) + hint_text, p, p.time_limit_s / 3)
+    left = p.time_limit_s - (time.perf_counter() - start)
     if k1 is None:
         k1 = p.hint
     phase1_units = k1
@@ -215,7 +219,7 @@ def solve_part(p: Part) -> tuple[np.ndarray, dict[str, Any]]:
         obj2 = _linear("objective", arc, c2)
     hint2 = _hint(np.r_[arc, arc + n] if _caps(p) else arc,
                   np.r_[k1, (k1 > 0).astype(np.int64)] if _caps(p) else k1)
-    k2, st2 = _run(cp_model, base + fix + obj2 + hint2, p, p.time_limit_s / 2)
+    k2, st2 = _run(cp_model, base + fix + obj2 + hint2, p, left)
     if k2 is None:
         k2 = phase1_units
     info.update(phase1_status=st1["status"], phase2_status=st2["status"],

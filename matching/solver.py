@@ -16,6 +16,7 @@ moves; the plan reports its cost gap against that bound.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -249,13 +250,15 @@ def _solve_lots(instance: Instance, arcs: ArcSet, options: SolveOptions,
     group = _material_groups(instance)[_supply_codes(instance)[larcs.si]]
     processes = options.processes or os.cpu_count() or 1
     labels = np.unique(group)
+    # parts run side by side only when worth a process each; the time limit is shared accordingly
+    parallel = processes if labels.size >= 2 and larcs.n >= PARALLEL_MIN_ARCS else 1
+    per_part = options.time_limit_s * min(1.0, parallel / max(1, labels.size))
     parts: list[Part] = []
     members: list[np.ndarray] = []
     for g in labels.tolist():  # one iteration per material group (at most 9)
         idx = np.flatnonzero(group == g)
         s_nodes, s_loc = np.unique(larcs.si[idx], return_inverse=True)
         d_nodes, d_loc = np.unique(larcs.di[idx], return_inverse=True)
-        per_part = options.time_limit_s * min(1.0, processes / len(labels))
         parts.append(Part(
             si=s_loc.astype(np.int64), di=d_loc.astype(np.int64), unit=units[idx], lo=lo[idx], hi=hi[idx],
             cost=cost[idx], s_cap=s_t[s_nodes], d_cap=d_t[d_nodes], hint=hint[idx],
@@ -264,21 +267,25 @@ def _solve_lots(instance: Instance, arcs: ArcSet, options: SolveOptions,
             workers=options.workers))
         members.append(idx)
     try:
-        results = _solve_parts(parts, processes)
+        results = _solve_parts(parts, parallel)
     except RuntimeError as exc:
         raise SolverError(str(exc)) from None
     k = np.zeros(larcs.n, dtype=np.int64)
     statuses: list[str] = []
-    info: dict[str, Any] = {"parts": len(parts), "processes": min(processes, max(1, len(parts)))}
+    info: dict[str, Any] = {"parts": len(parts), "processes": min(parallel, max(1, len(parts)))}
     scale = 1
+    proven: float | None = 0.0  # CP-SAT's own phase-2 bound, summed over the parts (None if any part has none)
     for idx, (sol, st) in zip(members, results, strict=True):
         k[idx] = sol
         statuses += [st["phase1_status"], st["phase2_status"]]
         scale = max(scale, st["objective_scale"])
+        # valid for the plan's tonnes only if every part's tonnes are proven the most it can move
+        ok = st["phase1_status"] == "OPTIMAL" and st["phase2_status"] in ("OPTIMAL", "FEASIBLE")
+        proven = proven + st["phase2_bound"] if ok and proven is not None else None
     flow = k * units
     flow = _merge_twins(larcs, flow)
     status = "OPTIMAL" if all(s == "OPTIMAL" for s in statuses) and scale == 1 else "FEASIBLE"
-    info.update(phase_statuses=statuses, objective_scale=scale, lot_arcs=larcs.n)
+    info.update(phase_statuses=statuses, objective_scale=scale, lot_arcs=larcs.n, cp_sat_bound=proven)
     return larcs, flow, status, info
 
 
@@ -335,7 +342,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
         flow = min_cost_flow_arcs(plan_arcs, s_t, d_t, cost)
     t2 = time.perf_counter()
     if lots:
-        stats.update(_bounds(instance, arcs, plan_arcs, flow, options, s_t, d_t))
+        stats.update(_bounds(instance, arcs, plan_arcs, flow, options, s_t, d_t, stats.pop("cp_sat_bound")))
     t3 = time.perf_counter()
 
     baseline = None
@@ -368,7 +375,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
 
 
 def _bounds(instance: Instance, arcs: ArcSet, plan_arcs: ArcSet, flow: np.ndarray, options: SolveOptions,
-            s_t: np.ndarray, d_t: np.ndarray) -> dict[str, Any]:
+            s_t: np.ndarray, d_t: np.ndarray, proven: float | None) -> dict[str, Any]:
     """Bounds from the flow relaxation (the same arcs without lot rules) and the plan's gap."""
     cost = objective_costs(instance, arcs, options.objective)
     tonnes = int(flow.sum())
@@ -382,5 +389,9 @@ def _bounds(instance: Instance, arcs: ArcSet, plan_arcs: ArcSet, flow: np.ndarra
                 "tonnes_upper_bound": int(relaxed.sum()) if arcs.n else 0}
     upper = int(min_cost_flow_arcs(arcs, s_t, d_t, cost).sum())
     least = int(np.dot(fixed_flow_arcs(arcs, s_t, d_t, cost, tonnes), cost))
-    gap = 0.0 if achieved <= 0 else max(0.0, (achieved - least) / achieved)
-    return {"tonnes_upper_bound": upper, "cost_bound_yuan": str(fen_to_yuan(least)), "gap": round(gap, 9)}
+    flow_gap = 0.0 if achieved <= 0 else max(0.0, (achieved - least) / achieved)
+    # CP-SAT's phase-2 bound holds for the same tonnes under the lot rules: the tighter of the two
+    best = max(least, math.ceil(proven)) if proven is not None else least
+    gap = 0.0 if achieved <= 0 else max(0.0, (achieved - best) / achieved)
+    return {"tonnes_upper_bound": upper, "cost_bound_yuan": str(fen_to_yuan(least)), "flow_gap": round(flow_gap, 9),
+            "lot_cost_bound_yuan": str(fen_to_yuan(best)), "gap": round(gap, 9)}
