@@ -225,3 +225,25 @@ def test_arcs_are_built_per_material_in_chunks():
 def test_empty_instance():
     plan = solved(inst([], []))
     assert plan.status == "OPTIMAL" and plan.tonnes_matched == 0
+
+
+def test_multi_material_demand_takes_any_of_its_materials_up_to_one_tonnage():
+    i = Instance.from_json({
+        "supplies": [sup("FA", lat=north(10), tonnes=60), sup("SL", material="gbf_slag", lat=north(20), tonnes=60),
+                     sup("GY", material="fgd_gypsum", tonnes=60)],
+        "demands": [{**dem("CEM", tonnes=100), "material": None, "materials": ["fly_ash", "gbf_slag"]}],
+        "tariff": {"road_yuan_per_t_km": 0.5, "handling_yuan_per_t": 8, "circuity": 1.0}})
+    plan = solved(i)
+    assert shipped(plan) == {("FA", "CEM"): 60, ("SL", "CEM"): 40}
+    assert {p.material for p in plan.pairings} == {"fly_ash", "gbf_slag"}
+    assert Instance.from_json(i.to_json()) == i
+
+
+def test_a_plan_in_the_old_json_form_still_validates():
+    i = inst([sup("S1", lat=north(50))], [dem("D1", tonnes=60)])
+    js = solved(i).to_json()
+    for key in ("objective", "delivered_cost_yuan", "value_yuan", "net_value_yuan", "marginal_cost_curve"):
+        del js[key]
+    for key in ("objective", "truckloads", "max_partners_per_supply"):
+        del js["options"][key]
+    assert validate(i, Plan.from_json(js)) == []
