@@ -207,6 +207,27 @@ def _trim(arcs: ArcSet, units: np.ndarray, lo: np.ndarray, hi: np.ndarray, flow:
     return out
 
 
+def _rounded_flow(arcs: ArcSet, units: np.ndarray, lo: np.ndarray, hi: np.ndarray, s_t: np.ndarray,
+                  d_t: np.ndarray, cost: np.ndarray, options: SolveOptions, rounds: int = 3) -> np.ndarray:
+    """Units per arc from the flow relaxation rounded down to whole units, then topped up.
+
+    Each round solves the flow on what is left (node tonnes, arc room) and adds
+    the whole units it finds; an arc not yet used takes them only if they reach
+    its lower bound.  Then trimmed to the partner caps."""
+    k = np.zeros(arcs.n, dtype=np.int64)
+    for _ in range(rounds):
+        used = k * units
+        res_s = s_t - np.bincount(arcs.si, weights=used, minlength=s_t.size).astype(np.int64)
+        res_d = d_t - np.bincount(arcs.di, weights=used, minlength=d_t.size).astype(np.int64)
+        f = min_cost_flow_arcs(arcs, res_s, res_d, cost, cap=(hi - k) * units)
+        add = f // units
+        add[(k == 0) & (add < lo)] = 0
+        if not add.any():
+            break
+        k += add
+    return _trim(arcs, units, lo, hi, k * units, options)
+
+
 def _material_groups(instance: Instance) -> np.ndarray:
     """Group label per catalogue material: materials joined by a multi-material demand share one."""
     label = np.arange(len(_MATERIAL_CODES))
@@ -242,9 +263,16 @@ def _solve_lots(instance: Instance, arcs: ArcSet, options: SolveOptions,
     # hint: the relaxation's flow, trimmed to the rules (feasible by construction)
     if options.objective == "net_value":
         relaxed = fixed_flow_arcs(larcs, s_t, d_t, -cost, int(s_t.sum()), optional=True)
+        hint = _trim(larcs, units, lo, hi, relaxed, options)
     else:
-        relaxed = min_cost_flow_arcs(larcs, s_t, d_t, cost, cap=hi * units)
-    hint = _trim(larcs, units, lo, hi, relaxed, options)
+        hint = _rounded_flow(larcs, units, lo, hi, s_t, d_t, cost, options)
+    if options.objective != "net_value" and (options.max_partners or options.max_partners_per_supply):
+        # with partner caps the greedy plan (which honours the demand cap) is often the better start
+        greedy_hint = _trim(larcs, units, lo, hi, greedy_flow(instance, larcs, options), options)
+        tonnes = (hint @ units, greedy_hint @ units)
+        costs = ((hint * units) @ cost, (greedy_hint * units) @ cost)
+        if (tonnes[1], -costs[1]) > (tonnes[0], -costs[0]):
+            hint = greedy_hint
 
     # parts: one per group of materials (exact: no arc joins two groups)
     group = _material_groups(instance)[_supply_codes(instance)[larcs.si]]
