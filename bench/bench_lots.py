@@ -90,8 +90,8 @@ def lots_table(sizes: list[int], limit: float) -> None:
     print(f"\n1. truckloads (32 t), and truckloads + at most 3 supplies per demand; CP-SAT time limit "
           f"{limit:g} s, seed {SEED}; gap = cost against the tighter of the flow and CP-SAT bounds at the "
           "same tonnes")
-    head = (f"{'size':>11} {'rules':>9} | {'plain t':>10} {'plain yuan':>13} {'s':>6} | {'lots t':>10} {'lots yuan':>13} "
-            f"{'s':>7} {'status':>8} {'gap':>7} {'peak':>7} | {'tonnes':>7} {'yuan/t':>7}")
+    head = (f"{'size':>11} {'rules':>9} | {'plain t':>10} {'plain yuan':>13} {'s':>6} | {'lots t':>10} "
+            f"{'lots yuan':>13} {'s':>7} {'status':>8} {'gap':>7} {'peak':>7} | {'tonnes':>7} {'yuan/t':>7}")
     print(head)
     print("-" * len(head))
     for n in sizes:
