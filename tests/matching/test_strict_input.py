@@ -37,7 +37,10 @@ def mutate(path: str, value: object) -> dict:
     node = data
     for k in keys:
         node = node[int(k)] if isinstance(node, list) else node[k]
-    node[last] = value
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
     return data
 
 
@@ -240,3 +243,18 @@ def test_validate_api_flags_bad_values_without_crashing():
     js["pairings"][0]["tonnes"] = "3"
     with pytest.raises(ValueError, match="tonnes"):
         Plan.from_json(js)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from(["supplies.0.tonnes", "supplies.0.lat", "supplies.0.quality", "supplies.0.id",
+                        "supplies.0.price_yuan_per_t", "supplies.0.grade", "supplies.0.rail", "demands.0.materials",
+                        "demands.0.quality_limits", "demands.0.max_haul_km", "demands.0.min_grade",
+                        "demands.0.max_delivered_price_yuan_per_t", "tariff.circuity", "tariff.payload_t",
+                        "tariff.value_yuan_per_t", "tariff.min_train_t", "tariff.rail_fixed_yuan_per_t",
+                        "supplies", "demands", "tariff", "supplies.0"]),
+       json_values)
+def test_instance_parsing_raises_only_instance_error(where, value):
+    try:
+        Instance.from_json(mutate(where, value))
+    except InstanceError as exc:
+        assert "\n" not in str(exc)
