@@ -91,12 +91,14 @@ def test_same_plan_on_two_runs():
 
 def test_parallel_parts_give_the_sequential_plan(monkeypatch):
     i = Instance.from_json(generate_instance(40, 40, seed=2))
-    opts = SolveOptions(min_shipment_t=100, max_partners=2, time_limit_s=20, processes=1)
+    opts = SolveOptions(min_shipment_t=100, max_partners=2, time_limit_s=120, processes=1)
     seq = solve(i, opts)
     monkeypatch.setattr(solver_mod, "PARALLEL_MIN_ARCS", 0)
-    par = solve(i, SolveOptions(min_shipment_t=100, max_partners=2, time_limit_s=20, processes=2))
+    par = solve(i, SolveOptions(min_shipment_t=100, max_partners=2, time_limit_s=120, processes=2))
     assert par.stats["parts"] == 4 and par.stats["processes"] == 2
-    assert par.pairings == seq.pairings
+    # the parts' time limits differ (shared by 1 or 2 processes), so compare the proven optima
+    assert seq.status == par.status == "OPTIMAL"
+    assert (par.tonnes_matched, par.transport_cost_fen) == (seq.tonnes_matched, seq.transport_cost_fen)
 
 
 def test_truckloads_ship_whole_loads_of_each_material():
