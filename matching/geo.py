@@ -20,12 +20,14 @@ def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,
     return _gc(np.sin(p1), np.cos(p1), np.sin(p2), np.cos(p2), dl)
 
 
-def _gc(sin1, cos1, sin2, cos2, dl):  # noqa: ANN001 - arrays
+def _gc(sin1: np.ndarray, cos1: np.ndarray, sin2: np.ndarray, cos2: np.ndarray,
+        dl: np.ndarray) -> np.ndarray:
     cdl = np.cos(dl)
     sdl = np.sin(dl)
     y = np.sqrt((cos2 * sdl) ** 2 + (cos1 * sin2 - sin1 * cos2 * cdl) ** 2)
     x = sin1 * sin2 + cos1 * cos2 * cdl
-    return EARTH_RADIUS_KM * np.arctan2(y, x)
+    out: np.ndarray = EARTH_RADIUS_KM * np.arctan2(y, x)
+    return out
 
 
 def road_dkm(gc_km: np.ndarray, circuity: float) -> np.ndarray:
@@ -41,13 +43,13 @@ def road_dkm(gc_km: np.ndarray, circuity: float) -> np.ndarray:
 class SitePoints:
     """Precomputed sines/cosines of a set of sites (for chunked pair blocks)."""
 
-    def __init__(self, lat: np.ndarray, lon: np.ndarray):
+    def __init__(self, lat: np.ndarray | list[float], lon: np.ndarray | list[float]):
         p = np.radians(np.asarray(lat, dtype=np.float64))
         self.sin = np.sin(p)
         self.cos = np.cos(p)
         self.lon = np.radians(np.asarray(lon, dtype=np.float64))
 
-    def block_km(self, rows: slice | np.ndarray, other: "SitePoints",
+    def block_km(self, rows: slice | np.ndarray, other: SitePoints,
                  cols: slice | np.ndarray) -> np.ndarray:
         """Distance matrix between ``self[rows]`` and ``other[cols]``."""
         dl = other.lon[cols][None, :] - self.lon[rows][:, None]

@@ -33,14 +33,16 @@ def _first_mask(keys: np.ndarray, size: int, positions: np.ndarray) -> np.ndarra
     """True at the first position of each distinct value of ``keys``."""
     first = np.full(size, keys.size, dtype=np.int64)
     np.minimum.at(first, keys, positions)
-    return first[keys] == positions
+    mask: np.ndarray = first[keys] == positions
+    return mask
 
 
 def greedy_order(arcs: ArcSet, n_d: int) -> np.ndarray:
     """Arc indices by (cost, supply index, demand index), via one int64 key."""
     n_s = int(arcs.si.max()) + 1 if arcs.n else 0
     key = arcs.fen.astype(np.int64) * (n_s * n_d) + arcs.si.astype(np.int64) * n_d + arcs.di
-    return np.argsort(key)
+    order: np.ndarray = np.argsort(key)
+    return order
 
 
 def greedy_flow(instance: Instance, arcs: ArcSet, options: SolveOptions) -> np.ndarray:
@@ -80,7 +82,7 @@ def greedy_flow(instance: Instance, arcs: ArcSet, options: SolveOptions) -> np.n
         idx, s, d = idx[keep], s[keep], d[keep]
     # sequential tail (few arcs left): identical rule, plain Python
     rs, rd, pc = rem_s.tolist(), rem_d.tolist(), partners.tolist()
-    for a, s_, d_ in zip(idx.tolist(), s.tolist(), d.tolist()):
+    for a, s_, d_ in zip(idx.tolist(), s.tolist(), d.tolist(), strict=True):
         amt = min(rs[s_], rd[d_])
         if amt >= m and pc[d_] < cap_p:
             flow[a] = amt

@@ -3,21 +3,69 @@
 ``Instance.from_json`` validates everything a solver relies on and raises
 :class:`InstanceError` with a one-line message naming the record and field,
 e.g. ``supplies[3] (id S4): field 'lat': 91.0 is out of range -90..90``.
+
+The format is strict: a field the optimiser does not know is refused by name
+(a misspelt cap would otherwise be silently dropped), and every number has a
+bound (:data:`BOUNDS`) chosen so that no total the solvers form can overflow
+int64.  ``null`` is the same as leaving a field out ("no cap", "no limit").
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 from .catalogue import MATERIALS
 from .money import scaled_int, to_decimal
 
-Id = Union[str, int]
+Id = Union[str, int]  # noqa: UP007 - a runtime alias, also used in isinstance-free annotations
 
 DEFAULT_CO2_KG_PER_T_KM = 0.1  # heavy diesel truck, kg CO2 per tonne-km
 DEFAULT_RAIL_CO2_KG_PER_T_KM = 0.03  # electric/diesel freight rail mix
+DEFAULT_PAYLOAD_T = 32  # a heavy tipper/tanker truck in China (49 t gross)
+
+#: field -> (minimum, maximum), inclusive.  With these, a per-tonne cost is at
+#: most ~1.1e8 fen (handling 1e4 + 100 yuan/t/km x 10,000 km, plus a 1e5 price)
+#: and one side's tonnes at most 1e10, so every total is below 1.2e18 < 2**63.
+BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
+    "tonnes": (Decimal(0), Decimal(10**9)),
+    "lat": (Decimal(-90), Decimal(90)),
+    "lon": (Decimal(-180), Decimal(180)),
+    "price_yuan_per_t": (Decimal(-100_000), Decimal(100_000)),
+    "max_delivered_price_yuan_per_t": (Decimal(-100_000), Decimal(1_000_000)),
+    "max_haul_km": (Decimal(0), Decimal(10_000)),
+    "quality": (Decimal(-10**9), Decimal(10**9)),
+    "road_yuan_per_t_km": (Decimal(0), Decimal(100)),
+    "rail_yuan_per_t_km": (Decimal(0), Decimal(100)),
+    "handling_yuan_per_t": (Decimal(0), Decimal(10_000)),
+    "rail_fixed_yuan_per_t": (Decimal(0), Decimal(10_000)),
+    "circuity": (Decimal(1), Decimal(10)),
+    "co2_kg_per_t_km": (Decimal(0), Decimal(10)),
+    "rail_co2_kg_per_t_km": (Decimal(0), Decimal(10)),
+    "value_yuan_per_t": (Decimal(0), Decimal(100_000)),
+    "payload_t": (Decimal(1), Decimal(1_000_000)),
+    "min_train_t": (Decimal(0), Decimal(1_000_000)),
+}
+#: most tonnes on one side of an instance (sum over its records)
+MAX_TOTAL_TONNES = 10**10
+#: most records on one side
+MAX_RECORDS = 2_000_000
+#: longest string id, quality key; most quality keys per record
+MAX_ID_CHARS = 200
+MAX_KEYS = 100
+#: integer ids are kept exact in JSON (doubles) and in int64
+MAX_INT_ID = 2**53 - 1
+
+SUPPLY_FIELDS = frozenset({"id", "material", "grade", "tonnes", "lat", "lon", "price_yuan_per_t",
+                           "max_haul_km", "quality", "rail"})
+DEMAND_FIELDS = frozenset({"id", "material", "materials", "min_grade", "tonnes", "lat", "lon",
+                           "max_delivered_price_yuan_per_t", "max_haul_km", "quality_limits", "rail"})
+TARIFF_FIELDS = frozenset({"road_yuan_per_t_km", "handling_yuan_per_t", "circuity",
+                           "rail_fixed_yuan_per_t", "rail_yuan_per_t_km", "co2_kg_per_t_km",
+                           "rail_co2_kg_per_t_km", "value_yuan_per_t", "payload_t", "min_train_t"})
+INSTANCE_FIELDS = frozenset({"supplies", "demands", "tariff"})
 
 
 class InstanceError(ValueError):
@@ -42,9 +90,7 @@ class QualityLimit:
             return False
         if self.min is not None and value < self.min:
             return False
-        if self.max is not None and value > self.max:
-            return False
-        return True
+        return not (self.max is not None and value > self.max)
 
 
 @dataclass(frozen=True)
@@ -69,12 +115,17 @@ class Supply:
     @property
     def haul_dkm(self) -> int:
         """Longest allowed haul in whole 0.1 km (floor: a limit never grows)."""
-        return int(math.floor(self.max_haul_km.scaleb(1)))
+        return math.floor(self.max_haul_km.scaleb(1))
 
 
 @dataclass(frozen=True)
 class Demand:
-    """Open demand for one material at one site."""
+    """Open demand at one site for one material, or for any of several (``materials``).
+
+    ``material`` is the first accepted material; ``materials`` lists all of
+    them (filled from ``material`` when not given).  A multi-material demand
+    has one tonnage, served by any mix of its materials.
+    """
 
     id: Id
     material: str
@@ -86,6 +137,14 @@ class Demand:
     max_delivered_price_yuan_per_t: Decimal | None = None
     quality_limits: Mapping[str, QualityLimit] = field(default_factory=dict)
     rail: bool = False
+    materials: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.materials:
+            object.__setattr__(self, "materials", (self.material,))
+
+    def accepts(self, material: str) -> bool:
+        return material in self.materials
 
     @property
     def max_delivered_fen(self) -> int | None:
@@ -94,12 +153,19 @@ class Demand:
 
     @property
     def haul_dkm(self) -> int:
-        return int(math.floor(self.max_haul_km.scaleb(1)))
+        return math.floor(self.max_haul_km.scaleb(1))
 
 
 @dataclass(frozen=True)
 class Tariff:
-    """Transport tariff.  Rates are Decimal yuan with at most 6 decimals."""
+    """Transport tariff.  Rates are Decimal yuan with at most 6 decimals.
+
+    ``value_yuan_per_t`` (material -> yuan) is what one tonne moved is worth to
+    the ``net_value`` objective (missing materials: the catalogue's avoided
+    environmental tax); ``payload_t`` (material -> t) is one truckload
+    (default 32 t); ``min_train_t`` is the least a rail pairing may carry
+    (0 = no minimum).
+    """
 
     road_yuan_per_t_km: Decimal
     handling_yuan_per_t: Decimal
@@ -108,6 +174,9 @@ class Tariff:
     rail_yuan_per_t_km: Decimal | None = None
     co2_kg_per_t_km: float = DEFAULT_CO2_KG_PER_T_KM
     rail_co2_kg_per_t_km: float = DEFAULT_RAIL_CO2_KG_PER_T_KM
+    value_yuan_per_t: Mapping[str, Decimal] = field(default_factory=dict)
+    payload_t: Mapping[str, int] = field(default_factory=dict)
+    min_train_t: int = 0
 
     @property
     def has_rail(self) -> bool:
@@ -132,6 +201,16 @@ class Tariff:
         assert self.rail_fixed_yuan_per_t is not None
         return scaled_int(self.rail_fixed_yuan_per_t, 7)
 
+    def payload(self, material: str) -> int:
+        """One truckload of ``material`` in tonnes."""
+        return self.payload_t.get(material, DEFAULT_PAYLOAD_T)
+
+    def value_fen(self, material: str) -> int:
+        """What one tonne of ``material`` moved is worth, in fen (``net_value``)."""
+        from .catalogue import ENV_TAX_YUAN_PER_T
+        v = self.value_yuan_per_t.get(material, ENV_TAX_YUAN_PER_T[material])
+        return scaled_int(v, 2)
+
 
 @dataclass(frozen=True)
 class Instance:
@@ -142,7 +221,7 @@ class Instance:
     tariff: Tariff
 
     @classmethod
-    def from_json(cls, data: Any) -> "Instance":
+    def from_json(cls, data: Any) -> Instance:
         """Parse and validate the JSON form (a dict as from ``json.load``)."""
         return parse_instance(data)
 
@@ -159,11 +238,16 @@ class Instance:
 class _Rec:
     """Reads fields of one JSON record, producing one-line errors."""
 
-    def __init__(self, where: str, data: Any):
+    def __init__(self, where: str, data: Any, known: frozenset[str] | None = None):
         if not isinstance(data, dict):
             raise InstanceError(f"{where}: expected an object, got {_tname(data)}")
         self.where = where
         self.data = data
+        if known is not None:
+            unknown = sorted(str(k) for k in data if k not in known)
+            if unknown:
+                raise InstanceError(f"{where}: unknown field {_short(unknown[0])}"
+                                    f" (known: {', '.join(sorted(known))})")
 
     def fail(self, name: str, msg: str) -> InstanceError:
         return InstanceError(f"{self.where}: field '{name}': {msg}")
@@ -175,44 +259,48 @@ class _Rec:
             return None
         return self.data[name]
 
-    def number(self, name: str, required: bool = True, lo: float | None = None,
-               hi: float | None = None) -> float | None:
+    def number(self, name: str, required: bool = True, bound: str | None = None) -> float | None:
         v = self.get(name, required)
         if v is None:
             return None
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise self.fail(name, f"expected a number, got {_tname(v)} {_short(v)}")
-        if not math.isfinite(v):
+        if isinstance(v, float) and not math.isfinite(v):
             raise self.fail(name, f"{v} is not a finite number")
-        _range(self, name, v, lo, hi)
+        _range(self, name, v, bound or name)
         return float(v)
 
     def decimal(self, name: str, required: bool = True, places: int = 2,
-                lo: float | None = None) -> Decimal | None:
+                bound: str | None = None) -> Decimal | None:
         v = self.get(name, required)
         if v is None:
             return None
-        if isinstance(v, bool) or not isinstance(v, (int, float, str, Decimal)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, str)):
             raise self.fail(name, f"expected a number, got {_tname(v)} {_short(v)}")
+        if isinstance(v, str) and len(v) > 40:
+            raise self.fail(name, f"{_short(v)} is not a number")
         try:
             d = to_decimal(v)
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, ArithmeticError) as exc:
             raise self.fail(name, str(exc)) from None
-        _range(self, name, d, lo, None)
+        _range(self, name, d, bound or name)
         try:
             scaled_int(d, places)
-        except ValueError:
-            raise self.fail(name, f"{v} has more than {places} decimal places") from None
+        except (ValueError, ArithmeticError):
+            raise self.fail(name, f"{_short(v)} has more than {places} decimal places") from None
         return d
 
-    def whole(self, name: str) -> int:
-        v = self.get(name)
+    def whole(self, name: str, required: bool = True, bound: str = "tonnes") -> int | None:
+        v = self.get(name, required)
+        if v is None:
+            return None
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise self.fail(name, f"expected whole tonnes, got {_tname(v)} {_short(v)}")
+            raise self.fail(name, f"expected a whole number, got {_tname(v)} {_short(v)}")
         if isinstance(v, float) and not (math.isfinite(v) and v.is_integer()):
-            raise self.fail(name, f"{v} is not a whole number of tonnes")
+            raise self.fail(name, f"{_short(v)} is not a whole number")
         if v < 0:
-            raise self.fail(name, f"{v} is negative")
+            raise self.fail(name, f"{_short(v)} is negative")
+        _range(self, name, v, bound)
         return int(v)
 
     def text(self, name: str, required: bool = True) -> str | None:
@@ -231,6 +319,19 @@ class _Rec:
             raise self.fail(name, f"expected true or false, got {_tname(v)} {_short(v)}")
         return v
 
+    def mapping(self, name: str) -> dict[str, Any]:
+        v = self.get(name, required=False)
+        if v is None:
+            return {}
+        if not isinstance(v, dict):
+            raise self.fail(name, f"expected an object, got {_tname(v)}")
+        if len(v) > MAX_KEYS:
+            raise self.fail(name, f"has {len(v)} keys, at most {MAX_KEYS}")
+        for k in v:
+            if not k or len(k) > MAX_ID_CHARS:
+                raise self.fail(name, f"key {_short(k)} must have 1 to {MAX_ID_CHARS} characters")
+        return v
+
 
 def _tname(v: Any) -> str:
     return {dict: "object", list: "array", str: "string", bool: "boolean",
@@ -238,15 +339,17 @@ def _tname(v: Any) -> str:
 
 
 def _short(v: Any) -> str:
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10**30:
+        return f"{'-' if v < 0 else ''}an integer of {len(str(abs(v)))} digits"
     s = repr(v)
     return s if len(s) <= 40 else s[:37] + "..."
 
 
-def _range(rec: _Rec, name: str, v: Any, lo: Any, hi: Any) -> None:
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        if hi is None:
-            raise rec.fail(name, f"{v} is below the minimum {lo}")
-        raise rec.fail(name, f"{v} is out of range {lo}..{hi}")
+def _range(rec: _Rec, name: str, v: float | int | Decimal, bound: str) -> None:
+    lo, hi = BOUNDS[bound]
+    value = Decimal(repr(v)) if isinstance(v, float) else Decimal(v)
+    if value < lo or value > hi:
+        raise rec.fail(name, f"{_short(v)} is out of range {lo}..{hi}")
 
 
 def _parse_id(rec: _Rec) -> Id:
@@ -255,15 +358,23 @@ def _parse_id(rec: _Rec) -> Id:
         raise rec.fail("id", f"expected a string or integer, got {_tname(v)} {_short(v)}")
     if isinstance(v, str) and not v.strip():
         raise rec.fail("id", "is empty")
+    if isinstance(v, str) and len(v) > MAX_ID_CHARS:
+        raise rec.fail("id", f"is longer than {MAX_ID_CHARS} characters")
+    if isinstance(v, int) and abs(v) > MAX_INT_ID:
+        raise rec.fail("id", f"{_short(v)} is out of range -{MAX_INT_ID}..{MAX_INT_ID}")
     return v
 
 
-def _material(rec: _Rec) -> str:
-    m = rec.text("material")
-    assert m is not None
+def _check_material(rec: _Rec, name: str, m: Any) -> str:
+    if not isinstance(m, str):
+        raise rec.fail(name, f"expected a string, got {_tname(m)} {_short(m)}")
     if m not in MATERIALS:
-        raise rec.fail("material", f"unknown material {m!r}")
+        raise rec.fail(name, f"unknown material {_short(m)}")
     return m
+
+
+def _material(rec: _Rec) -> str:
+    return _check_material(rec, "material", rec.get("material"))
 
 
 def _grade(rec: _Rec, name: str, material: str) -> str | None:
@@ -273,94 +384,122 @@ def _grade(rec: _Rec, name: str, material: str) -> str | None:
     grades = MATERIALS[material]
     if g not in grades:
         have = ", ".join(grades) if grades else "none"
-        raise rec.fail(name, f"{material} has no grade {g!r} (grades: {have})")
+        raise rec.fail(name, f"{material} has no grade {_short(g)} (grades: {have})")
     return g
 
 
+def _where(kind: str, i: int, data: Any) -> str:
+    where = f"{kind}[{i}]"
+    if isinstance(data, dict):
+        v = data.get("id")
+        if isinstance(v, (str, int)) and not isinstance(v, bool):
+            where += f" (id {_short(v) if isinstance(v, int) else v[:MAX_ID_CHARS]})"
+    return where
+
+
 def _parse_supply(i: int, data: Any) -> Supply:
-    where = f"supplies[{i}]"
-    if isinstance(data, dict) and isinstance(data.get("id"), (str, int)):
-        where += f" (id {data['id']})"
-    rec = _Rec(where, data)
+    rec = _Rec(_where("supplies", i, data), data, SUPPLY_FIELDS)
     sid = _parse_id(rec)
     material = _material(rec)
-    quality_raw = rec.get("quality", required=False)
-    quality: dict[str, float] = {}
-    if quality_raw is not None:
-        if not isinstance(quality_raw, dict):
-            raise rec.fail("quality", f"expected an object, got {_tname(quality_raw)}")
-        qrec = _Rec(where, quality_raw)
-        for key in quality_raw:
-            v = qrec.number(key)
-            quality[str(key)] = v  # type: ignore[assignment]
+    quality_raw = rec.mapping("quality")
+    qrec = _Rec(f"{rec.where}: quality", quality_raw)
+    quality = {str(k): qrec.number(k, bound="quality") for k in quality_raw}
     return Supply(
         id=sid,
         material=material,
         grade=_grade(rec, "grade", material),
-        tonnes=rec.whole("tonnes"),
-        lat=rec.number("lat", lo=-90, hi=90),  # type: ignore[arg-type]
-        lon=rec.number("lon", lo=-180, hi=180),  # type: ignore[arg-type]
+        tonnes=rec.whole("tonnes"),  # type: ignore[arg-type]
+        lat=rec.number("lat"),  # type: ignore[arg-type]
+        lon=rec.number("lon"),  # type: ignore[arg-type]
         price_yuan_per_t=rec.decimal("price_yuan_per_t"),  # type: ignore[arg-type]
-        max_haul_km=rec.decimal("max_haul_km", places=6, lo=0),  # type: ignore[arg-type]
-        quality=quality,
+        max_haul_km=rec.decimal("max_haul_km", places=6),  # type: ignore[arg-type]
+        quality=quality,  # type: ignore[arg-type]
         rail=rec.flag("rail"),
     )
 
 
+def _demand_materials(rec: _Rec) -> tuple[str, ...]:
+    one = rec.get("material", required=False)
+    many = rec.get("materials", required=False)
+    if (one is None) == (many is None):
+        raise InstanceError(f"{rec.where}: give exactly one of the fields 'material' and 'materials'")
+    if one is not None:
+        return (_check_material(rec, "material", one),)
+    if not isinstance(many, list) or not many:
+        raise rec.fail("materials", f"expected a non-empty array of material codes, got {_tname(many)}")
+    if len(many) > len(MATERIALS):
+        raise rec.fail("materials", f"lists {len(many)} materials, there are {len(MATERIALS)}")
+    out = tuple(_check_material(rec, "materials", m) for m in many)
+    if len(set(out)) != len(out):
+        raise rec.fail("materials", "lists a material twice")
+    return out
+
+
 def _parse_demand(i: int, data: Any) -> Demand:
-    where = f"demands[{i}]"
-    if isinstance(data, dict) and isinstance(data.get("id"), (str, int)):
-        where += f" (id {data['id']})"
-    rec = _Rec(where, data)
+    rec = _Rec(_where("demands", i, data), data, DEMAND_FIELDS)
     did = _parse_id(rec)
-    material = _material(rec)
-    limits_raw = rec.get("quality_limits", required=False)
+    materials = _demand_materials(rec)
+    min_grade = None
+    if rec.get("min_grade", required=False) is not None:
+        if len(materials) > 1:
+            raise rec.fail("min_grade", "applies to one material; this demand accepts several")
+        min_grade = _grade(rec, "min_grade", materials[0])
+    limits_raw = rec.mapping("quality_limits")
     limits: dict[str, QualityLimit] = {}
-    if limits_raw is not None:
-        if not isinstance(limits_raw, dict):
-            raise rec.fail("quality_limits", f"expected an object, got {_tname(limits_raw)}")
-        for key, bounds in limits_raw.items():
-            brec = _Rec(f"{where}: quality_limits '{key}'", bounds)
-            lo = brec.number("min", required=False)
-            hi = brec.number("max", required=False)
-            if lo is not None and hi is not None and lo > hi:
-                raise brec.fail("min", f"{lo} exceeds max {hi}")
-            limits[str(key)] = QualityLimit(lo, hi)
+    for key, bounds in limits_raw.items():
+        brec = _Rec(f"{rec.where}: quality_limits '{key}'", bounds, frozenset({"min", "max"}))
+        lo = brec.number("min", required=False, bound="quality")
+        hi = brec.number("max", required=False, bound="quality")
+        if lo is not None and hi is not None and lo > hi:
+            raise brec.fail("min", f"{lo} exceeds max {hi}")
+        limits[str(key)] = QualityLimit(lo, hi)
     return Demand(
         id=did,
-        material=material,
-        min_grade=_grade(rec, "min_grade", material),
-        tonnes=rec.whole("tonnes"),
-        lat=rec.number("lat", lo=-90, hi=90),  # type: ignore[arg-type]
-        lon=rec.number("lon", lo=-180, hi=180),  # type: ignore[arg-type]
+        material=materials[0],
+        materials=materials,
+        min_grade=min_grade,
+        tonnes=rec.whole("tonnes"),  # type: ignore[arg-type]
+        lat=rec.number("lat"),  # type: ignore[arg-type]
+        lon=rec.number("lon"),  # type: ignore[arg-type]
         max_delivered_price_yuan_per_t=rec.decimal("max_delivered_price_yuan_per_t", required=False),
-        max_haul_km=rec.decimal("max_haul_km", places=6, lo=0),  # type: ignore[arg-type]
+        max_haul_km=rec.decimal("max_haul_km", places=6),  # type: ignore[arg-type]
         quality_limits=limits,
         rail=rec.flag("rail"),
     )
 
 
+def _per_material(rec: _Rec, name: str, whole: bool) -> dict[str, Any]:
+    raw = rec.mapping(name)
+    mrec = _Rec(f"tariff: {name}", raw)
+    out: dict[str, Any] = {}
+    for m in raw:
+        _check_material(mrec, m, m)
+        out[m] = mrec.whole(m, bound=name) if whole else mrec.decimal(m, bound=name)
+    return out
+
+
 def _parse_tariff(data: Any) -> Tariff:
-    rec = _Rec("tariff", data)
-    fixed = rec.decimal("rail_fixed_yuan_per_t", required=False, places=7, lo=0)
-    rate = rec.decimal("rail_yuan_per_t_km", required=False, places=6, lo=0)
+    rec = _Rec("tariff", data, TARIFF_FIELDS)
+    fixed = rec.decimal("rail_fixed_yuan_per_t", required=False, places=7)
+    rate = rec.decimal("rail_yuan_per_t_km", required=False, places=6)
     if (fixed is None) != (rate is None):
         missing = "rail_yuan_per_t_km" if rate is None else "rail_fixed_yuan_per_t"
         raise InstanceError(f"tariff: field '{missing}' is missing (rail needs both rail fields)")
-    co2 = rec.number("co2_kg_per_t_km", required=False, lo=0)
-    rail_co2 = rec.number("rail_co2_kg_per_t_km", required=False, lo=0)
-    circuity = rec.number("circuity", lo=0)
+    co2 = rec.number("co2_kg_per_t_km", required=False)
+    rail_co2 = rec.number("rail_co2_kg_per_t_km", required=False)
+    circuity = rec.number("circuity")
     assert circuity is not None
-    if circuity <= 0:
-        raise rec.fail("circuity", f"{circuity} must be positive")
     return Tariff(
-        road_yuan_per_t_km=rec.decimal("road_yuan_per_t_km", places=6, lo=0),  # type: ignore[arg-type]
-        handling_yuan_per_t=rec.decimal("handling_yuan_per_t", places=7, lo=0),  # type: ignore[arg-type]
+        road_yuan_per_t_km=rec.decimal("road_yuan_per_t_km", places=6),  # type: ignore[arg-type]
+        handling_yuan_per_t=rec.decimal("handling_yuan_per_t", places=7),  # type: ignore[arg-type]
         circuity=circuity,
         rail_fixed_yuan_per_t=fixed,
         rail_yuan_per_t_km=rate,
         co2_kg_per_t_km=DEFAULT_CO2_KG_PER_T_KM if co2 is None else co2,
         rail_co2_kg_per_t_km=DEFAULT_RAIL_CO2_KG_PER_T_KM if rail_co2 is None else rail_co2,
+        value_yuan_per_t=_per_material(rec, "value_yuan_per_t", whole=False),
+        payload_t=_per_material(rec, "payload_t", whole=True),
+        min_train_t=rec.whole("min_train_t", required=False, bound="min_train_t") or 0,
     )
 
 
@@ -372,22 +511,28 @@ def _check_unique(kind: str, records: tuple[Any, ...]) -> None:
         key = str(r.id)
         if key in seen:
             raise InstanceError(
-                f"{kind}[{i}] (id {r.id}): field 'id': duplicate id {r.id!r} "
+                f"{kind}[{i}] (id {r.id}): field 'id': duplicate id {_short(r.id)} "
                 f"(also {kind}[{seen[key]}])")
         seen[key] = i
 
 
 def parse_instance(data: Any) -> Instance:
     """Validate the JSON form and build an :class:`Instance`."""
-    rec = _Rec("instance", data)
+    rec = _Rec("instance", data, INSTANCE_FIELDS)
     lists = {}
     for key in ("supplies", "demands"):
         v = rec.get(key)
         if not isinstance(v, list):
             raise rec.fail(key, f"expected an array, got {_tname(v)}")
+        if len(v) > MAX_RECORDS:
+            raise rec.fail(key, f"has {len(v)} records, at most {MAX_RECORDS}")
         lists[key] = v
     supplies = tuple(_parse_supply(i, s) for i, s in enumerate(lists["supplies"]))
     demands = tuple(_parse_demand(i, d) for i, d in enumerate(lists["demands"]))
+    for key, side in (("supplies", supplies), ("demands", demands)):
+        total = sum(r.tonnes for r in side)
+        if total > MAX_TOTAL_TONNES:
+            raise rec.fail(key, f"total {total} t exceeds the maximum {MAX_TOTAL_TONNES} t")
     _check_unique("supplies", supplies)
     _check_unique("demands", demands)
     return Instance(supplies, demands, _parse_tariff(rec.get("tariff")))
@@ -418,7 +563,11 @@ def instance_to_json(inst: Instance) -> dict[str, Any]:
         sup.append(r)
     dem = []
     for d in inst.demands:
-        r = {"id": d.id, "material": d.material}
+        r = {"id": d.id}
+        if len(d.materials) > 1:
+            r["materials"] = list(d.materials)
+        else:
+            r["material"] = d.material
         if d.min_grade is not None:
             r["min_grade"] = d.min_grade
         r.update(tonnes=d.tonnes, lat=d.lat, lon=d.lon)
@@ -443,4 +592,10 @@ def instance_to_json(inst: Instance) -> dict[str, Any]:
         tar["rail_yuan_per_t_km"] = _num(t.rail_yuan_per_t_km)  # type: ignore[arg-type]
     tar["co2_kg_per_t_km"] = t.co2_kg_per_t_km
     tar["rail_co2_kg_per_t_km"] = t.rail_co2_kg_per_t_km
+    if t.value_yuan_per_t:
+        tar["value_yuan_per_t"] = {k: _num(v) for k, v in t.value_yuan_per_t.items()}
+    if t.payload_t:
+        tar["payload_t"] = dict(t.payload_t)
+    if t.min_train_t:
+        tar["min_train_t"] = t.min_train_t
     return {"supplies": sup, "demands": dem, "tariff": tar}

@@ -52,7 +52,8 @@ def scaled_int(value: Decimal, decimals: int) -> int:
 
 def fen_to_yuan(fen: int) -> Decimal:
     """Integer fen -> Decimal yuan with exactly two decimals."""
-    return (Decimal(int(fen)) / FEN_PER_YUAN).quantize(Decimal("0.01"))
+    sign, digits, _ = Decimal(int(fen)).as_tuple()
+    return Decimal((sign, digits, -2))  # exact at any size (a division would round to 28 digits)
 
 
 def yuan_str(amount: Decimal | int) -> str:

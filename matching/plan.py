@@ -5,6 +5,8 @@ derived from integer fen; distances are Decimal km with one decimal.
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -17,6 +19,7 @@ from .money import dkm_to_km, fen_to_yuan, scaled_int, to_decimal, yuan_str
 from .options import SolveOptions
 
 STATUSES = ("OPTIMAL", "FEASIBLE", "HEURISTIC", "UNKNOWN")
+_REQUIRED: Any = object()
 
 
 @dataclass(frozen=True)
@@ -51,16 +54,79 @@ class Pairing:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Pairing":
+    def from_json(cls, d: Any) -> Pairing:
+        """A pairing from plan JSON; ValueError (one line) if malformed."""
+        r = _Fields("pairing", d)
         return cls(
-            supply=d["supply"], demand=d["demand"], material=d.get("material", ""),
-            tonnes=d["tonnes"], distance_km=to_decimal(d["distance_km"]), mode=d["mode"],
-            transport_cost_yuan_per_t=to_decimal(d["transport_cost_yuan_per_t"]),
-            delivered_price_yuan_per_t=to_decimal(d["delivered_price_yuan_per_t"]),
-            transport_cost_yuan=to_decimal(d.get("transport_cost_yuan", "0")),
-            env_tax_avoided_yuan=to_decimal(d.get("env_tax_avoided_yuan", "0")),
-            co2_kg=float(d.get("co2_kg", 0.0)),
+            supply=r.ident("supply"), demand=r.ident("demand"),
+            material=r.text("material", default=""), tonnes=r.whole("tonnes"),
+            distance_km=r.money("distance_km"), mode=r.text("mode"),
+            transport_cost_yuan_per_t=r.money("transport_cost_yuan_per_t"),
+            delivered_price_yuan_per_t=r.money("delivered_price_yuan_per_t"),
+            transport_cost_yuan=r.money("transport_cost_yuan", "0"),
+            env_tax_avoided_yuan=r.money("env_tax_avoided_yuan", "0"),
+            co2_kg=r.real("co2_kg", 0.0),
         )
+
+
+class _Fields:
+    """Typed reads from one JSON object of a plan, raising ValueError."""
+
+    def __init__(self, where: str, data: Any):
+        if not isinstance(data, dict):
+            raise ValueError(f"{where}: expected an object")
+        self.where, self.data = where, data
+
+    def _get(self, name: str, default: Any) -> Any:
+        v = self.data.get(name, default)
+        if v is _REQUIRED:
+            raise ValueError(f"{self.where}: field {name!r} is missing")
+        return v
+
+    def ident(self, name: str) -> Id:
+        v = self._get(name, _REQUIRED)
+        if isinstance(v, bool) or not isinstance(v, (str, int)):
+            raise ValueError(f"{self.where}: field {name!r} must be a string or integer")
+        return v
+
+    def text(self, name: str, default: Any = None) -> str:
+        v = self._get(name, _REQUIRED if default is None else default)
+        if not isinstance(v, str):
+            raise ValueError(f"{self.where}: field {name!r} must be a string")
+        return v
+
+    def whole(self, name: str) -> int:
+        v = self._get(name, _REQUIRED)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{self.where}: field {name!r} must be a whole number")
+        return v
+
+    def money(self, name: str, default: Any = _REQUIRED) -> Decimal:
+        v = self._get(name, default)
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)) or \
+                (isinstance(v, str) and len(v) > 40):
+            raise ValueError(f"{self.where}: field {name!r} must be a number or numeric string")
+        try:
+            return to_decimal(v)
+        except (TypeError, ValueError, ArithmeticError):
+            raise ValueError(f"{self.where}: field {name!r} is not a finite number") from None
+
+    def real(self, name: str, default: float) -> float:
+        v = self._get(name, default)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or abs(v) > 1e300:
+            raise ValueError(f"{self.where}: field {name!r} must be a finite number")
+        return float(v)
+
+    def items(self, name: str, key: str) -> list[tuple[Id, int]]:
+        v = self._get(name, [])
+        if not isinstance(v, list):
+            raise ValueError(f"{self.where}: field {name!r} must be an array")
+        out = []
+        for k, u in enumerate(v):
+            f = _Fields(f"{name}[{k}]", u)
+            out.append((f.ident(key), f.whole("tonnes")))
+        return out
 
 
 @dataclass(frozen=True)
@@ -98,16 +164,30 @@ class Plan:
     baseline: Baseline | None = None
     options: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    objective: str = "max_tonnes"
+    delivered_cost_yuan: Decimal | None = None
+    value_yuan: Decimal | None = None
+    marginal_cost_curve: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def transport_cost_fen(self) -> int:
         return scaled_int(self.transport_cost_yuan, 2)
 
+    @property
+    def net_value_yuan(self) -> Decimal | None:
+        """Value of the tonnes moved minus their transport cost."""
+        return None if self.value_yuan is None else self.value_yuan - self.transport_cost_yuan
+
     def to_json(self) -> dict[str, Any]:
         return {
             "status": self.status,
+            "objective": self.objective,
             "tonnes_matched": self.tonnes_matched,
             "transport_cost_yuan": yuan_str(self.transport_cost_yuan),
+            "delivered_cost_yuan": _opt_yuan(self.delivered_cost_yuan),
+            "value_yuan": _opt_yuan(self.value_yuan),
+            "net_value_yuan": _opt_yuan(self.net_value_yuan),
+            "marginal_cost_curve": self.marginal_cost_curve,
             "env_tax_avoided_yuan": yuan_str(self.env_tax_avoided_yuan),
             "co2_kg": self.co2_kg,
             "pairings": [p.to_json() for p in self.pairings],
@@ -119,23 +199,48 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Plan":
-        b = d.get("baseline")
+    def from_json(cls, d: Any) -> Plan:
+        """A plan from its JSON form; ValueError (one line) if malformed."""
+        r = _Fields("plan", d)
+        pairings = r._get("pairings", _REQUIRED)
+        if not isinstance(pairings, list):
+            raise ValueError("plan: field 'pairings' must be an array")
+        b = r._get("baseline", None)
+        baseline = None
+        if b is not None:
+            f = _Fields("baseline", b)
+            baseline = Baseline(f.text("method"), f.whole("tonnes_matched"),
+                                f.money("transport_cost_yuan"), f.money("saving_yuan"),
+                                f.whole("extra_tonnes"))
+        curve = r._get("marginal_cost_curve", None) or []
+        if not isinstance(curve, list):
+            raise ValueError("plan: field 'marginal_cost_curve' must be an array")
+        options = r._get("options", None) or {}
+        stats = r._get("stats", None) or {}
+        if not isinstance(options, dict) or not isinstance(stats, dict):
+            raise ValueError("plan: fields 'options' and 'stats' must be objects")
         return cls(
-            status=d["status"],
-            tonnes_matched=d["tonnes_matched"],
-            transport_cost_yuan=to_decimal(d["transport_cost_yuan"]),
-            env_tax_avoided_yuan=to_decimal(d.get("env_tax_avoided_yuan", "0")),
-            co2_kg=float(d.get("co2_kg", 0.0)),
-            pairings=[Pairing.from_json(p) for p in d["pairings"]],
-            unmatched_supplies=[(u["supply"], u["tonnes"]) for u in d.get("unmatched_supplies", [])],
-            unmatched_demands=[(u["demand"], u["tonnes"]) for u in d.get("unmatched_demands", [])],
-            baseline=None if b is None else Baseline(
-                b["method"], b["tonnes_matched"], to_decimal(b["transport_cost_yuan"]),
-                to_decimal(b["saving_yuan"]), b["extra_tonnes"]),
-            options=d.get("options") or {},
-            stats=d.get("stats") or {},
+            status=r.text("status"),
+            tonnes_matched=r.whole("tonnes_matched"),
+            transport_cost_yuan=r.money("transport_cost_yuan"),
+            env_tax_avoided_yuan=r.money("env_tax_avoided_yuan", "0"),
+            co2_kg=r.real("co2_kg", 0.0),
+            pairings=[Pairing.from_json(p) for p in pairings],
+            unmatched_supplies=r.items("unmatched_supplies", "supply"),
+            unmatched_demands=r.items("unmatched_demands", "demand"),
+            baseline=baseline,
+            options=options,
+            stats=stats,
+            objective=r.text("objective", default="max_tonnes"),
+            delivered_cost_yuan=None if r.data.get("delivered_cost_yuan") is None
+            else r.money("delivered_cost_yuan"),
+            value_yuan=None if r.data.get("value_yuan") is None else r.money("value_yuan"),
+            marginal_cost_curve=curve,
         )
+
+
+def _opt_yuan(v: Decimal | None) -> str | None:
+    return None if v is None else yuan_str(v)
 
 
 def co2_factors(instance: Instance, options: SolveOptions) -> tuple[float, float]:
@@ -167,7 +272,7 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
     road_f, rail_f = co2_factors(instance, options)
 
     pairings: list[Pairing] = []
-    tax_fen_total = 0
+    tax_fen_total = delivered_total = value_total = 0
     co2_total = 0.0
     for k in order.tolist():  # one iteration per *used* pairing, not per arc
         s = sup[int(si[k])]
@@ -177,6 +282,8 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
         tax_fen = t * scaled_int(ENV_TAX_YUAN_PER_T[s.material], 2)
         co2 = co2_kg(t, int(dkm[k]), rail_f if rail[k] else road_f)
         tax_fen_total += tax_fen
+        delivered_total += t * (s.price_fen + f)
+        value_total += t * instance.tariff.value_fen(s.material)
         co2_total += co2
         pairings.append(Pairing(
             supply=s.id, demand=d.id, material=s.material, tonnes=t,
@@ -189,8 +296,8 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
         ))
     shipped_s = np.bincount(si, weights=tons, minlength=len(sup)).astype(np.int64)
     shipped_d = np.bincount(di, weights=tons, minlength=len(dem)).astype(np.int64)
-    left_s = [(s.id, s.tonnes - int(x)) for s, x in zip(sup, shipped_s.tolist()) if s.tonnes > x]
-    left_d = [(d.id, d.tonnes - int(x)) for d, x in zip(dem, shipped_d.tolist()) if d.tonnes > x]
+    left_s = [(s.id, s.tonnes - int(x)) for s, x in zip(sup, shipped_s.tolist(), strict=True) if s.tonnes > x]
+    left_d = [(d.id, d.tonnes - int(x)) for d, x in zip(dem, shipped_d.tolist(), strict=True) if d.tonnes > x]
     total_fen = int(np.dot(tons, fen)) if tons.size else 0
     return Plan(
         status=status,
@@ -203,4 +310,42 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
         unmatched_demands=left_d,
         options=options.to_json(),
         stats=stats,
+        objective=options.objective,
+        delivered_cost_yuan=fen_to_yuan(delivered_total),
+        value_yuan=fen_to_yuan(value_total),
     )
+
+
+#: tonne levels of the marginal cost curve, as fractions of the plan's tonnes
+CURVE_LEVELS = (0.5, 0.8, 0.9, 0.95, 1.0)
+
+
+def marginal_cost_curve(arcs: Any, s_t: np.ndarray, d_t: np.ndarray, tonnes: int,
+                        least_cost: Callable[[Any, np.ndarray, np.ndarray, np.ndarray, int], np.ndarray],
+                        top_fen: int | None = None) -> list[dict[str, Any]]:
+    """What the last tonnes cost: segments of the least-cost curve of the flow relaxation.
+
+    ``C(t)`` is the least transport cost of moving exactly ``t`` tonnes over
+    the plan's arcs without lot rules (one min-cost flow per level).  For the
+    levels ``t_k`` = 50, 80, 90, 95 and 100 % of the plan's tonnes, each
+    segment reports ``cost_yuan`` = C(t_k) - C(t_k-1) and ``cost_yuan_per_t`` =
+    that divided by the tonnes of the segment (the marginal cost per tonne of
+    those tonnes, half up to the fen).  C is convex, so the figures rise.
+    ``top_fen``: C(tonnes) when already known (the plain plan's own cost).
+    """
+    if tonnes <= 0:
+        return []
+    levels = sorted({max(1, round(tonnes * f)) for f in CURVE_LEVELS})
+    out: list[dict[str, Any]] = []
+    prev_t = prev_c = 0
+    for t in levels:
+        if t == tonnes and top_fen is not None:
+            c = top_fen
+        else:
+            c = int(np.dot(least_cost(arcs, s_t, d_t, arcs.fen, t), arcs.fen))
+        dt, dc = t - prev_t, c - prev_c
+        per_t = (2 * dc + dt) // (2 * dt)  # half up, exact integers
+        out.append({"tonnes_from": prev_t, "tonnes_to": t, "cost_yuan": yuan_str(dc),
+                    "cost_yuan_per_t": yuan_str(per_t)})
+        prev_t, prev_c = t, c
+    return out

@@ -1,31 +1,45 @@
-"""The optimiser: most tonnes first, then least transport cost.
+"""The optimiser: the chosen objective over the allowed arcs.
 
-Plain case (no minimum shipment, no partner cap): a min-cost max-flow on
-source -> supplies -> demands -> sink with OR-Tools ``SimpleMinCostFlow``;
-``solve_max_flow_with_min_cost`` gives exactly the lexicographic objective.
-With a minimum shipment or a partner cap the problem is no longer a flow, so
-it goes to CP-SAT under a time limit, warm-started from the best of the
-trimmed flow solution and the greedy plan.
+Plain case (no lot rules): OR-Tools ``SimpleMinCostFlow`` on source ->
+supplies -> demands -> sink.  ``max_tonnes`` and ``delivered_cost`` use
+``solve_max_flow_with_min_cost`` (most tonnes, then least cost, exactly);
+``net_value`` a min-cost flow with costs ``cost - value`` and a free bypass
+arc, so only tonnes worth more than their haul move.
+
+Lot rules (minimum lot, truckloads, minimum train load, partner caps on
+either side) go to a two-phase CP-SAT (:mod:`matching.cpsat`), decomposed
+exactly into independent parts (materials, joined only by demands that take
+several) that are solved in parallel processes.  The flow relaxation of the
+same arcs gives the bounds: most tonnes, and least cost at the tonnes the plan
+moves; the plan reports its cost gap against that bound.
 """
 from __future__ import annotations
 
 import logging
+import math
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
 from ortools.graph.python import min_cost_flow
 
 from .arcs import ArcSet, build_arcs
+from .catalogue import MATERIALS
+from .cpsat import Part, solve_part
 from .greedy import greedy_flow
 from .model import Instance
 from .money import fen_to_yuan
 from .options import SolveOptions
-from .plan import Baseline, Plan, assemble_plan
+from .plan import Baseline, Plan, assemble_plan, marginal_cost_curve
 
 log = logging.getLogger(__name__)
 
-_CP_SAT_MAX_COEF = 1 << 60
+#: below this many arcs, parts are solved one after the other in this process
+PARALLEL_MIN_ARCS = 20_000
+_MATERIAL_CODES = tuple(MATERIALS)
 
 
 class SolverError(RuntimeError):
@@ -48,35 +62,59 @@ def _totals(arcs: ArcSet, flow: np.ndarray) -> tuple[int, int]:
     return int(flow.sum()), int(np.dot(flow, arcs.fen))
 
 
-def _better(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    """Lexicographic: more tonnes, then less cost."""
-    return (a[0], -a[1]) > (b[0], -b[1])
+def _supply_codes(instance: Instance) -> np.ndarray:
+    """Material index of each supply (into the catalogue's order)."""
+    return np.array([_MATERIAL_CODES.index(s.material) for s in instance.supplies], dtype=np.int64)
+
+
+def objective_costs(instance: Instance, arcs: ArcSet, objective: str) -> np.ndarray:
+    """Per-tonne figure each objective optimises, in fen, per arc.
+
+    ``max_tonnes``: transport cost (minimised after tonnes); ``delivered_cost``:
+    ex-works price + transport (minimised after tonnes); ``net_value``: value
+    of the material minus transport (maximised)."""
+    if objective == "max_tonnes":
+        out: np.ndarray = arcs.fen.astype(np.int64)
+    elif objective == "delivered_cost":
+        price = np.array([s.price_fen for s in instance.supplies], dtype=np.int64)
+        out = price[arcs.si] + arcs.fen
+    else:
+        value = np.array([instance.tariff.value_fen(m) for m in _MATERIAL_CODES], dtype=np.int64)
+        out = value[_supply_codes(instance)[arcs.si]] - arcs.fen
+    return out
 
 
 # ---------------------------------------------------------------------------
-# plain min-cost max-flow
+# min-cost flow
 # ---------------------------------------------------------------------------
 
 
-def min_cost_flow_arcs(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray) -> np.ndarray:
+def _flow_network(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray, cost: np.ndarray,
+                  cap: np.ndarray | None = None) -> tuple[Any, int, int]:
+    n_s, n_d = s_t.size, d_t.size
+    src, snk = n_s + n_d, n_s + n_d + 1
+    # model: arcs source->supply (capacity = tonnes), supply->demand, demand->sink
+    tails = np.concatenate([np.full(n_s, src), arcs.si, n_s + np.arange(n_d)]).astype(np.int32)
+    heads = np.concatenate([np.arange(n_s), n_s + arcs.di.astype(np.int64),
+                            np.full(n_d, snk)]).astype(np.int32)
+    caps = np.concatenate([s_t, arcs.cap if cap is None else cap, d_t]).astype(np.int64)
+    costs = np.concatenate([np.zeros(n_s, np.int64), cost.astype(np.int64), np.zeros(n_d, np.int64)])
+    mcf = min_cost_flow.SimpleMinCostFlow()
+    mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    return mcf, src, snk
+
+
+def min_cost_flow_arcs(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray, cost: np.ndarray | None = None,
+                       cap: np.ndarray | None = None) -> np.ndarray:
     """Max flow at min cost over ``arcs``; returns tonnes per arc.
 
     Nodes: supplies 0..S-1, demands S..S+D-1, source S+D, sink S+D+1.  All
     arcs go in with one numpy call; capacities and costs are int64 already
     (integer tonnes and fen), so nothing is truncated.
     """
-    n_s, n_d = s_t.size, d_t.size
     if arcs.n == 0:
         return np.zeros(0, dtype=np.int64)
-    src, snk = n_s + n_d, n_s + n_d + 1
-    # model: arcs source->supply (capacity = tonnes), supply->demand, demand->sink
-    tails = np.concatenate([np.full(n_s, src), arcs.si, n_s + np.arange(n_d)]).astype(np.int32)
-    heads = np.concatenate([np.arange(n_s), n_s + arcs.di.astype(np.int64),
-                            np.full(n_d, snk)]).astype(np.int32)
-    caps = np.concatenate([s_t, arcs.cap, d_t]).astype(np.int64)
-    costs = np.concatenate([np.zeros(n_s, np.int64), arcs.fen, np.zeros(n_d, np.int64)])
-    mcf = min_cost_flow.SimpleMinCostFlow()
-    mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
+    mcf, src, snk = _flow_network(arcs, s_t, d_t, arcs.fen if cost is None else cost, cap)
     total = int(s_t.sum())
     mcf.set_node_supply(src, total)
     mcf.set_node_supply(snk, -total)
@@ -84,116 +122,214 @@ def min_cost_flow_arcs(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray) -> np.nda
     if status != mcf.OPTIMAL:
         # with max-flow semantics the only failures are range/overflow errors
         raise SolverError(f"min-cost flow failed with status {status!r}")
-    return np.asarray(mcf.flows(np.arange(n_s, n_s + arcs.n)), dtype=np.int64)
-
-
-# ---------------------------------------------------------------------------
-# CP-SAT (minimum shipment, partner cap)
-# ---------------------------------------------------------------------------
-
-
-def _trim_to_options(arcs: ArcSet, flow: np.ndarray, options: SolveOptions) -> np.ndarray:
-    """Make a flow feasible for the options by dropping shipments.
-
-    Dropping tonnes never breaks a capacity, so: zero the arcs below the
-    minimum shipment, then keep each demand's ``max_partners`` largest arcs.
-    """
-    out = np.where(flow >= options.min_tonnes, flow, 0)
-    if options.max_partners is not None and arcs.n:
-        order = np.lexsort((-out, arcs.di))  # by demand, biggest first
-        d_sorted = arcs.di[order]
-        start = np.r_[0, np.flatnonzero(np.diff(d_sorted)) + 1]
-        rank = np.arange(arcs.n) - np.repeat(start, np.diff(np.r_[start, arcs.n]))
-        out[order[rank >= options.max_partners]] = 0
+    out: np.ndarray = np.asarray(mcf.flows(np.arange(s_t.size, s_t.size + arcs.n)), dtype=np.int64)
     return out
 
 
-def _solve_cp_sat(instance: Instance, arcs: ArcSet, options: SolveOptions,
-                  hint: np.ndarray, tonnes_ub: int) -> tuple[np.ndarray, str, dict[str, Any]]:
-    from ortools.sat.python import cp_model  # imported lazily: ~0.3 s
+def fixed_flow_arcs(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray, cost: np.ndarray, tonnes: int,
+                    optional: bool = False) -> np.ndarray:
+    """Least-cost flow of exactly ``tonnes`` (or, ``optional``, of at most that, free to stop).
 
-    s_t, d_t = _tonnages(instance)
-    n = arcs.n
-    m = options.min_tonnes
-    fen_max = int(arcs.fen.max()) if n else 0
-    # weight of one tonne in the single objective: larger than any possible
-    # total cost, so one more tonne always beats any cost saving
-    w = fen_max * tonnes_ub + 1
-    if w * max(tonnes_ub, 1) >= _CP_SAT_MAX_COEF:
-        raise SolverError("instance too large for the weighted CP-SAT objective")
+    ``optional`` adds a zero-cost bypass source -> sink: with costs
+    ``cost - value`` it is the ``net_value`` optimum.
+    """
+    if arcs.n == 0 or tonnes == 0:
+        return np.zeros(arcs.n, dtype=np.int64)
+    mcf, src, snk = _flow_network(arcs, s_t, d_t, cost)
+    if optional:
+        mcf.add_arc_with_capacity_and_unit_cost(src, snk, tonnes, 0)
+    mcf.set_node_supply(src, tonnes)
+    mcf.set_node_supply(snk, -tonnes)
+    status = mcf.solve()
+    if status != mcf.OPTIMAL:
+        raise SolverError(f"min-cost flow failed with status {status!r}")
+    out: np.ndarray = np.asarray(mcf.flows(np.arange(s_t.size, s_t.size + arcs.n)), dtype=np.int64)
+    return out
 
-    model = cp_model.CpModel()
-    # variables: x = tonnes on an arc; y = arc used (only when options need it)
-    caps = arcs.cap.tolist()
-    x = [model.new_int_var(0, c, f"x{a}") for a, c in enumerate(caps)]
-    y = [model.new_bool_var(f"y{a}") for a in range(n)]
 
-    # constraint: a used arc carries between the minimum shipment and its capacity
-    for a in range(n):
-        model.add(x[a] <= caps[a] * y[a])
-        model.add(x[a] >= m * y[a])
+# ---------------------------------------------------------------------------
+# lot rules: arcs in units, hints, parts
+# ---------------------------------------------------------------------------
 
-    # constraint: a supply ships at most its tonnes; a demand receives at most its tonnes
-    for ends, limit in ((arcs.si, s_t), (arcs.di, d_t)):
-        order = np.argsort(ends, kind="stable")
-        bounds = np.searchsorted(ends[order], np.arange(limit.size + 1))
-        for node in range(limit.size):
-            members = order[bounds[node]:bounds[node + 1]].tolist()
-            if len(members) > 0 and sum(caps[a] for a in members) > limit[node]:
-                model.add(sum(x[a] for a in members) <= int(limit[node]))
 
-    # constraint: at most max_partners distinct supplies per demand
-    if options.max_partners is not None:
-        order = np.argsort(arcs.di, kind="stable")
-        bounds = np.searchsorted(arcs.di[order], np.arange(d_t.size + 1))
-        for node in range(d_t.size):
-            members = order[bounds[node]:bounds[node + 1]].tolist()
-            if len(members) > options.max_partners:
-                model.add(sum(y[a] for a in members) <= options.max_partners)
+def _lot_arcs(instance: Instance, arcs: ArcSet, options: SolveOptions) -> tuple[ArcSet, np.ndarray]:
+    """Arcs with a road twin for each rail arc when the tariff has a minimum train load.
 
-    # objective: minimise cost - w * tonnes (lexicographic via the weight w)
-    coef = (arcs.fen - w).tolist()
-    model.minimize(sum(c * v for c, v in zip(coef, x)))
+    A rail arc must then carry at least the train load; its twin carries the
+    same pair by road, below the train load.  Returns (arcs, lower bound in
+    tonnes per arc)."""
+    lo = np.full(arcs.n, options.min_tonnes, dtype=np.int64)
+    train = instance.tariff.min_train_t if instance.tariff.has_rail else 0
+    if train <= 1 or not arcs.rail.any():
+        return arcs, lo
+    assert arcs.road_fen is not None
+    r = np.flatnonzero(arcs.rail)
+    lo[r] = np.maximum(lo[r], train)
+    twin = arcs.take(r)
+    twin.fen = twin.road_fen.copy() if twin.road_fen is not None else twin.fen
+    twin.rail = np.zeros(r.size, dtype=bool)
+    twin.cap = np.minimum(twin.cap, train - 1)
+    # a twin must also meet the buyer's delivered-price cap at road cost
+    price = np.array([s.price_fen for s in instance.supplies], dtype=np.int64)
+    limit = np.array([np.iinfo(np.int64).max if d.max_delivered_fen is None else d.max_delivered_fen
+                      for d in instance.demands], dtype=np.int64)
+    ok = (price[twin.si] + twin.fen <= limit[twin.di]) & (twin.cap >= options.min_tonnes)
+    twin = twin.take(np.flatnonzero(ok))
+    return ArcSet.concat(arcs, twin), np.r_[lo, np.full(twin.n, options.min_tonnes, np.int64)]
 
-    # warm start from a known feasible plan
-    for a, v in enumerate(hint.tolist()):
-        model.add_hint(x[a], v)
-        model.add_hint(y[a], 1 if v > 0 else 0)
 
-    # solve
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(options.time_limit_s)
-    if options.workers:
-        solver.parameters.num_workers = options.workers
-    code = solver.solve(model)
-    name = solver.status_name(code)
-    info: dict[str, Any] = {"cp_sat_status": name, "time_limit_s": options.time_limit_s}
-    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        flow = np.array([solver.value(v) for v in x], dtype=np.int64)
-        status = "OPTIMAL" if code == cp_model.OPTIMAL else "FEASIBLE"
-        source = "cp_sat"
-        if _better(_totals(arcs, hint), _totals(arcs, flow)):
-            flow, status, source = hint, "FEASIBLE", "hint"
-    elif code == cp_model.UNKNOWN:
-        # no solution within the time limit: the hint is feasible by construction
-        log.warning("CP-SAT found no solution in %.1f s; returning the warm start",
-                    options.time_limit_s)
-        flow, status, source = hint, "FEASIBLE", "hint"
-    else:  # INFEASIBLE cannot happen (all-zero is feasible); MODEL_INVALID is a bug
-        raise SolverError(f"CP-SAT returned {name}")
-    tonnes, cost = _totals(arcs, flow)
-    objective = cost - w * tonnes
-    bound = float(solver.best_objective_bound) if code != cp_model.UNKNOWN else float(-w * tonnes_ub)
-    bound = min(bound, float(objective))
-    info.update(
-        solution_source=source,
-        objective=objective,
-        best_bound=bound,
-        gap=0.0 if status == "OPTIMAL" else round((objective - bound) / max(1.0, abs(objective)), 9),
-        tonnes_upper_bound=min(tonnes_ub, int((w - 1 - bound) // w)),
-        tonne_weight=w,
-    )
-    return flow, status, info
+def _units(instance: Instance, arcs: ArcSet, options: SolveOptions) -> np.ndarray:
+    if not options.truckloads:
+        return np.ones(arcs.n, dtype=np.int64)
+    payload = np.array([instance.tariff.payload(m) for m in _MATERIAL_CODES], dtype=np.int64)
+    out: np.ndarray = payload[_supply_codes(instance)[arcs.si]]
+    return out
+
+
+def _trim(arcs: ArcSet, units: np.ndarray, lo: np.ndarray, hi: np.ndarray, flow: np.ndarray,
+          options: SolveOptions) -> np.ndarray:
+    """Units per arc of a plan feasible for the lot rules, made from a flow by dropping tonnes.
+
+    Dropping tonnes never breaks a capacity, so: round down to whole units,
+    zero the arcs below their lower bound, then keep each node's largest arcs
+    up to its partner cap."""
+    k = np.minimum(flow // units, hi)
+    k[k < lo] = 0
+    for ends, cap in ((arcs.di, options.max_partners), (arcs.si, options.max_partners_per_supply)):
+        if cap is None or arcs.n == 0:
+            continue
+        order = np.lexsort((-k * units, ends))  # by node, biggest first
+        e = ends[order]
+        start = np.r_[0, np.flatnonzero(np.diff(e)) + 1]
+        rank = np.arange(arcs.n) - np.repeat(start, np.diff(np.r_[start, arcs.n]))
+        k[order[rank >= cap]] = 0
+    out: np.ndarray = k
+    return out
+
+
+def _rounded_flow(arcs: ArcSet, units: np.ndarray, lo: np.ndarray, hi: np.ndarray, s_t: np.ndarray,
+                  d_t: np.ndarray, cost: np.ndarray, options: SolveOptions, rounds: int = 3) -> np.ndarray:
+    """Units per arc from the flow relaxation rounded down to whole units, then topped up.
+
+    Each round solves the flow on what is left (node tonnes, arc room) and adds
+    the whole units it finds; an arc not yet used takes them only if they reach
+    its lower bound.  Then trimmed to the partner caps."""
+    k = np.zeros(arcs.n, dtype=np.int64)
+    for _ in range(rounds):
+        used = k * units
+        res_s = s_t - np.bincount(arcs.si, weights=used, minlength=s_t.size).astype(np.int64)
+        res_d = d_t - np.bincount(arcs.di, weights=used, minlength=d_t.size).astype(np.int64)
+        f = min_cost_flow_arcs(arcs, res_s, res_d, cost, cap=(hi - k) * units)
+        add = f // units
+        add[(k == 0) & (add < lo)] = 0
+        if not add.any():
+            break
+        k += add
+    return _trim(arcs, units, lo, hi, k * units, options)
+
+
+def _material_groups(instance: Instance) -> np.ndarray:
+    """Group label per catalogue material: materials joined by a multi-material demand share one."""
+    label = np.arange(len(_MATERIAL_CODES))
+    for d in instance.demands:
+        if len(d.materials) > 1:
+            codes = [_MATERIAL_CODES.index(m) for m in d.materials]
+            old = label[codes]
+            label[np.isin(label, old)] = old.min()
+    return label
+
+
+def _solve_parts(parts: list[Part], processes: int) -> list[tuple[np.ndarray, dict[str, Any]]]:
+    n_arcs = sum(p.si.size for p in parts)
+    if processes <= 1 or len(parts) < 2 or n_arcs < PARALLEL_MIN_ARCS:
+        return [solve_part(p) for p in parts]
+    # spawn, not fork: the caller may be a threaded web server
+    with ProcessPoolExecutor(max_workers=min(processes, len(parts)), mp_context=get_context("spawn")) as ex:
+        return list(ex.map(solve_part, parts))
+
+
+def _solve_lots(instance: Instance, arcs: ArcSet, options: SolveOptions,
+                s_t: np.ndarray, d_t: np.ndarray) -> tuple[ArcSet, np.ndarray, str, dict[str, Any]]:
+    larcs, lo_t = _lot_arcs(instance, arcs, options)
+    units = _units(instance, larcs, options)
+    lo = -(-lo_t // units)
+    hi = larcs.cap // units
+    keep = np.flatnonzero(hi >= np.maximum(lo, 1))
+    larcs, units, lo, hi = larcs.take(keep), units[keep], lo[keep], hi[keep]
+    cost = objective_costs(instance, larcs, options.objective)
+    if options.objective == "net_value":
+        keep = np.flatnonzero(cost > 0)  # no tonne at a loss
+        larcs, units, lo, hi, cost = larcs.take(keep), units[keep], lo[keep], hi[keep], cost[keep]
+    # hint: the relaxation's flow, trimmed to the rules (feasible by construction)
+    if options.objective == "net_value":
+        relaxed = fixed_flow_arcs(larcs, s_t, d_t, -cost, int(s_t.sum()), optional=True)
+        hint = _trim(larcs, units, lo, hi, relaxed, options)
+    else:
+        hint = _rounded_flow(larcs, units, lo, hi, s_t, d_t, cost, options)
+    if options.objective != "net_value" and (options.max_partners or options.max_partners_per_supply):
+        # with partner caps the greedy plan (which honours the demand cap) is often the better start
+        greedy_hint = _trim(larcs, units, lo, hi, greedy_flow(instance, larcs, options), options)
+        tonnes = (hint @ units, greedy_hint @ units)
+        costs = ((hint * units) @ cost, (greedy_hint * units) @ cost)
+        if (tonnes[1], -costs[1]) > (tonnes[0], -costs[0]):
+            hint = greedy_hint
+
+    # parts: one per group of materials (exact: no arc joins two groups)
+    group = _material_groups(instance)[_supply_codes(instance)[larcs.si]]
+    processes = options.processes or os.cpu_count() or 1
+    labels = np.unique(group)
+    # parts run side by side only when worth a process each; the time limit is shared accordingly
+    parallel = processes if labels.size >= 2 and larcs.n >= PARALLEL_MIN_ARCS else 1
+    per_part = options.time_limit_s * min(1.0, parallel / max(1, labels.size))
+    parts: list[Part] = []
+    members: list[np.ndarray] = []
+    for g in labels.tolist():  # one iteration per material group (at most 9)
+        idx = np.flatnonzero(group == g)
+        s_nodes, s_loc = np.unique(larcs.si[idx], return_inverse=True)
+        d_nodes, d_loc = np.unique(larcs.di[idx], return_inverse=True)
+        parts.append(Part(
+            si=s_loc.astype(np.int64), di=d_loc.astype(np.int64), unit=units[idx], lo=lo[idx], hi=hi[idx],
+            cost=cost[idx], s_cap=s_t[s_nodes], d_cap=d_t[d_nodes], hint=hint[idx],
+            objective=options.objective, max_partners=options.max_partners,
+            max_partners_per_supply=options.max_partners_per_supply, time_limit_s=per_part,
+            workers=options.workers))
+        members.append(idx)
+    try:
+        results = _solve_parts(parts, parallel)
+    except RuntimeError as exc:
+        raise SolverError(str(exc)) from None
+    k = np.zeros(larcs.n, dtype=np.int64)
+    statuses: list[str] = []
+    info: dict[str, Any] = {"parts": len(parts), "processes": min(parallel, max(1, len(parts)))}
+    scale = 1
+    proven: float | None = 0.0  # CP-SAT's own phase-2 bound, summed over the parts (None if any part has none)
+    for idx, (sol, st) in zip(members, results, strict=True):
+        k[idx] = sol
+        statuses += [st["phase1_status"], st["phase2_status"]]
+        scale = max(scale, st["objective_scale"])
+        # valid for the plan's tonnes only if every part's tonnes are proven the most it can move
+        ok = st["phase1_status"] == "OPTIMAL" and st["phase2_status"] in ("OPTIMAL", "FEASIBLE")
+        proven = proven + st["phase2_bound"] if ok and proven is not None else None
+    flow = k * units
+    flow = _merge_twins(larcs, flow)
+    status = "OPTIMAL" if all(s == "OPTIMAL" for s in statuses) and scale == 1 else "FEASIBLE"
+    info.update(phase_statuses=statuses, objective_scale=scale, lot_arcs=larcs.n, cp_sat_bound=proven)
+    return larcs, flow, status, info
+
+
+def _merge_twins(larcs: ArcSet, flow: np.ndarray) -> np.ndarray:
+    """A pair used both by rail and by its road twin: move the road tonnes onto rail (cheaper, same lots)."""
+    used = np.flatnonzero(flow > 0)
+    if used.size < 2:
+        return flow
+    key = larcs.si[used].astype(np.int64) * (int(larcs.di.max()) + 1) + larcs.di[used]
+    order = np.lexsort((~larcs.rail[used], key))  # per pair: the rail arc first
+    u, k = used[order], key[order]
+    dup = np.flatnonzero(k[1:] == k[:-1]) + 1  # the road twin, right after its rail arc
+    out = flow.copy()
+    out[u[dup - 1]] += out[u[dup]]
+    out[u[dup]] = 0
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -202,10 +338,10 @@ def _solve_cp_sat(instance: Instance, arcs: ArcSet, options: SolveOptions,
 
 
 def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
-    """Propose pairings: most tonnes matched, then least transport cost.
+    """Propose pairings for ``options.objective`` (default: most tonnes, then least transport cost).
 
-    Uses min-cost flow, or CP-SAT when ``options`` has a minimum shipment or
-    a partner cap (status OPTIMAL or FEASIBLE plus a gap in ``stats``).
+    Uses min-cost flow, or two-phase CP-SAT when ``options`` or the tariff
+    impose lot rules (status OPTIMAL or FEASIBLE, the cost gap in ``stats``).
     Raises ValueError for options naming unknown ids, SolverError if a
     solver fails.
     """
@@ -214,37 +350,76 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
     arcs = build_arcs(instance, options)
     t1 = time.perf_counter()
     s_t, d_t = _tonnages(instance)
-    flow = min_cost_flow_arcs(arcs, s_t, d_t)
-    stats: dict[str, Any] = {"solver": "min_cost_flow", "arcs": arcs.n,
+    cost = objective_costs(instance, arcs, options.objective)
+    stats: dict[str, Any] = {"solver": "min_cost_flow", "objective": options.objective, "arcs": arcs.n,
                              "candidate_pairs": arcs.candidates}
+    train = instance.tariff.min_train_t if instance.tariff.has_rail else 0
+    lots = arcs.n > 0 and (options.lot_rules or (train > 1 and bool(arcs.rail.any())))
     status = "OPTIMAL"
-    base_flow = None
-    if options.needs_cp_sat and arcs.n:
-        # the relaxed flow bounds the tonnes; trimmed, it is a feasible start
-        tonnes_ub = int(flow.sum())
-        base_flow = greedy_flow(instance, arcs, options)
-        hint = _trim_to_options(arcs, flow, options)
-        if _better(_totals(arcs, base_flow), _totals(arcs, hint)):
-            hint = base_flow
-        flow, status, info = _solve_cp_sat(instance, arcs, options, hint, tonnes_ub)
+    plan_arcs = arcs
+    if options.objective == "net_value":
+        worth = np.flatnonzero(cost > 0)  # no tonne at a loss
+        plan_arcs, cost = arcs.take(worth), cost[worth]
+    if lots:
+        plan_arcs, flow, status, info = _solve_lots(instance, plan_arcs, options, s_t, d_t)
         stats["solver"] = "cp_sat"
         stats.update(info)
+    elif options.objective == "net_value":
+        flow = fixed_flow_arcs(plan_arcs, s_t, d_t, -cost, int(s_t.sum()), optional=True)
+    else:
+        flow = min_cost_flow_arcs(plan_arcs, s_t, d_t, cost)
     t2 = time.perf_counter()
+    if lots:
+        stats.update(_bounds(instance, arcs, plan_arcs, flow, options, s_t, d_t, stats.pop("cp_sat_bound")))
+    t3 = time.perf_counter()
 
     baseline = None
     if options.baseline:
-        if base_flow is None:
-            base_flow = greedy_flow(instance, arcs, options)
-        g_t, g_fen = _totals(arcs, base_flow)
-        o_t, o_fen = _totals(arcs, flow)
+        g_flow = greedy_flow(instance, plan_arcs, options)
+        if lots:
+            units = _units(instance, plan_arcs, options)
+            g_flow = _trim(plan_arcs, units, -(-options.min_tonnes // units),
+                           plan_arcs.cap // units, g_flow, options) * units
+        g_t, g_fen = _totals(plan_arcs, g_flow)
+        o_t, o_fen = _totals(plan_arcs, flow)
         baseline = Baseline("greedy_cheapest_first", g_t, fen_to_yuan(g_fen),
                             fen_to_yuan(g_fen - o_fen), o_t - g_t)
-    t3 = time.perf_counter()
+    t4 = time.perf_counter()
+    exact_top = not lots and options.objective == "max_tonnes"
+    curve = marginal_cost_curve(plan_arcs, s_t, d_t, int(flow.sum()), fixed_flow_arcs,
+                                _totals(plan_arcs, flow)[1] if exact_top else None) \
+        if options.marginal_curve else []
+    t5 = time.perf_counter()
     stats.update(seconds_build=round(t1 - t0, 4), seconds_solve=round(t2 - t1, 4),
-                 seconds_baseline=round(t3 - t2, 4))
-    plan = assemble_plan(instance, arcs, flow, status, options, stats)
+                 seconds_bound=round(t3 - t2, 4), seconds_baseline=round(t4 - t3, 4),
+                 seconds_curve=round(t5 - t4, 4))
+    plan = assemble_plan(instance, plan_arcs, flow, status, options, stats)
     plan.baseline = baseline
+    plan.marginal_cost_curve = curve
     stats["seconds_total"] = round(time.perf_counter() - t0, 4)
     log.info("solved %d arcs: %s, %d t, %s yuan", arcs.n, status, plan.tonnes_matched,
              plan.transport_cost_yuan)
     return plan
+
+
+def _bounds(instance: Instance, arcs: ArcSet, plan_arcs: ArcSet, flow: np.ndarray, options: SolveOptions,
+            s_t: np.ndarray, d_t: np.ndarray, proven: float | None) -> dict[str, Any]:
+    """Bounds from the flow relaxation (the same arcs without lot rules) and the plan's gap."""
+    cost = objective_costs(instance, arcs, options.objective)
+    tonnes = int(flow.sum())
+    achieved = int(np.dot(flow, objective_costs(instance, plan_arcs, options.objective)))
+    if options.objective == "net_value":
+        worth = np.flatnonzero(cost > 0)
+        relaxed = fixed_flow_arcs(arcs.take(worth), s_t, d_t, -cost[worth], int(s_t.sum()), optional=True)
+        bound = int(np.dot(relaxed, cost[worth]))
+        gap = 0.0 if bound <= 0 else max(0.0, (bound - achieved) / bound)
+        return {"value_bound_yuan": str(fen_to_yuan(bound)), "gap": round(gap, 9),
+                "tonnes_upper_bound": int(relaxed.sum()) if arcs.n else 0}
+    upper = int(min_cost_flow_arcs(arcs, s_t, d_t, cost).sum())
+    least = int(np.dot(fixed_flow_arcs(arcs, s_t, d_t, cost, tonnes), cost))
+    flow_gap = 0.0 if achieved <= 0 else max(0.0, (achieved - least) / achieved)
+    # CP-SAT's phase-2 bound holds for the same tonnes under the lot rules: the tighter of the two
+    best = max(least, math.ceil(proven)) if proven is not None else least
+    gap = 0.0 if achieved <= 0 else max(0.0, (achieved - best) / achieved)
+    return {"tonnes_upper_bound": upper, "cost_bound_yuan": str(fen_to_yuan(least)), "flow_gap": round(flow_gap, 9),
+            "lot_cost_bound_yuan": str(fen_to_yuan(best)), "gap": round(gap, 9)}

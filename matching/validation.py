@@ -17,6 +17,8 @@ from .money import dkm_to_km, e7_to_fen, fen_to_yuan, scaled_int
 from .options import SolveOptions
 from .plan import STATUSES, Plan, co2_factors, co2_kg
 
+MAX_PAIR_TONNES = 10**9  # a pairing carries at most one record's tonnes
+
 
 class PlanError(ValueError):
     """Raised by :func:`check`; ``violations`` lists every problem found."""
@@ -39,13 +41,17 @@ class PairTerms:
 def route_dkm(instance: Instance, s: Supply, d: Demand) -> int:
     """Distance in 0.1 km: round(great_circle * circuity * 10), half to even."""
     km = great_circle((s.lat, s.lon), (d.lat, d.lon)).km
-    return round(km * instance.tariff.circuity * 10.0)
+    return round(float(km) * instance.tariff.circuity * 10.0)
 
 
-def pair_terms(instance: Instance, s: Supply, d: Demand) -> PairTerms | str:
-    """The pairing's terms if the rules allow it, else the reason it is refused."""
-    if s.material != d.material:
-        return f"material {s.material} != {d.material}"
+def pair_terms(instance: Instance, s: Supply, d: Demand, tonnes: int | None = None) -> PairTerms | str:
+    """The pairing's terms if the rules allow it, else the reason it is refused.
+
+    Rail is chosen when both ends have sidings, the tariff has rail, rail is
+    strictly cheaper, and (given ``tonnes``) the pairing carries at least the
+    tariff's minimum train load."""
+    if not d.accepts(s.material):
+        return f"material {s.material} not in {', '.join(d.materials)}"
     if not grade_meets(s.material, s.grade, d.min_grade):
         return f"grade {s.grade} does not meet {d.min_grade}"
     for p, lim in d.quality_limits.items():
@@ -56,7 +62,8 @@ def pair_terms(instance: Instance, s: Supply, d: Demand) -> PairTerms | str:
         return f"distance {dkm_to_km(dkm)} km exceeds a max haul"
     t = instance.tariff
     cost_e7, mode = t.handling_e7 + t.road_micro * dkm, "road"
-    if t.has_rail and s.rail and d.rail:
+    train_ok = tonnes is None or tonnes >= t.min_train_t
+    if t.has_rail and s.rail and d.rail and train_ok:
         rail_e7 = t.handling_e7 + t.rail_fixed_e7 + t.rail_micro * dkm
         if rail_e7 < cost_e7:  # a tie goes to road
             cost_e7, mode = rail_e7, "rail"
@@ -83,9 +90,13 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
     capacities, minimum shipment, exclusions, partner cap, and recomputes all
     totals (money exactly in fen).  Optimality is not checked here.
     """
-    if options is None:
-        options = SolveOptions.from_json(plan.options)
     bad: list[str] = []
+    if options is None:
+        try:
+            options = SolveOptions.from_json(plan.options)
+        except ValueError as exc:
+            bad.append(f"options: {exc}")
+            options = SolveOptions()
     if plan.status not in STATUSES:
         bad.append(f"unknown status {plan.status!r}")
     sup = {str(s.id): s for s in instance.supplies}
@@ -93,9 +104,12 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
     shipped_s: dict[str, int] = {}
     shipped_d: dict[str, int] = {}
     partners: dict[str, int] = {}
+    s_partners: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
     road_f, rail_f = co2_factors(instance, options)
-    tot_t = tot_fen = tot_tax = 0
+    tot_t = tot_fen = tot_tax = tot_delivered = tot_value = 0
+    if plan.objective != options.objective:
+        bad.append(f"objective {plan.objective!r}, options say {options.objective!r}")
     tot_co2 = 0.0
     for k, p in enumerate(plan.pairings):
         where = f"pairings[{k}] ({p.supply}->{p.demand})"
@@ -108,14 +122,17 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
             bad.append(f"{where}: pair appears twice")
         seen.add(key)
         t = p.tonnes
-        if isinstance(t, bool) or not isinstance(t, int) or t < 1:
-            bad.append(f"{where}: tonnes {t!r} is not a whole number >= 1")
+        if isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= MAX_PAIR_TONNES:
+            bad.append(f"{where}: tonnes {t!r} is not a whole number from 1 to {MAX_PAIR_TONNES}")
             continue
         if t < options.min_shipment_t:
             bad.append(f"{where}: {t} t is below the minimum shipment {options.min_shipment_t} t")
+        if options.truckloads and t % instance.tariff.payload(s.material):
+            bad.append(f"{where}: {t} t is not whole truckloads of "
+                       f"{instance.tariff.payload(s.material)} t")
         if key in options.exclude:
             bad.append(f"{where}: pair is excluded")
-        terms = pair_terms(instance, s, d)
+        terms = pair_terms(instance, s, d, t)
         if isinstance(terms, str):
             bad.append(f"{where}: not allowed: {terms}")
             continue
@@ -141,9 +158,16 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
         shipped_s[key[0]] = shipped_s.get(key[0], 0) + t
         shipped_d[key[1]] = shipped_d.get(key[1], 0) + t
         partners[key[1]] = partners.get(key[1], 0) + 1
+        s_partners[key[0]] = s_partners.get(key[0], 0) + 1
         tot_t += t
         tot_fen += t * terms.fen_per_t
         tot_tax += tax
+        tot_delivered += t * terms.delivered_fen_per_t
+        value_fen = instance.tariff.value_fen(s.material)
+        tot_value += t * value_fen
+        if options.objective == "net_value" and terms.fen_per_t >= value_fen:
+            bad.append(f"{where}: moves tonnes at a loss ({fen_to_yuan(terms.fen_per_t)}/t transport, "
+                       f"worth {fen_to_yuan(value_fen)}/t)")
         tot_co2 += co2
 
     for sid, x in shipped_s.items():
@@ -156,6 +180,10 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
         for did, c in partners.items():
             if c > options.max_partners:
                 bad.append(f"demand {dem[did].id}: {c} partners, cap {options.max_partners}")
+    if options.max_partners_per_supply is not None:
+        for sid, c in s_partners.items():
+            if c > options.max_partners_per_supply:
+                bad.append(f"supply {sup[sid].id}: {c} partners, cap {options.max_partners_per_supply}")
 
     if plan.tonnes_matched != tot_t:
         bad.append(f"tonnes_matched {plan.tonnes_matched}, pairings sum to {tot_t}")
@@ -163,6 +191,10 @@ def validate(instance: Instance, plan: Plan, options: SolveOptions | None = None
         bad.append(f"transport_cost_yuan {plan.transport_cost_yuan}, expected {fen_to_yuan(tot_fen)}")
     if _fen(plan.env_tax_avoided_yuan) != tot_tax:
         bad.append(f"env_tax_avoided_yuan {plan.env_tax_avoided_yuan}, expected {fen_to_yuan(tot_tax)}")
+    if plan.delivered_cost_yuan is not None and _fen(plan.delivered_cost_yuan) != tot_delivered:
+        bad.append(f"delivered_cost_yuan {plan.delivered_cost_yuan}, expected {fen_to_yuan(tot_delivered)}")
+    if plan.value_yuan is not None and _fen(plan.value_yuan) != tot_value:
+        bad.append(f"value_yuan {plan.value_yuan}, expected {fen_to_yuan(tot_value)}")
     if abs(plan.co2_kg - tot_co2) > 1e-3 + 1e-9 * tot_co2:
         bad.append(f"co2_kg {plan.co2_kg}, expected {round(tot_co2, 3)}")
     want_s = {str(s.id): s.tonnes - shipped_s.get(str(s.id), 0) for s in instance.supplies}

@@ -74,12 +74,12 @@ def lp_optimum(instance: Instance) -> tuple[int, int]:
     b_ub = [s.tonnes for s in instance.supplies] + [d.tonnes for d in instance.demands]
     r1 = linprog(-np.ones(n), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
     assert r1.status == 0
-    tonnes = int(round(-r1.fun))
+    tonnes = round(-r1.fun)
     cost = np.array([t.fen_per_t for _, _, t in arcs], dtype=float)
     r2 = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, n)), b_eq=[tonnes],
                  bounds=(0, None), method="highs")
     assert r2.status == 0
-    return tonnes, int(round(r2.fun))
+    return tonnes, round(r2.fun)
 
 
 def brute_force(instance: Instance, min_shipment: int = 0, max_partners: int | None = None,
@@ -92,7 +92,7 @@ def brute_force(instance: Instance, min_shipment: int = 0, max_partners: int | N
     choices = []
     for i, j, _ in arcs:
         cap = int(min(s_t[i], d_t[j]))
-        choices.append([0] + list(range(m, cap + 1)))
+        choices.append([0, *range(m, cap + 1)])
     if not arcs:
         return 0, 0
     grid = np.array(list(itertools.product(*choices)), dtype=np.int64)  # plans x arcs
@@ -132,3 +132,179 @@ def sequential_greedy(instance: Instance, min_shipment: int = 0,
             tonnes += x
             cost += x * t.fen_per_t
     return tonnes, cost
+
+
+def plan_score(instance: Instance, plan: Any, objective: str) -> tuple[int, ...]:
+    """The objective of a plan as a tuple to maximise (recomputed from its pairings)."""
+    sup = {str(s.id): s for s in instance.supplies}
+    tonnes = sum(p.tonnes for p in plan.pairings)
+    transport = sum(p.tonnes * int(p.transport_cost_yuan_per_t * 100) for p in plan.pairings)
+    if objective == "net_value":
+        value = sum(p.tonnes * instance.tariff.value_fen(sup[str(p.supply)].material) for p in plan.pairings)
+        return (value - transport,)
+    if objective == "delivered_cost":
+        price = sum(p.tonnes * sup[str(p.supply)].price_fen for p in plan.pairings)
+        return (tonnes, -(transport + price))
+    return (tonnes, -transport)
+
+
+def brute_force_options(instance: Instance, options: Any) -> tuple[int, ...]:
+    """Best objective tuple over every integer plan obeying the options (tiny instances only).
+
+    Independent of the solver: the pair's mode and cost come from the scalar rule checker for each
+    tonnage (rail only at or above the tariff's minimum train load)."""
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    pairs = [(i, j) for i in range(n_s) for j in range(n_d)
+             if (str(instance.supplies[i].id), str(instance.demands[j].id)) not in options.exclude]
+    choices = []
+    for i, j in pairs:
+        s, d = instance.supplies[i], instance.demands[j]
+        unit = instance.tariff.payload(s.material) if options.truckloads else 1
+        opts = [(0, 0, 0, 0)]
+        for t in range(max(1, options.min_shipment_t), min(s.tonnes, d.tonnes) + 1):
+            if t % unit:
+                continue
+            terms = pair_terms(instance, s, d, t)
+            if isinstance(terms, str):
+                continue
+            transport = t * terms.fen_per_t
+            value = t * instance.tariff.value_fen(s.material) - transport
+            if options.objective == "net_value" and value <= 0:
+                continue
+            opts.append((t, transport, t * s.price_fen, value))
+        choices.append(opts)
+    best: tuple[int, ...] | None = None
+    for combo in itertools.product(*choices):
+        s_used = [0] * n_s
+        d_used = [0] * n_d
+        s_cnt = [0] * n_s
+        d_cnt = [0] * n_d
+        for (i, j), (t, *_rest) in zip(pairs, combo, strict=True):
+            if t:
+                s_used[i] += t
+                d_used[j] += t
+                s_cnt[i] += 1
+                d_cnt[j] += 1
+        if any(s_used[i] > instance.supplies[i].tonnes for i in range(n_s)) or \
+                any(d_used[j] > instance.demands[j].tonnes for j in range(n_d)):
+            continue
+        if options.max_partners is not None and max(d_cnt, default=0) > options.max_partners:
+            continue
+        if options.max_partners_per_supply is not None and max(s_cnt, default=0) > options.max_partners_per_supply:
+            continue
+        tonnes = sum(c[0] for c in combo)
+        transport = sum(c[1] for c in combo)
+        if options.objective == "net_value":
+            score: tuple[int, ...] = (sum(c[3] for c in combo),)
+        elif options.objective == "delivered_cost":
+            score = (tonnes, -(transport + sum(c[2] for c in combo)))
+        else:
+            score = (tonnes, -transport)
+        if best is None or score > best:
+            best = score
+    assert best is not None
+    return best
+
+
+def milp_optimum(instance: Instance, options: Any) -> tuple[int, ...]:
+    """Best objective tuple by a two-phase scipy HiGHS MILP (no minimum train load).
+
+    Integer units k_a per allowed pair and a binary y_a (used): lo*y <= k <= hi*y, node tonnes, partner
+    caps on both sides; phase 1 the primary criterion, phase 2 the secondary with phase 1 fixed."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    arcs = allowed_arcs(instance, options.exclude)
+    if options.objective == "net_value":
+        arcs = [a for a in arcs if instance.tariff.value_fen(instance.supplies[a[0]].material) > a[2].fen_per_t]
+    if not arcs:
+        return (0,) if options.objective == "net_value" else (0, 0)
+    n = len(arcs)
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    unit = np.array([instance.tariff.payload(instance.supplies[i].material) if options.truckloads else 1
+                     for i, _, _ in arcs], dtype=float)
+    cap = np.array([min(instance.supplies[i].tonnes, instance.demands[j].tonnes) for i, j, _ in arcs])
+    hi = np.floor(cap / unit)
+    lo = np.ceil(max(1, options.min_shipment_t) / unit)
+    fen = np.array([t.fen_per_t for _, _, t in arcs], dtype=float)
+    price = np.array([instance.supplies[i].price_fen for i, _, _ in arcs], dtype=float)
+    value = np.array([instance.tariff.value_fen(instance.supplies[i].material) for i, _, _ in arcs], dtype=float)
+    rows = []
+    ub = []
+    for i in range(n_s):
+        rows.append(np.r_[[unit[k] if arcs[k][0] == i else 0 for k in range(n)], np.zeros(n)])
+        ub.append(instance.supplies[i].tonnes)
+    for j in range(n_d):
+        rows.append(np.r_[[unit[k] if arcs[k][1] == j else 0 for k in range(n)], np.zeros(n)])
+        ub.append(instance.demands[j].tonnes)
+    if options.max_partners is not None:
+        for j in range(n_d):
+            rows.append(np.r_[np.zeros(n), [1.0 if arcs[k][1] == j else 0 for k in range(n)]])
+            ub.append(options.max_partners)
+    if options.max_partners_per_supply is not None:
+        for i in range(n_s):
+            rows.append(np.r_[np.zeros(n), [1.0 if arcs[k][0] == i else 0 for k in range(n)]])
+            ub.append(options.max_partners_per_supply)
+    link_hi = np.c_[np.eye(n), -np.diag(hi)]
+    link_lo = np.c_[np.eye(n), -np.diag(np.full(n, lo))]
+    cons = [LinearConstraint(np.array(rows), -np.inf, np.array(ub, dtype=float)),
+            LinearConstraint(link_hi, -np.inf, 0), LinearConstraint(link_lo, 0, np.inf)]
+    integrality = np.ones(2 * n)
+    bounds = Bounds(np.zeros(2 * n), np.r_[hi, np.ones(n)])
+    tonnes_c = np.r_[unit, np.zeros(n)]
+    if options.objective == "net_value":
+        gain = np.r_[unit * (value - fen), np.zeros(n)]
+        r = milp(-gain, constraints=cons, integrality=integrality, bounds=bounds)
+        assert r.status == 0
+        return (round(-r.fun),)
+    second = fen + (price if options.objective == "delivered_cost" else 0)
+    r1 = milp(-tonnes_c, constraints=cons, integrality=integrality, bounds=bounds)
+    assert r1.status == 0
+    t = round(-r1.fun)
+    r2 = milp(np.r_[unit * second, np.zeros(n)], integrality=integrality, bounds=bounds,
+              constraints=[*cons, LinearConstraint(tonnes_c[None, :], t, t)])
+    assert r2.status == 0
+    return (t, -round(r2.fun))
+
+
+def _lp_matrix(instance: Instance, arcs: list) -> tuple[Any, list[int]]:
+    n = len(arcs)
+    n_s, n_d = len(instance.supplies), len(instance.demands)
+    rows = [i for i, _, _ in arcs] + [n_s + j for _, j, _ in arcs]
+    a_ub = coo_matrix((np.ones(2 * n), (rows, list(range(n)) * 2)), shape=(n_s + n_d, n)).tocsr()
+    b_ub = [s.tonnes for s in instance.supplies] + [d.tonnes for d in instance.demands]
+    return a_ub, b_ub
+
+
+def lp_objective(instance: Instance, objective: str) -> tuple[int, ...]:
+    """Optimum of a plain (no lot rules) objective by HiGHS LPs (transport LPs are integral)."""
+    arcs = allowed_arcs(instance)
+    if objective == "net_value":
+        arcs = [a for a in arcs if instance.tariff.value_fen(instance.supplies[a[0]].material) > a[2].fen_per_t]
+    if not arcs:
+        return (0,) if objective == "net_value" else (0, 0)
+    a_ub, b_ub = _lp_matrix(instance, arcs)
+    fen = np.array([t.fen_per_t for _, _, t in arcs], dtype=float)
+    if objective == "net_value":
+        gain = np.array([instance.tariff.value_fen(instance.supplies[i].material) for i, _, _ in arcs]) - fen
+        r = linprog(-gain, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+        assert r.status == 0
+        return (round(-r.fun),)
+    n = len(arcs)
+    r1 = linprog(-np.ones(n), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
+    tonnes = round(-r1.fun)
+    price = np.array([instance.supplies[i].price_fen for i, _, _ in arcs], dtype=float)
+    cost = fen + (price if objective == "delivered_cost" else 0)
+    r2 = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, n)), b_eq=[tonnes], bounds=(0, None), method="highs")
+    assert r2.status == 0
+    return (tonnes, -round(r2.fun))
+
+
+def lp_least_cost(instance: Instance, tonnes: int, arcs: list | None = None) -> int:
+    """Least transport cost (fen) of moving exactly ``tonnes`` over the allowed arcs, by HiGHS."""
+    arcs = allowed_arcs(instance) if arcs is None else arcs
+    a_ub, b_ub = _lp_matrix(instance, arcs)
+    fen = np.array([t.fen_per_t for _, _, t in arcs], dtype=float)
+    r = linprog(fen, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, len(arcs))), b_eq=[tonnes], bounds=(0, None),
+                method="highs")
+    assert r.status == 0
+    return round(r.fun)

@@ -120,7 +120,7 @@ def test_malformed_input_exits_2_with_one_line(tmp_path, name, data, message):
     (["solve", "/nonexistent/x.json"], "cannot read"),
     (["solve", "{inst}", "--exclude", "S9:D7"], "unknown supply id 'S9'"),
     (["solve", "{inst}", "--exclude", "nocolon"], "SUPPLY_ID:DEMAND_ID"),
-    (["solve", "{inst}", "--max-partners", "0"], "max_partners"),
+    (["solve", "{inst}", "--max-partners", "0"], "--max-partners: must be from 1"),
     (["solve", "{inst}", "--min-shipment", "ten"], "invalid int value"),
     (["frobnicate"], "invalid choice"),
 ])

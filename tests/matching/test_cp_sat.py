@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matching_testlib import brute_force, dem, inst, north, shipped, sup
 
 from matching import Instance, SolveOptions, solve, validate
-from matching_testlib import brute_force, dem, inst, north, shipped, sup
 
 
 @st.composite
@@ -42,7 +42,11 @@ def test_min_shipment_truckload():
              [dem("D1", lat=north(0), tonnes=60)])
     plan = solve(i, SolveOptions(min_shipment_t=30))
     assert shipped(plan) == {("S1", "D1"): 30, ("S2", "D1"): 30}
-    assert plan.stats["solver"] == "cp_sat" and plan.stats["gap"] == 0.0
+    assert plan.stats["solver"] == "cp_sat" and plan.status == "OPTIMAL"
+    # the flow relaxation at the same 60 t: S1 40 t at 8/t + S2 20 t at 33/t = 980 yuan, against
+    # 30 x 8 + 30 x 33 = 1230 yuan for the lots; CP-SAT proves 1230 optimal, so the gap is 0
+    assert plan.stats["cost_bound_yuan"] == "980.00" and plan.stats["flow_gap"] == round(250 / 1230, 9)
+    assert plan.stats["lot_cost_bound_yuan"] == "1230.00" and plan.stats["gap"] == 0.0
     plan = solve(i, SolveOptions(min_shipment_t=35))
     assert shipped(plan) == {("S1", "D1"): 40}
     assert shipped(solve(i)) == {("S1", "D1"): 40, ("S2", "D1"): 20}

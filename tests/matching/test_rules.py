@@ -4,10 +4,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from matching_testlib import dem, inst, north, shipped, sup
 
 from matching import Instance, Plan, SolveOptions, build_arcs, check, greedy, solve, validate
 from matching.catalogue import ENV_TAX_YUAN_PER_T, MATERIALS, grade_meets
-from matching_testlib import dem, inst, north, shipped, sup
 
 
 def solved(instance: Instance, options: SolveOptions | None = None) -> Plan:
@@ -218,10 +218,32 @@ def test_arcs_are_built_per_material_in_chunks():
     a = build_arcs(i)
     b = build_arcs(i, chunk_pairs=7)
     assert a.candidates == 20 * 10 * 2 and a.n == b.n == 400
-    assert sorted(zip(a.si.tolist(), a.di.tolist(), a.fen.tolist())) == \
-        sorted(zip(b.si.tolist(), b.di.tolist(), b.fen.tolist()))
+    assert sorted(zip(a.si.tolist(), a.di.tolist(), a.fen.tolist(), strict=True)) == \
+        sorted(zip(b.si.tolist(), b.di.tolist(), b.fen.tolist(), strict=True))
 
 
 def test_empty_instance():
     plan = solved(inst([], []))
     assert plan.status == "OPTIMAL" and plan.tonnes_matched == 0
+
+
+def test_multi_material_demand_takes_any_of_its_materials_up_to_one_tonnage():
+    i = Instance.from_json({
+        "supplies": [sup("FA", lat=north(10), tonnes=60), sup("SL", material="gbf_slag", lat=north(20), tonnes=60),
+                     sup("GY", material="fgd_gypsum", tonnes=60)],
+        "demands": [{**dem("CEM", tonnes=100), "material": None, "materials": ["fly_ash", "gbf_slag"]}],
+        "tariff": {"road_yuan_per_t_km": 0.5, "handling_yuan_per_t": 8, "circuity": 1.0}})
+    plan = solved(i)
+    assert shipped(plan) == {("FA", "CEM"): 60, ("SL", "CEM"): 40}
+    assert {p.material for p in plan.pairings} == {"fly_ash", "gbf_slag"}
+    assert Instance.from_json(i.to_json()) == i
+
+
+def test_a_plan_in_the_old_json_form_still_validates():
+    i = inst([sup("S1", lat=north(50))], [dem("D1", tonnes=60)])
+    js = solved(i).to_json()
+    for key in ("objective", "delivered_cost_yuan", "value_yuan", "net_value_yuan", "marginal_cost_curve"):
+        del js[key]
+    for key in ("objective", "truckloads", "max_partners_per_supply"):
+        del js["options"][key]
+    assert validate(i, Plan.from_json(js)) == []
