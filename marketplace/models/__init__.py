@@ -6,6 +6,7 @@ from .generation import GenerationRecord
 from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVersion
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
+from .papers import ReferenceFactor, VatCatalogueRow
 from .site import Site
 from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, Recovery, SubsidyClaim, SubsidyScheme
 
@@ -42,4 +43,6 @@ __all__ = [
     "UserRole",
     "VerificationStatus",
     "Site",
+    "ReferenceFactor",
+    "VatCatalogueRow",
 ]
