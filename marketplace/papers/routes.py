@@ -16,6 +16,8 @@ from sqlalchemy import select
 from ..clock import iso, today_cst
 from ..extensions import db
 from ..models import Organisation
+from ..services import deliveries, subsidies
+from ..services.papers import dossier as dossier_service
 from ..services.papers import producer_ledger as ledger_service
 from ..services.papers import regional_report as report_service
 from ..services.papers.documents import pdf
@@ -156,3 +158,36 @@ def regional_report():
     form = PeriodForm(request.args, meta={"csrf": False})
     form.period.data = period.label
     return render_template("papers/regional_report.html", form=form, **context)
+
+
+@bp.route("/claims/<int:claim_id>/dossier")
+@login_required
+def claim_dossier(claim_id: int):
+    """A subsidy claim's dossier (PDF, or its data): the claim's enterprise and regulators only."""
+    fmt = request.args.get("format", "pdf")
+    if fmt not in ("pdf", "json", "html"):
+        abort(400)
+    claim = subsidies.get_claim(current_user, claim_id)  # NotFound (404) for any other firm
+    doc = dossier_service.dossier(claim)
+    name = f"claim-{claim.id}-dossier"
+    if fmt == "json":
+        c = claim
+        return _json({"claim": subsidies.claim_to_dict(c),
+                      "enterprise": {"name": c.organisation.name, "credit_code": c.organisation.credit_code},
+                      "scheme": subsidies.scheme_to_dict(c.scheme),
+                      "baseline": {"year": c.baseline.year, "tonnes": c.baseline.tonnes,
+                                   "evidence": c.baseline.evidence, "status": c.baseline.status},
+                      "by_agreement": [{"agreement": r.agreement.id, "producer": r.agreement.producer.name,
+                                        "material": r.agreement.material.code, "use": r.agreement.use,
+                                        "tickets": r.tickets, "tonnes": f"{r.tonnes:.3f}"} for r in doc.by_agreement],
+                      "flags": [{"ledger_seq": f.entry.seq, "ticket_no": f.entry.ticket_no, "flag": f.flag,
+                                 "resolution": f.resolution, "reason": f.reason} for f in doc.flags],
+                      "review_trail": [{"at": e.at, "action": e.action, "user": e.user.email if e.user else None,
+                                        "details": e.details} for e in doc.events],
+                      "checkpoint": None if doc.checkpoint is None else {
+                          "id": doc.checkpoint.id, "seq": doc.checkpoint.seq, "root": doc.checkpoint.root,
+                          "time": doc.checkpoint.time, "signature": doc.checkpoint.signature}}, f"{name}.json")
+    html = render_template("papers/claim_dossier_pdf.html", d=doc, c=claim, flag_text=deliveries.FLAG_TEXT)
+    if fmt == "html":
+        return html
+    return _download(pdf(html), "application/pdf", f"{name}.pdf")
