@@ -6,7 +6,7 @@ from .generation import GenerationRecord
 from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVersion
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
-from .papers import ReferenceFactor, VatCatalogueRow
+from .papers import Co2Certificate, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
 from .site import Site
 from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, Recovery, SubsidyClaim, SubsidyScheme
 
@@ -44,5 +44,8 @@ __all__ = [
     "VerificationStatus",
     "Site",
     "ReferenceFactor",
+    "Co2Certificate",
+    "ProductionMonth",
+    "ProductLine",
     "VatCatalogueRow",
 ]

@@ -1,4 +1,4 @@
-"""the papers (issue #15): waste codes on the catalogue, the declaration's disposal, other transfers and stock,
+"""the papers (issue #15): product lines, production months and CO2 certificates; waste codes on the catalogue, the declaration's disposal, other transfers and stock,
 reference factors (environmental tax, CO2 method) and the VAT refund catalogue, seeded
 
 Revision ID: 0013_papers
@@ -118,8 +118,69 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vat_catalogue_row')),
     sa.UniqueConstraint('version', 'code', name='uq_vat_catalogue_row_version_code')
     )
+    _create_utiliser_tables()
     _sqlite_foreign_keys(True)
     seed()
+
+
+def _create_utiliser_tables():
+    """Product lines and their months (VAT evidence) and CO2 certificates."""
+    op.create_table('product_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('vat_code', sa.String(length=40), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_product_line_organisation_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_product_line'))
+    )
+    op.create_index(op.f('ix_product_line_organisation_id'), 'product_line', ['organisation_id'], unique=False)
+    op.create_table('production_month',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('raw_input_t', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('waste_input_t', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('output_t', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('recorded_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('output_t >= 0', name=op.f('ck_production_month_output_nonneg')),
+    sa.CheckConstraint('raw_input_t > 0', name=op.f('ck_production_month_raw_input_positive')),
+    sa.CheckConstraint('waste_input_t >= 0 AND waste_input_t <= raw_input_t', name=op.f('ck_production_month_waste_within_input')),
+    sa.ForeignKeyConstraint(['line_id'], ['product_line.id'], name=op.f('fk_production_month_line_id_product_line')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['user.id'], name=op.f('fk_production_month_recorded_by_id_user')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_production_month')),
+    sa.UniqueConstraint('line_id', 'month', name='uq_production_month_line_month')
+    )
+    op.create_index(op.f('ix_production_month_line_id'), 'production_month', ['line_id'], unique=False)
+    op.create_table('co2_certificate',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token', sa.String(length=43), nullable=False),
+    sa.Column('scope', sa.String(length=10), nullable=False),
+    sa.Column('agreement_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('material', sa.String(length=200), nullable=False),
+    sa.Column('tonnes', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('avoided_t', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('transport_t', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('net_t', sa.Numeric(precision=14, scale=3), nullable=False),
+    sa.Column('method', sa.JSON(), nullable=False),
+    sa.Column('entry_seqs', sa.JSON(), nullable=False),
+    sa.Column('entries_digest', sa.String(length=64), nullable=False),
+    sa.Column('checkpoint_id', sa.Integer(), nullable=False),
+    sa.Column('issued_by_id', sa.Integer(), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('agreement_id IS NOT NULL OR organisation_id IS NOT NULL', name=op.f('ck_co2_certificate_scope_set')),
+    sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_co2_certificate_agreement_id_agreement')),
+    sa.ForeignKeyConstraint(['checkpoint_id'], ['ledger_checkpoint.id'], name=op.f('fk_co2_certificate_checkpoint_id_ledger_checkpoint')),
+    sa.ForeignKeyConstraint(['issued_by_id'], ['user.id'], name=op.f('fk_co2_certificate_issued_by_id_user')),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_co2_certificate_organisation_id_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_co2_certificate')),
+    sa.UniqueConstraint('token', name=op.f('uq_co2_certificate_token'))
+    )
+    op.create_index(op.f('ix_co2_certificate_agreement_id'), 'co2_certificate', ['agreement_id'], unique=False)
+    op.create_index(op.f('ix_co2_certificate_organisation_id'), 'co2_certificate', ['organisation_id'], unique=False)
 
 
 def seed():
@@ -144,6 +205,9 @@ def seed():
 
 def downgrade():
     _sqlite_foreign_keys(False)
+    op.drop_table('co2_certificate')
+    op.drop_table('production_month')
+    op.drop_table('product_line')
     op.drop_table('vat_catalogue_row')
     op.drop_table('reference_factor')
     with op.batch_alter_table('generation_record', schema=None) as batch_op:
