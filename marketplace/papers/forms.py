@@ -3,7 +3,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField
 
-from ..forms_common import SafeForm, max_length, required
+from ..forms_common import SafeForm, choices, max_length, required
 
 
 class PeriodForm(FlaskForm):
@@ -30,8 +30,8 @@ class ProductionMonthForm(SafeForm):
 
 
 class Co2Form(SafeForm):
-    scope = SelectField(_l("Certificate for"), choices=[("agreement", _l("One agreement")),
-                                                         ("year", _l("All our deliveries of a year"))],
+    scope = SelectField(_l("Certificate for"), choices=choices([("agreement", _l("One agreement")),
+                                                                 ("year", _l("All our deliveries of a year"))]),
                         validators=[required()])
     agreement_id = SelectField(_l("Agreement"), coerce=int, choices=[], validate_choice=False)
     year = StringField(_l("Year"), validators=[required(), max_length(4)])

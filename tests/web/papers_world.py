@@ -3,7 +3,7 @@
 Last month (China Standard Time) producer P's site 一号灰场 (Yinchuan) declared fly ash: opening stock 20 t,
 generated 100 t, used in-house 10 t, put into storage 35 t, disposed 5 t, closing stock 55 t. Through the
 platform it shipped two trucks to utiliser C: tickets T-1 (30 t) and T-2 (20 t; C weighed 19.5 t, the ledger
-counts the smaller), so 49.5 t. Then: 20 + 100 = 10 + 49.5 + 5 + closing  ->  the month balances with a
+counts the smaller), so 49.5 t, to a cement works 40 km away by road. Then: 20 + 100 = 10 + 49.5 + 5 + closing  ->  the month balances with a
 closing stock of 55.5 t; with the declared 55 t it is 0.5 t short, shown, not hidden."""
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ def build(db, make_user, make_site, closing="55.500") -> World:
     agreement, producer, consumer = make_agreement(make_user, make_site, tonnes=100, producer=producer,
                                                    producer_site=site)
     agreement.created_at = utcnow() - timedelta(days=70)
+    agreement.use, agreement.distance_km = "cement", Decimal("40.0")  # round figures for the CO2 certificate
     db.session.commit()
     for n, (day, net, received) in enumerate([(10, 30_000, 30_000), (20, 20_000, 19_500)], start=1):
         shipment = deliveries.record_shipment(producer, agreement.id, {

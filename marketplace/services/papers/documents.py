@@ -15,20 +15,14 @@ from ..listing_files import _safe_cell
 PDF_CSS = Path(__file__).resolve().parents[3] / "static" / "css" / "papers-pdf.css"
 
 
-def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """A PDF embeds only what it is given (data: URLs for QR codes); it never fetches a URL a text named."""
-    from weasyprint.urls import default_url_fetcher
-
-    if url.startswith("data:"):
-        return default_url_fetcher(url)
-    raise ValueError(f"PDFs do not fetch {url[:60]!r}")
-
-
 def pdf(html: str) -> bytes:
-    """An HTML document (a papers/*_pdf.html template) as PDF bytes."""
+    """An HTML document (a papers/*_pdf.html template) as PDF bytes. It embeds only what it is given (data:
+    URLs for QR codes): it never fetches a URL, file or host that a text might name."""
     from weasyprint import CSS, HTML
+    from weasyprint.urls import URLFetcher
 
-    return HTML(string=html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(filename=str(PDF_CSS))])
+    fetcher = URLFetcher(allowed_protocols={"data"})
+    return HTML(string=html, url_fetcher=fetcher).write_pdf(stylesheets=[CSS(filename=str(PDF_CSS))])
 
 
 def workbook(sheets: list[tuple[str, list[str], list[str], list[list[Any]]]]) -> bytes:
