@@ -3,12 +3,14 @@ JSON. GET only: papers read the records, they never write."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from ..clock import iso, today_cst
 from ..extensions import db
 from ..forms_common import choices
-from ..models import Organisation
+from ..models import Co2Certificate, Organisation
 from ..services import deliveries, subsidies
 from ..services.agreements import agreements_for
 from ..services.papers import co2 as co2_service
@@ -73,7 +75,7 @@ def _json(document: dict[str, Any], filename: str) -> Response:
     return _download(body, "application/json", filename)
 
 
-def _organisation_for(check_own) -> Organisation:
+def _organisation_for(check_own: Callable[[Organisation], bool]) -> Organisation:
     """The firm whose papers are asked for: one's own (`?org=` of another firm is 404), or for staff the one
     `?org=` names."""
     org_arg = request.args.get("org", "")
@@ -86,14 +88,15 @@ def _organisation_for(check_own) -> Organisation:
         return org
     if org_arg and org_arg != str(current_user.organisation_id):
         abort(404)
-    if not check_own(current_user.organisation):
+    own: Organisation = current_user.organisation
+    if not check_own(own):
         abort(403)
-    return current_user.organisation
+    return own
 
 
 @bp.route("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """The papers this user may open."""
     producers = []
     if current_user.organisation.is_staff:
@@ -104,7 +107,7 @@ def index():
 
 @bp.route("/ledger")
 @login_required
-def producer_ledger():
+def producer_ledger() -> ResponseReturnValue:
     """The producer's 一般工业固体废物管理台账 for a month, quarter or year."""
     fmt = _format()
     org = _organisation_for(lambda o: o.is_producer)
@@ -141,7 +144,7 @@ def producer_ledger():
 
 @bp.route("/report")
 @staff_required
-def regional_report():
+def regional_report() -> ResponseReturnValue:
     """The regulator's half-yearly or yearly report by city and category (the dashboard's figures)."""
     fmt = _format()
     period = _period(str(today_cst().year), ("half", "year"))
@@ -168,7 +171,7 @@ def regional_report():
 
 @bp.route("/claims/<int:claim_id>/dossier")
 @login_required
-def claim_dossier(claim_id: int):
+def claim_dossier(claim_id: int) -> ResponseReturnValue:
     """A subsidy claim's dossier (PDF, or its data): the claim's enterprise and regulators only."""
     fmt = request.args.get("format", "pdf")
     if fmt not in ("pdf", "json", "html"):
@@ -201,7 +204,8 @@ def claim_dossier(claim_id: int):
 
 # --- tax evidence -------------------------------------------------------------------------------------------
 
-def _tax_context(org: Organisation, period: Period, line_form=None, month_form=None) -> dict[str, Any]:
+def _tax_context(org: Organisation, period: Period, line_form: ProductLineForm | None = None,
+                 month_form: ProductionMonthForm | None = None) -> dict[str, Any]:
     locale = str(get_locale())
     rows = reference.vat_rows(today_cst())
     lines = tax_service.lines_of(org.id)
@@ -216,7 +220,7 @@ def _tax_context(org: Organisation, period: Period, line_form=None, month_form=N
 
 @bp.route("/vat")
 @login_required
-def vat_evidence():
+def vat_evidence() -> ResponseReturnValue:
     """The utiliser's VAT refund evidence: its product lines' months, the waste share its receipts prove."""
     fmt = _format()
     org = _organisation_for(lambda o: o.is_consumer)
@@ -239,7 +243,7 @@ def vat_evidence():
 
 
 def _own_utiliser() -> Organisation:
-    org = current_user.organisation
+    org: Organisation = current_user.organisation
     if not org.is_consumer or org.is_staff:
         abort(403)
     return org
@@ -247,7 +251,7 @@ def _own_utiliser() -> Organisation:
 
 @bp.route("/vat/lines", methods=["POST"])
 @login_required
-def add_product_line():
+def add_product_line() -> ResponseReturnValue:
     org = _own_utiliser()
     form = ProductLineForm()
     form.vat_code.choices = choices((r.code, r.code) for r in reference.vat_rows(today_cst()))
@@ -261,7 +265,7 @@ def add_product_line():
 
 @bp.route("/vat/months", methods=["POST"])
 @login_required
-def declare_production_month():
+def declare_production_month() -> ResponseReturnValue:
     org = _own_utiliser()
     form = ProductionMonthForm()
     form.line_id.choices = choices((line.id, line.name) for line in tax_service.lines_of(org.id))
@@ -277,7 +281,7 @@ def declare_production_month():
 
 @bp.route("/env-tax")
 @login_required
-def env_tax_evidence():
+def env_tax_evidence() -> ResponseReturnValue:
     """The producer's environmental protection tax not owed on what the platform's utilisers took."""
     fmt = _format()
     org = _organisation_for(lambda o: o.is_producer)
@@ -303,7 +307,7 @@ def env_tax_evidence():
 
 # --- CO2 certificates ---------------------------------------------------------------------------------------
 
-def _co2_page(form: Co2Form, status: int = 200):
+def _co2_page(form: Co2Form, status: int = 200) -> ResponseReturnValue:
     form.agreement_id.choices = choices((a.id, f"#{a.id} {a.material.name(str(get_locale()))} {a.tonnes} t")
                                         for a in agreements_for(current_user)
                                         if current_user.organisation_id in (a.producer_org_id, a.consumer_org_id))
@@ -313,7 +317,7 @@ def _co2_page(form: Co2Form, status: int = 200):
 
 @bp.route("/co2")
 @login_required
-def co2_list():
+def co2_list() -> ResponseReturnValue:
     """The certificates this firm holds, and the form to issue one."""
     form = Co2Form(formdata=None)
     form.year.data = str(today_cst().year)
@@ -322,7 +326,7 @@ def co2_list():
 
 @bp.route("/co2", methods=["POST"])
 @login_required
-def co2_issue():
+def co2_issue() -> ResponseReturnValue:
     if current_user.organisation.is_staff:
         abort(403)  # certificates are the trading firms'; staff read them
     form = Co2Form()
@@ -335,7 +339,7 @@ def co2_issue():
     return _co2_page(form, 400)
 
 
-def _public(certificate) -> dict[str, Any]:
+def _public(certificate: Co2Certificate) -> dict[str, Any]:
     """What anyone with the link may know: figures, method, ledger evidence; never who or where."""
     cp = certificate.checkpoint
     return {"certificate": certificate.token, "scope": certificate.scope, "year": certificate.year,
@@ -348,7 +352,7 @@ def _public(certificate) -> dict[str, Any]:
 
 
 @bp.route("/co2/<token>")
-def co2_verify(token: str):
+def co2_verify(token: str) -> ResponseReturnValue:
     """The public verification page a certificate's QR code opens: no login, nothing confidential."""
     certificate = co2_service.by_token(token)
     holder = current_user.is_authenticated and co2_service.may_hold(current_user, certificate)
@@ -356,13 +360,13 @@ def co2_verify(token: str):
 
 
 @bp.route("/co2/<token>.json")
-def co2_json(token: str):
+def co2_json(token: str) -> ResponseReturnValue:
     return _json(_public(co2_service.by_token(token)), f"co2-{token[:8]}.json")
 
 
 @bp.route("/co2/<token>.pdf")
 @login_required
-def co2_pdf(token: str):
+def co2_pdf(token: str) -> ResponseReturnValue:
     certificate = co2_service.by_token(token)
     if not co2_service.may_hold(current_user, certificate):
         abort(404)

@@ -89,7 +89,7 @@ def entries_digest(entries: list[LedgerEntry]) -> str:
     return hashlib.sha256("".join(e.hash for e in entries).encode()).hexdigest()
 
 
-def issue(actor: User, scope: str, year, agreement_id=None) -> Co2Certificate:
+def issue(actor: User, scope: str, year: object, agreement_id: object = None) -> Co2Certificate:
     """Issue a certificate for one of the actor's agreements and a year, or for the actor's organisation and a
     year. The ledger is verified and a checkpoint covering its head is taken (or signed) first."""
     if scope not in ("agreement", "year"):
@@ -123,8 +123,9 @@ def issue(actor: User, scope: str, year, agreement_id=None) -> Co2Certificate:
 
 def by_token(token: str) -> Co2Certificate:
     """The certificate a public link names (404 for anything else: the token is the only key)."""
-    certificate = db.session.scalar(select(Co2Certificate).where(Co2Certificate.token == token)) \
-        if TOKEN.match(token or "") else None
+    certificate: Co2Certificate | None = None
+    if TOKEN.match(token or ""):
+        certificate = db.session.scalar(select(Co2Certificate).where(Co2Certificate.token == token))
     if certificate is None:
         raise NotFound(_l("No such certificate."))
     return certificate

@@ -22,7 +22,7 @@ def pdf(html: str) -> bytes:
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"})
-    return HTML(string=html, url_fetcher=fetcher).write_pdf(stylesheets=[CSS(filename=str(PDF_CSS))])
+    return bytes(HTML(string=html, url_fetcher=fetcher).write_pdf(stylesheets=[CSS(filename=str(PDF_CSS))]))
 
 
 def workbook(sheets: list[tuple[str, list[str], list[str], list[list[Any]]]]) -> bytes:

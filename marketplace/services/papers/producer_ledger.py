@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -77,7 +77,7 @@ class WasteRow:
 @dataclass
 class Ticket:
     ticket_no: str
-    dispatched_at: object
+    dispatched_at: datetime
     net_kg: int
     ledger_seq: int
     kind: str
@@ -262,7 +262,8 @@ def ledger_workbook(ledger: ProducerLedger) -> bytes:
     from .documents import workbook
 
     org, cp = ledger.organisation, ledger.checkpoint
-    info = [["产生单位名称", org.name], ["统一社会信用代码", org.credit_code or org.released_credit_code or ""],
+    info: list[list[Any]] = [
+            ["产生单位名称", org.name], ["统一社会信用代码", org.credit_code or org.released_credit_code or ""],
             ["台账期间", ledger.period.label],
             ["保存期限", f"不少于{RETENTION_YEARS}年（生态环境部公告2021年第82号）；导出所依据的记录不可删除"],
             ["平衡核对", "期初贮存量 + 产生量 = 自行利用量 + 委托利用量 + 其他转移量 + 处置量 + 期末贮存量"],

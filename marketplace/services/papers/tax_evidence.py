@@ -23,7 +23,7 @@ from ...errors import NotFound, PermissionDenied, ValidationError
 from ...extensions import db
 from ...models import LedgerEntry, Organisation, ProductionMonth, ProductLine, User, VatCatalogueRow
 from ..generation import parse_month, parse_tonnes
-from ..values import get_row, parse_text
+from ..values import get_row, parse_int, parse_text
 from .periods import Period
 from .reference import required_factor, vat_rows
 
@@ -42,7 +42,7 @@ def _utiliser(actor: User) -> Organisation:
     return org
 
 
-def add_product_line(actor: User, name, vat_code) -> ProductLine:
+def add_product_line(actor: User, name: object, vat_code: object) -> ProductLine:
     """A utiliser's product line under a row of the VAT catalogue in force today."""
     org = _utiliser(actor)
     name = parse_text(name, "name", 200)
@@ -61,10 +61,11 @@ def lines_of(org_id: int) -> list[ProductLine]:
                                    .options(joinedload(ProductLine.months)).order_by(ProductLine.id)).unique())
 
 
-def declare_month(actor: User, line_id, month, raw_input, waste_input, output) -> ProductionMonth:
+def declare_month(actor: User, line_id: object, month: str, raw_input: object, waste_input: object,
+                  output: object) -> ProductionMonth:
     """Declare (or correct) a product line's month: raw materials in, listed waste used, output (tonnes)."""
     org = _utiliser(actor)
-    line = get_row(ProductLine, line_id)
+    line = get_row(ProductLine, parse_int(line_id, "line_id", 1, 2**31 - 1))
     if line is None or line.organisation_id != org.id:
         raise NotFound(_l("No such product line."))
     month_date = parse_month(month)
