@@ -123,3 +123,14 @@ def test_bad_requests_are_form_errors(client, world, db, data, message):
     r = post_form(client, "/papers/co2", {"agreement_id": world.agreement.id, **data}, page="/papers/co2")
     assert r.status_code == 400 and message in r.get_data(as_text=True)
     assert db.session.scalar(select(Co2Certificate)) is None
+
+
+def test_staff_read_certificates_but_do_not_issue_them(app, client, world, db, make_user):
+    holder = app.test_client()
+    login(holder, world.consumer)
+    issue(holder, world)
+    token = db.session.scalar(select(Co2Certificate.token))
+    login(client, make_user(kind="regulator"))
+    assert client.get(f"/papers/co2/{token}.pdf").status_code == 200
+    r = post_form(client, "/papers/co2", {"scope": "year", "year": world.month[:4]}, page="/papers/co2")
+    assert r.status_code == 403 and db.session.query(Co2Certificate).count() == 1

@@ -113,3 +113,13 @@ def test_another_firms_evidence_is_404_and_regulators_read_it(app, client, world
     regulator = app.test_client()
     login(regulator, make_user(kind="regulator"))
     assert regulator.get(url, query_string={"org": org_id, "period": world.month, "format": "json"}).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["producer", "regulator"])
+@pytest.mark.parametrize("url", ["/papers/vat/lines", "/papers/vat/months"])
+def test_only_utilisers_declare_lines_and_months(client, world, make_user, db, kind, url):
+    login(client, make_user(kind=kind))
+    r = post_form(client, url, {"name": "x", "vat_code": "cement_425", "line_id": 1, "month": world.month,
+                                "raw_input_t": "1", "waste_input_t": "1", "output_t": "1"})
+    assert r.status_code == 403
+    assert db.session.query(ProductLine).count() == 0
