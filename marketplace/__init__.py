@@ -64,6 +64,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     from .matches import bp as matches_bp
     from .main import bp as main_bp
     from .org import bp as org_bp
+    from .papers import bp as papers_bp
     from .subsidies import bp as subsidies_bp
 
     app.register_blueprint(main_bp)
@@ -75,6 +76,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     app.register_blueprint(deliveries_bp, url_prefix="/deliveries")
     app.register_blueprint(subsidies_bp, url_prefix="/subsidies")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(papers_bp, url_prefix="/papers")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates each request by its bearer token, never by cookie
 

@@ -12,4 +12,11 @@ class GenerationForm(FlaskForm):
     tonnes_generated = StringField(_l("Generated (t)"), validators=[required(), max_length(20)])
     tonnes_used_in_house = StringField(_l("Used in-house (t)"), default="0", validators=[max_length(20)])
     tonnes_stored = StringField(_l("Put into storage (t)"), default="0", validators=[max_length(20)])
+    tonnes_disposed = StringField(_l("Disposed (t)"), default="0", validators=[max_length(20)])
+    tonnes_transferred_other = StringField(_l("Handed to units outside the platform (t)"), default="0",
+                                           validators=[max_length(20)])
+    other_receivers = StringField(_l("Those units: name, credit code, use"), validators=[max_length(500)])
+    stock_opening = StringField(_l("Stock at the month's start (t; blank: last month's closing)"),
+                                validators=[max_length(20)])
+    stock_closing = StringField(_l("Stock at the month's end (t)"), validators=[max_length(20)])
     submit = SubmitField(_l("Record"))

@@ -22,7 +22,11 @@ def index():
     if form.validate_on_submit():
         record = run_service(form, generation.record_generation, current_user, form.site_id.data,
                              form.material.data, form.month.data, form.tonnes_generated.data,
-                             form.tonnes_used_in_house.data or "0", form.tonnes_stored.data or "0")
+                             form.tonnes_used_in_house.data or "0", form.tonnes_stored.data or "0",
+                             disposed=form.tonnes_disposed.data or "0",
+                             transferred_other=form.tonnes_transferred_other.data or "0",
+                             other_receivers=form.other_receivers.data or "", stock_opening=form.stock_opening.data,
+                             stock_closing=form.stock_closing.data)
         if record is not None:
             flash(_("Recorded %(month)s.", month=f"{record.month:%Y-%m}"), "success")
             return redirect(url_for("generation.index"))

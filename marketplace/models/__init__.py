@@ -6,6 +6,7 @@ from .generation import GenerationRecord
 from .matching import Agreement, MatchRound, Proposal, ProposalStatus, RoundStatus, TariffVersion
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
+from .papers import Co2Certificate, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
 from .site import Site
 from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, Recovery, SubsidyClaim, SubsidyScheme
 
@@ -43,4 +44,9 @@ __all__ = [
     "UserRole",
     "VerificationStatus",
     "Site",
+    "ReferenceFactor",
+    "Co2Certificate",
+    "ProductionMonth",
+    "ProductLine",
+    "VatCatalogueRow",
 ]

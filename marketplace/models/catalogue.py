@@ -19,6 +19,8 @@ class Material(db.Model):
     standard: Mapped[str | None] = mapped_column(String(100))
     #: Environmental protection tax a producer avoids per tonne utilised instead of stored.
     env_tax_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    #: Category code of general industrial solid waste (GB/T 39198-2020 / MEE 2021 ledger guide, e.g. SW02).
+    waste_code: Mapped[str | None] = mapped_column(String(20))
 
     grades: Mapped[list[MaterialGrade]] = relationship(
         back_populates="material", order_by="MaterialGrade.rank"

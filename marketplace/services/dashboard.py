@@ -40,7 +40,7 @@ def tables(viewer: User, year: int) -> dict[str, list[dict]]:
 
 def overall(rows: list[dict]) -> dict:
     generated = sum(Decimal(r["generated_t"]) for r in rows)
-    used = generated - sum(Decimal(r["stored_t"]) for r in rows)
+    used = generated - sum(Decimal(r["stored_t"]) + Decimal(r.get("disposed_t", 0)) for r in rows)
     platform = sum(Decimal(r["utilised_platform_t"]) for r in rows)
     return {"generated": generated, "used": used, "platform": platform,
             "rate": (used / generated).quantize(Decimal("0.0001")) if generated else None}
@@ -51,7 +51,8 @@ def charts(tables: dict[str, list[dict]]) -> dict[str, list]:
     return {
         "months": [r["group"] for r in months],
         "generated": [float(r["generated_t"]) for r in months],
-        "used": [float(Decimal(r["generated_t"]) - Decimal(r["stored_t"])) for r in months],
+        "used": [float(Decimal(r["generated_t"]) - Decimal(r["stored_t"]) - Decimal(r.get("disposed_t", 0)))
+                 for r in months],
         "platform": [float(r["utilised_platform_t"]) for r in months],
         "cities": [r["group"] for r in cities],
         "city_rates": [float(r["utilisation_rate"] or 0) * 100 for r in cities],

@@ -246,13 +246,13 @@ def _ledger_kg_by(year: int, key) -> dict:
 GROUPS = ("region", "city", "park", "material", "organisation", "month")
 
 
-def utilisation(year: int, group_by: str) -> list[dict]:
-    """Generated, used in-house, utilised through the platform, stored, the utilisation rate and the
-    platform's share, per group, for a calendar year (China Standard Time).
+def utilisation(year: int, group_by: str, months: tuple[int, int] = (1, 12)) -> list[dict]:
+    """Generated, used in-house, utilised through the platform, stored, disposed, the utilisation rate and the
+    platform's share, per group, for a calendar year (China Standard Time), or its months first..last.
 
-    The utilisation rate is (generated - stored) / generated: what was not put into storage was used, in-house,
-    through the platform or elsewhere (as the region's statistics count it). The platform's share is the
-    confirmed ledger tonnes / generated."""
+    The utilisation rate is (generated - stored - disposed) / generated: what was neither put into storage nor
+    disposed of was used, in-house, through the platform or elsewhere (as the region's statistics count it).
+    The platform's share is the confirmed ledger tonnes / generated."""
     if group_by not in GROUPS:
         raise ValidationError(_l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)), field="group_by")
     orgs = {o.id: o.name for o in db.session.scalars(select(Organisation))}
@@ -263,29 +263,37 @@ def utilisation(year: int, group_by: str) -> list[dict]:
                 "month": f"{year}-{month:02d}"}[group_by]
 
     table: dict = defaultdict(lambda: {"generated": Decimal(0), "in_house": Decimal(0), "platform_kg": 0,
-                                       "stored": Decimal(0)})
+                                       "stored": Decimal(0), "disposed": Decimal(0)})
+    first, last = months
     rows = db.session.execute(
         select(GenerationRecord, Site).join(Site, GenerationRecord.site_id == Site.id)
         .options(joinedload(GenerationRecord.material))
-        .where(GenerationRecord.month >= date(year, 1, 1), GenerationRecord.month < date(year + 1, 1, 1)))
+        .where(GenerationRecord.month >= date(year, first, 1), GenerationRecord.month < date(year + 1, 1, 1)))
     for record, site in rows:
+        if record.month.month > last:
+            continue
         row = table[key_of(site, record.material.code, site.organisation_id, record.month.month)]
         row["generated"] += record.tonnes_generated
         row["in_house"] += record.tonnes_used_in_house
         row["stored"] += record.tonnes_stored
-    platform = _ledger_kg_by(year, lambda e, site: key_of(site, e.material, e.producer_org_id,
-                                                         to_cst(e.dispatched_at).month))
+        row["disposed"] += record.tonnes_disposed
+    platform = _ledger_kg_by(year, lambda e, site: (
+        key_of(site, e.material, e.producer_org_id, to_cst(e.dispatched_at).month)
+        if first <= to_cst(e.dispatched_at).month <= last else None))
     for key, kg in platform.items():
-        table[key]["platform_kg"] += kg
+        if key is not None:
+            table[key]["platform_kg"] += kg
     out = []
     for key in sorted(table, key=str):
         row = table[key]
         platform_t = Decimal(row["platform_kg"]) / 1000
         generated = row["generated"]
-        rate = ((generated - row["stored"]) / generated).quantize(Decimal("0.0001")) if generated else None
+        used = generated - row["stored"] - row["disposed"]
+        rate = (used / generated).quantize(Decimal("0.0001")) if generated else None
         share = (platform_t / generated).quantize(Decimal("0.0001")) if generated else None
         out.append({"group": key, "generated_t": f"{generated:.3f}", "used_in_house_t": f"{row['in_house']:.3f}",
                     "utilised_platform_t": f"{platform_t:.3f}", "stored_t": f"{row['stored']:.3f}",
+                    "disposed_t": f"{row['disposed']:.3f}",
                     "utilisation_rate": None if rate is None else str(rate),
                     "platform_share": None if share is None else str(share)})
     return out

@@ -9,16 +9,19 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imports)
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import GenerationRecord, Site, User
+from . import audit
 from .catalogue import material_by_code
 from .sites import get_own_site
-
-from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imports)
+from .values import parse_text
 
 #: One site declaring more than this of one material in one month is a typing error, not a plant.
 MAX_MONTHLY_TONNES = Decimal("1000000")
+#: A yard holds years of waste: its stock may exceed a month's limit (Ningdong's yards held tens of Mt).
+MAX_STOCK = Decimal("100000000")
 KG = Decimal("0.001")
 
 
@@ -52,8 +55,14 @@ def parse_tonnes(value, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> De
 
 
 def record_generation(actor: User, site_id: int, material_code: str, month: str, generated, used_in_house,
-                      stored) -> GenerationRecord:
-    """Declare (or correct) one site's generation of one material in one month."""
+                      stored, *, disposed="0", transferred_other="0", other_receivers: str = "",
+                      stock_opening=None, stock_closing=None) -> GenerationRecord:
+    """Declare (or correct) one site's generation of one material in one month.
+
+    For the solid-waste ledger (台账) the declaration also holds what the platform cannot know: tonnes disposed,
+    tonnes handed to units outside the platform (and who they are), and the storage stock counted at the
+    month's start (blank: last month's closing) and end. A correction is kept in the audit log with the
+    figures it replaced, so a ledger exported before it can be explained."""
     org = actor.organisation
     if not org.is_producer:
         raise PermissionDenied(_l("Only producers declare generated waste."))
@@ -72,18 +81,42 @@ def record_generation(actor: User, site_id: int, material_code: str, month: str,
     if in_house + stored_t > gen:
         raise ValidationError(_l("Used in-house plus stored cannot exceed what was generated."),
                               field="tonnes_stored")
+    disposed_t = parse_tonnes(disposed or "0", "tonnes_disposed")
+    other_t = parse_tonnes(transferred_other or "0", "tonnes_transferred_other")
+    receivers = parse_text(other_receivers, "other_receivers", 500)
+    if other_t and not receivers:
+        raise ValidationError(_l("Name the receiving units (name, credit code, use) of what went elsewhere."),
+                              field="other_receivers")
+    opening = None if stock_opening in (None, "") else parse_tonnes(stock_opening, "stock_opening", MAX_STOCK)
+    closing = None if stock_closing in (None, "") else parse_tonnes(stock_closing, "stock_closing", MAX_STOCK)
     record = db.session.scalar(select(GenerationRecord).where(
         GenerationRecord.site_id == site.id, GenerationRecord.material_id == material.id,
         GenerationRecord.month == month_date))
     if record is None:
         record = GenerationRecord(site_id=site.id, material_id=material.id, month=month_date)
         db.session.add(record)
+    else:
+        audit.record(actor, "generation.correct", record, {"before": declared_figures(record)})
     record.tonnes_generated = gen
     record.tonnes_used_in_house = in_house
     record.tonnes_stored = stored_t
+    record.tonnes_disposed = disposed_t
+    record.tonnes_transferred_other = other_t
+    record.other_receivers = receivers
+    record.stock_opening = opening
+    record.stock_closing = closing
     record.recorded_by_id = actor.id
     db.session.flush()
     return record
+
+
+def declared_figures(record: GenerationRecord) -> dict:
+    """A declaration's figures as plain strings (kept in the audit log when it is corrected)."""
+    return {"month": f"{record.month:%Y-%m}", "site_id": record.site_id, "material_id": record.material_id,
+            **{name: None if getattr(record, name) is None else f"{getattr(record, name):.3f}" for name in (
+                "tonnes_generated", "tonnes_used_in_house", "tonnes_stored", "tonnes_disposed",
+                "tonnes_transferred_other", "stock_opening", "stock_closing")},
+            "other_receivers": record.other_receivers}
 
 
 def records_of(org_id: int, limit: int = 500) -> list[GenerationRecord]:

@@ -74,11 +74,11 @@ def _app():
 
 # Reference data the migrations seed; every other row is deleted after each test.
 CATALOGUE_TABLES = {"material", "material_grade", "material_parameter", "alembic_version", "tariff_version",
-                    "ledger_head", "subsidy_scheme"}
+                    "ledger_head", "subsidy_scheme", "reference_factor", "vat_catalogue_row"}
 #: Tables that refuse UPDATE and DELETE on PostgreSQL (a trigger); emptied between tests by TRUNCATE.
 APPEND_ONLY_TABLES = {"audit_entry", "ledger_entry", "ledger_checkpoint"}
 #: Tables whose version 1 comes from a migration and stays; later versions are test data.
-VERSIONED_TABLES = {"tariff_version", "subsidy_scheme"}
+VERSIONED_TABLES = {"tariff_version", "subsidy_scheme", "reference_factor", "vat_catalogue_row"}
 
 
 def clean_database(db) -> None:

@@ -157,6 +157,25 @@ MATRIX = [
     ("GET", "/healthz", "/healthz", expect(200)),
     ("GET", "/readyz", "/readyz", expect(200)),
     ("GET", "/metrics", "/metrics", expect(200)),
+    # the papers (issue #15): a firm's own only; staff name the firm (?org=), without it there is none to show
+    ("GET", "/papers/", "/papers/", expect(200, anonymous=302)),
+    ("GET", "/papers/ledger", "/papers/ledger", expect(403, anonymous=302, producer_admin=200, producer_member=200,
+                                                       unverified_producer=200, regulator=404, operator=404)),
+    ("GET", "/papers/ledger", "/papers/ledger?org={other_org}", expect(404, anonymous=302, regulator=200,
+                                                                        operator=200)),
+    ("GET", "/papers/report", "/papers/report", expect(403, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/papers/claims/<int:claim_id>/dossier", "/papers/claims/{other_claim}/dossier?format=json",
+     expect(404, anonymous=302, regulator=200, operator=200)),
+    ("GET", "/papers/vat", "/papers/vat", expect(403, anonymous=302, consumer=200, regulator=404, operator=404)),
+    ("POST", "/papers/vat/lines", "/papers/vat/lines", expect(403, anonymous=302, consumer=400)),
+    ("POST", "/papers/vat/months", "/papers/vat/months", expect(403, anonymous=302, consumer=400)),
+    ("GET", "/papers/env-tax", "/papers/env-tax", expect(403, anonymous=302, producer_admin=200, producer_member=200,
+                                                         unverified_producer=200, regulator=404, operator=404)),
+    ("GET", "/papers/co2", "/papers/co2", expect(200, anonymous=302)),
+    ("POST", "/papers/co2", "/papers/co2", expect(400, anonymous=302, regulator=403, operator=403)),
+    ("GET", "/papers/co2/<token>", "/papers/co2/" + "A" * 43, expect(404)),  # public, by its unguessable id
+    ("GET", "/papers/co2/<token>.json", "/papers/co2/" + "A" * 43 + ".json", expect(404)),
+    ("GET", "/papers/co2/<token>.pdf", "/papers/co2/" + "A" * 43 + ".pdf", expect(404, anonymous=302)),
 ]
 
 
@@ -204,7 +223,7 @@ def world(make_user, make_org, make_site, db):
                "other_user": stranger.id, "other_supply": other_supply.id, "other_draft": other_draft.id,
                "other_token": token.id, "other_round": other_round.id, "other_proposal": other_proposal.id,
                "other_agreement": other_agreement.id, "other_shipment": other_shipment.id,
-               "other_entry": other_entry, **extra}
+               "other_entry": other_entry, "other_org": stranger.organisation_id, **extra}
         return user, ids
 
     return build
