@@ -9,14 +9,15 @@ need=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)  # the virtualenv
 command -v npm >/dev/null || need+=(npm)                                   # static/vendor (scripts/vendor.sh)
 # the papers' PDFs (WeasyPrint): Pango to lay out text, and a Chinese font
-{ command -v ldconfig >/dev/null && ldconfig -p | grep -q libpangoft2-1.0; } || need+=(libpango-1.0-0 libpangoft2-1.0-0)
-{ command -v fc-list >/dev/null && fc-list | grep -qi "wenquanyi micro hei"; } || need+=(fonts-wqy-microhei)
+ls /usr/lib/*/libpangoft2-1.0.so.0 >/dev/null 2>&1 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
+fonts=$(command -v fc-list >/dev/null && fc-list || true)
+[[ "$fonts" == *"WenQuanYi Micro Hei"* ]] || need+=(fonts-wqy-microhei)
 if [ "$what" = test ]; then
   [ -x /usr/bin/chromium ] || need+=(chromium)                             # the browser tests
   # Headless Chromium lays text out with whatever font there is; with none, text has no size.
-  { command -v fc-list >/dev/null && [ -n "$(fc-list)" ]; } || need+=(fonts-liberation)
+  [ -n "$fonts" ] || need+=(fonts-liberation)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)  # scripts/pg.sh
-  command -v pdftotext >/dev/null || need+=(poppler-utils)                 # tests read the PDFs back
+  [ -x /usr/bin/pdftotext ] || need+=(poppler-utils)                        # tests read the PDFs back
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 install=(apt-get install -y -q --no-install-recommends "${need[@]}")

@@ -2,7 +2,7 @@
 reference factors (environmental tax, CO2 method) and the VAT refund catalogue, seeded
 
 Revision ID: 0013_papers
-Revises: 0009
+Revises: 0010_jobs
 Create Date: 2026-12-01 07:30:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013_papers'
-down_revision = '0009'
+down_revision = '0010_jobs'
 branch_labels = None
 depends_on = None
 
