@@ -1,6 +1,8 @@
 """Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from datetime import datetime
 from functools import wraps
 from flask import abort, flash, g, got_request_exception, render_template, request
@@ -15,6 +17,7 @@ from .errors import api_error
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
 from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
 from .extensions import db
+from .models import enums
 
 
 def init_app(app) -> None:
@@ -54,6 +57,7 @@ def init_app(app) -> None:
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
             "map_config": maps.config,
             "policy": policy,
+            "enums": enums,
         }
 
     # The one way a template shows a time: Babel renders it in BABEL_DEFAULT_TIMEZONE (Asia/Shanghai), labelled.
@@ -208,7 +212,7 @@ def run_service(form, operation, *args, **kwargs):
         return None
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """Only redirect to a path on this site (see guard.is_safe_next)."""
     from .guard import is_safe_next as check
 

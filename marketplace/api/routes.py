@@ -5,6 +5,7 @@ from ..auth import limits
 from ..clock import iso, today_cst
 from ..errors import MarketplaceError, NotFound, PermissionDenied, ValidationError, http_status
 from ..extensions import db
+from ..models import ProposalStatus
 from ..services import accounts, catalogue, deliveries, ledger as ledger_service, agreements, listings, proposals, rounds, sites, subsidies, tokens
 from ..services.values import parse_int
 from ..errors import api_error
@@ -68,7 +69,7 @@ def create_token():
             limits.mark_code_failed()
             return api_error(401, "unauthorised", e.message, "totp")
     days = body.get("days")
-    name = body.get("name") if isinstance(body.get("name"), str) else "api"
+    name = body["name"] if isinstance(body.get("name"), str) else "api"
     row, token = tokens.create_token(user, name, days)
     return committed({"token": token, "id": row.id, "prefix": row.prefix, "expires_at": iso(row.expires_at)}, 201)
 
@@ -177,7 +178,7 @@ def get_proposal(proposal_id: int):
 
 def _decide(proposal_id: int, decision: str):
     proposal = proposals.decide(g.api_user, proposal_id, decision)
-    if proposal.status.value == "lapsed":
+    if proposal.status == ProposalStatus.LAPSED:
         return api_error(409, "conflict", _l("Both accepted, but a listing no longer has these tonnes: "
                                              "the proposal lapsed."), "tonnes")
     return jsonify(proposals.proposal_to_dict(proposal))
@@ -307,8 +308,8 @@ def ledger_verify():
 def utilisation():
     if not g.api_user.organisation.is_staff:
         raise PermissionDenied(_l("Only regulators and the operator see the utilisation figures."))
-    year = request.args.get("year", "")
-    year = today_cst().year if year == "" else parse_int(year, "year", 2000, 2100)
+    given = request.args.get("year", "")
+    year = today_cst().year if given == "" else parse_int(given, "year", 2000, 2100)
     group_by = request.args.get("group_by", "region")
     return jsonify({"year": year, "group_by": group_by, "items": deliveries.utilisation(year, group_by)})
 

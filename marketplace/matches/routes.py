@@ -9,7 +9,7 @@ from .. import maps
 from ..errors import ValidationError
 from ..deliveries.panel import agreement_panel
 from ..extensions import db
-from ..models import MatchRound, TariffVersion
+from ..models import MatchRound, ProposalStatus, TariffVersion
 from ..services import agreements, listings, proposals, rounds
 from ..services import tariff as tariff_service
 from ..web import run_service, staff_required
@@ -114,7 +114,7 @@ def decide(proposal_id: int):
         if proposal.agreement is not None:
             flash(_("Both parties accepted: agreement %(id)d is made.", id=proposal.agreement.id), "success")
             return redirect(url_for("matches.agreement_detail", agreement_id=proposal.agreement.id))
-        if proposal.status.value == "lapsed":
+        if proposal.status == ProposalStatus.LAPSED:
             flash(_("Both accepted, but a listing no longer has these tonnes: the proposal lapsed."), "error")
         else:
             flash(_("Your decision is recorded."), "success")

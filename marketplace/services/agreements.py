@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from .. import policy
 from ..clock import iso
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
 from ..models.listing import LIVE_STATUSES
 from .values import get_row
@@ -24,7 +24,7 @@ def _promise(model, listing_id: int, tonnes: int) -> bool:
                 status=case((model.tonnes_promised + tonnes == model.tonnes, ListingStatus.FULLY_MATCHED.value),
                             else_=ListingStatus.PARTLY_MATCHED.value))
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def _release(model, listing_id: int, tonnes: int) -> None:
@@ -41,7 +41,7 @@ def conclude(proposal: Proposal) -> None:
     claimed = db.session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING)
         .values(status=ProposalStatus.AGREED).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         db.session.expire(proposal)
         return
     tonnes = proposal.tonnes
@@ -54,8 +54,8 @@ def conclude(proposal: Proposal) -> None:
                            .values(status=ProposalStatus.LAPSED).execution_options(synchronize_session=False))
         db.session.expire(proposal)
         return
-    supply = db.session.get(SupplyListing, proposal.supply_listing_id)
-    demand = db.session.get(DemandListing, proposal.demand_listing_id)
+    supply = db.session.get_one(SupplyListing, proposal.supply_listing_id)
+    demand = db.session.get_one(DemandListing, proposal.demand_listing_id)
     db.session.expire(supply)
     db.session.expire(demand)
     db.session.add(Agreement(

@@ -16,8 +16,9 @@ from sqlalchemy.orm import joinedload
 from .. import policy
 from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
-from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
+from ..extensions import db, rowcount
+from ..models import (Agreement, GenerationRecord, LedgerEntry, LedgerKind, Organisation, Shipment, ShipmentStatus,
+                      Site, SupplyListing, User)
 from .ledger import append_entry
 from .agreements import get_agreement
 from .values import get_row, in_range, parse_decimal, parse_int, parse_text
@@ -96,12 +97,12 @@ def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | 
     taken = db.session.execute(
         update(Agreement).where(Agreement.id == agreement.id, Agreement.shipped_kg + net <= Agreement.tonnes * 1000)
         .values(shipped_kg=Agreement.shipped_kg + net).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+    if rowcount(taken) != 1:
         raise Conflict(_l("This ticket would ship more than the agreement's %(t)s t.", t=f"{agreement.tonnes:,}"),
                        field="gross_kg")
     shipment = Shipment(agreement_id=agreement.id, producer_org_id=actor.organisation_id, ticket_no=ticket,
                         truck_plate=plate, dispatched_at=dispatched, gross_kg=gross, tare_kg=tare, net_kg=net,
-                        moisture_pct=moisture, created_by_id=actor.id, status="dispatched")
+                        moisture_pct=moisture, created_by_id=actor.id, status=ShipmentStatus.DISPATCHED)
     db.session.add(shipment)
     try:
         db.session.flush()
@@ -128,13 +129,13 @@ def confirm_shipment(actor: User, shipment_id: int, received_net_kg, now: dateti
     received = parse_int(received_net_kg, "received_net_kg", 1, MAX_GROSS_KG)
     now = now or utcnow()
     done = db.session.execute(
-        update(Shipment).where(Shipment.id == shipment.id, Shipment.status == "dispatched")
-        .values(status="confirmed", received_net_kg=received, confirmed_by_id=actor.id, confirmed_at=now)
+        update(Shipment).where(Shipment.id == shipment.id, Shipment.status == ShipmentStatus.DISPATCHED)
+        .values(status=ShipmentStatus.CONFIRMED, received_net_kg=received, confirmed_by_id=actor.id, confirmed_at=now)
         .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise Conflict(_l("This shipment is already confirmed."), field="received_net_kg")
     db.session.expire(shipment)
-    append_entry(kind="utilisation", shipment=shipment, agreement=agreement,
+    append_entry(kind=LedgerKind.UTILISATION, shipment=shipment, agreement=agreement,
                  net_kg=min(shipment.net_kg, received), confirmed_at=now, actor=actor)
     return shipment
 

@@ -22,6 +22,7 @@ import json
 import os
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, overload
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -32,8 +33,8 @@ from sqlalchemy import or_, select, update
 
 from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, ValidationError
-from ..extensions import db
-from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, Shipment, User
+from ..extensions import db, rowcount
+from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
 from . import audit
 from .values import get_row
 
@@ -92,7 +93,7 @@ def append_entry(kind: str, shipment: Shipment, agreement: Agreement, net_kg: in
     moved = db.session.execute(
         update(LedgerHead).where(LedgerHead.id == 1, LedgerHead.seq == head.seq)
         .values(seq=entry.seq, hash=entry.hash).execution_options(synchronize_session=False))
-    if moved.rowcount != 1:  # another entry was appended meanwhile: the caller's transaction rolls back
+    if rowcount(moved) != 1:  # another entry was appended meanwhile: the caller's transaction rolls back
         raise Conflict(_l("The ledger was busy; try again."))
     db.session.add(entry)
     db.session.flush()
@@ -104,7 +105,7 @@ def reversible_entry(entry_id: int) -> LedgerEntry:
     original = get_row(LedgerEntry, entry_id)
     if original is None:
         raise NotFound(_l("No such ledger entry."))
-    if original.kind != "utilisation":
+    if original.kind != LedgerKind.UTILISATION:
         raise Conflict(_l("Only a utilisation entry can be reversed."))
     if reversed_among([original.id]):
         raise Conflict(_l("This entry is already reversed."))
@@ -234,6 +235,10 @@ def _key_file() -> str:
                                                                               "ledger_signing_key")
 
 
+@overload
+def signing_key(create: Literal[True] = True) -> Ed25519PrivateKey: ...
+@overload
+def signing_key(create: bool) -> Ed25519PrivateKey | None: ...
 def signing_key(create: bool = True) -> Ed25519PrivateKey | None:
     """The platform's Ed25519 key: LEDGER_SIGNING_KEY (PEM, or the seed in hex/base64), else the file
     LEDGER_SIGNING_KEY_FILE (default instance/ledger_signing_key), created with mode 600 when absent."""
@@ -361,7 +366,7 @@ def checkpoint_for_approval(actor: User, checkpoint_id: int | None) -> LedgerChe
     a fresh one)."""
     if checkpoint_id is None:
         return checkpoint_for_claim(actor)
-    cp = db.session.get(LedgerCheckpoint, checkpoint_id)
+    cp = get_checkpoint(checkpoint_id)
     require_intact(cp)
     return cp
 
@@ -457,6 +462,8 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
                           f"entries {count + 1} to {targets[-1].seq} are missing: {targets[-1].label} "
                           f"signed {targets[-1].seq} entries")
     head = db.session.get(LedgerHead, 1)
+    if head is None:  # the migration makes the one head row; without it nothing chains
+        return ChainCheck(False, count, count + 1, "the ledger head is missing")
     if head.seq != count or head.hash != expected_prev:
         return ChainCheck(False, count, count + 1, f"entries after {count} are missing")
     return ChainCheck(True, count, checkpoints=len(targets), root=frontier.root().hex())
@@ -478,10 +485,11 @@ def inclusion_proof(viewer: User, seq: int, checkpoint_id=None) -> dict:
             raise ValidationError(_l("Checkpoint %(id)s covers entries 1 to %(n)s only.", id=cp.id, n=cp.seq),
                                   field="checkpoint")
     else:
-        cp = db.session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.seq >= seq)
-                               .order_by(LedgerCheckpoint.seq.desc(), LedgerCheckpoint.id.desc()).limit(1))
-        if cp is None:
+        newest = db.session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.seq >= seq)
+                                   .order_by(LedgerCheckpoint.seq.desc(), LedgerCheckpoint.id.desc()).limit(1))
+        if newest is None:
             raise Conflict(_l("No checkpoint covers this entry yet; ask again after the next checkpoint."))
+        cp = newest
     path = [subtree_root(a, b).hex() for a, b in inclusion_ranges(seq - 1, 0, cp.seq)]
     return {"seq": seq, "leaf_index": seq - 1, "tree_size": cp.seq, "entry_hash": entry.hash,
             "leaf_hash": leaf_hash(entry.hash).hex(), "audit_path": path, "checkpoint": checkpoint_to_dict(cp)}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from .. import gazetteer, policy
 from ..labels import LISTING_STATUS, label
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
 from ..models.listing import LIVE_STATUSES, USES
 from .catalogue import material_by_code
@@ -21,7 +21,7 @@ from .proposals import end_pending_proposals
 from ..clock import iso, today_cst
 from .values import MAX_ID, get_row, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
-MODELS = {"supply": SupplyListing, "demand": DemandListing}
+MODELS: dict[str, type[SupplyListing] | type[DemandListing]] = {"supply": SupplyListing, "demand": DemandListing}
 _COMMON = {"site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km", "notes", "status"}
 #: The fields a listing is written with (the optimiser's names), per side.
 FIELDS = {"supply": _COMMON | {"grade", "quality", "price_yuan_per_t"},
@@ -121,7 +121,8 @@ def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
             raise ValidationError(_l("This site is archived."), field="site_id")
         values["site_id"] = site.id
     if given("material"):
-        material = material_by_code(data.get("material")) if isinstance(data.get("material"), str) else None
+        code = data.get("material")
+        material = material_by_code(code) if isinstance(code, str) else None
         if material is None:
             raise ValidationError(_l("Unknown material."), field="material")
         values["material_id"] = material.id
@@ -336,7 +337,7 @@ def expire_due(today: date | None = None) -> int:
             update(model).where(model.period_end < today,
                                 model.status.in_([ListingStatus.DRAFT, *LIVE_STATUSES]))
             .values(status=ListingStatus.EXPIRED).execution_options(synchronize_session=False))
-        count += result.rowcount or 0
+        count += rowcount(result) or 0
     return count
 
 
@@ -594,7 +595,7 @@ def search_from_args(args, side: str) -> Search:
         s.material = material
         grade = args.get("grade", "")
         if grade:
-            s.grade = _grade(m, grade, "grade")
+            s.grade = _grade(m, grade, "grade") or ""
     elif args.get("grade"):
         raise ValidationError(_l("Choose a material to filter by grade."), field="grade")
     city, county = args.get("city", ""), args.get("county", "")

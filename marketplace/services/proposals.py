@@ -12,6 +12,7 @@ pending proposals (status "withdrawn")."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
@@ -21,8 +22,9 @@ from sqlalchemy.orm import joinedload
 from .. import policy
 from ..clock import as_utc, iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
-from ..models import DemandListing, MatchRound, Organisation, Proposal, ProposalStatus, SupplyListing, User
+from ..extensions import db, rowcount
+from ..models import (Decision, DemandListing, MatchRound, Organisation, Proposal, ProposalStatus, RoundScope,
+                      SupplyListing, User)
 from ..models.listing import LIVE_STATUSES
 from .agreements import conclude
 from .values import get_row
@@ -33,7 +35,7 @@ def expire_proposals(now: datetime | None = None) -> int:
     result = db.session.execute(
         update(Proposal).where(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at < (now or utcnow()))
         .values(status=ProposalStatus.EXPIRED).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 DEFAULTS = {"FIND_MATCHES_HOLD_HOURS": 4, "RESERVATION_SHARE_CAP": "0.20", "RESERVATION_FLOOR_T": 1000}
@@ -44,15 +46,15 @@ def _setting(name: str):
 
 
 #: The side whose tonnes a private round's starter takes: a demand round holds supply, and the reverse.
-STARTER_SIDE = {"demand": "consumer", "supply": "producer"}
+STARTER_SIDE = {RoundScope.DEMAND: "consumer", RoundScope.SUPPLY: "producer"}
 
 
 def _holds(now: datetime):
     """The condition on (Proposal joined with MatchRound) for a proposal that holds its tonnes now."""
     return and_(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= now,
-                or_(MatchRound.scope == "market",
-                    and_(MatchRound.scope == "demand", Proposal.consumer_decision == "accepted"),
-                    and_(MatchRound.scope == "supply", Proposal.producer_decision == "accepted")))
+                or_(MatchRound.scope == RoundScope.MARKET,
+                    and_(MatchRound.scope == RoundScope.DEMAND, Proposal.consumer_decision == Decision.ACCEPTED),
+                    and_(MatchRound.scope == RoundScope.SUPPLY, Proposal.producer_decision == Decision.ACCEPTED)))
 
 
 def pending_tonnes(column, ids: list[int]) -> dict[int, int]:
@@ -97,7 +99,7 @@ def end_pending_proposals(listing, reason: str = "withdrawn") -> int:
     result = db.session.execute(
         update(Proposal).where(column == listing.id, Proposal.status == ProposalStatus.PENDING)
         .values(status=ProposalStatus.WITHDRAWN).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def party_of(viewer: User, proposal: Proposal) -> str | None:
@@ -161,8 +163,8 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
     column = Proposal.producer_decision if side == "producer" else Proposal.consumer_decision
     by = Proposal.producer_decided_by_id if side == "producer" else Proposal.consumer_decided_by_id
     at = Proposal.producer_decided_at if side == "producer" else Proposal.consumer_decided_at
-    value = "accepted" if decision == "accept" else "declined"
-    changes = {column: value, by: actor.id, at: utcnow()}
+    value = Decision.ACCEPTED if decision == "accept" else Decision.DECLINED
+    changes: dict[Any, object] = {column: value, by: actor.id, at: utcnow()}
     if decision == "decline":
         changes[Proposal.status] = ProposalStatus.DECLINED
     elif STARTER_SIDE.get(proposal.round.scope) == side and proposal.round.organisation_id == actor.organisation_id:
@@ -170,7 +172,7 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
         own = proposal.producer_decision if side == "producer" else proposal.consumer_decision
         # Not concluded at once: the hold starts now, short and within the cap (a proposal no longer open or
         # already decided gets its own answer from the conditional UPDATE below).
-        if other != "accepted" and own is None and proposal.status == ProposalStatus.PENDING:
+        if other != Decision.ACCEPTED and own is None and proposal.status == ProposalStatus.PENDING:
             _check_hold(actor, proposal, side)
             changes[Proposal.expires_at] = min(
                 as_utc(proposal.expires_at), utcnow() + timedelta(hours=int(_setting("FIND_MATCHES_HOLD_HOURS"))))
@@ -178,11 +180,12 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING,
                                column.is_(None)).values(changes).execution_options(synchronize_session=False))
     db.session.expire(proposal)
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         if proposal.status != ProposalStatus.PENDING:
             raise Conflict(_l("This proposal is no longer open."), field="status")
         raise Conflict(_l("Your organisation has already decided on this proposal."), field="decision")
-    if decision == "accept" and proposal.producer_decision == "accepted" and proposal.consumer_decision == "accepted":
+    if (decision == "accept" and proposal.producer_decision == Decision.ACCEPTED
+            and proposal.consumer_decision == Decision.ACCEPTED):
         conclude(proposal)
         policy.forget_counterparties()  # the two parties now see each other
     return proposal

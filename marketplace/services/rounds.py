@@ -14,7 +14,8 @@ from matching import Instance, InstanceError, SolveOptions, solve
 from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import DemandListing, MatchRound, Proposal, ProposalStatus, SupplyListing, TariffVersion, User
+from ..models import (DemandListing, MatchRound, Proposal, ProposalStatus, RoundScope, SupplyListing, TariffVersion,
+                      User)
 from ..models.listing import LIVE_STATUSES
 from .listings import coarse_site_position, expire_due
 from .proposals import STARTER_SIDE, expire_proposals, held_by, hold_cap, pending_tonnes, proposal_to_dict
@@ -113,31 +114,31 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
     expire_due()
     expire_proposals()
     if org.is_staff:
-        scope = "market"
+        scope = RoundScope.MARKET
     elif demand_ids is not None and len(demand_ids) == 1 and supply_ids is None and org.is_consumer:
-        scope = "demand"
+        scope = RoundScope.DEMAND
     elif supply_ids is not None and len(supply_ids) == 1 and demand_ids is None and org.is_producer:
-        scope = "supply"
+        scope = RoundScope.SUPPLY
     else:
         raise PermissionDenied(_l("Only the operator or a regulator runs market rounds; a utiliser or producer "
                                   "runs a round for one of its own listings."))
-    if scope != "market" and not org.is_verified:
+    if scope != RoundScope.MARKET and not org.is_verified:
         raise PermissionDenied(_l("Your organisation must be verified first."))
     supplies = _live(SupplyListing, supply_ids, start, end)
     demands = _live(DemandListing, demand_ids, start, end)
-    if scope != "market":
-        own = demands if scope == "demand" else supplies
+    if scope != RoundScope.MARKET:
+        own = demands if scope == RoundScope.DEMAND else supplies
         if len(own) != 1 or own[0].organisation_id != org.id:
             raise ValidationError(_l("Choose one of your own open listings."),
-                                  field="demand_listing_ids" if scope == "demand" else "supply_listing_ids")
-        if scope == "demand":
+                                  field="demand_listing_ids" if scope == RoundScope.DEMAND else "supply_listing_ids")
+        if scope == RoundScope.DEMAND:
             supplies = [s for s in _live(SupplyListing, None, start, end) if s.material_id == own[0].material_id]
         else:
             demands = [d for d in _live(DemandListing, None, start, end) if d.material_id == own[0].material_id]
     tariff = tariff_in_force()
     instance_json, s_by, d_by = build_instance(supplies, demands, tariff)
     allowance = None
-    if scope != "market":
+    if scope != RoundScope.MARKET:
         allowance = _trim_to_cap(org.id, own[0], STARTER_SIDE[scope], instance_json)
     options = SolveOptions.make(min_shipment_t=min_t, max_partners=partners, exclude=_own_pairs(s_by, d_by),
                                 time_limit_s=SOLVER_TIME_LIMIT_S,
