@@ -14,9 +14,9 @@ def select_locale() -> str:
     from flask import current_app, has_request_context
 
     chosen = session.get("lang") if has_request_context() else None  # CLI and background work
-    if chosen in current_app.config["LANGUAGES"]:
+    if isinstance(chosen, str) and chosen in current_app.config["LANGUAGES"]:
         return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def create_app(config_class: type[Config] | Config | None = None) -> Flask:

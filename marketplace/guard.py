@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+from typing import TypeGuard
+
 import re
 from itertools import accumulate
 
@@ -124,7 +126,7 @@ def page_arg(name: str = "page") -> int:
     return int(text)
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """A redirect target on this site only: a path, no scheme or host, no '//' or '\\' tricks, and no
     control characters (CR/LF would split the Location header)."""
     from urllib.parse import urlsplit

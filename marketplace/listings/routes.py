@@ -61,11 +61,12 @@ def _form_values(side: str, form: ListingForm, materials) -> dict:
     params = material.parameters if material else []
     if side == "demand":
         data["use"] = form.use.data or "other"
+    code = material.code if material else ""
     if side == "supply":
-        data["quality"] = {p.code: request.form.get(f"q-{material.code}-{p.code}", "").strip() for p in params}
+        data["quality"] = {p.code: request.form.get(f"q-{code}-{p.code}", "").strip() for p in params}
     else:
-        data["quality_limits"] = {p.code: {"min": request.form.get(f"qmin-{material.code}-{p.code}", "").strip(),
-                                           "max": request.form.get(f"qmax-{material.code}-{p.code}", "").strip()}
+        data["quality_limits"] = {p.code: {"min": request.form.get(f"qmin-{code}-{p.code}", "").strip(),
+                                           "max": request.form.get(f"qmax-{code}-{p.code}", "").strip()}
                                   for p in params}
     return data
 

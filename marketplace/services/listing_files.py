@@ -93,7 +93,7 @@ XLSX_MAX_RATIO = 100  # uncompressed / compressed, for members over 1 MiB (sprea
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-def read_table(filename: str, data: bytes) -> list[tuple[int, dict]]:
+def read_table(filename: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(line number, {column: value}) for each data row of a CSV or XLSX file, read row by row.
 
     Bounded whatever the file holds: rows, lines, columns, cell length, XLSX zip sizes and time, so that
@@ -105,7 +105,7 @@ def read_table(filename: str, data: bytes) -> list[tuple[int, dict]]:
         rows = _csv_rows(data)
     deadline = time.monotonic() + IMPORT_SECONDS
     header: list[str] | None = None
-    out = []
+    out: list[tuple[int, dict[str, str]]] = []
     for number, row in enumerate(rows, start=1):
         if number > MAX_IMPORT_LINES:
             raise ValidationError(_l("At most %(n)d rows per file.", n=MAX_IMPORT_ROWS), field="file")

@@ -99,7 +99,7 @@ def _check_move(actor: User, site: Site) -> None:
     per_day = int(policy.setting("SITE_MOVES_PER_DAY", DEFAULT_MOVES_PER_DAY))
     moves = db.session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "site.move", AuditEntry.actor_org_id == actor.organisation_id,
-        AuditEntry.at >= utcnow() - timedelta(days=1)))
+        AuditEntry.at >= utcnow() - timedelta(days=1))) or 0
     if moves >= per_day:
         raise Conflict(_l("Your organisation has moved sites %(n)d times in the last 24 hours, the most allowed. "
                           "Try again later.", n=moves), field="lat")

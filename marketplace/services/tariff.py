@@ -15,7 +15,8 @@ from .values import parse_decimal, parse_int, parse_text
 
 
 def tariff_in_force() -> TariffVersion:
-    return db.session.scalar(select(TariffVersion).order_by(TariffVersion.version.desc()).limit(1))
+    # version 1 comes with the migrations: there is always one
+    return db.session.scalars(select(TariffVersion).order_by(TariffVersion.version.desc()).limit(1)).one()
 
 
 TARIFF_FIELDS = {
