@@ -161,12 +161,12 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
                 # NaN (missing value) fails both comparisons -> rejected
                 fits = (v >= q_lo[None, :, k]) & (v <= q_hi[None, :, k])
                 ok &= fits | ~q_has[None, :, k]
-            r, c = np.nonzero(ok)
+            r, hit = np.nonzero(ok)
             if r.size == 0:
                 continue
             si = rows[r]
-            di = dcols[c]
-            dist = dk[r, c]
+            di = dcols[hit]
+            dist = dk[r, hit]
             cost = handling + road * dist
             if rail_ok:
                 both = s_rail[si] & d_rail[di]

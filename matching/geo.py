@@ -7,6 +7,7 @@ calls geopy agrees with these arrays to ~1e-12 km.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 EARTH_RADIUS_KM = 6371.009
 
@@ -20,12 +21,13 @@ def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray,
     return _gc(np.sin(p1), np.cos(p1), np.sin(p2), np.cos(p2), dl)
 
 
-def _gc(sin1, cos1, sin2, cos2, dl):  # noqa: ANN001 - arrays
+def _gc(sin1: np.ndarray, cos1: np.ndarray, sin2: np.ndarray, cos2: np.ndarray, dl: np.ndarray) -> np.ndarray:
     cdl = np.cos(dl)
     sdl = np.sin(dl)
     y = np.sqrt((cos2 * sdl) ** 2 + (cos1 * sin2 - sin1 * cos2 * cdl) ** 2)
     x = sin1 * sin2 + cos1 * cos2 * cdl
-    return EARTH_RADIUS_KM * np.arctan2(y, x)
+    km: np.ndarray = EARTH_RADIUS_KM * np.arctan2(y, x)
+    return km
 
 
 def road_dkm(gc_km: np.ndarray, circuity: float) -> np.ndarray:
@@ -41,7 +43,7 @@ def road_dkm(gc_km: np.ndarray, circuity: float) -> np.ndarray:
 class SitePoints:
     """Precomputed sines/cosines of a set of sites (for chunked pair blocks)."""
 
-    def __init__(self, lat: np.ndarray, lon: np.ndarray):
+    def __init__(self, lat: ArrayLike, lon: ArrayLike) -> None:
         p = np.radians(np.asarray(lat, dtype=np.float64))
         self.sin = np.sin(p)
         self.cos = np.cos(p)

@@ -33,7 +33,8 @@ def _first_mask(keys: np.ndarray, size: int, positions: np.ndarray) -> np.ndarra
     """True at the first position of each distinct value of ``keys``."""
     first = np.full(size, keys.size, dtype=np.int64)
     np.minimum.at(first, keys, positions)
-    return first[keys] == positions
+    mask: np.ndarray = first[keys] == positions
+    return mask
 
 
 def greedy_order(arcs: ArcSet, n_d: int) -> np.ndarray:
