@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run test test-fast bench bench-ledger translations extract-messages clean
+.PHONY: install run test test-fast lint bench bench-ledger translations extract-messages clean
 
 install: $(VENV)/.installed static/vendor/.installed translations
 
@@ -46,6 +46,10 @@ run: install instance/secret_key instance/ledger_signing_key
 
 test: install
 	scripts/test.sh
+
+# The lint and type gate alone (scripts/test.sh runs it first).
+lint: install
+	scripts/lint.sh
 
 # The SQLite pass only, without PostgreSQL or the browser (quick feedback while coding).
 test-fast: install

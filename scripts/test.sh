@@ -12,6 +12,9 @@ trap cleanup EXIT
 
 command -v chromium >/dev/null || { echo "chromium is missing: apt-get install chromium" >&2; exit 1; }
 
+echo "== 0/3 the lint and type gate"
+scripts/lint.sh
+
 echo "== 1/3 the suite on SQLite"
 "$PY" -m pytest -q -m "not browser and not postgres_only" -p no:cacheprovider
 
