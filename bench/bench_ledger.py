@@ -13,13 +13,12 @@ Usage: .venv/bin/python bench/bench_ledger.py [--entries 1000000] [--pg]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -79,7 +78,7 @@ def build(url: str, n: int) -> float:
     start = time.perf_counter()
     engine = create_engine(url)
     table = LedgerEntry.__table__
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # one agreement's ids stand for all; no rows behind
@@ -146,7 +145,7 @@ def main() -> None:
             rows += bench(url, args.entries, "PostgreSQL")
         finally:
             subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop", pgdir], check=False)
-    print(f"\n| database | step | seconds | peak RSS MB |\n|---|---|---:|---:|")
+    print("\n| database | step | seconds | peak RSS MB |\n|---|---|---:|---:|")
     for label, step, seconds, peak in rows:
         print(f"| {label} | {step} | {seconds:.1f} | {'—' if peak is None else f'{peak:.0f}'} |")
 

@@ -112,7 +112,8 @@ def worker_nx(n: int) -> dict:
 def worker_prepare(n: int, path: str) -> dict:
     """Write the instance file and its arcs (for the bare-solver comparison)."""
     import numpy as np
-    from matching import build_arcs, Instance
+
+    from matching import Instance, build_arcs
     from matching.generate import generate_instance
     data = generate_instance(n, n, seed=SEED)
     Path(path).write_text(json.dumps(data))

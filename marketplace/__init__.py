@@ -56,8 +56,8 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     from .deliveries import bp as deliveries_bp
     from .generation import bp as generation_bp
     from .listings import bp as listings_bp
-    from .matches import bp as matches_bp
     from .main import bp as main_bp
+    from .matches import bp as matches_bp
     from .org import bp as org_bp
     from .subsidies import bp as subsidies_bp
 

@@ -11,10 +11,9 @@
 """
 from __future__ import annotations
 
-from typing import TypeGuard
-
 import re
 from itertools import accumulate
+from typing import TypeGuard
 
 from flask import abort, g, request
 from flask_babel import lazy_gettext as _l

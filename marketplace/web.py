@@ -1,10 +1,10 @@
 """Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
 from __future__ import annotations
 
-from typing import TypeGuard
-
 from datetime import datetime
 from functools import wraps
+from typing import TypeGuard
+
 from flask import abort, flash, g, got_request_exception, render_template, request
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
@@ -13,9 +13,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
 from . import gazetteer, labels, maps, policy
-from .errors import api_error
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
-from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
+from .errors import MarketplaceError, NotFound, PermissionDenied, api_error, http_status
 from .extensions import db
 from .models import enums
 

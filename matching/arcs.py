@@ -49,7 +49,7 @@ class ArcSet:
     def n(self) -> int:
         return int(self.si.shape[0])
 
-    def take(self, idx: np.ndarray) -> "ArcSet":
+    def take(self, idx: np.ndarray) -> ArcSet:
         return ArcSet(self.si[idx], self.di[idx], self.dkm[idx], self.fen[idx],
                       self.rail[idx], self.cap[idx], self.candidates)
 

@@ -49,7 +49,7 @@ class SitePoints:
         self.cos = np.cos(p)
         self.lon = np.radians(np.asarray(lon, dtype=np.float64))
 
-    def block_km(self, rows: slice | np.ndarray, other: "SitePoints",
+    def block_km(self, rows: slice | np.ndarray, other: SitePoints,
                  cols: slice | np.ndarray) -> np.ndarray:
         """Distance matrix between ``self[rows]`` and ``other[cols]``."""
         dl = other.lon[cols][None, :] - self.lon[rows][:, None]

@@ -7,9 +7,10 @@ e.g. ``supplies[3] (id S4): field 'lat': 91.0 is out of range -90..90``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Mapping, Union
+from typing import Any, Union
 
 from .catalogue import MATERIALS
 from .money import scaled_int, to_decimal
@@ -142,7 +143,7 @@ class Instance:
     tariff: Tariff
 
     @classmethod
-    def from_json(cls, data: Any) -> "Instance":
+    def from_json(cls, data: Any) -> Instance:
         """Parse and validate the JSON form (a dict as from ``json.load``)."""
         return parse_instance(data)
 

@@ -1,8 +1,9 @@
 """Solve options shared by the solver, the greedy baseline and the validator."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from .model import Id
 
@@ -57,7 +58,7 @@ class SolveOptions:
             (str(s), str(d)) for s, d in self.exclude))
 
     @classmethod
-    def make(cls, exclude: Iterable[tuple[Id, Id]] = (), **kw: Any) -> "SolveOptions":
+    def make(cls, exclude: Iterable[tuple[Id, Id]] = (), **kw: Any) -> SolveOptions:
         """Convenience constructor taking any iterable of exclusion pairs."""
         return cls(exclude=frozenset((str(s), str(d)) for s, d in exclude), **kw)
 
@@ -82,7 +83,7 @@ class SolveOptions:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any] | None) -> "SolveOptions":
+    def from_json(cls, data: dict[str, Any] | None) -> SolveOptions:
         if not data:
             return cls()
         return cls(

@@ -51,7 +51,7 @@ class Pairing:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Pairing":
+    def from_json(cls, d: dict[str, Any]) -> Pairing:
         return cls(
             supply=d["supply"], demand=d["demand"], material=d.get("material", ""),
             tonnes=d["tonnes"], distance_km=to_decimal(d["distance_km"]), mode=d["mode"],
@@ -119,7 +119,7 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Plan":
+    def from_json(cls, d: dict[str, Any]) -> Plan:
         b = d.get("baseline")
         return cls(
             status=d["status"],

@@ -1,5 +1,5 @@
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -96,7 +96,7 @@ def _audit_filters(form: AuditFilterForm) -> dict | None:
             field.errors = [_("Choose a date between 2000 and 2100.")]
             return None
     def day_start(day):  # midnight in CST, as the UTC instant the database compares (SQLite drops zones)
-        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(timezone.utc)
+        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC)
 
     return {
         "action": form.action.data or None,

@@ -3,14 +3,26 @@ from flask_babel import lazy_gettext as _l
 
 from ..auth import limits
 from ..clock import iso, today_cst
-from ..errors import MarketplaceError, NotFound, PermissionDenied, ValidationError, http_status
+from ..errors import MarketplaceError, NotFound, PermissionDenied, ValidationError, api_error, http_status
 from ..extensions import db
 from ..models import ProposalStatus
-from ..services import accounts, catalogue, deliveries, ledger as ledger_service, agreements, listings, proposals, rounds, sites, subsidies, tokens
+from ..services import (
+    accounts,
+    agreements,
+    catalogue,
+    deliveries,
+    listings,
+    proposals,
+    rounds,
+    sites,
+    subsidies,
+    tokens,
+)
+from ..services import ledger as ledger_service
 from ..services.values import parse_int
-from ..errors import api_error
 from . import bp
 from .openapi import openapi_document
+
 
 def json_body() -> dict:
     body = request.get_json(silent=True)

@@ -3,8 +3,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..services import catalogue, generation, sites
 from ..forms_common import choices
+from ..services import catalogue, generation, sites
 from ..web import producer_required, run_service
 from . import bp
 from .forms import GenerationForm

@@ -1,17 +1,16 @@
 from pathlib import Path
 
-from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import gazetteer, labels, maps
-from ..models.listing import USES
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..forms_common import choices
+from ..models.listing import USES
 from ..services import catalogue, listing_files, listings, sites
 from ..web import run_service, spreadsheet
 from . import bp

@@ -4,10 +4,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import policy
-from .. import maps
-from ..errors import ValidationError
+from .. import maps, policy
 from ..deliveries.panel import agreement_panel
+from ..errors import ValidationError
 from ..extensions import db
 from ..models import MatchRound, ProposalStatus, TariffVersion
 from ..services import agreements, listings, proposals, rounds

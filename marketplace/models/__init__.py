@@ -3,13 +3,34 @@ from .audit import AuditEntry
 from .catalogue import Material, MaterialGrade, MaterialParameter
 from .delivery import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, ShipmentStatus
 from .generation import GenerationRecord
-from .matching import (Agreement, Decision, MatchRound, Proposal, ProposalStatus, RoundScope, TariffVersion,
-                       TransportMode)
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing, Use
+from .matching import (
+                       Agreement,
+                       Decision,
+                       MatchRound,
+                       Proposal,
+                       ProposalStatus,
+                       RoundScope,
+                       TariffVersion,
+                       TransportMode,
+)
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .site import Site
-from .subsidy import (Baseline, BaselineStatus, ClaimEntry, ClaimEvent, ClaimStatus, LoanProject, LoanStatus, Recovery,
-                      RecoveryStatus, SchemeMode, Settlement, SubsidyClaim, SubsidyScheme)
+from .subsidy import (
+                       Baseline,
+                       BaselineStatus,
+                       ClaimEntry,
+                       ClaimEvent,
+                       ClaimStatus,
+                       LoanProject,
+                       LoanStatus,
+                       Recovery,
+                       RecoveryStatus,
+                       SchemeMode,
+                       Settlement,
+                       SubsidyClaim,
+                       SubsidyScheme,
+)
 
 __all__ = [
     "AuditEntry",

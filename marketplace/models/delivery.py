@@ -1,13 +1,23 @@
 """Shipments against agreements (one weighbridge ticket per truck) and the utilisation ledger."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, SmallInteger, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow

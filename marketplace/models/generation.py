@@ -1,9 +1,9 @@
 """Monthly declarations of waste generated at a producer's site."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship

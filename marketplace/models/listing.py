@@ -5,10 +5,10 @@ Field names follow the optimiser's contract (matching/): `tonnes`, `price_yuan_p
 matching record without translation."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship

@@ -1,9 +1,9 @@
 """Sites: a plant, yard or works of an organisation, at a WGS-84 position."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship

@@ -4,8 +4,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import gazetteer
-from ..services import accounts, sites
 from ..forms_common import choices
+from ..services import accounts, sites
 from ..web import org_admin_required, run_service
 from . import bp
 from .forms import ConfirmForm, SiteForm, UserEditForm, UserForm

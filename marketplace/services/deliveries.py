@@ -17,10 +17,20 @@ from .. import policy
 from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
-from ..models import (Agreement, GenerationRecord, LedgerEntry, LedgerKind, Organisation, Shipment, ShipmentStatus,
-                      Site, SupplyListing, User)
-from .ledger import append_entry
+from ..models import (
+    Agreement,
+    GenerationRecord,
+    LedgerEntry,
+    LedgerKind,
+    Organisation,
+    Shipment,
+    ShipmentStatus,
+    Site,
+    SupplyListing,
+    User,
+)
 from .agreements import get_agreement
+from .ledger import append_entry
 from .values import get_row, in_range, parse_decimal, parse_int, parse_text
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
@@ -161,8 +171,9 @@ FLAG_TEXT = {
 
 
 def _km(lat1, lon1, lat2, lon2) -> float:
-    from .listings import distances_km
     import numpy as np
+
+    from .listings import distances_km
 
     return float(distances_km(float(lat1), float(lon1), np.array([float(lat2)]), np.array([float(lon2)]))[0])
 

@@ -11,11 +11,20 @@ from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from .. import gazetteer
+from ..clock import CST, as_utc, today_cst, utcnow
 from ..extensions import db
 from ..identifiers import make_uscc
-from ..models import (BaselineStatus, GenerationRecord, Material, Organisation, OrgKind, Site, User, UserRole,
-                      VerificationStatus)
-from ..clock import CST, as_utc, today_cst, utcnow
+from ..models import (
+    BaselineStatus,
+    GenerationRecord,
+    Material,
+    Organisation,
+    OrgKind,
+    Site,
+    User,
+    UserRole,
+    VerificationStatus,
+)
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_LOGINS = {

@@ -9,13 +9,12 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imports)
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import GenerationRecord, Site, User
 from .catalogue import material_by_code
 from .sites import get_own_site
-
-from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imports)
 
 #: One site declaring more than this of one material in one month is a typing error, not a plant.
 MAX_MONTHLY_TONNES = Decimal("1000000")

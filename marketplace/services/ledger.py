@@ -133,7 +133,7 @@ class Frontier:
     """The Merkle tree head of a stream of leaves in O(log n) memory: a stack of complete subtrees of
     decreasing size; the head folds them right to left, which is RFC 9162's largest-power-of-two split."""
 
-    __slots__ = ("stack", "size")
+    __slots__ = ("size", "stack")
 
     def __init__(self) -> None:
         self.stack: list[tuple[int, bytes]] = []

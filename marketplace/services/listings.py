@@ -11,14 +11,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from .. import gazetteer, policy
-from ..labels import LISTING_STATUS, label
+from ..clock import iso, today_cst
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
-from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
+from ..labels import LISTING_STATUS, label
+from ..models import DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User
 from ..models.listing import LIVE_STATUSES, USES
 from .catalogue import material_by_code
 from .proposals import end_pending_proposals
-from ..clock import iso, today_cst
 from .values import MAX_ID, get_row, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
 MODELS: dict[str, type[SupplyListing] | type[DemandListing]] = {"supply": SupplyListing, "demand": DemandListing}

@@ -12,8 +12,8 @@ pending proposals (status "withdrawn")."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
@@ -23,8 +23,17 @@ from .. import policy
 from ..clock import as_utc, iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
-from ..models import (Decision, DemandListing, MatchRound, Organisation, Proposal, ProposalStatus, RoundScope,
-                      SupplyListing, User)
+from ..models import (
+    Decision,
+    DemandListing,
+    MatchRound,
+    Organisation,
+    Proposal,
+    ProposalStatus,
+    RoundScope,
+    SupplyListing,
+    User,
+)
 from ..models.listing import LIVE_STATUSES
 from .agreements import conclude
 from .values import get_row

@@ -14,14 +14,12 @@ from matching import Instance, InstanceError, SolveOptions, solve
 from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (DemandListing, MatchRound, Proposal, ProposalStatus, RoundScope, SupplyListing, TariffVersion,
-                      User)
+from ..models import DemandListing, MatchRound, Proposal, ProposalStatus, RoundScope, SupplyListing, TariffVersion, User
 from ..models.listing import LIVE_STATUSES
 from .listings import coarse_site_position, expire_due
 from .proposals import STARTER_SIDE, expire_proposals, held_by, hold_cap, pending_tonnes, proposal_to_dict
 from .tariff import tariff_in_force, tariff_json
 from .values import MAX_ID, get_row, parse_date, parse_int
-
 
 SOLVER_TIME_LIMIT_S = 10.0
 

@@ -1,12 +1,11 @@
 """Sites of an organisation."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-
-from datetime import timedelta
 
 from .. import gazetteer, policy
 from ..clock import utcnow

@@ -14,9 +14,24 @@ from sqlalchemy.orm import joinedload
 from .. import policy
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (Agreement, Baseline, BaselineStatus, ClaimEntry, ClaimEvent, ClaimStatus, LedgerEntry,
-                      LoanProject, LoanStatus, Recovery, RecoveryStatus, SchemeMode, Settlement, SubsidyClaim,
-                      SubsidyScheme, User)
+from ..models import (
+    Agreement,
+    Baseline,
+    BaselineStatus,
+    ClaimEntry,
+    ClaimEvent,
+    ClaimStatus,
+    LedgerEntry,
+    LoanProject,
+    LoanStatus,
+    Recovery,
+    RecoveryStatus,
+    SchemeMode,
+    Settlement,
+    SubsidyClaim,
+    SubsidyScheme,
+    User,
+)
 from ..models.listing import USES
 from . import audit, ledger
 from .deliveries import year_bounds

@@ -6,10 +6,10 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from .. import policy
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import TariffVersion, User
-from .. import policy
 from . import audit
 from .values import parse_decimal, parse_int, parse_text
 

@@ -6,16 +6,16 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from .. import policy
-from .. import maps
+from .. import maps, policy
+from ..clock import today_cst
 from ..extensions import db
 from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
 from ..services import dashboard as dashboard_service
 from ..services import deliveries, subsidies
-from ..clock import today_cst
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm, SettleForm
+
 
 def _this_year() -> int:
     return today_cst().year

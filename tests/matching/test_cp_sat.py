@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from matching_testlib import brute_force, dem, inst, north, shipped, sup
 
 from matching import Instance, SolveOptions, solve, validate
-from matching_testlib import brute_force, dem, inst, north, shipped, sup
 
 
 @st.composite

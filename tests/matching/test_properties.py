@@ -7,11 +7,11 @@ import numpy as np
 from geopy.distance import great_circle
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from matching_testlib import lp_optimum, sequential_greedy
 
 from matching import Instance, SolveOptions, build_arcs, greedy, solve, validate
 from matching.geo import great_circle_km
 from matching.greedy import greedy_flow
-from matching_testlib import lp_optimum, sequential_greedy
 
 MATS = ("fly_ash", "fgd_gypsum")
 GRADES = (None, "I", "II", "III")

@@ -4,10 +4,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from matching_testlib import dem, inst, north, shipped, sup
 
 from matching import Instance, Plan, SolveOptions, build_arcs, check, greedy, solve, validate
 from matching.catalogue import ENV_TAX_YUAN_PER_T, MATERIALS, grade_meets
-from matching_testlib import dem, inst, north, shipped, sup
 
 
 def solved(instance: Instance, options: SolveOptions | None = None) -> Plan:

@@ -1,5 +1,7 @@
 """Every route x every kind of visitor: the expected status. A new route fails this test until it is
 added to the matrix, so no route ships without a decision about who may use it."""
+from datetime import UTC
+
 import pytest
 
 from tests.web.conftest import login, post_form
@@ -216,27 +218,25 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
     proposals.decide(consumer, first.id, "accept")
     second_demand = create_listing(consumer, "demand", {**need, "tonnes": 20})
     second = rounds.start_round(consumer, demand_listing_ids=[second_demand.id]).proposals[0]
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from marketplace.services import deliveries
 
     agreement = first.agreement
-    agreement.created_at = datetime.now(timezone.utc) - timedelta(days=1)
+    agreement.created_at = datetime.now(UTC) - timedelta(days=1)
     shipment = deliveries.record_shipment(producer, agreement.id, {
-        "ticket_no": "W1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "ticket_no": "W1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(UTC).isoformat(),
         "gross_kg": 30000, "tare_kg": 15000})
     deliveries.confirm_shipment(consumer, shipment.id, 15000)
     pending = deliveries.record_shipment(producer, agreement.id, {
-        "ticket_no": "W2", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "ticket_no": "W2", "truck_plate": "宁A12345", "dispatched_at": datetime.now(UTC).isoformat(),
         "gross_kg": 30000, "tare_kg": 15000})
+    from decimal import Decimal
+
     from sqlalchemy import select
 
     from marketplace.extensions import db
-    from marketplace.models import LedgerEntry
-
-    from decimal import Decimal
-
-    from marketplace.models import Baseline, SubsidyClaim
+    from marketplace.models import Baseline, LedgerEntry, SubsidyClaim
     from marketplace.services import subsidies
 
     baseline = Baseline(organisation_id=consumer.organisation_id, year=2018, tonnes=Decimal(1), evidence="x",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from marketplace import gazetteer
 from marketplace import config as app_config
+from marketplace import gazetteer
 from marketplace.services import listings as listing_service
 from marketplace.services import proposals, rounds
 from tests.web.conftest import login

@@ -1,5 +1,5 @@
 """Shipments, receipts, the hash-chained ledger, anomaly flags and utilisation figures."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -84,7 +84,7 @@ def test_tickets_in_the_future_or_before_the_agreement_are_refused(deal, db):
     with pytest.raises(ValidationError) as future:
         deliveries.record_shipment(producer, agreement.id, ticket(1, minutes_ago=-60))
     assert future.value.field == "dispatched_at" and "future" in english(future.value.message)
-    agreement.created_at = datetime.now(timezone.utc) - timedelta(hours=1)
+    agreement.created_at = datetime.now(UTC) - timedelta(hours=1)
     db.session.commit()
     with pytest.raises(ValidationError) as early:
         deliveries.record_shipment(producer, agreement.id, ticket(2, minutes_ago=120))

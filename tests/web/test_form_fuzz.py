@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.services import deliveries, subsidies, tokens
 from marketplace.extensions import limiter
+from marketplace.services import deliveries, subsidies, tokens
 from tests.web.conftest import csrf_token, login
 from tests.web.deals import make_agreement
 

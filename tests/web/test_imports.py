@@ -73,7 +73,7 @@ def dimension_bomb() -> bytes:
 def zip_bomb(rows: int = 1_500_000) -> bytes:
     """Well under a MiB: 1.5 million identical rows, which inflate to tens of MB of XML."""
     row = '<row><c t="inlineStr"><is><t>fly_ash</t></is></c><c><v>1</v></c></row>'
-    return xlsx((row * 10_000 for _ in range(rows // 10_000)))
+    return xlsx(row * 10_000 for _ in range(rows // 10_000))
 
 
 def refuse_fast(data: bytes, name: str = "bomb.xlsx", trace: bool = True) -> tuple[str, float, int]:

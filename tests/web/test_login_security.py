@@ -384,7 +384,6 @@ def test_the_tokens_page_sets_and_shows_the_expiry(client, db, logged_in):
 
 def test_the_operator_resets_a_lost_second_factor(app, client, db, make_user):
     from marketplace.models import AuditEntry, User
-
     from marketplace.services import tokens
 
     regulator = make_user(kind="regulator")

@@ -7,8 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.models import (Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus,
-                                SupplyListing)
+from marketplace.models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing
 from marketplace.services import listings as listing_service
 from marketplace.services import proposals, rounds, tariff
 from matching import Instance, SolveOptions, solve, validate

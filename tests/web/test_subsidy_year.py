@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from marketplace.clock import utcnow
 from marketplace.extensions import db
-from marketplace.models import (AuditEntry, Baseline, LedgerEntry, ListingStatus, Recovery, SubsidyClaim,
-                                SupplyListing)
+from marketplace.models import AuditEntry, Baseline, LedgerEntry, ListingStatus, Recovery, SubsidyClaim, SupplyListing
 from marketplace.services import corrections, deliveries, ledger, listing_files, subsidies
 from marketplace.services.generation import CST
 from tests.web.conftest import login, post_form, token_request
