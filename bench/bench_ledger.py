@@ -90,7 +90,8 @@ def build(url: str, n: int) -> float:
                 conn.execute(text(f'ALTER TABLE ledger_entry DROP CONSTRAINT "{name}"'))
         prev, batch = GENESIS, []
         for seq in range(1, n + 1):
-            e = SimpleNamespace(id=seq, seq=seq, kind="utilisation", shipment_id=1 + seq % 5000, agreement_id=1 + seq % 700,
+            e = SimpleNamespace(id=seq, seq=seq, kind="utilisation", shipment_id=1 + seq % 5000,
+                                agreement_id=1 + seq % 700,
                                 producer_org_id=1 + seq % 40, consumer_org_id=41 + seq % 60, material="fly_ash",
                                 net_kg=20_000 + seq % 15_000, ticket_no=f"B{seq:08d}",
                                 dispatched_at=base + timedelta(seconds=seq * 30),
@@ -114,13 +115,13 @@ def bench(url: str, n: int, label: str) -> list[tuple]:
     env = {**os.environ, "DATABASE_URL": url, "FLASK_DEBUG": "1", "LEDGER_SIGNING_KEY": SEED_HEX}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "ledger"]
     rows = [(label, f"build {n:,} entries (bulk insert, precomputed hashes)", build_s, None)]
-    seconds, peak, _ = run_child(flask + ["grants", "app"], env)
+    seconds, peak, _ = run_child([*flask, "grants", "app"], env)
     rows.append((label, "the app's start-up alone (ledger grants: imports, no ledger work)", seconds, peak))
-    seconds, peak, out = run_child(flask + ["checkpoint"], env)
+    seconds, peak, out = run_child([*flask, "checkpoint"], env)
     rows.append((label, "ledger checkpoint (verify + sign the tree head)", seconds, peak))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(out.strip().splitlines()[-1])
-    seconds, peak, out = run_child(flask + ["verify", "--checkpoint", f.name], env)
+    seconds, peak, out = run_child([*flask, "verify", "--checkpoint", f.name], env)
     assert out.startswith(f"ledger OK: {n} entries, 2 checkpoints"), out
     rows.append((label, "ledger verify --checkpoint FILE", seconds, peak))
     seconds, peak, out = run_child([sys.executable, "-c", PROOF], env)

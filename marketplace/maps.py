@@ -49,7 +49,8 @@ def point(lat: Degrees, lon: Degrees, *, colour: str, radius: float = 6, popup: 
 def line(ends: Sequence[tuple[Degrees, Degrees]], *, colour: str = FLOW_COLOUR, weight: float = 3,
          tooltip: Lines | None = None, **extra: Any) -> dict[str, Any]:
     """A GeoJSON LineString feature between (lat, lon) ends."""
-    props: dict[str, Any] = {"kind": "flow", "colour": colour, "weight": round(weight, 1), "tooltip": lines(tooltip or [])}
+    props: dict[str, Any] = {"kind": "flow", "colour": colour, "weight": round(weight, 1),
+                             "tooltip": lines(tooltip or [])}
     props.update(extra)
     return {"type": "Feature",
             "geometry": {"type": "LineString", "coordinates": [[float(lon), float(lat)] for lat, lon in ends]},

@@ -76,7 +76,8 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        return error_page(400, _l("The form has expired or was not sent from this site. Reload the page and try again."))
+        return error_page(400, _l("The form has expired or was not sent from this site. Reload the page and try "
+                                  "again."))
 
     @app.errorhandler(400)
     def bad_request(e):

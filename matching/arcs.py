@@ -186,7 +186,7 @@ def build_arcs(instance: Instance, options: SolveOptions | None = None,
         out = _empty()
         out.candidates = candidates
         return out
-    si, di, dist, fen, use_rail = (np.concatenate(x) for x in zip(*parts))
+    si, di, dist, fen, use_rail = (np.concatenate(x) for x in zip(*parts, strict=True))
     cap = np.minimum(s_t[si], d_t[di])
     arcs = ArcSet(si, di, dist, fen, use_rail, cap, candidates)
 

@@ -81,7 +81,7 @@ def greedy_flow(instance: Instance, arcs: ArcSet, options: SolveOptions) -> np.n
         idx, s, d = idx[keep], s[keep], d[keep]
     # sequential tail (few arcs left): identical rule, plain Python
     rs, rd, pc = rem_s.tolist(), rem_d.tolist(), partners.tolist()
-    for a, s_, d_ in zip(idx.tolist(), s.tolist(), d.tolist()):
+    for a, s_, d_ in zip(idx.tolist(), s.tolist(), d.tolist(), strict=True):
         amt = min(rs[s_], rd[d_])
         if amt >= m and pc[d_] < cap_p:
             flow[a] = amt

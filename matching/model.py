@@ -10,12 +10,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Union
+from typing import Any
 
 from .catalogue import MATERIALS
 from .money import scaled_int, to_decimal
 
-Id = Union[str, int]
+Id = str | int
 
 DEFAULT_CO2_KG_PER_T_KM = 0.1  # heavy diesel truck, kg CO2 per tonne-km
 DEFAULT_RAIL_CO2_KG_PER_T_KM = 0.03  # electric/diesel freight rail mix
@@ -43,9 +43,7 @@ class QualityLimit:
             return False
         if self.min is not None and value < self.min:
             return False
-        if self.max is not None and value > self.max:
-            return False
-        return True
+        return not (self.max is not None and value > self.max)
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ class Supply:
     @property
     def haul_dkm(self) -> int:
         """Longest allowed haul in whole 0.1 km (floor: a limit never grows)."""
-        return int(math.floor(self.max_haul_km.scaleb(1)))
+        return math.floor(self.max_haul_km.scaleb(1))
 
 
 @dataclass(frozen=True)
@@ -95,7 +93,7 @@ class Demand:
 
     @property
     def haul_dkm(self) -> int:
-        return int(math.floor(self.max_haul_km.scaleb(1)))
+        return math.floor(self.max_haul_km.scaleb(1))
 
 
 @dataclass(frozen=True)

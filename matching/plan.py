@@ -189,8 +189,8 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
         ))
     shipped_s = np.bincount(si, weights=tons, minlength=len(sup)).astype(np.int64)
     shipped_d = np.bincount(di, weights=tons, minlength=len(dem)).astype(np.int64)
-    left_s = [(s.id, s.tonnes - int(x)) for s, x in zip(sup, shipped_s.tolist()) if s.tonnes > x]
-    left_d = [(d.id, d.tonnes - int(x)) for d, x in zip(dem, shipped_d.tolist()) if d.tonnes > x]
+    left_s = [(s.id, s.tonnes - int(x)) for s, x in zip(sup, shipped_s.tolist(), strict=True) if s.tonnes > x]
+    left_d = [(d.id, d.tonnes - int(x)) for d, x in zip(dem, shipped_d.tolist(), strict=True) if d.tonnes > x]
     total_fen = int(np.dot(tons, fen)) if tons.size else 0
     return Plan(
         status=status,

@@ -153,7 +153,7 @@ def _solve_cp_sat(instance: Instance, arcs: ArcSet, options: SolveOptions,
 
     # objective: minimise cost - w * tonnes (lexicographic via the weight w)
     coef = (arcs.fen - w).tolist()
-    model.minimize(sum(c * v for c, v in zip(coef, x)))
+    model.minimize(sum(c * v for c, v in zip(coef, x, strict=True)))
 
     # warm start from a known feasible plan
     for a, v in enumerate(hint.tolist()):

@@ -38,8 +38,8 @@ class PairTerms:
 
 def route_dkm(instance: Instance, s: Supply, d: Demand) -> int:
     """Distance in 0.1 km: round(great_circle * circuity * 10), half to even."""
-    km = great_circle((s.lat, s.lon), (d.lat, d.lon)).km
-    return int(round(km * instance.tariff.circuity * 10.0))
+    km: float = great_circle((s.lat, s.lon), (d.lat, d.lon)).km
+    return round(km * instance.tariff.circuity * 10.0)
 
 
 def pair_terms(instance: Instance, s: Supply, d: Demand) -> PairTerms | str:

@@ -107,8 +107,8 @@ def _list(side: str):
     listings.expire_due()
     s = listings.search_from_args(request.args, side)
     results = listings.search(g.api_user, side, s)
-    return jsonify({"items": [listings.listing_to_dict(l, g.api_user, results.distances.get(l.id))
-                              for l in results.items],
+    return jsonify({"items": [listings.listing_to_dict(item, g.api_user, results.distances.get(item.id))
+                              for item in results.items],
                     "total": results.total, "page": results.page, "per_page": results.per_page,
                     "pages": results.pages})
 
@@ -129,7 +129,6 @@ def _get(side: str, listing_id: int):
 
 def _patch(side: str, listing_id: int):
     body = json_body()
-    listing_id
     status = body.pop("status", None)
     listing = None
     if body:
@@ -298,7 +297,8 @@ def ledger_consistency_proof():
     _ledger_reader()
     first, second = _optional_id("from"), _optional_id("to")
     if first is None or second is None:
-        raise ValidationError(_l("Give the ids of two checkpoints: ?from=&to=."), field="from" if first is None else "to")
+        raise ValidationError(_l("Give the ids of two checkpoints: ?from=&to=."),
+                              field="from" if first is None else "to")
     return jsonify(ledger_service.consistency_proof(first, second))
 
 

@@ -202,8 +202,9 @@ def browse(side: str):
     return render_template("listings/browse.html", side=side, results=results, search=search, args=args,
                            materials=materials, grades=grades, my_sites=sites.sites_of(current_user.organisation_id),
                            cities=gazetteer.CITIES, counties=gazetteer.COUNTIES.values(),
-                           identity=lambda l: listings.can_see_identity(current_user, l),
-                           distance=lambda l: listings.shown_distance(current_user, l, results.distances.get(l.id)))
+                           identity=lambda item: listings.can_see_identity(current_user, item),
+                           distance=lambda item: listings.shown_distance(current_user, item,
+                                                                         results.distances.get(item.id)))
 
 
 @bp.route(f"/{SIDE}/map.json")
@@ -211,7 +212,7 @@ def browse(side: str):
 def browse_map(side: str):
     """The browse page's map as GeoJSON: the same filters, the current page of results, and the same
     confidentiality as the page (others' listings at their county seat, without organisation, site or notes)."""
-    search, error = _browse_search(side)
+    search, _error = _browse_search(side)
     try:
         results = listings.search(current_user, side, search)
     except MarketplaceError:
@@ -250,9 +251,10 @@ def export(side: str, fmt: str):
     rows = []
     while True:
         results = listings.search(current_user, side, search)
-        rows += [{**listing_files.flatten(listings.listing_to_dict(l, current_user, results.distances.get(l.id))),
-                  "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
-                 for l in results.items]
+        rows += [{**listing_files.flatten(listings.listing_to_dict(item, current_user,
+                                                                   results.distances.get(item.id))),
+                  "created_at": item.created_at, "updated_at": item.updated_at}  # instants: written in CST
+                 for item in results.items]
         if search.page >= results.pages:
             break
         search.page += 1

@@ -144,12 +144,12 @@ def tariff():
         abort(403)
     form = TariffForm()
     if request.method == "GET" and current is not None:
-        for name in list(tariff_service.TARIFF_FIELDS) + ["proposal_lifetime_hours"]:
+        for name in [*tariff_service.TARIFF_FIELDS, "proposal_lifetime_hours"]:
             value = getattr(current, name)
             getattr(form, name).data = "" if value is None else str(value)
     if form.validate_on_submit():
-        data = {name: getattr(form, name).data for name in list(tariff_service.TARIFF_FIELDS) +
-                ["proposal_lifetime_hours", "note"]}
+        data = {name: getattr(form, name).data
+                for name in [*tariff_service.TARIFF_FIELDS, "proposal_lifetime_hours", "note"]}
         version = run_service(form, tariff_service.set_tariff, current_user, data)
         if version is not None:
             flash(_("Tariff version %(v)d is in force.", v=version.version), "success")

@@ -88,7 +88,7 @@ def _save_site(form: SiteForm, operation, *args):
     _fill_from_place(form)
     for field in (form.lat, form.lon):
         if not field.data:
-            field.errors = list(field.errors) + [_("Pick a place or enter the coordinates.")]
+            field.errors = [*field.errors, _("Pick a place or enter the coordinates.")]
     if form.lat.errors or form.lon.errors:
         return None
     result = run_service(form, operation, current_user, *args, form.name.data, form.lat.data, form.lon.data,

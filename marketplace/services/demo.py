@@ -274,7 +274,8 @@ DEMAND_TERMS: dict[str, list[tuple[str, str | None, int, dict[str, dict[str, str
 
 
 CONSUMER_USE = {"水泥有限公司": "cement", "商品混凝土有限公司": "concrete", "新型墙材有限公司": "bricks_blocks",
-                "石膏板有限公司": "plasterboard", "路桥建设有限公司": "road_base", "矿山回填工程有限公司": "mine_backfill"}
+                "石膏板有限公司": "plasterboard", "路桥建设有限公司": "road_base",
+                "矿山回填工程有限公司": "mine_backfill"}
 
 
 def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
@@ -294,7 +295,8 @@ def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
             prices, quality = SUPPLY_TERMS[code]
             grade_choices = list(prices)
             # A plant offers what it cannot use or store well: about a quarter's surplus, per grade.
-            for grade in (grade_choices if len(grade_choices) > 1 and code == "fly_ash" else [rng.choice(grade_choices)]):
+            offered = grade_choices if len(grade_choices) > 1 and code == "fly_ash" else [rng.choice(grade_choices)]
+            for grade in offered:
                 tonnes = max(500, round(monthly * 3 * rng.uniform(0.15, 0.45) / 100) * 100)
                 q = {k: str(round(v * rng.uniform(0.9, 1.1), 2)) for k, v in quality.items()}
                 if code == "fly_ash" and grade is not None:  # keep the measured values inside the grade (GB/T 1596)
@@ -398,7 +400,8 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
                 if ticket % 97 == 0:
                     net = 36_800  # an overloaded truck, for the anomaly flags
                 shipment = deliveries.record_shipment(p_user, agreement.id, {
-                    "ticket_no": f"GB{start.year}{ticket:05d}", "truck_plate": f"宁{'ABCDE'[ticket % 5]}{10000 + ticket % 700}",
+                    "ticket_no": f"GB{start.year}{ticket:05d}",
+                    "truck_plate": f"宁{'ABCDE'[ticket % 5]}{10000 + ticket % 700}",
                     "dispatched_at": when.isoformat(), "gross_kg": tare + net, "tare_kg": tare,
                     "moisture_pct": "0.8" if material == "fly_ash" else None}, now=now)
                 if n >= trucks - 2:

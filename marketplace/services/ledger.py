@@ -168,8 +168,8 @@ def inclusion_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
         return []
     k = _split(n)
     if index < k:
-        return inclusion_ranges(index, lo, lo + k) + [(lo + k, hi)]
-    return inclusion_ranges(index - k, lo + k, hi) + [(lo, lo + k)]
+        return [*inclusion_ranges(index, lo, lo + k), (lo + k, hi)]
+    return [*inclusion_ranges(index - k, lo + k, hi), (lo, lo + k)]
 
 
 def consistency_ranges(m: int, lo: int, hi: int, start: bool = True) -> list[tuple[int, int]]:
@@ -179,8 +179,8 @@ def consistency_ranges(m: int, lo: int, hi: int, start: bool = True) -> list[tup
         return [] if start else [(lo, hi)]
     k = _split(n)
     if m <= k:
-        return consistency_ranges(m, lo, lo + k, start) + [(lo + k, hi)]
-    return consistency_ranges(m - k, lo + k, hi, False) + [(lo, lo + k)]
+        return [*consistency_ranges(m, lo, lo + k, start), (lo + k, hi)]
+    return [*consistency_ranges(m - k, lo + k, hi, False), (lo, lo + k)]
 
 
 def _stream_hashes(first_seq: int, last_seq: int, batch: int = 10_000):
@@ -421,7 +421,7 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
             return ChainCheck(False, 0, cp.seq, f"checkpoint {cp.id} (entries 1 to {cp.seq}) is not signed by the "
                                                 "platform's key: it was forged or altered")
         targets.append(_Target(cp.seq, cp.root, f"checkpoint {cp.id} of {cp.time}"))
-    for i, data in enumerate(given or []):
+    for data in given or []:
         if not signature_ok(key, data["seq"], data["root"], data["time"], data["signature"]):
             return ChainCheck(False, 0, data["seq"], f"the given checkpoint of {data['time']} does not carry a "
                                                      "valid signature of the platform's key")

@@ -99,10 +99,7 @@ def read_table(filename: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     Bounded whatever the file holds: rows, lines, columns, cell length, XLSX zip sizes and time, so that
     a zip bomb or a sheet claiming a million rows is refused at once with a message that says why."""
     name = (filename or "").lower()
-    if name.endswith(".xlsx") or data.startswith(b"PK\x03\x04"):
-        rows = _xlsx_rows(data)
-    else:
-        rows = _csv_rows(data)
+    rows = _xlsx_rows(data) if name.endswith(".xlsx") or data.startswith(b"PK\x03\x04") else _csv_rows(data)
     deadline = time.monotonic() + IMPORT_SECONDS
     header: list[str] | None = None
     out: list[tuple[int, dict[str, str]]] = []
@@ -128,7 +125,7 @@ def read_table(filename: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
             continue
         if len(out) == MAX_IMPORT_ROWS:
             raise ValidationError(_l("At most %(n)d rows per file.", n=MAX_IMPORT_ROWS), field="file")
-        out.append((number, {h: v for h, v in zip(header, cells) if h}))
+        out.append((number, {h: v for h, v in zip(header, cells, strict=False) if h}))
     if header is None:
         raise ValidationError(_l("The file is empty."), field="file")
     return out

@@ -415,13 +415,13 @@ def distances_from(viewer: User, lat0: float, lon0: float, rows) -> dict[int, fl
     visible = np.array([policy.sees_site_of(viewer, org_id) for _key, org_id, _lat, _lon in rows])
     # the cell centre (Decimal arithmetic) only where the site is hidden
     places = [(float(lat), float(lon)) if v else coarse_position(lat, lon)
-              for (_key, _org, lat, lon), v in zip(rows, visible)]
+              for (_key, _org, lat, lon), v in zip(rows, visible, strict=True)]
     lats = np.array([p[0] for p in places])
     lons = np.array([p[1] for p in places])
     km = distances_km(float(lat0), float(lon0), lats, lons)
     step = HIDDEN_DISTANCE_STEP_KM
     shown = np.where(visible, np.round(km, 1), step * np.round(km / step))
-    return {row[0]: float(d) for row, d in zip(rows, shown)}
+    return {row[0]: float(d) for row, d in zip(rows, shown, strict=True)}
 
 
 # --- browsing ------------------------------------------------------------------------------------------
@@ -516,7 +516,7 @@ def search(viewer: User, side: str, s: Search) -> Results:
         ranked = sorted(distances, key=lambda i: (distances[i], i))
         total = len(ranked)
         page_ids = ranked[(s.page - 1) * s.per_page: s.page * s.per_page]
-        by_id = {l.id: l for l in db.session.scalars(query.where(model.id.in_(page_ids or [-1]))).unique()}
+        by_id = {row.id: row for row in db.session.scalars(query.where(model.id.in_(page_ids or [-1]))).unique()}
         items = [by_id[i] for i in page_ids if i in by_id]
     else:
         page = db.paginate(query.order_by(*order.get(s.sort, order["newest"])), page=s.page,

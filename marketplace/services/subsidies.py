@@ -2,6 +2,7 @@
 against a verified baseline; the review workflow with its audit trail; loan-interest subsidies."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import policy
+from ..clock import today_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -39,9 +41,6 @@ from .values import get_row, parse_decimal, parse_int, parse_text
 
 FEN = Decimal("0.01")
 KG = Decimal("0.001")
-
-
-from ..clock import today_cst, utcnow  # noqa: E402
 
 #: claims whose entries count for their year (a rejection releases its entries; a draft is not yet a claim)
 COUNTING = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatus.PAID)
@@ -97,7 +96,7 @@ def parse_bands(text: object) -> list[dict[str, str]]:
                       "rate": str(parse_decimal(rate.strip(), "bands", 2, Decimal(0), Decimal(10000)))})
     if not bands or Decimal(bands[0]["from_t"]) != 0:
         raise ValidationError(_l("The first band starts at 0 t."), field="bands")
-    if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in zip(bands, bands[1:])):
+    if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in itertools.pairwise(bands)):
         raise ValidationError(_l("Bands must go up."), field="bands")
     return bands
 
@@ -158,11 +157,11 @@ def compute_amount(increment_t: Decimal, bands: list[dict], mode: str, cap_yuan:
     lows = [Decimal(b["from_t"]) for b in bands]
     rates = [Decimal(b["rate"]) for b in bands]
     if mode == SchemeMode.WHOLE:
-        rate = next(r for low, r in reversed(list(zip(lows, rates))) if increment_t >= low)
+        rate = next(r for low, r in reversed(list(zip(lows, rates, strict=True))) if increment_t >= low)
         amount = increment_t * rate
     else:
         amount = Decimal(0)
-        for i, (low, r) in enumerate(zip(lows, rates)):
+        for i, (low, r) in enumerate(zip(lows, rates, strict=True)):
             high = lows[i + 1] if i + 1 < len(lows) else None
             if increment_t <= low:
                 break

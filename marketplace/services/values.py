@@ -17,7 +17,7 @@ CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _scalar_text(value, field: str) -> str:
-    if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
+    if isinstance(value, (bool, dict, list)) or value is None:
         raise ValidationError(_l("Enter a number."), field=field)
     return str(value).strip()
 

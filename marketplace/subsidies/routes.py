@@ -204,7 +204,8 @@ def scheme():
         if version is not None:
             flash(_("Scheme version %(v)d published.", v=version.version), "success")
             return redirect(url_for("subsidies.scheme"))
-    versions = list(db.session.scalars(select(subsidies.SubsidyScheme).order_by(subsidies.SubsidyScheme.version.desc())))
+    versions = list(db.session.scalars(select(subsidies.SubsidyScheme)
+                                       .order_by(subsidies.SubsidyScheme.version.desc())))
     return render_template("subsidies/scheme.html", form=form, versions=versions, current=current,
                            can_edit=policy.may_review_subsidies(current_user))
 

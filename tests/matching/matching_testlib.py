@@ -74,12 +74,12 @@ def lp_optimum(instance: Instance) -> tuple[int, int]:
     b_ub = [s.tonnes for s in instance.supplies] + [d.tonnes for d in instance.demands]
     r1 = linprog(-np.ones(n), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
     assert r1.status == 0
-    tonnes = int(round(-r1.fun))
+    tonnes = round(-r1.fun)
     cost = np.array([t.fen_per_t for _, _, t in arcs], dtype=float)
     r2 = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=np.ones((1, n)), b_eq=[tonnes],
                  bounds=(0, None), method="highs")
     assert r2.status == 0
-    return tonnes, int(round(r2.fun))
+    return tonnes, round(r2.fun)
 
 
 def brute_force(instance: Instance, min_shipment: int = 0, max_partners: int | None = None,
@@ -92,7 +92,7 @@ def brute_force(instance: Instance, min_shipment: int = 0, max_partners: int | N
     choices = []
     for i, j, _ in arcs:
         cap = int(min(s_t[i], d_t[j]))
-        choices.append([0] + list(range(m, cap + 1)))
+        choices.append([0, *range(m, cap + 1)])
     if not arcs:
         return 0, 0
     grid = np.array(list(itertools.product(*choices)), dtype=np.int64)  # plans x arcs

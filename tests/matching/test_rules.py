@@ -218,8 +218,8 @@ def test_arcs_are_built_per_material_in_chunks():
     a = build_arcs(i)
     b = build_arcs(i, chunk_pairs=7)
     assert a.candidates == 20 * 10 * 2 and a.n == b.n == 400
-    assert sorted(zip(a.si.tolist(), a.di.tolist(), a.fen.tolist())) == \
-        sorted(zip(b.si.tolist(), b.di.tolist(), b.fen.tolist()))
+    assert sorted(zip(a.si.tolist(), a.di.tolist(), a.fen.tolist(), strict=True)) == \
+        sorted(zip(b.si.tolist(), b.di.tolist(), b.fen.tolist(), strict=True))
 
 
 def test_empty_instance():

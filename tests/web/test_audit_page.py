@@ -114,7 +114,7 @@ def seed_log(db, make_user):
 
 
 def test_the_page_filters_by_action_organisation_and_cst_dates_newest_first(client, db, make_user):
-    operator, producer = seed_log(db, make_user)
+    _operator, producer = seed_log(db, make_user)
     regulator = make_user(kind="regulator")
     login(client, regulator)
     html = client.get("/admin/audit").get_data(as_text=True).split('id="audit"')[1]

@@ -145,8 +145,8 @@ MATRIX = [
     ("GET", "/subsidies/dashboard", "/subsidies/dashboard", expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/subsidies/dashboard/flows.json", "/subsidies/dashboard/flows.json",
      expect(403, anonymous=302, regulator=200, operator=200)),
-    ("GET", "/subsidies/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
-            ".<any(csv, xlsx):fmt>", "/subsidies/dashboard/claims.xlsx",
+    ("GET", "/subsidies/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, "
+            "recoveries):table>.<any(csv, xlsx):fmt>", "/subsidies/dashboard/claims.xlsx",
      expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/listings/supply/<int:listing_id>/certificate", "/listings/supply/{other_supply}/certificate",
      expect(404, anonymous=302)),

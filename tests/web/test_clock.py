@@ -234,7 +234,7 @@ def test_exports_write_china_standard_time_and_say_so(scene, client, fmt):
     else:
         sheet = load_workbook(io.BytesIO(r.data)).active
         values = list(sheet.iter_rows(values_only=True))
-        rows = [dict(zip(values[0], row)) for row in values[1:]]
+        rows = [dict(zip(values[0], row, strict=False)) for row in values[1:]]
     assert rows and "created_at" not in rows[0] and "updated_at" not in rows[0]
     assert {row["created_at (UTC+8)"] for row in rows} == {"2026-03-02 04:30:00"}
     assert {row["updated_at (UTC+8)"] for row in rows} == {"2026-03-02 04:30:00"}

@@ -56,7 +56,7 @@ def fire_together(app, calls):
 
         with app.app_context():
             user = _db.session.get(User, user_id)
-            user.organisation  # load before the race
+            _ = user.organisation  # load before the race
             barrier.wait()
             try:
                 proposals.decide(user, proposal_id, decision)
@@ -114,7 +114,7 @@ def test_concurrent_acceptances_of_overlapping_proposals_never_overpromise(app, 
     for p in made:
         proposals.decide(producer, p.id, "accept")
     db.session.commit()
-    outcomes = fire_together(app, [(c.id, p.id, "accept") for c, p in zip(consumers, made)])
+    outcomes = fire_together(app, [(c.id, p.id, "accept") for c, p in zip(consumers, made, strict=True)])
     assert outcomes == ["ok"] * 8  # deciding succeeds; the losers' proposals lapse
     db.session.expire_all()
     statuses = sorted(db.session.get(Proposal, p.id).status.value for p in made)

@@ -155,7 +155,8 @@ def test_withdrawing_or_editing_a_listing_ends_its_pending_proposals_at_once(fly
     producer_of = {s.id: s.organisation_id for s in fly_ash_market["supplies"]}
     from marketplace.models import User
 
-    producer = db.session.scalar(select(User).where(User.organisation_id == producer_of[offered[0]["supply_listing_id"]]))
+    producer_org_id = producer_of[offered[0]["supply_listing_id"]]
+    producer = db.session.scalar(select(User).where(User.organisation_id == producer_org_id))
     from marketplace.errors import Conflict
 
     with pytest.raises(Conflict):
