@@ -1,14 +1,17 @@
 """Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from functools import wraps
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
-from flask import abort, flash, g, got_request_exception, render_template, request
+from flask import Flask, Response, abort, flash, g, got_request_exception, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
 
@@ -19,7 +22,7 @@ from .extensions import db
 from .models import enums
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     from . import guard
 
     guard.init_app(app)
@@ -64,11 +67,12 @@ def init_app(app) -> None:
     app.add_template_filter(show_date, "date")
 
     @app.template_filter("tonnes")
-    def format_tonnes(value) -> str:
+    def format_tonnes(value: Decimal | None) -> str:
         """1234.5 -> '1,234.500' (exact: the value is a Decimal)."""
         return "" if value is None else f"{value:,.3f}"
 
-    def error_page(status: int, message, code: str | None = None, field: str | None = None):
+    def error_page(status: int, message: object, code: str | None = None,
+                   field: str | None = None) -> ResponseReturnValue:
         db.session.rollback()
         if request.path.startswith("/api/"):
             return api_error(status, code or ERROR_CODES.get(status, "error"), message, field)
@@ -137,7 +141,7 @@ def init_app(app) -> None:
         g.request_failed = True
         return handle_user_exception(e)
 
-    app.handle_user_exception = failed
+    app.handle_user_exception = failed  # type: ignore[method-assign]  # wrapped on this app only
     got_request_exception.connect(lambda sender, **extra: g.__setattr__("request_failed", True), app, weak=False)
 
     @app.after_request
@@ -160,13 +164,13 @@ ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "
                429: "too_many_attempts", 500: "server_error"}
 
 
-def show_datetime(moment, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+def show_datetime(moment: datetime | None, pattern: str = "yyyy-MM-dd HH:mm") -> str:
     """`{{ x|datetime }}`: a stored instant in China Standard Time, labelled ("2026-03-02 04:30 UTC+8").
     SQLite hands back naive datetimes: they are UTC."""
     return "" if moment is None else f"{format_datetime(as_utc(moment), pattern)} {CST_LABEL}"
 
 
-def show_date(value, pattern: str = "yyyy-MM-dd") -> str:
+def show_date(value: date | None, pattern: str = "yyyy-MM-dd") -> str:
     """`{{ x|date }}`: the day of a stored instant in China Standard Time, labelled; a calendar date (a
     listing's period, a declared month) has no zone and is shown as it is."""
     if value is None:
@@ -185,7 +189,7 @@ def _awaiting_decision() -> int:
     return awaiting_decision(current_user)
 
 
-def flash_form_errors(form) -> None:
+def flash_form_errors(form: FlaskForm) -> None:
     """Show a form's field errors as messages (for forms posted from a page that does not re-render them)."""
     for name, errors in form.errors.items():
         for message in errors:
@@ -237,7 +241,7 @@ org_admin_required = role_required(lambda u: u.is_org_admin)
 producer_required = role_required(lambda u: u.organisation.is_producer)
 
 
-def spreadsheet(rows: list[dict], fmt: str, name: str, title: str):
+def spreadsheet(rows: list[dict[str, Any]], fmt: str, name: str, title: str) -> Response:
     """A table as a CSV or XLSX download: every export of the platform goes through here."""
     from flask import Response
 

@@ -1,4 +1,5 @@
 from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..auth import limits
@@ -31,7 +32,7 @@ def json_body() -> dict:
     return body
 
 
-def committed(result, status: int = 200):
+def committed(result: object, status: int = 200) -> ResponseReturnValue:
     return jsonify(result), status
 
 
@@ -103,7 +104,7 @@ def site_list():
         for s in sites.sites_of(g.api_user.organisation_id)]})
 
 
-def _list(side: str):
+def _list(side: str) -> ResponseReturnValue:
     listings.expire_due()
     s = listings.search_from_args(request.args, side)
     results = listings.search(g.api_user, side, s)
@@ -113,7 +114,7 @@ def _list(side: str):
                     "pages": results.pages})
 
 
-def _create(side: str):
+def _create(side: str) -> ResponseReturnValue:
     body = json_body()
     status = body.get("status", "open")
     if not isinstance(status, str):
@@ -122,12 +123,12 @@ def _create(side: str):
     return committed(listings.listing_to_dict(listing, g.api_user), 201)
 
 
-def _get(side: str, listing_id: int):
+def _get(side: str, listing_id: int) -> ResponseReturnValue:
     listing = listings.get_listing(side, listing_id, g.api_user)
     return jsonify(listings.listing_to_dict(listing, g.api_user))
 
 
-def _patch(side: str, listing_id: int):
+def _patch(side: str, listing_id: int) -> ResponseReturnValue:
     body = json_body()
     status = body.pop("status", None)
     listing = None
@@ -142,7 +143,7 @@ def _patch(side: str, listing_id: int):
     return committed(listings.listing_to_dict(listing, g.api_user))
 
 
-def _delete(side: str, listing_id: int):
+def _delete(side: str, listing_id: int) -> ResponseReturnValue:
     listing = listings.set_status(g.api_user, side, listing_id, "withdrawn")
     return committed(listings.listing_to_dict(listing, g.api_user))
 
@@ -170,7 +171,7 @@ def create_round():
 
 
 @bp.get("/match-rounds/<int:round_id>")
-def get_round(round_id: int):
+def get_round(round_id: int) -> ResponseReturnValue:
     round_ = rounds.get_round(g.api_user, round_id)
     return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_)))
 
@@ -183,11 +184,11 @@ def proposal_list():
 
 
 @bp.get("/proposals/<int:proposal_id>")
-def get_proposal(proposal_id: int):
+def get_proposal(proposal_id: int) -> ResponseReturnValue:
     return jsonify(proposals.proposal_to_dict(proposals.get_proposal(g.api_user, proposal_id)))
 
 
-def _decide(proposal_id: int, decision: str):
+def _decide(proposal_id: int, decision: str) -> ResponseReturnValue:
     proposal = proposals.decide(g.api_user, proposal_id, decision)
     if proposal.status == ProposalStatus.LAPSED:
         return api_error(409, "conflict", _l("Both accepted, but a listing no longer has these tonnes: "
@@ -196,12 +197,12 @@ def _decide(proposal_id: int, decision: str):
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
-def accept_proposal(proposal_id: int):
+def accept_proposal(proposal_id: int) -> ResponseReturnValue:
     return _decide(proposal_id, "accept")
 
 
 @bp.post("/proposals/<int:proposal_id>/decline")
-def decline_proposal(proposal_id: int):
+def decline_proposal(proposal_id: int) -> ResponseReturnValue:
     return _decide(proposal_id, "decline")
 
 
@@ -211,20 +212,20 @@ def agreement_list():
 
 
 @bp.get("/agreements/<int:agreement_id>")
-def get_agreement(agreement_id: int):
+def get_agreement(agreement_id: int) -> ResponseReturnValue:
     return jsonify(agreements.agreement_to_dict(agreements.get_agreement(g.api_user, agreement_id)))
 
 
 # --- shipments, the ledger, utilisation ------------------------------------------------------------------
 
 @bp.post("/agreements/<int:agreement_id>/shipments")
-def create_shipment(agreement_id: int):
+def create_shipment(agreement_id: int) -> ResponseReturnValue:
     shipment = deliveries.record_shipment(g.api_user, agreement_id, json_body())
     return jsonify(deliveries.shipment_to_dict(shipment)), 201
 
 
 @bp.get("/agreements/<int:agreement_id>/shipments")
-def shipment_list(agreement_id: int):
+def shipment_list(agreement_id: int) -> ResponseReturnValue:
     from ..models import Shipment
     agreements.get_agreement(g.api_user, agreement_id)
     shipments = db.session.scalars(db.select(Shipment).where(Shipment.agreement_id == agreement_id)
@@ -233,14 +234,14 @@ def shipment_list(agreement_id: int):
 
 
 @bp.get("/shipments/<int:shipment_id>")
-def get_shipment(shipment_id: int):
+def get_shipment(shipment_id: int) -> ResponseReturnValue:
     shipment = deliveries.get_shipment(g.api_user, shipment_id)
     flags = deliveries.shipment_flags([shipment]).get(shipment.id, [])
     return jsonify(deliveries.shipment_to_dict(shipment, flags))
 
 
 @bp.post("/shipments/<int:shipment_id>/confirm")
-def confirm_shipment(shipment_id: int):
+def confirm_shipment(shipment_id: int) -> ResponseReturnValue:
     body = json_body()
     if body.get("received_net_kg") in (None, ""):
         raise ValidationError(_l("This field is required."), field="received_net_kg")
@@ -279,14 +280,14 @@ def ledger_public_key():
     return jsonify(ledger_service.public_key_to_dict(key))
 
 
-def _optional_id(name: str):
+def _optional_id(name: str) -> int | None:
     value = request.args.get(name, "")
     return None if value == "" else parse_int(value, name, 1, 2**31 - 1)
 
 
 @bp.get("/ledger/entries/<int:seq>/proof")
 @limits.ledger_proofs
-def ledger_inclusion_proof(seq: int):
+def ledger_inclusion_proof(seq: int) -> ResponseReturnValue:
     _ledger_reader()
     return jsonify(ledger_service.inclusion_proof(g.api_user, seq, _optional_id("checkpoint")))
 
@@ -343,7 +344,7 @@ def declare_baseline():
 
 
 @bp.post("/baselines/<int:baseline_id>/review")
-def review_baseline(baseline_id: int):
+def review_baseline(baseline_id: int) -> ResponseReturnValue:
     body = json_body()
     baseline = subsidies.review_baseline(g.api_user, baseline_id, body.get("decision"), body.get("reason", ""))
     return committed(subsidies.baseline_to_dict(baseline))
@@ -356,7 +357,7 @@ def prepare_claim():
 
 
 @bp.get("/subsidy-claims/<int:claim_id>")
-def get_claim(claim_id: int):
+def get_claim(claim_id: int) -> ResponseReturnValue:
     claim = subsidies.get_claim(g.api_user, claim_id)
     out = subsidies.claim_to_dict(claim)
     out["ledger_entry_ids"] = [e.id for e in subsidies.claim_entries(claim)]
@@ -366,12 +367,12 @@ def get_claim(claim_id: int):
 
 
 @bp.post("/subsidy-claims/<int:claim_id>/submit")
-def submit_claim(claim_id: int):
+def submit_claim(claim_id: int) -> ResponseReturnValue:
     return committed(subsidies.claim_to_dict(subsidies.submit_claim(g.api_user, claim_id)))
 
 
 @bp.post("/subsidy-claims/<int:claim_id>/review")
-def review_claim(claim_id: int):
+def review_claim(claim_id: int) -> ResponseReturnValue:
     body = json_body()
     claim = subsidies.review_claim(g.api_user, claim_id, body.get("decision"), body.get("reason", ""))
     return committed(subsidies.claim_to_dict(claim))

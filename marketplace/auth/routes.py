@@ -1,6 +1,7 @@
 import time
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -144,7 +145,7 @@ def account():
     return _account_page(form, TotpEnrolForm(formdata=None))
 
 
-def _account_page(form, totp_form, setting_up: bool = False):
+def _account_page(form: PasswordForm, totp_form: TotpEnrolForm, setting_up: bool = False) -> ResponseReturnValue:
     setting_up = setting_up or not current_user.totp_secret or request.args.get("totp") == "new"
     secret, uri = _totp_setup() if setting_up else (None, None)
     return render_template("auth/account.html", form=form, totp_form=totp_form, totp_secret=secret, totp_uri=uri)
@@ -180,7 +181,7 @@ def tokens():
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_token(token_id: int):
+def revoke_token(token_id: int) -> ResponseReturnValue:
     form = TokenForm()
     if not form.csrf_token.validate(form):
         abort(400)

@@ -1,4 +1,5 @@
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -50,7 +51,7 @@ def listings_referrer() -> bool:
 
 @bp.route("/rounds/<int:round_id>")
 @login_required
-def round_detail(round_id: int):
+def round_detail(round_id: int) -> ResponseReturnValue:
     round_ = rounds.get_round(current_user, round_id)
     offered = rounds.proposals_in_round(current_user, round_)
     return render_template("matches/round.html", round=round_, proposals=offered, form=DecisionForm(),
@@ -59,7 +60,7 @@ def round_detail(round_id: int):
 
 @bp.route("/rounds/<int:round_id>/map.json")
 @login_required
-def round_map(round_id: int):
+def round_map(round_id: int) -> ResponseReturnValue:
     """The round's proposals as GeoJSON: supplies, demands and flow lines whose weight shows tonnes; the
     same proposals as the round page, others' sites at their county seat and nameless before an agreement."""
     round_ = rounds.get_round(current_user, round_id)
@@ -101,7 +102,7 @@ def proposal_list():
 
 @bp.route("/proposals/<int:proposal_id>/decide", methods=["POST"])
 @login_required
-def decide(proposal_id: int):
+def decide(proposal_id: int) -> ResponseReturnValue:
     proposal = proposals.get_proposal(current_user, proposal_id)  # 404 before anything else
     if proposals.party_of(current_user, proposal) is None:
         abort(403)
@@ -131,7 +132,7 @@ def agreement_list():
 
 @bp.route("/agreements/<int:agreement_id>")
 @login_required
-def agreement_detail(agreement_id: int):
+def agreement_detail(agreement_id: int) -> ResponseReturnValue:
     agreement = agreements.get_agreement(current_user, agreement_id)
     return render_template("matches/agreement.html", a=agreement, **agreement_panel(agreement))
 

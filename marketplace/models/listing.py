@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
@@ -147,6 +147,11 @@ class DemandListing(ListingMixin, Model):
 
     def __repr__(self) -> str:
         return f"<DemandListing {self.id} {self.status.value} {self.tonnes} t>"
+
+
+#: A listing of either side, and either side's model class.
+AnyListing: TypeAlias = SupplyListing | DemandListing
+ListingModel: TypeAlias = type[SupplyListing] | type[DemandListing]
 
 
 class ListingEvent(Model):

@@ -11,11 +11,11 @@ from ..clock import iso
 from ..errors import NotFound
 from ..extensions import db, rowcount
 from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
-from ..models.listing import LIVE_STATUSES
+from ..models.listing import LIVE_STATUSES, ListingModel
 from .values import get_row
 
 
-def _promise(model, listing_id: int, tonnes: int) -> bool:
+def _promise(model: ListingModel, listing_id: int, tonnes: int) -> bool:
     """Take `tonnes` from a live listing if it still has them, in one conditional UPDATE."""
     result = db.session.execute(
         update(model).where(model.id == listing_id, model.status.in_(LIVE_STATUSES),
@@ -27,7 +27,7 @@ def _promise(model, listing_id: int, tonnes: int) -> bool:
     return rowcount(result) == 1
 
 
-def _release(model, listing_id: int, tonnes: int) -> None:
+def _release(model: ListingModel, listing_id: int, tonnes: int) -> None:
     db.session.execute(
         update(model).where(model.id == listing_id)
         .values(tonnes_promised=model.tonnes_promised - tonnes,

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -53,7 +55,7 @@ class Rules:
                    int(policy.setting("TRUCK_SPEED_KMH", d.truck_speed_kmh)))
 
 
-def parse_time(value, field: str) -> datetime:
+def parse_time(value: object, field: str) -> datetime:
     """An ISO date-time; without a zone it is China Standard Time, as on the weighbridge."""
     if isinstance(value, datetime):
         moment = value
@@ -130,7 +132,8 @@ def get_shipment(actor: User, shipment_id: int) -> Shipment:
     return shipment
 
 
-def confirm_shipment(actor: User, shipment_id: int, received_net_kg, now: datetime | None = None) -> Shipment:
+def confirm_shipment(actor: User, shipment_id: int, received_net_kg: object,
+                     now: datetime | None = None) -> Shipment:
     """The utiliser confirms a shipment with its own net weight, once; the ledger records it."""
     shipment = get_shipment(actor, shipment_id)
     agreement = shipment.agreement
@@ -170,7 +173,7 @@ FLAG_TEXT = {
 }
 
 
-def _km(lat1, lon1, lat2, lon2) -> float:
+def _km(lat1: float | Decimal, lon1: float | Decimal, lat2: float | Decimal, lon2: float | Decimal) -> float:
     import numpy as np
 
     from .listings import distances_km
@@ -241,7 +244,10 @@ def producers_over_declared(year: int) -> set[int]:
 year_bounds = cst_year_bounds  # the name the subsidies import
 
 
-def _ledger_kg_by(year: int, key) -> dict:
+Key = TypeVar("Key")
+
+
+def _ledger_kg_by(year: int, key: Callable[[LedgerEntry, Site], Key]) -> dict[Key, int]:
     """Net kilograms of the year's ledger (by dispatch date, reversals included), grouped by key(entry, site)."""
     start, end = year_bounds(year)
     rows = db.session.execute(
@@ -249,7 +255,7 @@ def _ledger_kg_by(year: int, key) -> dict:
         .join(SupplyListing, Agreement.supply_listing_id == SupplyListing.id)
         .join(Site, SupplyListing.site_id == Site.id)
         .where(LedgerEntry.dispatched_at >= start, LedgerEntry.dispatched_at < end))
-    totals: dict = defaultdict(int)
+    totals: dict[Key, int] = defaultdict(int)
     for entry, site in rows:
         totals[key(entry, site)] += entry.net_kg
     return totals
@@ -269,7 +275,7 @@ def utilisation(year: int, group_by: str) -> list[dict]:
         raise ValidationError(_l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)), field="group_by")
     orgs = {o.id: o.name for o in db.session.scalars(select(Organisation))}
 
-    def key_of(site: Site, material: str, org_id: int, month: int):
+    def key_of(site: Site, material: str, org_id: int, month: int) -> str:
         return {"region": site.county or "—", "city": site.city or "—", "park": site.industrial_park or "—",
                 "material": material, "organisation": orgs.get(org_id, str(org_id)),
                 "month": f"{year}-{month:02d}"}[group_by]

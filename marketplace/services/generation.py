@@ -33,7 +33,7 @@ def parse_month(value: str, today: date | None = None) -> date:
     return month
 
 
-def parse_tonnes(value, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> Decimal:
+def parse_tonnes(value: object, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> Decimal:
     """A non-negative tonnage to the kilogram, at most `maximum`."""
     try:
         tonnes = Decimal(str(value).strip())
@@ -50,8 +50,8 @@ def parse_tonnes(value, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> De
     return tonnes.quantize(KG)
 
 
-def record_generation(actor: User, site_id: int, material_code: str, month: str, generated, used_in_house,
-                      stored) -> GenerationRecord:
+def record_generation(actor: User, site_id: int, material_code: str, month: str, generated: object,
+                      used_in_house: object, stored: object) -> GenerationRecord:
     """Declare (or correct) one site's generation of one material in one month."""
     org = actor.organisation
     if not org.is_producer:

@@ -20,16 +20,18 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Row, or_, select, update
 
 from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, ValidationError
@@ -50,7 +52,7 @@ def _stamp(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical(entry) -> str:
+def canonical(entry: LedgerEntry | Row[Any]) -> str:
     """The entry's canonical form (format 2): every column but `hash`, sorted keys, UTC times to the
     microsecond. `entry` is a LedgerEntry or a row with the same attributes."""
     return json.dumps({
@@ -64,7 +66,7 @@ def canonical(entry) -> str:
     }, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(entry) -> str:
+def entry_hash(entry: LedgerEntry | Row[Any]) -> str:
     """SHA-256 of the canonical form, which includes the previous entry's hash: the chain."""
     return hashlib.sha256(canonical(entry).encode("utf-8")).hexdigest()
 
@@ -183,7 +185,7 @@ def consistency_ranges(m: int, lo: int, hi: int, start: bool = True) -> list[tup
     return [*consistency_ranges(m - k, lo + k, hi, False), (lo, lo + k)]
 
 
-def _stream_hashes(first_seq: int, last_seq: int, batch: int = 10_000):
+def _stream_hashes(first_seq: int, last_seq: int, batch: int = 10_000) -> Iterator[str]:
     """The stored chain hashes of entries first_seq..last_seq, in order, streamed (server-side cursor on
     PostgreSQL)."""
     rows = db.session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
@@ -312,7 +314,7 @@ def checkpoints() -> list[LedgerCheckpoint]:
     return list(db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id)))
 
 
-def get_checkpoint(checkpoint_id) -> LedgerCheckpoint:
+def get_checkpoint(checkpoint_id: int) -> LedgerCheckpoint:
     cp = get_row(LedgerCheckpoint, checkpoint_id)
     if cp is None:
         raise NotFound(_l("No such checkpoint."))
@@ -390,7 +392,7 @@ class _Target:
     label: str
 
 
-def parse_checkpoint(data) -> dict:
+def parse_checkpoint(data: object) -> dict[str, Any]:
     """A checkpoint as the API gives it (extra keys ignored), checked for shape; ValidationError otherwise."""
     if not isinstance(data, dict):
         raise ValidationError(_l("A checkpoint is a JSON object with seq, root, time and signature."),
@@ -471,7 +473,7 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
 
 # --- proofs --------------------------------------------------------------------------------------------
 
-def inclusion_proof(viewer: User, seq: int, checkpoint_id=None) -> dict:
+def inclusion_proof(viewer: User, seq: int, checkpoint_id: int | None = None) -> dict[str, Any]:
     """The audit path of entry `seq` in the tree a checkpoint signed (the given one, else the newest that
     covers it). A party sees proofs of its own entries, regulators and the operator any."""
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.seq == seq)) if 0 < seq < 2**62 else None
@@ -495,7 +497,7 @@ def inclusion_proof(viewer: User, seq: int, checkpoint_id=None) -> dict:
             "leaf_hash": leaf_hash(entry.hash).hex(), "audit_path": path, "checkpoint": checkpoint_to_dict(cp)}
 
 
-def consistency_proof(first_id, second_id) -> dict:
+def consistency_proof(first_id: int, second_id: int) -> dict[str, Any]:
     """The proof (§2.1.4) that checkpoint `second_id`'s tree extends checkpoint `first_id`'s."""
     first, second = get_checkpoint(first_id), get_checkpoint(second_id)
     if first.seq > second.seq:
@@ -507,7 +509,7 @@ def consistency_proof(first_id, second_id) -> dict:
 
 # --- reading -------------------------------------------------------------------------------------------
 
-def ledger_for(viewer: User, page: int = 1, per_page: int = 50):
+def ledger_for(viewer: User, page: int = 1, per_page: int = 50) -> Pagination:
     query = select(LedgerEntry).order_by(LedgerEntry.seq.desc())
     if not viewer.organisation.is_staff:
         org = viewer.organisation_id

@@ -17,7 +17,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
+from sqlalchemy.sql import ColumnElement
 
 from .. import policy
 from ..clock import as_utc, iso, utcnow
@@ -34,7 +35,7 @@ from ..models import (
     SupplyListing,
     User,
 )
-from ..models.listing import LIVE_STATUSES
+from ..models.listing import LIVE_STATUSES, AnyListing
 from .agreements import conclude
 from .values import get_row
 
@@ -50,7 +51,7 @@ def expire_proposals(now: datetime | None = None) -> int:
 DEFAULTS = {"FIND_MATCHES_HOLD_HOURS": 4, "RESERVATION_SHARE_CAP": "0.20", "RESERVATION_FLOOR_T": 1000}
 
 
-def _setting(name: str):
+def _setting(name: str) -> Any:
     return policy.setting(name, DEFAULTS[name])
 
 
@@ -58,7 +59,7 @@ def _setting(name: str):
 STARTER_SIDE = {RoundScope.DEMAND: "consumer", RoundScope.SUPPLY: "producer"}
 
 
-def _holds(now: datetime):
+def _holds(now: datetime) -> ColumnElement[bool]:
     """The condition on (Proposal joined with MatchRound) for a proposal that holds its tonnes now."""
     return and_(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= now,
                 or_(MatchRound.scope == RoundScope.MARKET,
@@ -66,7 +67,7 @@ def _holds(now: datetime):
                     and_(MatchRound.scope == RoundScope.SUPPLY, Proposal.producer_decision == Decision.ACCEPTED)))
 
 
-def pending_tonnes(column, ids: list[int]) -> dict[int, int]:
+def pending_tonnes(column: InstrumentedAttribute[int], ids: list[int]) -> dict[int, int]:
     """Tonnes of each listing held by pending proposals (see the rules above)."""
     if not ids:
         return {}
@@ -101,7 +102,7 @@ def hold_cap(org_id: int, material_id: int, side: str) -> int:
     return max(int(free * share), int(_setting("RESERVATION_FLOOR_T")))
 
 
-def end_pending_proposals(listing, reason: str = "withdrawn") -> int:
+def end_pending_proposals(listing: AnyListing, reason: str = "withdrawn") -> int:
     """End every pending proposal of this listing at once (it was withdrawn or changed): they no longer hold
     anything and can no longer be accepted. Returns how many."""
     column = Proposal.supply_listing_id if listing.side == "supply" else Proposal.demand_listing_id

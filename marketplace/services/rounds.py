@@ -2,8 +2,10 @@
 proposals (see proposals.py for what they hold and how parties decide, agreements.py for what follows)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -15,7 +17,7 @@ from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import DemandListing, MatchRound, Proposal, ProposalStatus, RoundScope, SupplyListing, TariffVersion, User
-from ..models.listing import LIVE_STATUSES
+from ..models.listing import LIVE_STATUSES, AnyListing
 from .listings import coarse_site_position, expire_due
 from .proposals import STARTER_SIDE, expire_proposals, held_by, hold_cap, pending_tonnes, proposal_to_dict
 from .tariff import tariff_in_force, tariff_json
@@ -36,7 +38,7 @@ def _live(model, ids, period_start, period_end):
     return list(db.session.scalars(query.order_by(model.id)).unique())
 
 
-def _ids(value, field: str) -> list[int] | None:
+def _ids(value: object, field: str) -> list[int] | None:
     if value is None:
         return None
     if not isinstance(value, list) or len(value) > 10_000:
@@ -48,7 +50,8 @@ def _floats(values: dict) -> dict:
     return {k: float(v) for k, v in (values or {}).items()}
 
 
-def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict, dict]:
+def build_instance(supplies: Sequence[SupplyListing], demands: Sequence[DemandListing],
+                   tariff: TariffVersion) -> tuple[dict[str, Any], dict[Any, SupplyListing], dict[Any, DemandListing]]:
     """The optimiser's JSON instance for these listings' unpromised, unreserved tonnes.
 
     Every site is placed at the centre of its grid cell (listings.coarse_position), so that proposals'
@@ -57,7 +60,10 @@ def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict
     Returns (instance, supplies by optimiser id, demands by optimiser id)."""
     s_left = pending_tonnes(Proposal.supply_listing_id, [s.id for s in supplies])
     d_left = pending_tonnes(Proposal.demand_listing_id, [d.id for d in demands])
-    s_by, d_by, s_json, d_json = {}, {}, [], []
+    s_by: dict[Any, SupplyListing] = {}
+    d_by: dict[Any, DemandListing] = {}
+    s_json: list[dict[str, Any]] = []
+    d_json: list[dict[str, Any]] = []
     for s in supplies:
         tonnes = s.tonnes_remaining - s_left.get(s.id, 0)
         if tonnes > 0:
@@ -92,8 +98,9 @@ def _own_pairs(s_by: dict, d_by: dict) -> list[tuple[str, str]]:
     return [(sid, did) for sids, dids in by_org.values() for sid in sids for did in dids]
 
 
-def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, period_start=None,
-                period_end=None, min_shipment_t=None, max_partners=None) -> MatchRound:
+def start_round(actor: User, supply_listing_ids: object = None, demand_listing_ids: object = None,
+                period_start: object = None, period_end: object = None, min_shipment_t: object = None,
+                max_partners: object = None) -> MatchRound:
     """Solve a round and store it with its proposals.
 
     The operator or a regulator rounds over the open market (optionally narrowed by listing ids and a
@@ -173,7 +180,7 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
     return round_
 
 
-def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
+def _trim_to_cap(org_id: int, own: AnyListing, side: str, instance_json: dict[str, Any]) -> int:
     """Offer no more of one's own listing than the organisation may still hold of the other side: a round
     refuses when nothing is left under the cap, and otherwise trims. Returns the tonnes it may still hold."""
     allowance = hold_cap(org_id, own.material_id, side) - held_by(org_id, own.material_id, side)
@@ -188,7 +195,7 @@ def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
     return allowance
 
 
-def _date(value, field: str) -> date:
+def _date(value: object, field: str) -> date:
     return parse_date(value, field)
 
 

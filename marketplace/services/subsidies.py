@@ -3,6 +3,7 @@ against a verified baseline; the review workflow with its audit trail; loan-inte
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -174,7 +175,7 @@ def compute_amount(increment_t: Decimal, bands: list[dict], mode: str, cap_yuan:
 
 # --- baselines -----------------------------------------------------------------------------------------
 
-def declare_baseline(actor: User, year, tonnes, evidence) -> Baseline:
+def declare_baseline(actor: User, year: object, tonnes: object, evidence: object) -> Baseline:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers declare a baseline."))
@@ -207,7 +208,7 @@ def get_baseline(viewer: User, baseline_id: int) -> Baseline:
     return baseline
 
 
-def _decision(decision, reason) -> tuple[str, str]:
+def _decision(decision: object, reason: object) -> tuple[str, str]:
     if decision not in ("approve", "reject"):
         raise ValidationError(_l("Decide approve or reject."), field="decision")
     reason = parse_text(reason, "reason", 2000)
@@ -216,7 +217,7 @@ def _decision(decision, reason) -> tuple[str, str]:
     return decision, reason
 
 
-def review_baseline(actor: User, baseline_id: int, decision, reason="") -> Baseline:
+def review_baseline(actor: User, baseline_id: int, decision: object, reason: object = "") -> Baseline:
     _regulator(actor)
     baseline = get_baseline(actor, baseline_id)
     decision, reason = _decision(decision, reason)
@@ -264,11 +265,11 @@ def unclaimed_entries(org_id: int, year: int, exclusions: dict) -> tuple[list[Le
     return eligible, out
 
 
-def _event(claim: SubsidyClaim, actor: User, action: str, **details) -> None:
+def _event(claim: SubsidyClaim, actor: User, action: str, **details: object) -> None:
     db.session.add(ClaimEvent(claim_id=claim.id, user_id=actor.id, action=action, details=details))
 
 
-def counted_kg(org_id: int, year: int, statuses=COUNTING) -> int:
+def counted_kg(org_id: int, year: int, statuses: Iterable[ClaimStatus] = COUNTING) -> int:
     """Kilograms counted by an enterprise's claims for `year` in these statuses (reversals they took in
     included)."""
     return int(db.session.scalar(
@@ -323,7 +324,7 @@ def _figure(claim: SubsidyClaim, f: YearFigures) -> None:
     claim.amount_yuan = max(f.amount.amount_yuan - f.previously, Decimal("0.00"))
 
 
-def prepare_claim(actor: User, year) -> SubsidyClaim:
+def prepare_claim(actor: User, year: object) -> SubsidyClaim:
     """A utiliser's claim for a year. The year's eligible confirmed tonnes (every claim's, this one's new
     ones included) minus the verified baseline, once -> increment -> band -> the year's amount, capped for the
     year; the claim asks for what the year's amount adds to what was already approved (a top-up), and records
@@ -401,7 +402,7 @@ def submit_claim(actor: User, claim_id: int) -> SubsidyClaim:
     return claim
 
 
-def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClaim:
+def review_claim(actor: User, claim_id: int, decision: object, reason: object = "") -> SubsidyClaim:
     """A regulator approves or rejects a submitted claim; it cannot change the figures. A rejection
     releases the claim's ledger entries so that a corrected claim can count them."""
     _regulator(actor)
@@ -412,7 +413,7 @@ def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClai
     if decision == "approve":  # ledger: approve only while the chain still matches the claim's checkpoint
         claim.ledger_checkpoint_id = ledger.checkpoint_for_approval(actor, claim.ledger_checkpoint_id).id
     claim.status, claim.reason = (ClaimStatus.APPROVED if decision == "approve" else ClaimStatus.REJECTED), reason
-    details = {"reason": reason, "amount_yuan": f"{claim.amount_yuan:.2f}"}
+    details: dict[str, object] = {"reason": reason, "amount_yuan": f"{claim.amount_yuan:.2f}"}
     if decision == "reject":
         released = list(db.session.scalars(select(ClaimEntry.ledger_entry_id).where(ClaimEntry.claim_id == claim.id)))
         db.session.execute(delete(ClaimEntry).where(ClaimEntry.claim_id == claim.id))
@@ -561,7 +562,8 @@ def offsets_against(claim: SubsidyClaim) -> list[Recovery]:
     return list(db.session.scalars(select(Recovery).where(Recovery.offset_claim_id == claim.id)))
 
 
-def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, note) -> Recovery:
+def settle_recovery(actor: User, recovery_id: int, settlement: object, offset_claim_id: object,
+                    note: object) -> Recovery:
     """A regulator records how a recovery was settled: offset against a later payment to the same
     enterprise (not yet paid, at least as large), or repaid (the note says how: a transfer's reference)."""
     _regulator(actor)
@@ -571,7 +573,7 @@ def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, 
     if recovery.status != RecoveryStatus.OPEN:
         raise Conflict(_l("This recovery is already settled."), field="settlement")
     try:
-        settlement = Settlement(settlement)
+        settlement = Settlement(settlement if isinstance(settlement, str) else "")
     except (ValueError, TypeError):
         raise ValidationError(_l("Choose offset or repaid."), field="settlement") from None
     note = parse_text(note, "note", 2000)
@@ -610,7 +612,7 @@ def recovery_to_dict(r: Recovery) -> dict:
 
 # --- loan-interest subsidy -----------------------------------------------------------------------------
 
-def submit_loan_project(actor: User, name, year, loan_yuan) -> LoanProject:
+def submit_loan_project(actor: User, name: object, year: object, loan_yuan: object) -> LoanProject:
     org = actor.organisation
     if not (org.is_consumer or org.is_producer) or not org.is_verified:
         raise PermissionDenied(_l("Only verified enterprises apply."))
@@ -632,7 +634,7 @@ def submit_loan_project(actor: User, name, year, loan_yuan) -> LoanProject:
     return project
 
 
-def review_loan_project(actor: User, project_id: int, decision, reason="") -> LoanProject:
+def review_loan_project(actor: User, project_id: int, decision: object, reason: object = "") -> LoanProject:
     _regulator(actor)
     project = get_row(LoanProject, project_id)
     if project is None:

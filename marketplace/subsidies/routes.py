@@ -1,8 +1,11 @@
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
@@ -28,7 +31,7 @@ def index():
     return _index_page()
 
 
-def _index_page(status: int = 200, **forms):
+def _index_page(status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
     """The page; a form that answered with an error is shown again as it was typed (`forms`)."""
     org = current_user.organisation
     scheme = subsidies.scheme_in_force()
@@ -66,7 +69,7 @@ def declare_baseline():
 
 @bp.route("/baselines/<int:baseline_id>/review", methods=["POST"])
 @login_required
-def review_baseline(baseline_id: int):
+def review_baseline(baseline_id: int) -> ResponseReturnValue:
     subsidies.get_baseline(current_user, baseline_id)
     form = ReviewForm()
     if form.validate_on_submit():
@@ -92,7 +95,7 @@ def prepare_claim():
 
 @bp.route("/claims/<int:claim_id>")
 @login_required
-def claim(claim_id: int):
+def claim(claim_id: int) -> ResponseReturnValue:
     """The claim, down to every agreement, shipment and weighbridge ticket, with their flags."""
     c = subsidies.get_claim(current_user, claim_id)
     entries = subsidies.claim_entries(c)
@@ -107,7 +110,8 @@ def claim(claim_id: int):
                            flag_text=deliveries.FLAG_TEXT, form=ReviewForm())
 
 
-def _claim_action(claim_id: int, operation, *args, message: str):
+def _claim_action(claim_id: int, operation: Callable[..., object], *args: object,
+                  message: str) -> ResponseReturnValue:
     subsidies.get_claim(current_user, claim_id)
     form = ReviewForm()
     if not form.csrf_token.validate(form):
@@ -120,20 +124,20 @@ def _claim_action(claim_id: int, operation, *args, message: str):
 
 @bp.route("/claims/<int:claim_id>/submit", methods=["POST"])
 @login_required
-def submit_claim(claim_id: int):
+def submit_claim(claim_id: int) -> ResponseReturnValue:
     return _claim_action(claim_id, subsidies.submit_claim, message=_("Claim submitted."))
 
 
 @bp.route("/claims/<int:claim_id>/review", methods=["POST"])
 @login_required
-def review_claim(claim_id: int):
+def review_claim(claim_id: int) -> ResponseReturnValue:
     return _claim_action(claim_id, subsidies.review_claim, request.form.get("decision", ""),
                          request.form.get("reason", ""), message=_("Decision saved."))
 
 
 @bp.route("/claims/<int:claim_id>/paid", methods=["POST"])
 @login_required
-def mark_paid(claim_id: int):
+def mark_paid(claim_id: int) -> ResponseReturnValue:
     return _claim_action(claim_id, subsidies.mark_paid, message=_("Marked as paid."))
 
 
@@ -153,7 +157,7 @@ def apply_loan():
 
 @bp.route("/recoveries/<int:recovery_id>/settle", methods=["POST"])
 @login_required
-def settle_recovery(recovery_id: int):
+def settle_recovery(recovery_id: int) -> ResponseReturnValue:
     """A regulator records how a recovery was settled (offset against a later payment, or repaid)."""
     if not policy.may_review_subsidies(current_user):
         abort(403)
@@ -168,7 +172,7 @@ def settle_recovery(recovery_id: int):
 
 @bp.route("/loans/<int:project_id>/review", methods=["POST"])
 @login_required
-def review_loan(project_id: int):
+def review_loan(project_id: int) -> ResponseReturnValue:
     form = ReviewForm()
     if not current_user.organisation.is_staff:
         abort(403)
@@ -225,7 +229,7 @@ def dashboard():
 @bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
           ".<any(csv, xlsx):fmt>")
 @staff_required
-def dashboard_export(table: str, fmt: str):
+def dashboard_export(table: str, fmt: str) -> ResponseReturnValue:
     year = year_arg()
     return spreadsheet(dashboard_service.tables(current_user, year)[table], fmt, f"{table}-{year}", f"{table} {year}")
 
