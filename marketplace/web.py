@@ -1,10 +1,11 @@
 """Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeGuard, TypeVar
 
 from flask import Flask, Response, abort, flash, g, got_request_exception, render_template, request
 from flask.typing import ResponseReturnValue
@@ -14,12 +15,19 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
 
 from . import gazetteer, labels, maps, policy
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
 from .errors import MarketplaceError, NotFound, PermissionDenied, api_error, http_status
 from .extensions import db
 from .models import enums
+
+if TYPE_CHECKING:
+    from .models import User
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def init_app(app: Flask) -> None:
@@ -28,13 +36,13 @@ def init_app(app: Flask) -> None:
     guard.init_app(app)
 
     @app.before_request
-    def remember_client_address():
+    def remember_client_address() -> None:
         from .services.audit import request_address
 
         request_address.set(request.remote_addr or "")
 
     @app.context_processor
-    def template_helpers():
+    def template_helpers() -> dict[str, Any]:
         locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
         return {
             "locale": locale,
@@ -79,55 +87,56 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(e):
+    def csrf_error(e: CSRFError) -> ResponseReturnValue:
         return error_page(400, _l("The form has expired or was not sent from this site. Reload the page and try "
                                   "again."))
 
     @app.errorhandler(400)
-    def bad_request(e):
+    def bad_request(e: HTTPException) -> ResponseReturnValue:
         from flask import g
 
         return error_page(400, g.get("guard_message") or _l("The request could not be understood."))
 
     @app.errorhandler(401)
-    def unauthorised(e):
+    def unauthorised(e: HTTPException) -> ResponseReturnValue:
         return error_page(401, _l("Log in first."))
 
     @app.errorhandler(403)
-    def forbidden(e):
+    def forbidden(e: HTTPException) -> ResponseReturnValue:
         return error_page(403, _l("You are not allowed to do this."))
 
     @app.errorhandler(404)
-    def not_found(e):
+    def not_found(e: HTTPException) -> ResponseReturnValue:
         return error_page(404, _l("Page not found."))
 
     @app.errorhandler(405)
-    def method_not_allowed(e):
+    def method_not_allowed(e: HTTPException) -> ResponseReturnValue:
         return error_page(405, _l("This action is not available here."))
 
     @app.errorhandler(413)
-    def too_large(e):
+    def too_large(e: HTTPException) -> ResponseReturnValue:
         return error_page(413, _l("The upload is too large."))
 
     @app.errorhandler(429)
-    def too_many_requests(e):  # a rate limit (Flask-Limiter) says why in its description
+    def too_many_requests(e: HTTPException) -> ResponseReturnValue:
+        # a rate limit (Flask-Limiter) says why in its description
         return error_page(429, e.description or _l("Too many requests. Wait a minute and try again."))
 
     @app.errorhandler(MarketplaceError)
-    def domain_error(e):
+    def domain_error(e: MarketplaceError) -> ResponseReturnValue:
         status = http_status(e)
         if not request.path.startswith("/api/") and status == 422:
             status = 400
         return error_page(status, e.message, field=e.field)
 
     @app.errorhandler(IntegrityError)
-    def integrity_error(e):
+    def integrity_error(e: IntegrityError | None) -> ResponseReturnValue:
         # A constraint caught what the services' checks could not (two requests racing): no data is lost.
         return error_page(409, _l("Someone else changed this at the same moment. Reload and try again."),
                           code="conflict")
 
     @app.errorhandler(500)
-    def server_error(e):
+    def server_error(e: HTTPException) -> ResponseReturnValue:
         return error_page(500, _l("Something went wrong on our side. The team has been told."))
 
     # --- one transaction per request, committed here and nowhere else --------------------------------------
@@ -137,7 +146,7 @@ def init_app(app: Flask) -> None:
     # the form again (run_service) has rolled back what the failed call flushed.
     handle_user_exception = app.handle_user_exception
 
-    def failed(e):
+    def failed(e: Exception) -> ResponseReturnValue:
         g.request_failed = True
         return handle_user_exception(e)
 
@@ -145,7 +154,7 @@ def init_app(app: Flask) -> None:
     got_request_exception.connect(lambda sender, **extra: g.__setattr__("request_failed", True), app, weak=False)
 
     @app.after_request
-    def end_transaction(response):
+    def end_transaction(response: Response) -> ResponseReturnValue:
         if request.method in SAFE_METHODS or g.get("request_failed"):
             db.session.rollback()
             return response
@@ -196,7 +205,7 @@ def flash_form_errors(form: FlaskForm) -> None:
             flash(f"{getattr(form, name).label.text}: {message}", "error")
 
 
-def run_service(form, operation, *args, **kwargs):
+def run_service(form: FlaskForm, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
     """Call a service; on a domain error roll back what it flushed and show it on the form field at fault.
 
     Returns the service's result, or None when it failed (the form then carries the message)."""
@@ -223,12 +232,12 @@ def is_safe_next(target: str | None) -> TypeGuard[str]:
     return check(target)
 
 
-def role_required(check):
+def role_required(check: Callable[[User], bool]) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Decorator: login, then `check(current_user)` must hold, else 403."""
-    def decorator(view):
+    def decorator(view: Callable[P, T]) -> Callable[P, T]:
         @wraps(view)
         @login_required
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
             if not check(current_user):
                 abort(403)
             return view(*args, **kwargs)

@@ -24,7 +24,7 @@ PAGE_SIZE = 50
 
 @bp.route("/organisations")
 @staff_required
-def organisations():
+def organisations() -> ResponseReturnValue:
     status = request.args.get("status", "")
     query = select(Organisation).order_by(
         case((Organisation.verification == VerificationStatus.PENDING, 0), else_=1), Organisation.name)
@@ -122,7 +122,7 @@ def _audit_row(entry: AuditEntry) -> dict[str, Any]:
 
 @bp.route("/audit")
 @staff_required
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """Regulators and the operator read (and export) the log of privileged actions, newest first."""
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("All actions"))] + [(a, a) for a in audit.ACTIONS]

@@ -47,14 +47,14 @@ def domain_error(e):
 
 
 @bp.get("/openapi.json")
-def openapi():
+def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document())
 
 
 @bp.post("/auth/token")
 @limits.password_attempt
 @limits.totp_api_account
-def create_token():
+def create_token() -> ResponseReturnValue:
     """A token for e-mail and password (and, for regulators and the operator, "totp": the current code)."""
     body = json_body()
     email, password = body.get("email"), body.get("password")
@@ -88,7 +88,7 @@ def create_token():
 
 
 @bp.get("/materials")
-def material_list():
+def material_list() -> ResponseReturnValue:
     return jsonify({"items": [{
         "code": m.code, "name_zh": m.name_zh, "name_en": m.name_en, "grades": m.grade_codes,
         "parameters": [{"code": p.code, "unit": p.unit, "name_zh": p.name_zh, "name_en": p.name_en}
@@ -97,7 +97,7 @@ def material_list():
 
 
 @bp.get("/sites")
-def site_list():
+def site_list() -> ResponseReturnValue:
     return jsonify({"items": [{
         "id": s.id, "name": s.name, "lat": str(s.lat), "lon": str(s.lon), "city": s.city, "county": s.county,
         "industrial_park": s.industrial_park, "rail_siding": s.rail_siding, "active": s.active}
@@ -162,7 +162,7 @@ for _side, _path in (("supply", "supply-listings"), ("demand", "demand-listings"
 # --- matching rounds, proposals, agreements -------------------------------------------------------------
 
 @bp.post("/match-rounds")
-def create_round():
+def create_round() -> ResponseReturnValue:
     body = json_body()
     round_ = rounds.start_round(g.api_user, body.get("supply_listing_ids"), body.get("demand_listing_ids"),
                                 body.get("period_start"), body.get("period_end"), body.get("min_shipment_t"),
@@ -177,7 +177,7 @@ def get_round(round_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/proposals")
-def proposal_list():
+def proposal_list() -> ResponseReturnValue:
     proposals.expire_proposals()
     status = request.args.get("status") or None
     return jsonify({"items": [proposals.proposal_to_dict(p) for p in proposals.proposals_for(g.api_user, status)]})
@@ -207,7 +207,7 @@ def decline_proposal(proposal_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/agreements")
-def agreement_list():
+def agreement_list() -> ResponseReturnValue:
     return jsonify({"items": [agreements.agreement_to_dict(a) for a in agreements.agreements_for(g.api_user)]})
 
 
@@ -251,7 +251,7 @@ def confirm_shipment(shipment_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/ledger")
-def ledger():
+def ledger() -> ResponseReturnValue:
     s = listings.search_from_args({k: v for k, v in request.args.items() if k in ("page", "per_page")}, "supply")
     page = ledger_service.ledger_for(g.api_user, s.page, s.per_page)
     return jsonify({"items": [ledger_service.entry_to_dict(e) for e in page.items], "total": page.total or 0,
@@ -267,13 +267,13 @@ def _ledger_reader() -> None:
 
 
 @bp.get("/ledger/checkpoints")
-def ledger_checkpoints():
+def ledger_checkpoints() -> ResponseReturnValue:
     _ledger_reader()
     return jsonify({"items": [ledger_service.checkpoint_to_dict(cp) for cp in ledger_service.checkpoints()]})
 
 
 @bp.get("/ledger/public-key")
-def ledger_public_key():
+def ledger_public_key() -> ResponseReturnValue:
     key = ledger_service.public_key()
     if key is None:
         raise NotFound(_l("No checkpoint has been signed yet."))
@@ -294,7 +294,7 @@ def ledger_inclusion_proof(seq: int) -> ResponseReturnValue:
 
 @bp.get("/ledger/consistency")
 @limits.ledger_proofs
-def ledger_consistency_proof():
+def ledger_consistency_proof() -> ResponseReturnValue:
     _ledger_reader()
     first, second = _optional_id("from"), _optional_id("to")
     if first is None or second is None:
@@ -304,7 +304,7 @@ def ledger_consistency_proof():
 
 
 @bp.post("/ledger/verify")
-def ledger_verify():
+def ledger_verify() -> ResponseReturnValue:
     if not g.api_user.organisation.is_staff:
         raise PermissionDenied(_l("Only regulators and the operator run the ledger check."))
     body = request.get_json(silent=True) if request.content_length else {}
@@ -318,7 +318,7 @@ def ledger_verify():
 
 
 @bp.get("/utilisation")
-def utilisation():
+def utilisation() -> ResponseReturnValue:
     if not g.api_user.organisation.is_staff:
         raise PermissionDenied(_l("Only regulators and the operator see the utilisation figures."))
     given = request.args.get("year", "")
@@ -330,14 +330,14 @@ def utilisation():
 # --- subsidies -------------------------------------------------------------------------------------------
 
 @bp.get("/subsidy-scheme")
-def subsidy_scheme():
+def subsidy_scheme() -> ResponseReturnValue:
     year = request.args.get("year", "")
     scheme = subsidies.scheme_in_force(None if year == "" else parse_int(year, "year", 2000, 2100))
     return jsonify(subsidies.scheme_to_dict(scheme))
 
 
 @bp.post("/baselines")
-def declare_baseline():
+def declare_baseline() -> ResponseReturnValue:
     body = json_body()
     baseline = subsidies.declare_baseline(g.api_user, body.get("year"), body.get("tonnes"), body.get("evidence"))
     return committed(subsidies.baseline_to_dict(baseline), 201)
@@ -351,7 +351,7 @@ def review_baseline(baseline_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/subsidy-claims")
-def prepare_claim():
+def prepare_claim() -> ResponseReturnValue:
     claim = subsidies.prepare_claim(g.api_user, json_body().get("year"))
     return committed(subsidies.claim_to_dict(claim), 201)
 

@@ -1,6 +1,7 @@
 """Accounts: registration, login (password, then a TOTP code where one is enrolled), logout, the user's own
 password and second factor."""
 from flask import Blueprint, flash, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user
@@ -30,7 +31,7 @@ def init_login(login_manager: LoginManager) -> None:
 
 
 @bp.before_app_request
-def staff_enrol_first():
+def staff_enrol_first() -> ResponseReturnValue | None:
     """Regulators and the operator approve money: they set up two-factor sign-in before anything else."""
     if request.endpoint in ENROL_FIRST_ENDPOINTS or request.blueprint == "api":
         return None

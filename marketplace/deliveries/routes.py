@@ -90,7 +90,7 @@ def confirm(shipment_id: int) -> ResponseReturnValue:
 
 @bp.route("/ledger")
 @login_required
-def ledger():
+def ledger() -> ResponseReturnValue:
     page = ledger_service.ledger_for(current_user, page=page_arg())
     return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None,
                            reversed_ids=ledger_service.reversed_among([e.id for e in page.items]))
@@ -98,7 +98,7 @@ def ledger():
 
 @bp.route("/ledger/verify", methods=["POST"])
 @staff_required
-def verify():
+def verify() -> ResponseReturnValue:
     form = ReverseForm()
     if not form.csrf_token.validate(form):
         abort(400)
@@ -127,7 +127,7 @@ def reverse(entry_id: int) -> ResponseReturnValue:
 
 @bp.route("/utilisation")
 @staff_required
-def utilisation():
+def utilisation() -> ResponseReturnValue:
     year, group_by = year_arg(), request.args.get("group_by", "region")
     if group_by not in deliveries.GROUPS:
         abort(400)

@@ -173,7 +173,7 @@ def certificate(listing_id: int) -> ResponseReturnValue:
 
 @bp.route("/mine")
 @login_required
-def mine():
+def mine() -> ResponseReturnValue:
     org_id = current_user.organisation_id
     listings.expire_due()
     own = {side: listings.search(current_user, side, listings.Search(mine=True, per_page=100)).items

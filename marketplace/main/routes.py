@@ -7,12 +7,12 @@ from . import bp
 
 
 @bp.route("/")
-def index():
+def index() -> ResponseReturnValue:
     return render_template("main/index.html")
 
 
 @bp.route("/materials")
-def material_catalogue():
+def material_catalogue() -> ResponseReturnValue:
     return render_template("main/materials.html", materials=materials())
 
 

@@ -19,7 +19,7 @@ from .forms import DecisionForm, RoundForm, TariffForm
 
 @bp.route("/rounds/")
 @login_required
-def round_list():
+def round_list() -> ResponseReturnValue:
     query = select(MatchRound).order_by(MatchRound.id.desc()).limit(200)
     if not current_user.organisation.is_staff:
         query = query.where(MatchRound.organisation_id == current_user.organisation_id)
@@ -29,7 +29,7 @@ def round_list():
 
 @bp.route("/rounds/new", methods=["POST"])
 @login_required
-def new_round():
+def new_round() -> ResponseReturnValue:
     form = RoundForm()
     if not form.validate_on_submit():
         flash(_("The round could not be started: check the dates."), "error")
@@ -89,7 +89,7 @@ def round_map(round_id: int) -> ResponseReturnValue:
 
 @bp.route("/proposals/")
 @login_required
-def proposal_list():
+def proposal_list() -> ResponseReturnValue:
     proposals.expire_proposals()
     status = request.args.get("status", "")
     try:
@@ -109,12 +109,12 @@ def decide(proposal_id: int) -> ResponseReturnValue:
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    proposal = run_service(form, proposals.decide, current_user, proposal_id, form.decision.data)
-    if proposal is not None:
-        if proposal.agreement is not None:
-            flash(_("Both parties accepted: agreement %(id)d is made.", id=proposal.agreement.id), "success")
-            return redirect(url_for("matches.agreement_detail", agreement_id=proposal.agreement.id))
-        if proposal.status == ProposalStatus.LAPSED:
+    decided = run_service(form, proposals.decide, current_user, proposal_id, form.decision.data)
+    if decided is not None:
+        if decided.agreement is not None:
+            flash(_("Both parties accepted: agreement %(id)d is made.", id=decided.agreement.id), "success")
+            return redirect(url_for("matches.agreement_detail", agreement_id=decided.agreement.id))
+        if decided.status == ProposalStatus.LAPSED:
             flash(_("Both accepted, but a listing no longer has these tonnes: the proposal lapsed."), "error")
         else:
             flash(_("Your decision is recorded."), "success")
@@ -126,7 +126,7 @@ def decide(proposal_id: int) -> ResponseReturnValue:
 
 @bp.route("/agreements/")
 @login_required
-def agreement_list():
+def agreement_list() -> ResponseReturnValue:
     return render_template("matches/agreements.html", agreements=agreements.agreements_for(current_user))
 
 
@@ -139,7 +139,7 @@ def agreement_detail(agreement_id: int) -> ResponseReturnValue:
 
 @bp.route("/tariff", methods=["GET", "POST"])
 @staff_required
-def tariff():
+def tariff() -> ResponseReturnValue:
     current = tariff_service.tariff_in_force()
     if request.method == "POST" and not policy.may_edit_tariff(current_user):
         abort(403)

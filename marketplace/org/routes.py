@@ -17,7 +17,7 @@ from .forms import ConfirmForm, SiteForm, UserEditForm, UserForm
 
 @bp.route("/")
 @login_required
-def overview():
+def overview() -> ResponseReturnValue:
     org = current_user.organisation
     return render_template("org/overview.html", org=org, sites=sites.sites_of(org.id), form=ConfirmForm())
 
@@ -26,7 +26,7 @@ def overview():
 
 @bp.route("/users", methods=["GET", "POST"])
 @org_admin_required
-def users():
+def users() -> ResponseReturnValue:
     form = UserForm()
     if form.validate_on_submit():
         user = run_service(form, accounts.add_org_user, current_user, form.email.data, form.password.data,
@@ -108,13 +108,13 @@ def _save_site(form: SiteForm, operation: Callable[..., tuple[Site, bool]], *arg
 
 @bp.route("/sites")
 @login_required
-def site_list():
+def site_list() -> ResponseReturnValue:
     return redirect(url_for("org.overview"))
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
 @login_required
-def new_site():
+def new_site() -> ResponseReturnValue:
     form = _site_form()
     if form.validate_on_submit() and _save_site(form, sites.create_site) is not None:
         return redirect(url_for("org.overview"))

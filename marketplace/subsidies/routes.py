@@ -26,7 +26,7 @@ def _this_year() -> int:
 
 @bp.route("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """A utiliser's baselines, claims, loan projects and recoveries; the regulator's review queue."""
     return _index_page()
 
@@ -57,7 +57,7 @@ def _back():
 
 @bp.route("/baselines", methods=["POST"])
 @login_required
-def declare_baseline():
+def declare_baseline() -> ResponseReturnValue:
     form = BaselineForm()
     if form.validate_on_submit():
         if run_service(form, subsidies.declare_baseline, current_user, form.year.data, form.tonnes.data,
@@ -82,7 +82,7 @@ def review_baseline(baseline_id: int) -> ResponseReturnValue:
 
 @bp.route("/claims", methods=["POST"])
 @login_required
-def prepare_claim():
+def prepare_claim() -> ResponseReturnValue:
     form = ClaimForm()
     if form.validate_on_submit():
         claim = run_service(form, subsidies.prepare_claim, current_user, form.year.data)
@@ -143,7 +143,7 @@ def mark_paid(claim_id: int) -> ResponseReturnValue:
 
 @bp.route("/loans", methods=["POST"])
 @login_required
-def apply_loan():
+def apply_loan() -> ResponseReturnValue:
     form = LoanForm()
     if form.validate_on_submit():
         project = run_service(form, subsidies.submit_loan_project, current_user, form.name.data, form.year.data,
@@ -186,7 +186,7 @@ def review_loan(project_id: int) -> ResponseReturnValue:
 
 @bp.route("/scheme", methods=["GET", "POST"])
 @login_required
-def scheme():
+def scheme() -> ResponseReturnValue:
     current = subsidies.scheme_in_force()
     if request.method == "POST" and not policy.may_review_subsidies(current_user):
         abort(403)
@@ -218,7 +218,7 @@ def scheme():
 
 @bp.route("/dashboard")
 @staff_required
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     year = year_arg()
     tables = dashboard_service.tables(current_user, year)
     return render_template("subsidies/dashboard.html", year=year, tables=tables,
@@ -236,7 +236,7 @@ def dashboard_export(table: str, fmt: str) -> ResponseReturnValue:
 
 @bp.route("/dashboard/flows.json")
 @staff_required
-def flows_map():
+def flows_map() -> ResponseReturnValue:
     """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes."""
     year = year_arg()
     start, end = deliveries.year_bounds(year)
