@@ -97,3 +97,30 @@ def test_a_known_value_is_still_accepted_and_stored_as_before(db, demo):
     db.session.refresh(proposal)
     assert proposal.producer_decision is Decision.DECLINED
     assert proposal.producer_decision == "declined" and f"{proposal.producer_decision}" == "declined"
+
+
+def test_the_migration_stops_on_rows_the_enums_do_not_know(tmp_path):
+    """An existing database with a value no enum knows: the upgrade names the table, column and value, and
+    changes nothing (the rows are corrected first, then the upgrade runs)."""
+    import os
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    path = tmp_path / "old.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "FLASK_DEBUG": "1"}
+    env.pop("TEST_DATABASE_URL", None)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", "db"]
+    assert subprocess.run([*flask, "upgrade", "0009"], cwd=root, env=env, capture_output=True).returncode == 0
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO organisation (name, credit_code, kind, verification, created_at) "
+                     "VALUES ('旧企业', '91640100MA0000001X', 'recycler', 'pending', '2026-01-01 00:00:00')")
+    result = subprocess.run([*flask, "upgrade"], cwd=root, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "organisation.kind holds ['recycler']" in result.stderr
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0009",)
+        conn.execute("UPDATE organisation SET kind = 'consumer' WHERE kind = 'recycler'")
+    assert subprocess.run([*flask, "upgrade"], cwd=root, env=env, capture_output=True).returncode == 0
