@@ -7,7 +7,7 @@ PORT ?= 5000
 
 # Production server (README, "Production"): migrations, then gunicorn and the job worker (scripts/serve.sh),
 # against DATABASE_URL; SECRET_KEY from the environment, else instance/secret_key.
-.PHONY: install run serve test test-fast bench bench-ledger translations extract-messages clean
+.PHONY: install run serve test lint test-fast bench bench-ledger translations extract-messages clean
 
 install: $(VENV)/.installed static/vendor/.installed translations
 
@@ -61,6 +61,10 @@ test:
 	scripts/system-deps.sh test
 	$(MAKE) install
 	scripts/test.sh
+
+# The lint and type gate alone (scripts/test.sh runs it first).
+lint: install
+	scripts/lint.sh
 
 # The SQLite pass only, without PostgreSQL or the browser (quick feedback while coding).
 test-fast: install

@@ -13,13 +13,12 @@ Usage: .venv/bin/python bench/bench_ledger.py [--entries 1000000] [--pg]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -79,7 +78,7 @@ def build(url: str, n: int) -> float:
     start = time.perf_counter()
     engine = create_engine(url)
     table = LedgerEntry.__table__
-    base = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    base = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # one agreement's ids stand for all; no rows behind
@@ -91,7 +90,8 @@ def build(url: str, n: int) -> float:
                 conn.execute(text(f'ALTER TABLE ledger_entry DROP CONSTRAINT "{name}"'))
         prev, batch = GENESIS, []
         for seq in range(1, n + 1):
-            e = SimpleNamespace(id=seq, seq=seq, kind="utilisation", shipment_id=1 + seq % 5000, agreement_id=1 + seq % 700,
+            e = SimpleNamespace(id=seq, seq=seq, kind="utilisation", shipment_id=1 + seq % 5000,
+                                agreement_id=1 + seq % 700,
                                 producer_org_id=1 + seq % 40, consumer_org_id=41 + seq % 60, material="fly_ash",
                                 net_kg=20_000 + seq % 15_000, ticket_no=f"B{seq:08d}",
                                 dispatched_at=base + timedelta(seconds=seq * 30),
@@ -115,13 +115,13 @@ def bench(url: str, n: int, label: str) -> list[tuple]:
     env = {**os.environ, "DATABASE_URL": url, "FLASK_DEBUG": "1", "LEDGER_SIGNING_KEY": SEED_HEX}
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "ledger"]
     rows = [(label, f"build {n:,} entries (bulk insert, precomputed hashes)", build_s, None)]
-    seconds, peak, _ = run_child(flask + ["grants", "app"], env)
+    seconds, peak, _ = run_child([*flask, "grants", "app"], env)
     rows.append((label, "the app's start-up alone (ledger grants: imports, no ledger work)", seconds, peak))
-    seconds, peak, out = run_child(flask + ["checkpoint"], env)
+    seconds, peak, out = run_child([*flask, "checkpoint"], env)
     rows.append((label, "ledger checkpoint (verify + sign the tree head)", seconds, peak))
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(out.strip().splitlines()[-1])
-    seconds, peak, out = run_child(flask + ["verify", "--checkpoint", f.name], env)
+    seconds, peak, out = run_child([*flask, "verify", "--checkpoint", f.name], env)
     assert out.startswith(f"ledger OK: {n} entries, 2 checkpoints"), out
     rows.append((label, "ledger verify --checkpoint FILE", seconds, peak))
     seconds, peak, out = run_child([sys.executable, "-c", PROOF], env)
@@ -146,7 +146,7 @@ def main() -> None:
             rows += bench(url, args.entries, "PostgreSQL")
         finally:
             subprocess.run([str(ROOT / "scripts" / "pg.sh"), "stop", pgdir], check=False)
-    print(f"\n| database | step | seconds | peak RSS MB |\n|---|---|---:|---:|")
+    print("\n| database | step | seconds | peak RSS MB |\n|---|---|---:|---:|")
     for label, step, seconds, peak in rows:
         print(f"| {label} | {step} | {seconds:.1f} | {'—' if peak is None else f'{peak:.0f}'} |")
 

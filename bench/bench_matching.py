@@ -89,7 +89,7 @@ def worker_highs(n: int) -> dict:
     tonnes = round(-r1.fun)
     r2 = linprog(a.fen.astype(float), A_ub=A, b_ub=b, A_eq=csr_matrix(np.ones((1, m))),
                  b_eq=[tonnes], bounds=np.c_[np.zeros(m), ub], method="highs")
-    return {"seconds": time.perf_counter() - t, "tonnes": int(tonnes), "fen": int(round(r2.fun)),
+    return {"seconds": time.perf_counter() - t, "tonnes": int(tonnes), "fen": round(r2.fun),
             "rss": _peak_rss_mb()}
 
 
@@ -101,7 +101,7 @@ def worker_nx(n: int) -> dict:
     g.add_edges_from(("src", ("s", i), {"capacity": c}) for i, c in enumerate(s_t))
     g.add_edges_from((("d", j), "snk", {"capacity": c}) for j, c in enumerate(d_t))
     g.add_edges_from((("s", i), ("d", j), {"capacity": c, "weight": w}) for i, j, c, w in
-                     zip(a.si.tolist(), a.di.tolist(), a.cap.tolist(), a.fen.tolist()))
+                     zip(a.si.tolist(), a.di.tolist(), a.cap.tolist(), a.fen.tolist(), strict=True))
     flow = nx.max_flow_min_cost(g, "src", "snk")
     tonnes = sum(flow["src"].values())
     fen = nx.cost_of_flow(g, flow)
@@ -112,7 +112,8 @@ def worker_nx(n: int) -> dict:
 def worker_prepare(n: int, path: str) -> dict:
     """Write the instance file and its arcs (for the bare-solver comparison)."""
     import numpy as np
-    from matching import build_arcs, Instance
+
+    from matching import Instance, build_arcs
     from matching.generate import generate_instance
     data = generate_instance(n, n, seed=SEED)
     Path(path).write_text(json.dumps(data))

@@ -14,9 +14,9 @@ def select_locale() -> str:
     from flask import current_app, has_request_context
 
     chosen = session.get("lang") if has_request_context() else None  # CLI and background work
-    if chosen in current_app.config["LANGUAGES"]:
+    if isinstance(chosen, str) and chosen in current_app.config["LANGUAGES"]:
         return chosen
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def create_app(config_class: type[Config] | Config | None = None) -> Flask:
@@ -61,8 +61,8 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     from .deliveries import bp as deliveries_bp
     from .generation import bp as generation_bp
     from .listings import bp as listings_bp
-    from .matches import bp as matches_bp
     from .main import bp as main_bp
+    from .matches import bp as matches_bp
     from .org import bp as org_bp
     from .papers import bp as papers_bp
     from .subsidies import bp as subsidies_bp

@@ -63,6 +63,7 @@ def register_cli(app: Flask) -> None:
         exit 1 naming the first entry that no longer matches."""
         import json
 
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
         from .errors import MarketplaceError
@@ -71,6 +72,8 @@ def register_cli(app: Flask) -> None:
         try:
             given = [ledger.parse_checkpoint(json.load(f)) for f in checkpoint_files]
             key = load_pem_public_key(public_key_file.read().encode()) if public_key_file else None
+            if key is not None and not isinstance(key, Ed25519PublicKey):
+                raise ValueError("the public key is not an Ed25519 key (the checkpoints' signatures are Ed25519)")
         except (ValueError, TypeError, MarketplaceError) as e:
             raise click.ClickException(str(getattr(e, "message", e))) from e
         check = ledger.verify_ledger(given, key)

@@ -4,7 +4,7 @@ Every "now", every conversion between UTC and CST, and every rendering of a time
 through this module, so that no page, export or API answer can mix the two zones."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 #: China Standard Time (UTC+8, no daylight saving): the zone of every date and time a person sees.
 CST = timezone(timedelta(hours=8), "CST")
@@ -16,12 +16,12 @@ CST_ZONE_NAME = "Asia/Shanghai"
 
 def utcnow() -> datetime:
     """Now, aware, in UTC: the only value ever stored."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:
     """Aware, in UTC (SQLite hands back naive UTC datetimes; PostgreSQL aware ones in its own zone)."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def to_cst(moment: datetime) -> datetime:
@@ -36,8 +36,8 @@ def today_cst() -> date:
 
 def cst_year_bounds(year: int) -> tuple[datetime, datetime]:
     """The UTC instants at which a calendar year in China Standard Time starts and ends."""
-    return (datetime(year, 1, 1, tzinfo=CST).astimezone(timezone.utc),
-            datetime(year + 1, 1, 1, tzinfo=CST).astimezone(timezone.utc))
+    return (datetime(year, 1, 1, tzinfo=CST).astimezone(UTC),
+            datetime(year + 1, 1, 1, tzinfo=CST).astimezone(UTC))
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -1,4 +1,6 @@
 """Extension singletons, bound to an app in create_app()."""
+from typing import TYPE_CHECKING, Any, cast
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -7,7 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase
 
 # Named constraints so Alembic can alter them (and SQLite batch mode can recreate tables).
@@ -25,6 +27,14 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    # What db.Model is, said so that a type checker can follow it (a base class must be a class, not the
+    # attribute of an object): the declarative base, plus Flask-SQLAlchemy's table-name and bind handling.
+    class Model(Base):
+        __abstract__ = True
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -33,8 +43,15 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched (a conditional update's answer: 1 = this request won the race).
+    Session.execute() is typed as returning a Result; for such a statement it is a CursorResult, the one
+    result that has a rowcount."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 @event.listens_for(Engine, "connect")
-def _sqlite_enforces_foreign_keys(dbapi_connection, connection_record):
+def _sqlite_enforces_foreign_keys(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite ignores foreign keys unless asked; ask, so it refuses what PostgreSQL refuses."""
     import sqlite3
 

@@ -1,4 +1,7 @@
 """Validators with messages in the user's language, shared by every form."""
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -8,7 +11,7 @@ def required():
     return DataRequired(message=_l("This field is required."))
 
 
-def max_length(n: int):
+def max_length(n: int) -> Length:
     return Length(max=n, message=_l("At most %(max)d characters.", max=n))
 
 
@@ -16,7 +19,7 @@ def optional():
     return Optional()
 
 
-def choices(pairs) -> list[SelectChoice]:
+def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """[(value, label), ...] -> the choice objects WTForms 3.3 wants."""
     return [SelectChoice(value, label) for value, label in pairs]
 
@@ -32,13 +35,13 @@ from wtforms.fields.core import UnboundField  # noqa: E402
 from .services.values import CONTROL, CONTROL_IN_TEXT, MAX_YEAR, MIN_YEAR  # noqa: E402
 
 
-def _refuse_unsafe(multi_line: bool):
+def _refuse_unsafe(multi_line: bool) -> Callable[[object], object]:
     """A WTForms filter: a control character or lone surrogate is a field error (the input is kept), and so
     is a date outside MIN_YEAR..MAX_YEAR."""
 
     pattern = CONTROL_IN_TEXT if multi_line else CONTROL
 
-    def check(value):
+    def check(value: object) -> object:
         text = getattr(value, "filename", value)  # an upload: its file name
         if isinstance(text, str) and pattern.search(text):
             raise ValueError(_l("This field contains characters that are not allowed."))

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 from itertools import accumulate
+from typing import TypeGuard
 
-from flask import abort, g, request
+from flask import Flask, Response, abort, g, request
 from flask_babel import lazy_gettext as _l
 
 from .services.values import CONTROL, CONTROL_IN_TEXT
@@ -26,7 +27,7 @@ _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     app.before_request(refuse_unsafe_input)
 
 
@@ -70,7 +71,7 @@ def json_depth(raw: bytes) -> int:
     return max(accumulate(1 if c in b"[{" else -1 for c in brackets), default=0)
 
 
-def unsafe_json_field(value, path: str = "") -> str | None:
+def unsafe_json_field(value: object, path: str = "") -> str | None:
     """The dotted path of the first string (key or value) with a control character or lone surrogate."""
     if isinstance(value, str):
         return path if CONTROL_IN_TEXT.search(value) else None
@@ -94,7 +95,7 @@ def is_api() -> bool:
     return request.path.startswith("/api/")
 
 
-def refuse(field: str | None, message, status: int = 400):
+def refuse(field: str | None, message: object, status: int = 400) -> tuple[Response, int]:
     """The API's JSON error naming the field; the 400 page otherwise."""
     if is_api():
         from .errors import api_error
@@ -124,7 +125,7 @@ def page_arg(name: str = "page") -> int:
     return int(text)
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """A redirect target on this site only: a path, no scheme or host, no '//' or '\\' tricks, and no
     control characters (CR/LF would split the Location header)."""
     from urllib.parse import urlsplit

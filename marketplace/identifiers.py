@@ -8,7 +8,7 @@ _SHAPE = re.compile(f"^[{ALPHABET}]{{18}}$")
 
 def uscc_check_char(first17: str) -> str:
     """The 18th character for the given first 17 characters."""
-    total = sum(ALPHABET.index(ch) * w for ch, w in zip(first17, WEIGHTS))
+    total = sum(ALPHABET.index(ch) * w for ch, w in zip(first17, WEIGHTS, strict=False))
     value = 31 - total % 31
     return ALPHABET[0 if value == 31 else value]
 

@@ -1,4 +1,7 @@
 """Display names, in the user's language, of the values stored as codes."""
+from collections.abc import Mapping
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 
 ORG_KIND = {
@@ -58,6 +61,6 @@ SUBSIDY_MEASURE = {"claimed": _l("claimed"), "approved": _l("approved"), "paid":
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 
-def label(table: dict, value) -> str:
+def label(table: Mapping[Any, object], value: object) -> str:
     key = getattr(value, "value", value)
     return str(table.get(key, key))

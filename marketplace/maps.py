@@ -9,27 +9,35 @@ show on a blank background."""
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, jsonify
+from flask import Response, current_app, jsonify
 
 NINGXIA_CENTRE = (37.7, 106.2)
 SUPPLY_COLOUR, DEMAND_COLOUR, FLOW_COLOUR = "#1f6f5c", "#a35b00", "#555"
+#: A latitude or longitude as the database holds it (Decimal) or as computed (float).
+Degrees = float | Decimal
+#: Popup or tooltip lines: (label, value) pairs, either of them a lazy translation or a number.
+Lines = Sequence[tuple[object, object]]
 
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def lines(pairs: list[tuple[object, object]]) -> list[list[str]]:
+def lines(pairs: Lines) -> list[list[str]]:
     """Popup or tooltip lines as [label, value] strings (lazy translations resolved here)."""
     return [[_text(label), _text(value)] for label, value in pairs]
 
 
-def point(lat: float, lon: float, *, colour: str, radius: float = 6, popup=None, tooltip=None,
-          link: str | None = None, link_text: str = "", **extra) -> dict:
+def point(lat: Degrees, lon: Degrees, *, colour: str, radius: float = 6, popup: Lines | None = None,
+          tooltip: Lines | None = None, link: str | None = None, link_text: object = "",
+          **extra: Any) -> dict[str, Any]:
     """A GeoJSON Point feature (coordinates are [lon, lat]) with its popup and tooltip as plain lines."""
-    props = {"kind": "marker", "colour": colour, "radius": round(radius, 1),
+    props: dict[str, Any] = {"kind": "marker", "colour": colour, "radius": round(radius, 1),
              "popup": lines(popup or []), "tooltip": lines(tooltip or [])}
     if link:
         props.update(link=link, link_text=_text(link_text))
@@ -38,17 +46,18 @@ def point(lat: float, lon: float, *, colour: str, radius: float = 6, popup=None,
             "properties": props}
 
 
-def line(ends: list[tuple[float, float]], *, colour: str = FLOW_COLOUR, weight: float = 3, tooltip=None,
-         **extra) -> dict:
+def line(ends: Sequence[tuple[Degrees, Degrees]], *, colour: str = FLOW_COLOUR, weight: float = 3,
+         tooltip: Lines | None = None, **extra: Any) -> dict[str, Any]:
     """A GeoJSON LineString feature between (lat, lon) ends."""
-    props = {"kind": "flow", "colour": colour, "weight": round(weight, 1), "tooltip": lines(tooltip or [])}
+    props: dict[str, Any] = {"kind": "flow", "colour": colour, "weight": round(weight, 1),
+                             "tooltip": lines(tooltip or [])}
     props.update(extra)
     return {"type": "Feature",
             "geometry": {"type": "LineString", "coordinates": [[float(lon), float(lat)] for lat, lon in ends]},
             "properties": props}
 
 
-def feature_collection(features: list[dict]):
+def feature_collection(features: list[dict[str, Any]]) -> Response:
     """The JSON response; `no-store` comes from the app's headers like every other dynamic response."""
     return jsonify({"type": "FeatureCollection", "features": features})
 
@@ -62,7 +71,7 @@ def tile_origin(url: str) -> str | None:
     return f"{parts.scheme}://{host}"
 
 
-def config() -> dict:
+def config() -> dict[str, Any]:
     """What the map script needs from configuration, handed over as a JSON blob in the page.
 
     The attribution is configured as HTML (`&copy; ...`) by habit; it goes to the page as plain text."""

@@ -1,35 +1,48 @@
 """Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 from functools import wraps
-from flask import abort, flash, g, got_request_exception, render_template, request
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeGuard, TypeVar
+
+from flask import Flask, Response, abort, flash, g, got_request_exception, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
 
 from . import gazetteer, labels, maps, policy
-from .errors import api_error
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
-from .errors import MarketplaceError, NotFound, PermissionDenied, http_status
+from .errors import MarketplaceError, NotFound, PermissionDenied, api_error, http_status
 from .extensions import db
+from .models import enums
+
+if TYPE_CHECKING:
+    from .models import User
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     from . import guard
 
     guard.init_app(app)
 
     @app.before_request
-    def remember_client_address():
+    def remember_client_address() -> None:
         from .services.audit import request_address
 
         request_address.set(request.remote_addr or "")
 
     @app.context_processor
-    def template_helpers():
+    def template_helpers() -> dict[str, Any]:
         locale = str(get_locale() or app.config["BABEL_DEFAULT_LOCALE"])
         return {
             "locale": locale,
@@ -55,6 +68,7 @@ def init_app(app) -> None:
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
             "map_config": maps.config,
             "policy": policy,
+            "enums": enums,
         }
 
     # The one way a template shows a time: Babel renders it in BABEL_DEFAULT_TIMEZONE (Asia/Shanghai), labelled.
@@ -62,65 +76,68 @@ def init_app(app) -> None:
     app.add_template_filter(show_date, "date")
 
     @app.template_filter("tonnes")
-    def format_tonnes(value) -> str:
+    def format_tonnes(value: Decimal | None) -> str:
         """1234.5 -> '1,234.500' (exact: the value is a Decimal)."""
         return "" if value is None else f"{value:,.3f}"
 
-    def error_page(status: int, message, code: str | None = None, field: str | None = None):
+    def error_page(status: int, message: object, code: str | None = None,
+                   field: str | None = None) -> ResponseReturnValue:
         db.session.rollback()
         if request.path.startswith("/api/"):
             return api_error(status, code or ERROR_CODES.get(status, "error"), message, field)
         return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(CSRFError)
-    def csrf_error(e):
-        return error_page(400, _l("The form has expired or was not sent from this site. Reload the page and try again."))
+    def csrf_error(e: CSRFError) -> ResponseReturnValue:
+        return error_page(400, _l("The form has expired or was not sent from this site. Reload the page and try "
+                                  "again."))
 
     @app.errorhandler(400)
-    def bad_request(e):
+    def bad_request(e: HTTPException) -> ResponseReturnValue:
         from flask import g
 
         return error_page(400, g.get("guard_message") or _l("The request could not be understood."))
 
     @app.errorhandler(401)
-    def unauthorised(e):
+    def unauthorised(e: HTTPException) -> ResponseReturnValue:
         return error_page(401, _l("Log in first."))
 
     @app.errorhandler(403)
-    def forbidden(e):
+    def forbidden(e: HTTPException) -> ResponseReturnValue:
         return error_page(403, _l("You are not allowed to do this."))
 
     @app.errorhandler(404)
-    def not_found(e):
+    def not_found(e: HTTPException) -> ResponseReturnValue:
         return error_page(404, _l("Page not found."))
 
     @app.errorhandler(405)
-    def method_not_allowed(e):
+    def method_not_allowed(e: HTTPException) -> ResponseReturnValue:
         return error_page(405, _l("This action is not available here."))
 
     @app.errorhandler(413)
-    def too_large(e):
+    def too_large(e: HTTPException) -> ResponseReturnValue:
         return error_page(413, _l("The upload is too large."))
 
     @app.errorhandler(429)
-    def too_many_requests(e):  # a rate limit (Flask-Limiter) says why in its description
+    def too_many_requests(e: HTTPException) -> ResponseReturnValue:
+        # a rate limit (Flask-Limiter) says why in its description
         return error_page(429, e.description or _l("Too many requests. Wait a minute and try again."))
 
     @app.errorhandler(MarketplaceError)
-    def domain_error(e):
+    def domain_error(e: MarketplaceError) -> ResponseReturnValue:
         status = http_status(e)
         if not request.path.startswith("/api/") and status == 422:
             status = 400
         return error_page(status, e.message, field=e.field)
 
     @app.errorhandler(IntegrityError)
-    def integrity_error(e):
+    def integrity_error(e: IntegrityError | None) -> ResponseReturnValue:
         # A constraint caught what the services' checks could not (two requests racing): no data is lost.
         return error_page(409, _l("Someone else changed this at the same moment. Reload and try again."),
                           code="conflict")
 
     @app.errorhandler(500)
-    def server_error(e):
+    def server_error(e: HTTPException) -> ResponseReturnValue:
         return error_page(500, _l("Something went wrong on our side. The team has been told."))
 
     # --- one transaction per request, committed here and nowhere else --------------------------------------
@@ -130,15 +147,15 @@ def init_app(app) -> None:
     # the form again (run_service) has rolled back what the failed call flushed.
     handle_user_exception = app.handle_user_exception
 
-    def failed(e):
+    def failed(e: Exception) -> ResponseReturnValue:
         g.request_failed = True
         return handle_user_exception(e)
 
-    app.handle_user_exception = failed
+    app.handle_user_exception = failed  # type: ignore[method-assign]  # wrapped on this app only
     got_request_exception.connect(lambda sender, **extra: g.__setattr__("request_failed", True), app, weak=False)
 
     @app.after_request
-    def end_transaction(response):
+    def end_transaction(response: Response) -> ResponseReturnValue:
         if request.method in SAFE_METHODS or g.get("request_failed"):
             db.session.rollback()
             return response
@@ -157,13 +174,13 @@ ERROR_CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "
                429: "too_many_attempts", 500: "server_error"}
 
 
-def show_datetime(moment, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+def show_datetime(moment: datetime | None, pattern: str = "yyyy-MM-dd HH:mm") -> str:
     """`{{ x|datetime }}`: a stored instant in China Standard Time, labelled ("2026-03-02 04:30 UTC+8").
     SQLite hands back naive datetimes: they are UTC."""
     return "" if moment is None else f"{format_datetime(as_utc(moment), pattern)} {CST_LABEL}"
 
 
-def show_date(value, pattern: str = "yyyy-MM-dd") -> str:
+def show_date(value: date | None, pattern: str = "yyyy-MM-dd") -> str:
     """`{{ x|date }}`: the day of a stored instant in China Standard Time, labelled; a calendar date (a
     listing's period, a declared month) has no zone and is shown as it is."""
     if value is None:
@@ -182,14 +199,14 @@ def _awaiting_decision() -> int:
     return awaiting_decision(current_user)
 
 
-def flash_form_errors(form) -> None:
+def flash_form_errors(form: FlaskForm) -> None:
     """Show a form's field errors as messages (for forms posted from a page that does not re-render them)."""
     for name, errors in form.errors.items():
         for message in errors:
             flash(f"{getattr(form, name).label.text}: {message}", "error")
 
 
-def run_service(form, operation, *args, **kwargs):
+def run_service(form: FlaskForm, operation: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
     """Call a service; on a domain error roll back what it flushed and show it on the form field at fault.
 
     Returns the service's result, or None when it failed (the form then carries the message)."""
@@ -209,19 +226,19 @@ def run_service(form, operation, *args, **kwargs):
         return None
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """Only redirect to a path on this site (see guard.is_safe_next)."""
     from .guard import is_safe_next as check
 
     return check(target)
 
 
-def role_required(check):
+def role_required(check: Callable[[User], bool]) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Decorator: login, then `check(current_user)` must hold, else 403."""
-    def decorator(view):
+    def decorator(view: Callable[P, T]) -> Callable[P, T]:
         @wraps(view)
         @login_required
-        def wrapped(*args, **kwargs):
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
             if not check(current_user):
                 abort(403)
             return view(*args, **kwargs)
@@ -234,7 +251,7 @@ org_admin_required = role_required(lambda u: u.is_org_admin)
 producer_required = role_required(lambda u: u.organisation.is_producer)
 
 
-def spreadsheet(rows: list[dict], fmt: str, name: str, title: str):
+def spreadsheet(rows: list[dict[str, Any]], fmt: str, name: str, title: str) -> Response:
     """A table as a CSV or XLSX download: every export of the platform goes through here."""
     from flask import Response
 

@@ -12,6 +12,9 @@ trap cleanup EXIT
 
 scripts/system-deps.sh test  # when run alone: installs, or names, what is missing
 
+echo "== 0/3 the lint and type gate"
+scripts/lint.sh
+
 echo "== 1/3 the suite on SQLite"
 "$PY" -m pytest -q -m "not browser and not postgres_only" -p no:cacheprovider
 

@@ -1,7 +1,9 @@
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, select
@@ -10,7 +12,7 @@ from .. import policy
 from ..clock import CST, CST_LABEL, format_cst
 from ..extensions import db
 from ..guard import page_arg
-from ..models import Organisation, VerificationStatus
+from ..models import AuditEntry, Organisation, VerificationStatus
 from ..services import accounts, audit
 from ..services.values import get_row
 from ..web import flash_form_errors, role_required, run_service, spreadsheet, staff_required
@@ -22,7 +24,7 @@ PAGE_SIZE = 50
 
 @bp.route("/organisations")
 @staff_required
-def organisations():
+def organisations() -> ResponseReturnValue:
     status = request.args.get("status", "")
     query = select(Organisation).order_by(
         case((Organisation.verification == VerificationStatus.PENDING, 0), else_=1), Organisation.name)
@@ -34,7 +36,7 @@ def organisations():
 
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
 @staff_required
-def organisation(org_id: int):
+def organisation(org_id: int) -> ResponseReturnValue:
     org = get_row(Organisation, org_id)
     if org is None:
         abort(404)
@@ -53,7 +55,7 @@ def organisation(org_id: int):
 
 @bp.route("/organisations/<int:org_id>/release-credit-code", methods=["POST"])
 @role_required(policy.may_manage_accounts)
-def release_credit_code(org_id: int):
+def release_credit_code(org_id: int) -> ResponseReturnValue:
     """The operator frees a squatted credit code (rejected or unverified holder) so the real firm can register."""
     org = get_row(Organisation, org_id)
     if org is None:
@@ -71,7 +73,7 @@ def release_credit_code(org_id: int):
 
 @bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
 @role_required(policy.may_manage_accounts)
-def reset_totp(user_id: int):
+def reset_totp(user_id: int) -> ResponseReturnValue:
     """The operator clears a user's lost second factor; the user sets up a new one at the next login."""
     form = ReleaseCreditCodeForm()  # any form of this blueprint: only its CSRF token is checked
     if not form.csrf_token.validate(form):
@@ -96,7 +98,7 @@ def _audit_filters(form: AuditFilterForm) -> dict | None:
             field.errors = [_("Choose a date between 2000 and 2100.")]
             return None
     def day_start(day):  # midnight in CST, as the UTC instant the database compares (SQLite drops zones)
-        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(timezone.utc)
+        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC)
 
     return {
         "action": form.action.data or None,
@@ -106,7 +108,7 @@ def _audit_filters(form: AuditFilterForm) -> dict | None:
     }
 
 
-def _audit_row(entry) -> dict:
+def _audit_row(entry: AuditEntry) -> dict[str, Any]:
     return {
         _("Time (%(zone)s)", zone=CST_LABEL): format_cst(entry.at, "%Y-%m-%d %H:%M:%S"),
         _("Action"): entry.action,
@@ -120,7 +122,7 @@ def _audit_row(entry) -> dict:
 
 @bp.route("/audit")
 @staff_required
-def audit_log():
+def audit_log() -> ResponseReturnValue:
     """Regulators and the operator read (and export) the log of privileged actions, newest first."""
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("All actions"))] + [(a, a) for a in audit.ACTIONS]

@@ -2,6 +2,7 @@
 
 It calls the same services as the pages, with the same authorisation and confidentiality."""
 from flask import Blueprint, g, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..errors import api_error
@@ -13,7 +14,7 @@ PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
 
 
 @bp.before_request
-def authenticate():
+def authenticate() -> ResponseReturnValue | None:
     from ..services.tokens import user_for_token
 
     g.api_user = None

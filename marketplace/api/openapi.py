@@ -253,12 +253,14 @@ CLAIM = {"type": "object", "required": ["id", "year", "status", "eligible_tonnes
                                                                     "of recoveries; amount_yuan is the top-up"},
                         "affected": {"type": "boolean",
                                      "description": "a ledger entry it counted was reversed after submission"},
-                        "reason": {"type": "string"}, "ledger_entry_ids": {"type": "array", "items": {"type": "integer"}},
+                        "reason": {"type": "string"},
+                        "ledger_entry_ids": {"type": "array", "items": {"type": "integer"}},
                         "ledger_checkpoint_id": {"type": ["integer", "null"],
                                                  "description": "the verified checkpoint covering its entries"},
                         "events": {"type": "array"}}}
 BASELINE = {"type": "object", "required": ["id", "year", "tonnes", "status"],
-            "properties": {"id": {"type": "integer"}, "organisation_id": {"type": "integer"}, "year": {"type": "integer"},
+            "properties": {"id": {"type": "integer"}, "organisation_id": {"type": "integer"},
+                           "year": {"type": "integer"},
                            "tonnes": {"type": "string"}, "evidence": {"type": "string"},
                            "status": {"type": "string", "enum": ["pending", "approved", "rejected"]},
                            "reason": {"type": "string"}}}
@@ -292,7 +294,8 @@ def _subsidy_paths() -> dict:
             "summary": "Prepare a claim (a draft) for a year from the ledger", "operationId": "prepare_claim",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["year"], "properties": {"year": {"type": "integer"}}}}}},
-            "responses": {"201": _json(ref("SubsidyClaim"), "Created"), **_pick("400", "401", "403", "404", "409", "422")}}},
+            "responses": {"201": _json(ref("SubsidyClaim"), "Created"),
+                          **_pick("400", "401", "403", "404", "409", "422")}}},
         "/api/v1/subsidy-claims/{claim_id}": {"parameters": _id_path("claim_id"), "get": {
             "summary": "A claim with its ledger entries and audit trail", "operationId": "get_claim",
             "responses": {"200": _json(ref("SubsidyClaim")), **_pick("401", "404")}}},
@@ -319,7 +322,8 @@ def _ledger_paths() -> dict:
                 "properties": {"items": {"type": "array", "items": {"$ref": ref("LedgerCheckpoint")}}}}}}},
                 **_pick("401")}}},
         "/api/v1/ledger/public-key": {"get": {
-            "summary": "The platform's Ed25519 public key that signs the checkpoints", "operationId": "ledger_public_key",
+            "summary": "The platform's Ed25519 public key that signs the checkpoints",
+            "operationId": "ledger_public_key",
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["algorithm", "key_id", "public_key", "public_key_pem"],
                 "properties": {"algorithm": {"type": "string", "enum": ["Ed25519"]}, "key_id": HEX32,
@@ -331,7 +335,8 @@ def _ledger_paths() -> dict:
                        "The entry's producer and utiliser, regulators and the operator may ask.",
             "operationId": "ledger_inclusion_proof",
             "parameters": [{"name": "seq", "in": "path", "required": True, "schema": {"type": "integer"}},
-                           checkpoint_id("checkpoint", False, "a checkpoint id; default: the newest covering the entry")],
+                           checkpoint_id("checkpoint", False,
+                                         "a checkpoint id; default: the newest covering the entry")],
             "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["seq", "leaf_index", "tree_size", "entry_hash", "leaf_hash",
                                                "audit_path", "checkpoint"],
@@ -376,7 +381,8 @@ def _id_path(name: str) -> list:
 def _matching_paths() -> dict:
     ref = lambda name: f"#/components/schemas/{name}"  # noqa: E731
     items = lambda name: {"description": "OK", "content": {"application/json": {"schema": {  # noqa: E731
-        "type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"$ref": ref(name)}}}}}}}
+        "type": "object", "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {"$ref": ref(name)}}}}}}}
     decide = lambda verb: {"post": {  # noqa: E731
         "summary": f"{verb.capitalize()} a proposal (its producer or its utiliser; both accepting make an agreement)",
         "operationId": f"{verb}_proposal", "responses": {"200": _json(ref("Proposal")),

@@ -1,9 +1,10 @@
 """Accounts: registration, login (password, then a TOTP code where one is enrolled), logout, the user's own
 password and second factor."""
 from flask import Blueprint, flash, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import LoginManager, current_user
 
 bp = Blueprint("auth", __name__)
 
@@ -11,7 +12,7 @@ bp = Blueprint("auth", __name__)
 ENROL_FIRST_ENDPOINTS = {"auth.account", "auth.enrol_totp", "auth.logout", "main.set_language", "static"}
 
 
-def init_login(login_manager) -> None:
+def init_login(login_manager: LoginManager) -> None:
     from ..models import User
     from ..services.values import get_row
 
@@ -21,7 +22,7 @@ def init_login(login_manager) -> None:
     login_manager.session_protection = "strong"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
+    def load_user(user_id: str) -> User | None:
         user = get_row(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
         # A session made before the user's last logout or password change is over.
         if user is None or session.get("_sv") != user.session_version:
@@ -30,7 +31,7 @@ def init_login(login_manager) -> None:
 
 
 @bp.before_app_request
-def staff_enrol_first():
+def staff_enrol_first() -> ResponseReturnValue | None:
     """Regulators and the operator approve money: they set up two-factor sign-in before anything else."""
     if request.endpoint in ENROL_FIRST_ENDPOINTS or request.blueprint == "api":
         return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import current_app, g, request, session
+from flask import Response, current_app, g, request, session
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 
@@ -69,11 +69,11 @@ def mark_code_failed() -> None:
     g.code_failed = True
 
 
-def _failed(response) -> bool:
+def _failed(response: Response) -> bool:
     return bool(g.get("login_failed"))
 
 
-def _code_failed(response) -> bool:
+def _code_failed(response: Response) -> bool:
     return bool(g.get("code_failed"))
 
 

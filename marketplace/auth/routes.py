@@ -1,6 +1,7 @@
 import time
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -34,7 +35,7 @@ def _next_url(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limits.password_attempt
-def login():
+def login() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
@@ -61,7 +62,7 @@ def login():
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @limits.totp_attempt
-def login_totp():
+def login_totp() -> ResponseReturnValue:
     """The second step of a login: the password was right, now the code from the authenticator app."""
     pending = session.get(limits.PENDING_KEY) or {}
     user = get_row(User, pending["uid"]) if isinstance(pending.get("uid"), int) else None
@@ -97,7 +98,7 @@ def too_many_attempts(e):
 
 @bp.route("/logout", methods=["POST"])
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     accounts.end_sessions(current_user)  # a copy of this session's cookie stops working too
     logout_user()
     session.pop("_sv", None)
@@ -107,7 +108,7 @@ def logout():
 
 @bp.route("/register", methods=["GET", "POST"])
 @limits.registration
-def register():
+def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
@@ -132,7 +133,7 @@ def _totp_setup() -> tuple[str, str]:
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
-def account():
+def account() -> ResponseReturnValue:
     form = PasswordForm()
     if form.validate_on_submit():
         if run_service(form, accounts.change_password, current_user, form.current_password.data,
@@ -144,7 +145,7 @@ def account():
     return _account_page(form, TotpEnrolForm(formdata=None))
 
 
-def _account_page(form, totp_form, setting_up: bool = False):
+def _account_page(form: PasswordForm, totp_form: TotpEnrolForm, setting_up: bool = False) -> str:
     setting_up = setting_up or not current_user.totp_secret or request.args.get("totp") == "new"
     secret, uri = _totp_setup() if setting_up else (None, None)
     return render_template("auth/account.html", form=form, totp_form=totp_form, totp_secret=secret, totp_uri=uri)
@@ -152,7 +153,7 @@ def _account_page(form, totp_form, setting_up: bool = False):
 
 @bp.route("/account/two-factor", methods=["POST"])
 @login_required
-def enrol_totp():
+def enrol_totp() -> ResponseReturnValue:
     """Confirm a new authenticator app with its first code; it replaces any earlier one."""
     totp_form = TotpEnrolForm()
     if totp_form.validate_on_submit():
@@ -166,7 +167,7 @@ def enrol_totp():
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
-def tokens():
+def tokens() -> ResponseReturnValue:
     form = TokenForm()
     new_token = None
     if form.validate_on_submit():
@@ -180,7 +181,7 @@ def tokens():
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_token(token_id: int):
+def revoke_token(token_id: int) -> ResponseReturnValue:
     form = TokenForm()
     if not form.csrf_token.validate(form):
         abort(400)

@@ -2,14 +2,17 @@
 ticket is refused): its tickets, their flags and the forms to add and confirm them."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask_login import current_user
 
 from ..clock import cst_input, utcnow
+from ..models import Agreement
 from ..services import deliveries
 from .forms import ConfirmForm, ShipmentForm, ShipmentImportForm
 
 
-def agreement_panel(agreement, shipment_form: ShipmentForm | None = None) -> dict:
+def agreement_panel(agreement: Agreement, shipment_form: ShipmentForm | None = None) -> dict[str, Any]:
     """Template context; a ticket form that was refused comes back as it was typed."""
     if shipment_form is None:  # a new ticket is usually being typed soon after the truck left: now, in CST
         shipment_form = ShipmentForm(data={"dispatched_at": cst_input(utcnow())})

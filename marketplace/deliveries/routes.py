@@ -1,5 +1,6 @@
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -16,13 +17,13 @@ from .panel import agreement_panel
 SHIPMENT_COLUMNS = ["ticket_no", "truck_plate", "dispatched_at", "gross_kg", "tare_kg", "moisture_pct"]
 
 
-def _back(agreement_id: int):
+def _back(agreement_id: int) -> ResponseReturnValue:
     return redirect(url_for("matches.agreement_detail", agreement_id=agreement_id))
 
 
 @bp.route("/agreements/<int:agreement_id>/shipments", methods=["POST"])
 @login_required
-def new_shipment(agreement_id: int):
+def new_shipment(agreement_id: int) -> ResponseReturnValue:
     agreement = agreements.get_agreement(current_user, agreement_id)
     if current_user.organisation_id != agreement.producer_org_id:
         abort(403)
@@ -40,7 +41,7 @@ def new_shipment(agreement_id: int):
 
 @bp.route("/agreements/<int:agreement_id>/shipments/import", methods=["POST"])
 @login_required
-def import_shipments(agreement_id: int):
+def import_shipments(agreement_id: int) -> ResponseReturnValue:
     """Many tickets at once; a file with any bad row saves nothing and names each bad row."""
     agreement = agreements.get_agreement(current_user, agreement_id)
     if current_user.organisation_id != agreement.producer_org_id:
@@ -73,7 +74,7 @@ def import_shipments(agreement_id: int):
 
 @bp.route("/shipments/<int:shipment_id>/confirm", methods=["POST"])
 @login_required
-def confirm(shipment_id: int):
+def confirm(shipment_id: int) -> ResponseReturnValue:
     shipment = deliveries.get_shipment(current_user, shipment_id)
     if current_user.organisation_id != shipment.agreement.consumer_org_id:
         abort(403)
@@ -89,7 +90,7 @@ def confirm(shipment_id: int):
 
 @bp.route("/ledger")
 @login_required
-def ledger():
+def ledger() -> ResponseReturnValue:
     page = ledger_service.ledger_for(current_user, page=page_arg())
     return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=None,
                            reversed_ids=ledger_service.reversed_among([e.id for e in page.items]))
@@ -97,7 +98,7 @@ def ledger():
 
 @bp.route("/ledger/verify", methods=["POST"])
 @staff_required
-def verify():
+def verify() -> ResponseReturnValue:
     form = ReverseForm()
     if not form.csrf_token.validate(form):
         abort(400)
@@ -109,7 +110,7 @@ def verify():
 
 @bp.route("/ledger/<int:entry_id>/reverse", methods=["GET", "POST"])
 @staff_required
-def reverse(entry_id: int):
+def reverse(entry_id: int) -> ResponseReturnValue:
     """Confirm a reversal: the page names the entry and the subsidy claims it touches, and asks the reason."""
     from ..services import subsidies
 
@@ -126,7 +127,7 @@ def reverse(entry_id: int):
 
 @bp.route("/utilisation")
 @staff_required
-def utilisation():
+def utilisation() -> ResponseReturnValue:
     year, group_by = year_arg(), request.args.get("group_by", "region")
     if group_by not in deliveries.GROUPS:
         abort(400)
@@ -137,7 +138,7 @@ def utilisation():
 
 @bp.route("/utilisation.<any(csv, xlsx):fmt>")
 @staff_required
-def utilisation_export(fmt: str):
+def utilisation_export(fmt: str) -> ResponseReturnValue:
     year, group_by = year_arg(), request.args.get("group_by", "region")
     if group_by not in deliveries.GROUPS:
         abort(400)

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from wtforms import SelectField, StringField, SubmitField
 
+from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import max_length, required
 
 

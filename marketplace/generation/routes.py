@@ -1,10 +1,11 @@
 from flask import flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..services import catalogue, generation, sites
 from ..forms_common import choices
+from ..services import catalogue, generation, sites
 from ..web import producer_required, run_service
 from . import bp
 from .forms import GenerationForm
@@ -12,7 +13,7 @@ from .forms import GenerationForm
 
 @bp.route("/", methods=["GET", "POST"])
 @producer_required
-def index():
+def index() -> ResponseReturnValue:
     """A producer's monthly declarations and the form to add or correct one."""
     locale = str(get_locale())
     org = current_user.organisation

@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
 
+from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import max_length, optional, required
 
 

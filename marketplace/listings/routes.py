@@ -1,17 +1,19 @@
 from pathlib import Path
+from typing import Any
 
-from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import gazetteer, labels, maps
-from ..models.listing import USES
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..forms_common import choices
+from ..models import DemandListing, Material, SupplyListing
+from ..models.listing import USES, AnyListing
 from ..services import catalogue, listing_files, listings, sites
 from ..web import run_service, spreadsheet
 from . import bp
@@ -39,7 +41,7 @@ def _may_publish(side: str) -> bool:
     return org.is_producer if side == "supply" else org.is_consumer
 
 
-def _listing_form(side: str, materials, obj=None) -> ListingForm:
+def _listing_form(side: str, materials: list[Material], obj: AnyListing | None = None) -> ListingForm:
     locale = str(get_locale())
     form = ListingForm(obj=obj)
     form.site_id.choices = choices((str(s.id), s.name) for s in sites.sites_of(current_user.organisation_id, True))
@@ -52,7 +54,7 @@ def _listing_form(side: str, materials, obj=None) -> ListingForm:
     return form
 
 
-def _form_values(side: str, form: ListingForm, materials) -> dict:
+def _form_values(side: str, form: ListingForm, materials: list[Material]) -> dict[str, Any]:
     """The form as the API's listing fields, quality inputs included."""
     material = next((m for m in materials if m.code == form.material.data), None)
     data = {"site_id": form.site_id.data, "material": form.material.data, GRADE_FIELD[side]: form.grade.data or None,
@@ -61,16 +63,17 @@ def _form_values(side: str, form: ListingForm, materials) -> dict:
     params = material.parameters if material else []
     if side == "demand":
         data["use"] = form.use.data or "other"
+    code = material.code if material else ""
     if side == "supply":
-        data["quality"] = {p.code: request.form.get(f"q-{material.code}-{p.code}", "").strip() for p in params}
+        data["quality"] = {p.code: request.form.get(f"q-{code}-{p.code}", "").strip() for p in params}
     else:
-        data["quality_limits"] = {p.code: {"min": request.form.get(f"qmin-{material.code}-{p.code}", "").strip(),
-                                           "max": request.form.get(f"qmax-{material.code}-{p.code}", "").strip()}
+        data["quality_limits"] = {p.code: {"min": request.form.get(f"qmin-{code}-{p.code}", "").strip(),
+                                           "max": request.form.get(f"qmax-{code}-{p.code}", "").strip()}
                                   for p in params}
     return data
 
 
-def _save_certificate(listing) -> bool:
+def _save_certificate(listing: AnyListing) -> bool:
     upload = request.files.get("certificate")
     if listing.side != "supply" or upload is None or not upload.filename:
         return True
@@ -86,7 +89,7 @@ def _save_certificate(listing) -> bool:
 
 @bp.route(f"/{SIDE}/new", methods=["GET", "POST"])
 @login_required
-def new(side: str):
+def new(side: str) -> ResponseReturnValue:
     if not _may_publish(side):
         abort(403)
     materials, grades = _catalogue()
@@ -107,7 +110,7 @@ def new(side: str):
 
 @bp.route(f"/{SIDE}/<int:listing_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit(side: str, listing_id: int):
+def edit(side: str, listing_id: int) -> ResponseReturnValue:
     listing = listings.own_listing(current_user, side, listing_id)
     listings.require_editable(listing)
     materials, grades = _catalogue()
@@ -118,7 +121,7 @@ def edit(side: str, listing_id: int):
         form.grade.data = getattr(listing, GRADE_FIELD[side]) or ""
         form.tonnes.data = str(listing.tonnes)
         form.max_haul_km.data = str(listing.max_haul_km)
-        if side == "demand":
+        if isinstance(listing, DemandListing):
             form.use.data = listing.use
         price = getattr(listing, PRICE_FIELD[side])
         form.price.data = "" if price is None else str(price)
@@ -134,7 +137,7 @@ def edit(side: str, listing_id: int):
 
 @bp.route(f"/{SIDE}/<int:listing_id>")
 @login_required
-def detail(side: str, listing_id: int):
+def detail(side: str, listing_id: int) -> ResponseReturnValue:
     listing = listings.get_listing(side, listing_id, current_user)
     own = listing.organisation_id == current_user.organisation_id
     moves = [s.value for s in listings.OWNER_MOVES.get(listing.status, ())] if own else []
@@ -147,7 +150,7 @@ def detail(side: str, listing_id: int):
 
 @bp.route(f"/{SIDE}/<int:listing_id>/status", methods=["POST"])
 @login_required
-def change_status(side: str, listing_id: int):
+def change_status(side: str, listing_id: int) -> ResponseReturnValue:
     listings.own_listing(current_user, side, listing_id)  # 404 / 403 before anything else
     form = StatusForm()
     if not form.validate_on_submit():
@@ -159,8 +162,9 @@ def change_status(side: str, listing_id: int):
 
 @bp.route("/supply/<int:listing_id>/certificate")
 @login_required
-def certificate(listing_id: int):
+def certificate(listing_id: int) -> ResponseReturnValue:
     listing = listings.get_listing("supply", listing_id, current_user)
+    assert isinstance(listing, SupplyListing)
     if not listing.certificate_path or not listing_files.can_download_certificate(current_user, listing):
         abort(404)
     return send_file(certificate_folder() / listing.certificate_path, mimetype=listing.certificate_type,
@@ -169,14 +173,14 @@ def certificate(listing_id: int):
 
 @bp.route("/mine")
 @login_required
-def mine():
+def mine() -> ResponseReturnValue:
     org_id = current_user.organisation_id
     own = {side: listings.search(current_user, side, listings.Search(mine=True, per_page=100)).items
            for side in ("supply", "demand")}
     return render_template("listings/mine.html", own=own, org_id=org_id)
 
 
-def _browse_search(side: str):
+def _browse_search(side: str) -> tuple[listings.Search, MarketplaceError | None]:
     try:
         return listings.search_from_args(request.args, side), None
     except MarketplaceError as e:
@@ -185,7 +189,7 @@ def _browse_search(side: str):
 
 @bp.route(f"/{SIDE}")
 @login_required
-def browse(side: str):
+def browse(side: str) -> ResponseReturnValue:
     search, error = _browse_search(side)
     if error is not None:
         flash(f"{error.field}: {error.message}" if error.field else str(error.message), "error")
@@ -200,16 +204,17 @@ def browse(side: str):
     return render_template("listings/browse.html", side=side, results=results, search=search, args=args,
                            materials=materials, grades=grades, my_sites=sites.sites_of(current_user.organisation_id),
                            cities=gazetteer.CITIES, counties=gazetteer.COUNTIES.values(),
-                           identity=lambda l: listings.can_see_identity(current_user, l),
-                           distance=lambda l: listings.shown_distance(current_user, l, results.distances.get(l.id)))
+                           identity=lambda item: listings.can_see_identity(current_user, item),
+                           distance=lambda item: listings.shown_distance(current_user, item,
+                                                                         results.distances.get(item.id)))
 
 
 @bp.route(f"/{SIDE}/map.json")
 @login_required
-def browse_map(side: str):
+def browse_map(side: str) -> ResponseReturnValue:
     """The browse page's map as GeoJSON: the same filters, the current page of results, and the same
     confidentiality as the page (others' listings at their county seat, without organisation, site or notes)."""
-    search, error = _browse_search(side)
+    search, _error = _browse_search(side)
     try:
         results = listings.search(current_user, side, search)
     except MarketplaceError:
@@ -239,7 +244,7 @@ def browse_map(side: str):
 
 @bp.route(f"/{SIDE}/export.<any(csv, xlsx):fmt>")
 @login_required
-def export(side: str, fmt: str):
+def export(side: str, fmt: str) -> ResponseReturnValue:
     """The browse page's results as a spreadsheet: the same filters, the same confidentiality."""
     search, error = _browse_search(side)
     if error is not None:
@@ -248,9 +253,10 @@ def export(side: str, fmt: str):
     rows = []
     while True:
         results = listings.search(current_user, side, search)
-        rows += [{**listing_files.flatten(listings.listing_to_dict(l, current_user, results.distances.get(l.id))),
-                  "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
-                 for l in results.items]
+        rows += [{**listing_files.flatten(listings.listing_to_dict(item, current_user,
+                                                                   results.distances.get(item.id))),
+                  "created_at": item.created_at, "updated_at": item.updated_at}  # instants: written in CST
+                 for item in results.items]
         if search.page >= results.pages:
             break
         search.page += 1
@@ -259,7 +265,7 @@ def export(side: str, fmt: str):
 
 @bp.route(f"/{SIDE}/import", methods=["GET", "POST"])
 @login_required
-def bulk_import(side: str):
+def bulk_import(side: str) -> ResponseReturnValue:
     if not _may_publish(side):
         abort(403)
     form = ImportForm()
@@ -288,7 +294,7 @@ def bulk_import(side: str):
 
 @bp.route(f"/{SIDE}/import-template.csv")
 @login_required
-def import_template(side: str):
+def import_template(side: str) -> ResponseReturnValue:
     materials, _grades = _catalogue()
     header = ",".join(listing_files.template_columns(side, materials)) + "\n"
     return Response("\ufeff" + header, mimetype="text/csv; charset=utf-8",

@@ -1,15 +1,15 @@
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import policy
-from .. import maps
-from ..errors import ValidationError
+from .. import maps, policy
 from ..deliveries.panel import agreement_panel
+from ..errors import ValidationError
 from ..extensions import db
-from ..models import MatchRound, TariffVersion
+from ..models import MatchRound, ProposalStatus, TariffVersion
 from ..services import agreements, listings, proposals, rounds
 from ..services import tariff as tariff_service
 from ..web import run_service, staff_required
@@ -19,7 +19,7 @@ from .forms import CancelForm, DecisionForm, RoundForm, TariffForm
 
 @bp.route("/rounds/")
 @login_required
-def round_list():
+def round_list() -> ResponseReturnValue:
     query = select(MatchRound).order_by(MatchRound.id.desc()).limit(200)
     if not current_user.organisation.is_staff:
         query = query.where(MatchRound.organisation_id == current_user.organisation_id)
@@ -29,7 +29,7 @@ def round_list():
 
 @bp.route("/rounds/new", methods=["POST"])
 @login_required
-def new_round():
+def new_round() -> ResponseReturnValue:
     form = RoundForm()
     if not form.validate_on_submit():
         flash(_("The round could not be started: check the dates."), "error")
@@ -51,7 +51,7 @@ def listings_referrer() -> bool:
 
 @bp.route("/rounds/<int:round_id>")
 @login_required
-def round_detail(round_id: int):
+def round_detail(round_id: int) -> ResponseReturnValue:
     round_ = rounds.get_round(current_user, round_id)
     offered = rounds.proposals_in_round(current_user, round_) if round_.status.value == "done" else []
     return render_template("matches/round.html", round=round_, proposals=offered, form=DecisionForm(),
@@ -82,7 +82,7 @@ def cancel_round(round_id: int):
 
 @bp.route("/rounds/<int:round_id>/map.json")
 @login_required
-def round_map(round_id: int):
+def round_map(round_id: int) -> ResponseReturnValue:
     """The round's proposals as GeoJSON: supplies, demands and flow lines whose weight shows tonnes; the
     same proposals as the round page, others' sites at their county seat and nameless before an agreement."""
     round_ = rounds.get_round(current_user, round_id)
@@ -111,7 +111,7 @@ def round_map(round_id: int):
 
 @bp.route("/proposals/")
 @login_required
-def proposal_list():
+def proposal_list() -> ResponseReturnValue:
     status = request.args.get("status", "")
     try:
         items = proposals.proposals_for(current_user, status or None)
@@ -123,19 +123,19 @@ def proposal_list():
 
 @bp.route("/proposals/<int:proposal_id>/decide", methods=["POST"])
 @login_required
-def decide(proposal_id: int):
+def decide(proposal_id: int) -> ResponseReturnValue:
     proposal = proposals.get_proposal(current_user, proposal_id)  # 404 before anything else
     if proposals.party_of(current_user, proposal) is None:
         abort(403)
     form = DecisionForm()
     if not form.validate_on_submit():
         abort(400)
-    proposal = run_service(form, proposals.decide, current_user, proposal_id, form.decision.data)
-    if proposal is not None:
-        if proposal.agreement is not None:
-            flash(_("Both parties accepted: agreement %(id)d is made.", id=proposal.agreement.id), "success")
-            return redirect(url_for("matches.agreement_detail", agreement_id=proposal.agreement.id))
-        if proposal.status.value == "lapsed":
+    decided = run_service(form, proposals.decide, current_user, proposal_id, form.decision.data)
+    if decided is not None:
+        if decided.agreement is not None:
+            flash(_("Both parties accepted: agreement %(id)d is made.", id=decided.agreement.id), "success")
+            return redirect(url_for("matches.agreement_detail", agreement_id=decided.agreement.id))
+        if decided.status == ProposalStatus.LAPSED:
             flash(_("Both accepted, but a listing no longer has these tonnes: the proposal lapsed."), "error")
         else:
             flash(_("Your decision is recorded."), "success")
@@ -147,31 +147,31 @@ def decide(proposal_id: int):
 
 @bp.route("/agreements/")
 @login_required
-def agreement_list():
+def agreement_list() -> ResponseReturnValue:
     return render_template("matches/agreements.html", agreements=agreements.agreements_for(current_user))
 
 
 @bp.route("/agreements/<int:agreement_id>")
 @login_required
-def agreement_detail(agreement_id: int):
+def agreement_detail(agreement_id: int) -> ResponseReturnValue:
     agreement = agreements.get_agreement(current_user, agreement_id)
     return render_template("matches/agreement.html", a=agreement, **agreement_panel(agreement))
 
 
 @bp.route("/tariff", methods=["GET", "POST"])
 @staff_required
-def tariff():
+def tariff() -> ResponseReturnValue:
     current = tariff_service.tariff_in_force()
     if request.method == "POST" and not policy.may_edit_tariff(current_user):
         abort(403)
     form = TariffForm()
     if request.method == "GET" and current is not None:
-        for name in list(tariff_service.TARIFF_FIELDS) + ["proposal_lifetime_hours"]:
+        for name in [*tariff_service.TARIFF_FIELDS, "proposal_lifetime_hours"]:
             value = getattr(current, name)
             getattr(form, name).data = "" if value is None else str(value)
     if form.validate_on_submit():
-        data = {name: getattr(form, name).data for name in list(tariff_service.TARIFF_FIELDS) +
-                ["proposal_lifetime_hours", "note"]}
+        data = {name: getattr(form, name).data
+                for name in [*tariff_service.TARIFF_FIELDS, "proposal_lifetime_hours", "note"]}
         version = run_service(form, tariff_service.set_tariff, current_user, data)
         if version is not None:
             flash(_("Tariff version %(v)d is in force.", v=version.version), "success")

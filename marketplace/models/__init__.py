@@ -1,24 +1,51 @@
 """SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
 from .audit import AuditEntry
 from .catalogue import Material, MaterialGrade, MaterialParameter
-from .delivery import LedgerCheckpoint, LedgerEntry, LedgerHead, Shipment
+from .delivery import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, ShipmentStatus
 from .generation import GenerationRecord
-from .matching import Agreement, MatchRound, Proposal, ProposalStatus, RoundStatus, TariffVersion
-from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
+from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing, Use
+from .matching import (
+    Agreement,
+    Decision,
+    MatchRound,
+    Proposal,
+    ProposalStatus,
+    RoundScope,
+    RoundStatus,
+    TariffVersion,
+    TransportMode,
+)
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .papers import Co2Certificate, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
 from .site import Site
-from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, Recovery, SubsidyClaim, SubsidyScheme
+from .subsidy import (
+                       Baseline,
+                       BaselineStatus,
+                       ClaimEntry,
+                       ClaimEvent,
+                       ClaimStatus,
+                       LoanProject,
+                       LoanStatus,
+                       Recovery,
+                       RecoveryStatus,
+                       SchemeMode,
+                       Settlement,
+                       SubsidyClaim,
+                       SubsidyScheme,
+)
 
 __all__ = [
+    "Agreement",
+    "ApiToken",
     "AuditEntry",
     "Baseline",
+    "BaselineStatus",
     "ClaimEntry",
     "ClaimEvent",
-    "LoanProject",
-    "Recovery",
-    "SubsidyClaim",
-    "SubsidyScheme",
+    "ClaimStatus",
+    "Decision",
+    "DemandListing",
+    "GenerationRecord",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
@@ -31,15 +58,33 @@ __all__ = [
     "TariffVersion",
     "ApiToken",
     "DemandListing",
+    "LedgerKind",
     "ListingEvent",
     "ListingStatus",
-    "SupplyListing",
+    "LoanProject",
+    "LoanStatus",
+    "MatchRound",
     "Material",
     "MaterialGrade",
     "MaterialParameter",
-    "GenerationRecord",
-    "Organisation",
     "OrgKind",
+    "Organisation",
+    "Proposal",
+    "ProposalStatus",
+    "Recovery",
+    "RecoveryStatus",
+    "RoundScope",
+    "SchemeMode",
+    "Settlement",
+    "Shipment",
+    "ShipmentStatus",
+    "Site",
+    "SubsidyClaim",
+    "SubsidyScheme",
+    "SupplyListing",
+    "TariffVersion",
+    "TransportMode",
+    "Use",
     "User",
     "UserRole",
     "VerificationStatus",

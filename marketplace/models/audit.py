@@ -7,11 +7,11 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import Model
 from .organisation import Organisation, User
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One privileged action. Rows are only ever inserted (on PostgreSQL a trigger refuses the rest)."""
 
     __tablename__ = "audit_entry"

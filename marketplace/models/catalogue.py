@@ -6,10 +6,10 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 
 
-class Material(db.Model):
+class Material(Model):
     __tablename__ = "material"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -41,7 +41,7 @@ class Material(db.Model):
         return f"<Material {self.code}>"
 
 
-class MaterialGrade(db.Model):
+class MaterialGrade(Model):
     """A grade of a material; rank 1 is the best."""
 
     __tablename__ = "material_grade"
@@ -61,7 +61,7 @@ class MaterialGrade(db.Model):
         return f"<MaterialGrade {self.code} #{self.rank}>"
 
 
-class MaterialParameter(db.Model):
+class MaterialParameter(Model):
     """A quality parameter measured in trade (e.g. loss on ignition, %)."""
 
     __tablename__ = "material_parameter"

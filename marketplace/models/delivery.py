@@ -1,18 +1,47 @@
 """Shipments against agreements (one weighbridge ticket per truck) and the utilisation ledger."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import (BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, SmallInteger, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .organisation import utcnow
+from ..clock import utcnow
+from ..extensions import Model
+from .organisation import value_enum
+
+if TYPE_CHECKING:
+    from .matching import Agreement
 
 
-class Shipment(db.Model):
+class ShipmentStatus(enum.StrEnum):
+    #: weighed out at the producer; the utiliser has not yet confirmed its own net weight
+    DISPATCHED = "dispatched"
+    #: the utiliser confirmed (once, never twice); the ledger counts it
+    CONFIRMED = "confirmed"
+
+
+class LedgerKind(enum.StrEnum):
+    UTILISATION = "utilisation"
+    #: a correction: it cancels an earlier entry, with a reason
+    REVERSAL = "reversal"
+
+
+class Shipment(Model):
     """A truck's weighbridge ticket (过磅单) at the producer, and the utiliser's receipt of it."""
 
     __tablename__ = "shipment"
@@ -35,12 +64,13 @@ class Shipment(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: "dispatched" until the utiliser confirms its own net weight, then "confirmed" (once, never twice)
-    status: Mapped[str] = mapped_column(String(20), default="dispatched", index=True)
+    status: Mapped[ShipmentStatus] = mapped_column(value_enum(ShipmentStatus, "status"),
+                                                   default=ShipmentStatus.DISPATCHED, index=True)
     received_net_kg: Mapped[int | None] = mapped_column(Integer)
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    agreement = relationship("Agreement")
+    agreement: Mapped[Agreement] = relationship("Agreement")
 
     @property
     def counted_kg(self) -> int | None:
@@ -53,7 +83,7 @@ class Shipment(db.Model):
         return f"<Shipment {self.ticket_no} {self.net_kg} kg {self.status}>"
 
 
-class LedgerHead(db.Model):
+class LedgerHead(Model):
     """One row: the last entry's sequence number and hash. Appending moves it by a conditional update,
     so two confirmations at once can never fork the chain."""
 
@@ -64,7 +94,7 @@ class LedgerHead(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     """An append-only record of utilised tonnes, chained by SHA-256 over every column but `hash` (see
     services/ledger.py). Never updated or deleted (on PostgreSQL a trigger refuses both): a correction is a
     new entry that reverses an earlier one, with a reason."""
@@ -73,7 +103,7 @@ class LedgerEntry(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    kind: Mapped[str] = mapped_column(String(20))  # "utilisation" | "reversal"
+    kind: Mapped[LedgerKind] = mapped_column(value_enum(LedgerKind, "kind"))
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id"), index=True)
     agreement_id: Mapped[int] = mapped_column(ForeignKey("agreement.id"), index=True)
     producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
@@ -92,7 +122,7 @@ class LedgerEntry(db.Model):
     #: the canonical form the hash was computed over (services/ledger.py FORMAT_VERSION)
     format_version: Mapped[int] = mapped_column(SmallInteger, server_default="2")
 
-    shipment = relationship("Shipment")
+    shipment: Mapped[Shipment] = relationship("Shipment")
 
     @property
     def tonnes(self) -> Decimal:
@@ -102,7 +132,7 @@ class LedgerEntry(db.Model):
         return f"<LedgerEntry #{self.seq} {self.kind} {self.net_kg} kg>"
 
 
-class LedgerCheckpoint(db.Model):
+class LedgerCheckpoint(Model):
     """The platform's signed statement that the ledger's first `seq` entries have the Merkle tree head `root`
     (RFC 9162), at `time`. Anyone who keeps a copy can later prove that entries were changed or removed."""
 

@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .organisation import utcnow
+from ..clock import utcnow
+from ..extensions import Model
+
+if TYPE_CHECKING:
+    from .catalogue import Material
+    from .site import Site
 
 TONNES = Numeric(14, 3)  # to the kilogram
 
 
-class GenerationRecord(db.Model):
+class GenerationRecord(Model):
     __tablename__ = "generation_record"
     __table_args__ = (
         UniqueConstraint("site_id", "material_id", "month", name="uq_generation_record_site_material_month"),
@@ -46,8 +51,8 @@ class GenerationRecord(db.Model):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
-    site: Mapped["Site"] = relationship()  # noqa: F821
-    material: Mapped["Material"] = relationship()  # noqa: F821
+    site: Mapped[Site] = relationship()
+    material: Mapped[Material] = relationship()
 
     def __repr__(self) -> str:
         return f"<GenerationRecord site={self.site_id} {self.month:%Y-%m}>"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, TypeAlias
 
 from typing import Any
 
@@ -17,11 +18,16 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..clock import today_cst
-from ..extensions import db
+from ..extensions import Model
 from .organisation import utcnow, value_enum
 
+if TYPE_CHECKING:
+    from .catalogue import Material
+    from .organisation import Organisation, User
+    from .site import Site
 
-class ListingStatus(str, enum.Enum):
+
+class ListingStatus(enum.StrEnum):
     DRAFT = "draft"
     OPEN = "open"
     PARTLY_MATCHED = "partly_matched"
@@ -30,9 +36,21 @@ class ListingStatus(str, enum.Enum):
     WITHDRAWN = "withdrawn"
 
 
-#: What utilisers do with the waste; the subsidy scheme's exclusions name some of these.
-USES = ("cement", "concrete", "bricks_blocks", "plasterboard", "road_base", "mine_backfill", "gangue_power",
-        "other")
+class Use(enum.StrEnum):
+    """What utilisers do with the waste; the subsidy scheme's exclusions name some of these."""
+
+    CEMENT = "cement"
+    CONCRETE = "concrete"
+    BRICKS_BLOCKS = "bricks_blocks"
+    PLASTERBOARD = "plasterboard"
+    ROAD_BASE = "road_base"
+    MINE_BACKFILL = "mine_backfill"
+    GANGUE_POWER = "gangue_power"
+    OTHER = "other"
+
+
+#: The uses' stored values, in the order forms offer them.
+USES = tuple(use.value for use in Use)
 
 #: Statuses in which a listing takes part in the market (browse, matching).
 LIVE_STATUSES = (ListingStatus.OPEN, ListingStatus.PARTLY_MATCHED)
@@ -109,15 +127,15 @@ class ListingMixin:
         return mapped_column(ForeignKey("user.id"))
 
     @declared_attr
-    def organisation(cls):
+    def organisation(cls) -> Mapped[Organisation]:
         return relationship("Organisation")
 
     @declared_attr
-    def site(cls):
+    def site(cls) -> Mapped[Site]:
         return relationship("Site")
 
     @declared_attr
-    def material(cls):
+    def material(cls) -> Mapped[Material]:
         return relationship("Material")
 
     @property
@@ -129,7 +147,7 @@ class ListingMixin:
         return self.status in LIVE_STATUSES
 
 
-class SupplyListing(ListingMixin, db.Model):
+class SupplyListing(ListingMixin, Model):
     __tablename__ = "supply_listing"
     __table_args__ = _listing_checks()
     side = "supply"
@@ -147,7 +165,7 @@ class SupplyListing(ListingMixin, db.Model):
         return f"<SupplyListing {self.id} {self.status.value} {self.tonnes} t>"
 
 
-class DemandListing(ListingMixin, db.Model):
+class DemandListing(ListingMixin, Model):
     __tablename__ = "demand_listing"
     __table_args__ = _listing_checks()
     side = "demand"
@@ -157,7 +175,7 @@ class DemandListing(ListingMixin, db.Model):
     quality_limits: Mapped[dict] = mapped_column(JSON, default=dict)
     max_delivered_price_yuan_per_t: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     #: What the utiliser does with the waste (USES); some uses earn no subsidy (mine backfill, ...).
-    use: Mapped[str] = mapped_column(String(30), default="other", server_default="other")
+    use: Mapped[Use] = mapped_column(value_enum(Use, "use", length=30), default=Use.OTHER, server_default="other")
 
     def __repr__(self) -> str:
         return f"<DemandListing {self.id} {self.status.value} {self.tonnes} t>"
@@ -177,7 +195,12 @@ for _model in (SupplyListing, DemandListing):
     event.listen(_model, "refresh", _effective_status)
 
 
-class ListingEvent(db.Model):
+#: A listing of either side, and either side's model class.
+AnyListing: TypeAlias = SupplyListing | DemandListing
+ListingModel: TypeAlias = type[SupplyListing] | type[DemandListing]
+
+
+class ListingEvent(Model):
     """The history of a listing: every creation, change and status move, with what changed."""
 
     __tablename__ = "listing_event"
@@ -194,13 +217,13 @@ class ListingEvent(db.Model):
     changes: Mapped[dict] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    user = relationship("User")
+    user: Mapped[User | None] = relationship("User")
 
     def __repr__(self) -> str:
         return f"<ListingEvent {self.action} at {self.at}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for the JSON API. Only its SHA-256 is stored; the token is shown once."""
 
     __tablename__ = "api_token"
@@ -215,7 +238,7 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    user = relationship("User")
+    user: Mapped[User] = relationship("User")
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.prefix}… of user {self.user_id}>"

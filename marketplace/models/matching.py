@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -29,11 +29,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import clock
-from ..extensions import db
-from .organisation import utcnow, value_enum
+from ..clock import utcnow
+from ..extensions import Model
+from .listing import Use
+from .organisation import value_enum
+
+if TYPE_CHECKING:
+    from .catalogue import Material
+    from .listing import DemandListing, SupplyListing
+    from .organisation import Organisation, User
 
 
-class TariffVersion(db.Model):
+class TariffVersion(Model):
     """Road and rail freight, handling, circuity and CO2 factors; the newest version is in force."""
 
     __tablename__ = "tariff_version"
@@ -52,13 +59,34 @@ class TariffVersion(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    created_by = relationship("User")
+    created_by: Mapped[User | None] = relationship("User")
 
     def __repr__(self) -> str:
         return f"<TariffVersion v{self.version}>"
 
 
-class ProposalStatus(str, enum.Enum):
+class RoundScope(enum.StrEnum):
+    #: the whole market, started by the operator or a regulator
+    MARKET = "market"
+    #: a private round for one demand listing (the consumer's *Find matches*)
+    DEMAND = "demand"
+    #: a private round for one supply listing
+    SUPPLY = "supply"
+
+
+class TransportMode(enum.StrEnum):
+    ROAD = "road"
+    RAIL = "rail"
+
+
+class Decision(enum.StrEnum):
+    """One party's answer to a proposal (None until it answers)."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ProposalStatus(enum.StrEnum):
     PENDING = "pending"
     AGREED = "agreed"
     DECLINED = "declined"
@@ -69,7 +97,7 @@ class ProposalStatus(str, enum.Enum):
     WITHDRAWN = "withdrawn"
 
 
-class RoundStatus(str, enum.Enum):
+class RoundStatus(enum.StrEnum):
     """Where a round is: waiting for a worker, one of its three phases, or finished one way or another."""
     QUEUED = "queued"
     BUILDING = "building"
@@ -86,7 +114,7 @@ RUNNING_ROUND = (RoundStatus.BUILDING, RoundStatus.SOLVING, RoundStatus.WRITING)
 FINISHED_ROUND = (RoundStatus.DONE, RoundStatus.FAILED, RoundStatus.CANCELLED)
 
 
-class MatchRound(db.Model):
+class MatchRound(Model):
     """A matching round: asked for by a request, built, solved and written by a background job."""
 
     __tablename__ = "match_round"
@@ -94,8 +122,7 @@ class MatchRound(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     started_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    #: "market" (operator/regulator), "demand" or "supply" (a private round for one listing)
-    scope: Mapped[str] = mapped_column(String(20))
+    scope: Mapped[RoundScope] = mapped_column(value_enum(RoundScope, "scope"))
     period_start: Mapped[date | None] = mapped_column(Date)
     period_end: Mapped[date | None] = mapped_column(Date)
     #: What the round was asked: listing ids, options; and what went in: supplies and demands counted.
@@ -124,8 +151,8 @@ class MatchRound(db.Model):
     writing_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    started_by = relationship("User")
-    tariff = relationship("TariffVersion")
+    started_by: Mapped[User] = relationship("User")
+    tariff: Mapped[TariffVersion] = relationship("TariffVersion")
     proposals: Mapped[list[Proposal]] = relationship(back_populates="round", order_by="Proposal.id")
 
     def __repr__(self) -> str:
@@ -136,7 +163,7 @@ class MatchRound(db.Model):
         return self.status in FINISHED_ROUND
 
 
-class Proposal(db.Model):
+class Proposal(Model):
     """One pairing of a round, offered to its producer and its consumer."""
 
     __tablename__ = "proposal"
@@ -150,7 +177,7 @@ class Proposal(db.Model):
     consumer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     tonnes: Mapped[int] = mapped_column(Integer)
     distance_km: Mapped[Decimal] = mapped_column(Numeric(8, 1))
-    mode: Mapped[str] = mapped_column(String(10))
+    mode: Mapped[TransportMode] = mapped_column(value_enum(TransportMode, "mode", length=10))
     price_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     transport_cost_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     delivered_price_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
@@ -158,18 +185,18 @@ class Proposal(db.Model):
     co2_kg: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     status: Mapped[ProposalStatus] = mapped_column(value_enum(ProposalStatus, "proposal_status"),
                                                    default=ProposalStatus.PENDING, index=True)
-    producer_decision: Mapped[str | None] = mapped_column(String(10))
+    producer_decision: Mapped[Decision | None] = mapped_column(value_enum(Decision, "producer_decision", length=10))
     producer_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     producer_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    consumer_decision: Mapped[str | None] = mapped_column(String(10))
+    consumer_decision: Mapped[Decision | None] = mapped_column(value_enum(Decision, "consumer_decision", length=10))
     consumer_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     consumer_decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     round: Mapped[MatchRound] = relationship(back_populates="proposals")
-    supply_listing = relationship("SupplyListing")
-    demand_listing = relationship("DemandListing")
+    supply_listing: Mapped[SupplyListing] = relationship("SupplyListing")
+    demand_listing: Mapped[DemandListing] = relationship("DemandListing")
     agreement: Mapped[Agreement | None] = relationship(back_populates="proposal", uselist=False)
 
     def __repr__(self) -> str:
@@ -201,7 +228,7 @@ event.listen(Proposal, "load", _effective_status)
 event.listen(Proposal, "refresh", _effective_status)
 
 
-class Agreement(db.Model):
+class Agreement(Model):
     """A deal both parties accepted: the tonnes are taken from both listings, the parties see each other."""
 
     __tablename__ = "agreement"
@@ -220,21 +247,21 @@ class Agreement(db.Model):
     transport_cost_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     delivered_price_yuan_per_t: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     distance_km: Mapped[Decimal] = mapped_column(Numeric(8, 1))
-    mode: Mapped[str] = mapped_column(String(10))
+    mode: Mapped[TransportMode] = mapped_column(value_enum(TransportMode, "mode", length=10))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
     #: What the utiliser does with the waste, from its demand listing (the subsidy's exclusions need it).
-    use: Mapped[str] = mapped_column(String(30), default="other", server_default="other")
+    use: Mapped[Use] = mapped_column(value_enum(Use, "use", length=30), default=Use.OTHER, server_default="other")
     #: Net kilograms on the weighbridge tickets so far; never above the agreed tonnes.
     shipped_kg: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     proposal: Mapped[Proposal] = relationship(back_populates="agreement")
-    supply_listing = relationship("SupplyListing")
-    demand_listing = relationship("DemandListing")
-    producer = relationship("Organisation", foreign_keys=[producer_org_id])
-    consumer = relationship("Organisation", foreign_keys=[consumer_org_id])
-    material = relationship("Material")
+    supply_listing: Mapped[SupplyListing] = relationship("SupplyListing")
+    demand_listing: Mapped[DemandListing] = relationship("DemandListing")
+    producer: Mapped[Organisation] = relationship("Organisation", foreign_keys=[producer_org_id])
+    consumer: Mapped[Organisation] = relationship("Organisation", foreign_keys=[consumer_org_id])
+    material: Mapped[Material] = relationship("Material")
 
     def __repr__(self) -> str:
         return f"<Agreement {self.id} {self.tonnes} t>"

@@ -11,16 +11,14 @@ from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..extensions import db
+from ..clock import utcnow
+from ..extensions import Model
 
 if TYPE_CHECKING:
     from .site import Site
 
 
-from ..clock import utcnow  # noqa: E402  (the models' default for created_at and friends)
-
-
-class OrgKind(str, enum.Enum):
+class OrgKind(enum.StrEnum):
     PRODUCER = "producer"
     CONSUMER = "consumer"
     BOTH = "both"
@@ -28,24 +26,31 @@ class OrgKind(str, enum.Enum):
     OPERATOR = "operator"
 
 
-class VerificationStatus(str, enum.Enum):
+class VerificationStatus(enum.StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     REJECTED = "rejected"
 
 
-class UserRole(str, enum.Enum):
+class UserRole(enum.StrEnum):
     ADMIN = "admin"  # administers the organisation's users and sites
     MEMBER = "member"
 
 
-def value_enum(cls, name):
-    """Store an enum's value ("producer"), not its Python name, as a string with a CHECK on both databases."""
-    return Enum(cls, name=name, values_callable=lambda e: [m.value for m in e],
-                native_enum=False, validate_strings=True, length=20)
+def value_enum(cls: type[enum.StrEnum], name: str, length: int = 20) -> Enum:
+    """Store an enum's value ("producer"), not its Python name, as a string with a CHECK on both databases.
+
+    `name` names the CHECK constraint (ck_<table>_<name> by the naming convention): give each column of a
+    table its own. Python refuses an unknown string before the database does (`validate_strings`)."""
+    return Enum(cls, name=name, values_callable=_values, native_enum=False, validate_strings=True,
+                length=length, create_constraint=True)
 
 
-class Organisation(db.Model):
+def _values(cls: type[enum.StrEnum]) -> list[str]:
+    return [member.value for member in cls]
+
+
+class Organisation(Model):
     __tablename__ = "organisation"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,7 +73,7 @@ class Organisation(db.Model):
     users: Mapped[list[User]] = relationship(
         back_populates="organisation", foreign_keys="User.organisation_id", order_by="User.id"
     )
-    sites: Mapped[list["Site"]] = relationship(back_populates="organisation", order_by="Site.id")
+    sites: Mapped[list[Site]] = relationship(back_populates="organisation", order_by="Site.id")
 
     @property
     def is_verified(self) -> bool:
@@ -117,7 +122,7 @@ def _dummy_hash() -> str:
     return _DUMMY_HASHES[method]
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "user"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

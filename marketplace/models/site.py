@@ -3,15 +3,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .organisation import utcnow
+from ..clock import utcnow
+from ..extensions import Model
+
+if TYPE_CHECKING:
+    from .organisation import Organisation
 
 
-class Site(db.Model):
+class Site(Model):
     __tablename__ = "site"
     __table_args__ = (
         CheckConstraint("lat >= -90 AND lat <= 90", name="lat_range"),
@@ -31,7 +35,7 @@ class Site(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    organisation: Mapped["Organisation"] = relationship(back_populates="sites")  # noqa: F821
+    organisation: Mapped[Organisation] = relationship(back_populates="sites")
 
     def __repr__(self) -> str:
         return f"<Site {self.id} {self.name!r}>"

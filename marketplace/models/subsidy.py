@@ -2,21 +2,85 @@
 and loan-interest subsidies for demonstration projects."""
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String,
-                        Text, UniqueConstraint, false)
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
-from .organisation import utcnow
+from ..clock import utcnow
+from ..extensions import Model
+from .organisation import value_enum
+
+if TYPE_CHECKING:
+    from .delivery import LedgerEntry
+    from .organisation import Organisation, User
+
+class SchemeMode(enum.StrEnum):
+    #: the band's rate applies to the whole increment
+    WHOLE = "whole"
+    #: each tier of the increment at its own band's rate
+    TIERED = "tiered"
+
+
+class BaselineStatus(enum.StrEnum):
+    """A baseline's review by a regulator."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class LoanStatus(enum.StrEnum):
+    """A loan project's review by a regulator."""
+
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ClaimStatus(enum.StrEnum):
+    """draft -> submitted -> approved -> paid, or rejected."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
+class RecoveryStatus(enum.StrEnum):
+    OPEN = "open"
+    SETTLED = "settled"
+
+
+class Settlement(enum.StrEnum):
+    #: set against a later approved claim's payment
+    OFFSET = "offset"
+    #: the enterprise paid it back
+    REPAID = "repaid"
+
 
 TONNES = Numeric(14, 3)
 YUAN = Numeric(16, 2)
 
 
-class SubsidyScheme(db.Model):
+class SubsidyScheme(Model):
     """One version of the rules. Bands: [{"from_t": "0", "rate": "10"}, ...], lower bounds inclusive.
     Exclusions: {"own_waste": true, "uses": ["gangue_power", "mine_backfill"]}."""
 
@@ -29,8 +93,7 @@ class SubsidyScheme(db.Model):
     effective_from: Mapped[date] = mapped_column(Date)
     effective_to: Mapped[date | None] = mapped_column(Date)
     bands: Mapped[list] = mapped_column(JSON)
-    #: "whole": the band's rate applies to the whole increment; "tiered": each tier at its own rate
-    mode: Mapped[str] = mapped_column(String(10))
+    mode: Mapped[SchemeMode] = mapped_column(value_enum(SchemeMode, "mode", length=10))
     cap_yuan: Mapped[Decimal] = mapped_column(YUAN)
     exclusions: Mapped[dict] = mapped_column(JSON)
     loan_min_yuan: Mapped[Decimal] = mapped_column(YUAN)
@@ -42,7 +105,7 @@ class SubsidyScheme(db.Model):
         return f"<SubsidyScheme v{self.version}>"
 
 
-class Baseline(db.Model):
+class Baseline(Model):
     """A utiliser's utilisation in the base year (it predates the platform), with evidence."""
 
     __tablename__ = "baseline"
@@ -53,20 +116,21 @@ class Baseline(db.Model):
     year: Mapped[int] = mapped_column(Integer)
     tonnes: Mapped[Decimal] = mapped_column(TONNES)
     evidence: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | rejected
+    status: Mapped[BaselineStatus] = mapped_column(value_enum(BaselineStatus, "status"),
+                                                   default=BaselineStatus.PENDING)
     reason: Mapped[str] = mapped_column(Text, default="")
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    organisation = relationship("Organisation")
+    organisation: Mapped[Organisation] = relationship("Organisation")
 
     def __repr__(self) -> str:
         return f"<Baseline {self.organisation_id} {self.year} {self.status}>"
 
 
-class SubsidyClaim(db.Model):
+class SubsidyClaim(Model):
     """A claim for an enterprise and year. The year's subsidy is computed once, over the year's whole eligible
     increment and capped for the year; a later claim for the same year is a top-up: `amount_yuan` is
     `year_total_yuan - previously_approved_yuan`. `eligible_kg` is what this claim adds; `increment_tonnes`
@@ -77,8 +141,8 @@ class SubsidyClaim(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     year: Mapped[int] = mapped_column(Integer)
-    #: draft -> submitted -> approved -> paid, or rejected
-    status: Mapped[str] = mapped_column(String(20), default="draft", index=True)
+    status: Mapped[ClaimStatus] = mapped_column(value_enum(ClaimStatus, "status"), default=ClaimStatus.DRAFT,
+                                                index=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("subsidy_scheme.id"))
     baseline_id: Mapped[int] = mapped_column(ForeignKey("baseline.id"))
     eligible_kg: Mapped[int] = mapped_column(Integer)
@@ -102,16 +166,16 @@ class SubsidyClaim(db.Model):
     #: the signed ledger checkpoint that covered the claim's entries when it was prepared (then approved)
     ledger_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_checkpoint.id"))
 
-    organisation = relationship("Organisation")
-    scheme = relationship("SubsidyScheme")
-    baseline = relationship("Baseline")
+    organisation: Mapped[Organisation] = relationship("Organisation")
+    scheme: Mapped[SubsidyScheme] = relationship("SubsidyScheme")
+    baseline: Mapped[Baseline] = relationship("Baseline")
     events: Mapped[list[ClaimEvent]] = relationship(order_by="ClaimEvent.id")
 
     def __repr__(self) -> str:
         return f"<SubsidyClaim {self.id} {self.year} {self.status}>"
 
 
-class ClaimEntry(db.Model):
+class ClaimEntry(Model):
     """A ledger entry counted by a claim. Unique: no entry is ever counted by two claims."""
 
     __tablename__ = "claim_entry"
@@ -121,10 +185,10 @@ class ClaimEntry(db.Model):
     claim_id: Mapped[int] = mapped_column(ForeignKey("subsidy_claim.id"), index=True)
     ledger_entry_id: Mapped[int] = mapped_column(ForeignKey("ledger_entry.id"))
 
-    ledger_entry = relationship("LedgerEntry")
+    ledger_entry: Mapped[LedgerEntry] = relationship("LedgerEntry")
 
 
-class ClaimEvent(db.Model):
+class ClaimEvent(Model):
     """The audit trail of a claim: who prepared, submitted, approved, rejected or paid it, and when."""
 
     __tablename__ = "claim_event"
@@ -136,10 +200,10 @@ class ClaimEvent(db.Model):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    user = relationship("User")
+    user: Mapped[User | None] = relationship("User")
 
 
-class Recovery(db.Model):
+class Recovery(Model):
     """Money to claw back: a ledger reversal lowered what a year should have paid below what was approved.
     Open until a regulator settles it, offset against a later payment or repaid."""
 
@@ -155,8 +219,9 @@ class Recovery(db.Model):
     approved_before_yuan: Mapped[Decimal] = mapped_column(YUAN)
     should_have_yuan: Mapped[Decimal] = mapped_column(YUAN)
     amount_yuan: Mapped[Decimal] = mapped_column(YUAN)
-    status: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | settled
-    settlement: Mapped[str | None] = mapped_column(String(20))  # offset | repaid
+    status: Mapped[RecoveryStatus] = mapped_column(value_enum(RecoveryStatus, "status"),
+                                                   default=RecoveryStatus.OPEN, index=True)
+    settlement: Mapped[Settlement | None] = mapped_column(value_enum(Settlement, "settlement"))
     offset_claim_id: Mapped[int | None] = mapped_column(ForeignKey("subsidy_claim.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -164,15 +229,15 @@ class Recovery(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    organisation = relationship("Organisation")
-    claim = relationship("SubsidyClaim", foreign_keys=[claim_id])
-    settled_by = relationship("User", foreign_keys=[settled_by_id])
+    organisation: Mapped[Organisation] = relationship("Organisation")
+    claim: Mapped[SubsidyClaim] = relationship("SubsidyClaim", foreign_keys=[claim_id])
+    settled_by: Mapped[User | None] = relationship("User", foreign_keys=[settled_by_id])
 
     def __repr__(self) -> str:
         return f"<Recovery {self.id} {self.year} {self.amount_yuan} {self.status}>"
 
 
-class LoanProject(db.Model):
+class LoanProject(Model):
     """A utilisation demonstration project with a loan; its interest subsidy at the benchmark rate."""
 
     __tablename__ = "loan_project"
@@ -186,9 +251,9 @@ class LoanProject(db.Model):
     scheme_id: Mapped[int] = mapped_column(ForeignKey("subsidy_scheme.id"))
     benchmark_rate_pct: Mapped[Decimal] = mapped_column(Numeric(6, 3))
     subsidy_yuan: Mapped[Decimal] = mapped_column(YUAN)
-    status: Mapped[str] = mapped_column(String(20), default="submitted")  # submitted | approved | rejected
+    status: Mapped[LoanStatus] = mapped_column(value_enum(LoanStatus, "status"), default=LoanStatus.SUBMITTED)
     reason: Mapped[str] = mapped_column(Text, default="")
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    organisation = relationship("Organisation")
+    organisation: Mapped[Organisation] = relationship("Organisation")

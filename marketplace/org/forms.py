@@ -1,15 +1,16 @@
 from flask_babel import lazy_gettext as _l
-from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import Email
 
+from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, max_length, optional, required
 
 
 class SiteForm(FlaskForm):
     name = StringField(_l("Site name"), validators=[required(), max_length(200)])
     place = SelectField(_l("Pick a place"), choices=choices([]), validate_choice=False, validators=[optional()],
-                        description=_l("Fills in the position, county and park; adjust the coordinates if you know them."))
+                        description=_l("Fills in the position, county and park; adjust the coordinates if you "
+                                       "know them."))
     lat = StringField(_l("Latitude (°N, WGS-84)"), validators=[optional(), max_length(20)])
     lon = StringField(_l("Longitude (°E, WGS-84)"), validators=[optional(), max_length(20)])
     county = SelectField(_l("County / district"), choices=choices([]), validators=[optional()])

@@ -1,11 +1,15 @@
+from collections.abc import Callable
+
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import gazetteer
-from ..services import accounts, sites
 from ..forms_common import choices
+from ..models import Site
+from ..services import accounts, sites
 from ..web import org_admin_required, run_service
 from . import bp
 from .forms import ConfirmForm, SiteForm, UserEditForm, UserForm
@@ -13,7 +17,7 @@ from .forms import ConfirmForm, SiteForm, UserEditForm, UserForm
 
 @bp.route("/")
 @login_required
-def overview():
+def overview() -> ResponseReturnValue:
     org = current_user.organisation
     return render_template("org/overview.html", org=org, sites=sites.sites_of(org.id), form=ConfirmForm())
 
@@ -22,7 +26,7 @@ def overview():
 
 @bp.route("/users", methods=["GET", "POST"])
 @org_admin_required
-def users():
+def users() -> ResponseReturnValue:
     form = UserForm()
     if form.validate_on_submit():
         user = run_service(form, accounts.add_org_user, current_user, form.email.data, form.password.data,
@@ -37,7 +41,7 @@ def users():
 
 @bp.route("/users/<int:user_id>", methods=["POST"])
 @org_admin_required
-def edit_user(user_id: int):
+def edit_user(user_id: int) -> ResponseReturnValue:
     accounts.get_org_user(current_user, user_id)  # 404 before anything else for a stranger
     form = UserEditForm(prefix=f"u{user_id}")
     if not form.validate_on_submit():
@@ -57,7 +61,7 @@ PLACES_DATA = {p.key: {"lat": str(p.lat), "lon": str(p.lon), "county": p.county,
                for p in gazetteer.PLACES.values()}
 
 
-def _site_form(obj=None) -> SiteForm:
+def _site_form(obj: Site | None = None) -> SiteForm:
     locale = str(get_locale())
     form = SiteForm(obj=obj)
     form.place.choices = choices([("", "—")] + [(p.key, p.label(locale)) for p in gazetteer.PLACES.values()])
@@ -68,7 +72,7 @@ def _site_form(obj=None) -> SiteForm:
     return form
 
 
-def _text(value) -> str:
+def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
@@ -84,11 +88,11 @@ def _fill_from_place(form: SiteForm) -> None:
     form.industrial_park.data = form.industrial_park.data or place.park
 
 
-def _save_site(form: SiteForm, operation, *args):
+def _save_site(form: SiteForm, operation: Callable[..., tuple[Site, bool]], *args: object) -> tuple[Site, bool] | None:
     _fill_from_place(form)
     for field in (form.lat, form.lon):
         if not field.data:
-            field.errors = list(field.errors) + [_("Pick a place or enter the coordinates.")]
+            field.errors = [*field.errors, _("Pick a place or enter the coordinates.")]
     if form.lat.errors or form.lon.errors:
         return None
     result = run_service(form, operation, current_user, *args, form.name.data, form.lat.data, form.lon.data,
@@ -104,13 +108,13 @@ def _save_site(form: SiteForm, operation, *args):
 
 @bp.route("/sites")
 @login_required
-def site_list():
+def site_list() -> ResponseReturnValue:
     return redirect(url_for("org.overview"))
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
 @login_required
-def new_site():
+def new_site() -> ResponseReturnValue:
     form = _site_form()
     if form.validate_on_submit() and _save_site(form, sites.create_site) is not None:
         return redirect(url_for("org.overview"))
@@ -119,7 +123,7 @@ def new_site():
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit_site(site_id: int):
+def edit_site(site_id: int) -> ResponseReturnValue:
     site = sites.get_own_site(current_user, site_id)
     form = _site_form(obj=site)
     if request.method == "GET":
@@ -131,7 +135,7 @@ def edit_site(site_id: int):
 
 @bp.route("/sites/<int:site_id>/archive", methods=["POST"])
 @login_required
-def archive_site(site_id: int):
+def archive_site(site_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
@@ -142,7 +146,7 @@ def archive_site(site_id: int):
 
 @bp.route("/sites/<int:site_id>/delete", methods=["POST"])
 @login_required
-def delete_site(site_id: int):
+def delete_site(site_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)

@@ -13,7 +13,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 from .. import policy
 from ..clock import utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..identifiers import is_valid_uscc, normalise_uscc
 from ..models import ApiToken, Organisation, OrgKind, User, UserRole, VerificationStatus
 from . import audit
@@ -168,7 +168,7 @@ def verify_totp(user: User, code: str, now: datetime | None = None) -> None:
         update(User).where(User.id == user.id,
                            (User.totp_last_step.is_(None)) | (User.totp_last_step < step))
         .values(totp_last_step=step))
-    if used.rowcount != 1:
+    if rowcount(used) != 1:
         raise bad
 
 
@@ -321,8 +321,9 @@ def change_password(user: User, current: str, new: str) -> User:
         raise ValidationError(_l("The current password is wrong."), field="current_password")
     check_password_strength(new, [user.email, user.name, user.organisation.name])
     user.set_password(new)
-    revoked = db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-                                 .values(revoked_at=utcnow())).rowcount
+    revoked = rowcount(db.session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
+                                                                 ApiToken.revoked_at.is_(None))
+                                          .values(revoked_at=utcnow())))
     end_sessions(user)
     audit.record(user, "user.password", user, {"tokens_revoked": revoked})
     db.session.flush()

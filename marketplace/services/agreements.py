@@ -9,13 +9,13 @@ from sqlalchemy.orm import joinedload
 from .. import policy
 from ..clock import iso
 from ..errors import NotFound
-from ..extensions import db
+from ..extensions import db, rowcount
 from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
-from ..models.listing import live
+from ..models.listing import ListingModel, live
 from .values import get_row
 
 
-def _promise(model, listing_id: int, tonnes: int) -> bool:
+def _promise(model: ListingModel, listing_id: int, tonnes: int) -> bool:
     """Take `tonnes` from a live listing if it still has them, in one conditional UPDATE."""
     result = db.session.execute(
         update(model).where(model.id == listing_id, live(model),
@@ -24,10 +24,10 @@ def _promise(model, listing_id: int, tonnes: int) -> bool:
                 status=case((model.tonnes_promised + tonnes == model.tonnes, ListingStatus.FULLY_MATCHED.value),
                             else_=ListingStatus.PARTLY_MATCHED.value))
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
-def _release(model, listing_id: int, tonnes: int) -> None:
+def _release(model: ListingModel, listing_id: int, tonnes: int) -> None:
     db.session.execute(
         update(model).where(model.id == listing_id)
         .values(tonnes_promised=model.tonnes_promised - tonnes,
@@ -41,7 +41,7 @@ def conclude(proposal: Proposal) -> None:
     claimed = db.session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING)
         .values(status=ProposalStatus.AGREED).execution_options(synchronize_session=False))
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         db.session.expire(proposal)
         return
     tonnes = proposal.tonnes
@@ -54,8 +54,8 @@ def conclude(proposal: Proposal) -> None:
                            .values(status=ProposalStatus.LAPSED).execution_options(synchronize_session=False))
         db.session.expire(proposal)
         return
-    supply = db.session.get(SupplyListing, proposal.supply_listing_id)
-    demand = db.session.get(DemandListing, proposal.demand_listing_id)
+    supply = db.session.get_one(SupplyListing, proposal.supply_listing_id)
+    demand = db.session.get_one(DemandListing, proposal.demand_listing_id)
     db.session.expire(supply)
     db.session.expire(demand)
     db.session.add(Agreement(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -16,10 +18,21 @@ from sqlalchemy.orm import joinedload
 from .. import policy
 from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
-from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
-from .ledger import append_entry
+from ..extensions import db, rowcount
+from ..models import (
+    Agreement,
+    GenerationRecord,
+    LedgerEntry,
+    LedgerKind,
+    Organisation,
+    Shipment,
+    ShipmentStatus,
+    Site,
+    SupplyListing,
+    User,
+)
 from .agreements import get_agreement
+from .ledger import append_entry
 from .values import get_row, in_range, parse_decimal, parse_int, parse_text
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
@@ -42,7 +55,7 @@ class Rules:
                    int(policy.setting("TRUCK_SPEED_KMH", d.truck_speed_kmh)))
 
 
-def parse_time(value, field: str) -> datetime:
+def parse_time(value: object, field: str) -> datetime:
     """An ISO date-time; without a zone it is China Standard Time, as on the weighbridge."""
     if isinstance(value, datetime):
         moment = value
@@ -96,12 +109,12 @@ def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | 
     taken = db.session.execute(
         update(Agreement).where(Agreement.id == agreement.id, Agreement.shipped_kg + net <= Agreement.tonnes * 1000)
         .values(shipped_kg=Agreement.shipped_kg + net).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+    if rowcount(taken) != 1:
         raise Conflict(_l("This ticket would ship more than the agreement's %(t)s t.", t=f"{agreement.tonnes:,}"),
                        field="gross_kg")
     shipment = Shipment(agreement_id=agreement.id, producer_org_id=actor.organisation_id, ticket_no=ticket,
                         truck_plate=plate, dispatched_at=dispatched, gross_kg=gross, tare_kg=tare, net_kg=net,
-                        moisture_pct=moisture, created_by_id=actor.id, status="dispatched")
+                        moisture_pct=moisture, created_by_id=actor.id, status=ShipmentStatus.DISPATCHED)
     db.session.add(shipment)
     try:
         db.session.flush()
@@ -119,7 +132,8 @@ def get_shipment(actor: User, shipment_id: int) -> Shipment:
     return shipment
 
 
-def confirm_shipment(actor: User, shipment_id: int, received_net_kg, now: datetime | None = None) -> Shipment:
+def confirm_shipment(actor: User, shipment_id: int, received_net_kg: object,
+                     now: datetime | None = None) -> Shipment:
     """The utiliser confirms a shipment with its own net weight, once; the ledger records it."""
     shipment = get_shipment(actor, shipment_id)
     agreement = shipment.agreement
@@ -128,13 +142,13 @@ def confirm_shipment(actor: User, shipment_id: int, received_net_kg, now: dateti
     received = parse_int(received_net_kg, "received_net_kg", 1, MAX_GROSS_KG)
     now = now or utcnow()
     done = db.session.execute(
-        update(Shipment).where(Shipment.id == shipment.id, Shipment.status == "dispatched")
-        .values(status="confirmed", received_net_kg=received, confirmed_by_id=actor.id, confirmed_at=now)
+        update(Shipment).where(Shipment.id == shipment.id, Shipment.status == ShipmentStatus.DISPATCHED)
+        .values(status=ShipmentStatus.CONFIRMED, received_net_kg=received, confirmed_by_id=actor.id, confirmed_at=now)
         .execution_options(synchronize_session=False))
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         raise Conflict(_l("This shipment is already confirmed."), field="received_net_kg")
     db.session.expire(shipment)
-    append_entry(kind="utilisation", shipment=shipment, agreement=agreement,
+    append_entry(kind=LedgerKind.UTILISATION, shipment=shipment, agreement=agreement,
                  net_kg=min(shipment.net_kg, received), confirmed_at=now, actor=actor)
     return shipment
 
@@ -159,9 +173,10 @@ FLAG_TEXT = {
 }
 
 
-def _km(lat1, lon1, lat2, lon2) -> float:
-    from .listings import distances_km
+def _km(lat1: float | Decimal, lon1: float | Decimal, lat2: float | Decimal, lon2: float | Decimal) -> float:
     import numpy as np
+
+    from .listings import distances_km
 
     return float(distances_km(float(lat1), float(lon1), np.array([float(lat2)]), np.array([float(lon2)]))[0])
 
@@ -229,7 +244,10 @@ def producers_over_declared(year: int) -> set[int]:
 year_bounds = cst_year_bounds  # the name the subsidies import
 
 
-def _ledger_kg_by(year: int, key) -> dict:
+Key = TypeVar("Key")
+
+
+def _ledger_kg_by(year: int, key: Callable[[LedgerEntry, Site], Key]) -> dict[Key, int]:
     """Net kilograms of the year's ledger (by dispatch date, reversals included), grouped by key(entry, site)."""
     start, end = year_bounds(year)
     rows = db.session.execute(
@@ -237,7 +255,7 @@ def _ledger_kg_by(year: int, key) -> dict:
         .join(SupplyListing, Agreement.supply_listing_id == SupplyListing.id)
         .join(Site, SupplyListing.site_id == Site.id)
         .where(LedgerEntry.dispatched_at >= start, LedgerEntry.dispatched_at < end))
-    totals: dict = defaultdict(int)
+    totals: dict[Key, int] = defaultdict(int)
     for entry, site in rows:
         totals[key(entry, site)] += entry.net_kg
     return totals
@@ -257,7 +275,7 @@ def utilisation(year: int, group_by: str, months: tuple[int, int] = (1, 12)) -> 
         raise ValidationError(_l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)), field="group_by")
     orgs = {o.id: o.name for o in db.session.scalars(select(Organisation))}
 
-    def key_of(site: Site, material: str, org_id: int, month: int):
+    def key_of(site: Site, material: str, org_id: int, month: int) -> str:
         return {"region": site.county or "—", "city": site.city or "—", "park": site.industrial_park or "—",
                 "material": material, "organisation": orgs.get(org_id, str(org_id)),
                 "month": f"{year}-{month:02d}"}[group_by]

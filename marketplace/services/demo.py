@@ -10,12 +10,21 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from .. import gazetteer
+from ..clock import CST, as_utc, today_cst, utcnow
 from ..extensions import db
 from ..identifiers import make_uscc
-from ..models import (GenerationRecord, Material, Organisation, OrgKind, Site, User, UserRole,
-                      VerificationStatus)
+from ..models import (
+    BaselineStatus,
+    GenerationRecord,
+    Material,
+    Organisation,
+    OrgKind,
+    Site,
+    User,
+    UserRole,
+    VerificationStatus,
+)
 from ..models.organisation import hash_password
-from ..clock import CST, as_utc, today_cst, utcnow
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_LOGINS = {
@@ -237,7 +246,7 @@ def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
 # --- the open market: listings --------------------------------------------------------------------------
 
 #: material -> (ex-works price yuan/t by grade or None, typical quality values)
-SUPPLY_TERMS = {
+SUPPLY_TERMS: dict[str, tuple[dict[str | None, int], dict[str, float]]] = {
     "fly_ash": ({"I": 65, "II": 38, "III": 12},
                 {"fineness_45um": 18, "water_demand_ratio": 100, "loi": 5.5, "so3": 1.2, "moisture": 0.5}),
     "fgd_gypsum": ({None: 8}, {"caso4_2h2o": 91, "free_water": 11, "chloride": 0.05}),
@@ -250,7 +259,7 @@ SUPPLY_TERMS = {
     "coal_gangue": ({None: -6}, {"calorific_value": 6.5, "al2o3": 24}),
 }
 #: consumer kind (name suffix) -> [(material, min grade, max delivered price, quality limits)]
-DEMAND_TERMS = {
+DEMAND_TERMS: dict[str, list[tuple[str, str | None, int, dict[str, dict[str, str]]]]] = {
     "水泥有限公司": [("fly_ash", "II", 95, {"loi": {"max": "8"}}), ("carbide_slag", None, 40, {"cao": {"min": "60"}}),
                 ("fgd_gypsum", None, 55, {"caso4_2h2o": {"min": "85"}}), ("gbf_slag", "S95", 210, {})],
     "商品混凝土有限公司": [("fly_ash", "II", 110, {"loi": {"max": "8"}, "fineness_45um": {"max": "30"}}),
@@ -265,7 +274,8 @@ DEMAND_TERMS = {
 
 
 CONSUMER_USE = {"水泥有限公司": "cement", "商品混凝土有限公司": "concrete", "新型墙材有限公司": "bricks_blocks",
-                "石膏板有限公司": "plasterboard", "路桥建设有限公司": "road_base", "矿山回填工程有限公司": "mine_backfill"}
+                "石膏板有限公司": "plasterboard", "路桥建设有限公司": "road_base",
+                "矿山回填工程有限公司": "mine_backfill"}
 
 
 def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
@@ -285,10 +295,11 @@ def _seed_listings(rng: random.Random, today: date, log: list[str]) -> None:
             prices, quality = SUPPLY_TERMS[code]
             grade_choices = list(prices)
             # A plant offers what it cannot use or store well: about a quarter's surplus, per grade.
-            for grade in (grade_choices if len(grade_choices) > 1 and code == "fly_ash" else [rng.choice(grade_choices)]):
+            offered = grade_choices if len(grade_choices) > 1 and code == "fly_ash" else [rng.choice(grade_choices)]
+            for grade in offered:
                 tonnes = max(500, round(monthly * 3 * rng.uniform(0.15, 0.45) / 100) * 100)
                 q = {k: str(round(v * rng.uniform(0.9, 1.1), 2)) for k, v in quality.items()}
-                if code == "fly_ash":  # keep the measured values inside the stated grade (GB/T 1596)
+                if code == "fly_ash" and grade is not None:  # keep the measured values inside the grade (GB/T 1596)
                     q["loi"] = {"I": "4.2", "II": "6.8", "III": "9.1"}[grade]
                     q["fineness_45um"] = {"I": "10.5", "II": "24.0", "III": "38.0"}[grade]
                 create_listing(user, "supply", {
@@ -347,9 +358,12 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
 
     if db.session.scalar(select(Agreement.id).limit(1)) is not None:
         return  # history exists (or real deals do): leave it alone
-    operator = db.session.scalar(select(User).where(User.email == "admin@example.com"))
-    regulator = db.session.scalar(select(User).where(User.email == "regulator@example.com"))
-    by_code = lambda code: db.session.scalar(select(Organisation).where(Organisation.credit_code == code))  # noqa: E731
+    operator = db.session.scalars(select(User).where(User.email == "admin@example.com")).one()
+    regulator = db.session.scalars(select(User).where(User.email == "regulator@example.com")).one()
+
+    def by_code(code: str) -> Organisation:
+        return db.session.scalars(select(Organisation).where(Organisation.credit_code == code)).one()
+
     start = date(today.year - 1, 1, 1)
     now = utcnow()
     first_day = as_utc(datetime(start.year, 1, 1, 8, tzinfo=CST))
@@ -359,8 +373,8 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
         producer = by_code(_credit_code("9", p_idx))
         consumer = by_code(_credit_code("9", 100 + c_idx))
         p_user, c_user = producer.users[0], consumer.users[0]
-        grade = SUPPLY_TERMS[material][0]
-        grade = next(iter(grade)) if None not in grade else None
+        grades = SUPPLY_TERMS[material][0]
+        grade = next(iter(grades)) if None not in grades else None
         supply = create_listing(p_user, "supply", {
             "site_id": producer.sites[0].id, "material": material, "grade": grade, "tonnes": tonnes,
             "period_start": start - timedelta(days=10), "period_end": today + timedelta(days=30),
@@ -376,6 +390,7 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
             proposals.decide(p_user, proposal.id, "accept")
             proposals.decide(c_user, proposal.id, "accept")
             agreement = proposal.agreement
+            assert agreement is not None, "both parties accepted: the proposal made an agreement"
             agreement.created_at = first_day - timedelta(days=7)
             trucks = agreement.tonnes // TRUCK_T
             for n in range(trucks):
@@ -386,7 +401,8 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
                 if ticket % 97 == 0:
                     net = 36_800  # an overloaded truck, for the anomaly flags
                 shipment = deliveries.record_shipment(p_user, agreement.id, {
-                    "ticket_no": f"GB{start.year}{ticket:05d}", "truck_plate": f"宁{'ABCDE'[ticket % 5]}{10000 + ticket % 700}",
+                    "ticket_no": f"GB{start.year}{ticket:05d}",
+                    "truck_plate": f"宁{'ABCDE'[ticket % 5]}{10000 + ticket % 700}",
                     "dispatched_at": when.isoformat(), "gross_kg": tare + net, "tare_kg": tare,
                     "moisture_pct": "0.8" if material == "fly_ash" else None}, now=now)
                 if n >= trucks - 2:
@@ -397,10 +413,11 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
     db.session.flush()
 
     scheme = subsidies.scheme_in_force(today.year - 1)
-    for c_idx, (status, tonnes) in HISTORY_BASELINES.items():
+    for c_idx, (status, baseline_t) in HISTORY_BASELINES.items():
         consumer = by_code(_credit_code("9", 100 + c_idx))
-        baseline = Baseline(organisation_id=consumer.id, year=scheme.base_year, tonnes=Decimal(tonnes),
-                            evidence=f"{scheme.base_year}年度统计报表及购销发票（演示）", status="pending",
+        baseline = Baseline(organisation_id=consumer.id, year=scheme.base_year, tonnes=Decimal(baseline_t),
+                            evidence=f"{scheme.base_year}年度统计报表及购销发票（演示）",
+                            status=BaselineStatus.PENDING,
                             submitted_by_id=consumer.users[0].id)
         db.session.add(baseline)
         db.session.flush()

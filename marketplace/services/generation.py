@@ -37,7 +37,7 @@ def parse_month(value: str, today: date | None = None) -> date:
     return month
 
 
-def parse_tonnes(value, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> Decimal:
+def parse_tonnes(value: object, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> Decimal:
     """A non-negative tonnage to the kilogram, at most `maximum`."""
     try:
         tonnes = Decimal(str(value).strip())

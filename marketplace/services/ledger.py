@@ -20,20 +20,23 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal, overload
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Row, or_, select, update
 
 from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, ValidationError
-from ..extensions import db
-from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, Shipment, User
+from ..extensions import db, rowcount
+from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
 from . import audit
 from .values import get_row
 
@@ -49,7 +52,7 @@ def _stamp(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical(entry) -> str:
+def canonical(entry: LedgerEntry | Row[Any]) -> str:
     """The entry's canonical form (format 2): every column but `hash`, sorted keys, UTC times to the
     microsecond. `entry` is a LedgerEntry or a row with the same attributes."""
     return json.dumps({
@@ -63,7 +66,7 @@ def canonical(entry) -> str:
     }, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(entry) -> str:
+def entry_hash(entry: LedgerEntry | Row[Any]) -> str:
     """SHA-256 of the canonical form, which includes the previous entry's hash: the chain."""
     return hashlib.sha256(canonical(entry).encode("utf-8")).hexdigest()
 
@@ -92,7 +95,7 @@ def append_entry(kind: str, shipment: Shipment, agreement: Agreement, net_kg: in
     moved = db.session.execute(
         update(LedgerHead).where(LedgerHead.id == 1, LedgerHead.seq == head.seq)
         .values(seq=entry.seq, hash=entry.hash).execution_options(synchronize_session=False))
-    if moved.rowcount != 1:  # another entry was appended meanwhile: the caller's transaction rolls back
+    if rowcount(moved) != 1:  # another entry was appended meanwhile: the caller's transaction rolls back
         raise Conflict(_l("The ledger was busy; try again."))
     db.session.add(entry)
     db.session.flush()
@@ -104,7 +107,7 @@ def reversible_entry(entry_id: int) -> LedgerEntry:
     original = get_row(LedgerEntry, entry_id)
     if original is None:
         raise NotFound(_l("No such ledger entry."))
-    if original.kind != "utilisation":
+    if original.kind != LedgerKind.UTILISATION:
         raise Conflict(_l("Only a utilisation entry can be reversed."))
     if reversed_among([original.id]):
         raise Conflict(_l("This entry is already reversed."))
@@ -132,7 +135,7 @@ class Frontier:
     """The Merkle tree head of a stream of leaves in O(log n) memory: a stack of complete subtrees of
     decreasing size; the head folds them right to left, which is RFC 9162's largest-power-of-two split."""
 
-    __slots__ = ("stack", "size")
+    __slots__ = ("size", "stack")
 
     def __init__(self) -> None:
         self.stack: list[tuple[int, bytes]] = []
@@ -167,8 +170,8 @@ def inclusion_ranges(index: int, lo: int, hi: int) -> list[tuple[int, int]]:
         return []
     k = _split(n)
     if index < k:
-        return inclusion_ranges(index, lo, lo + k) + [(lo + k, hi)]
-    return inclusion_ranges(index - k, lo + k, hi) + [(lo, lo + k)]
+        return [*inclusion_ranges(index, lo, lo + k), (lo + k, hi)]
+    return [*inclusion_ranges(index - k, lo + k, hi), (lo, lo + k)]
 
 
 def consistency_ranges(m: int, lo: int, hi: int, start: bool = True) -> list[tuple[int, int]]:
@@ -178,11 +181,11 @@ def consistency_ranges(m: int, lo: int, hi: int, start: bool = True) -> list[tup
         return [] if start else [(lo, hi)]
     k = _split(n)
     if m <= k:
-        return consistency_ranges(m, lo, lo + k, start) + [(lo + k, hi)]
-    return consistency_ranges(m - k, lo + k, hi, False) + [(lo, lo + k)]
+        return [*consistency_ranges(m, lo, lo + k, start), (lo + k, hi)]
+    return [*consistency_ranges(m - k, lo + k, hi, False), (lo, lo + k)]
 
 
-def _stream_hashes(first_seq: int, last_seq: int, batch: int = 10_000):
+def _stream_hashes(first_seq: int, last_seq: int, batch: int = 10_000) -> Iterator[str]:
     """The stored chain hashes of entries first_seq..last_seq, in order, streamed (server-side cursor on
     PostgreSQL)."""
     rows = db.session.execute(select(LedgerEntry.seq, LedgerEntry.hash)
@@ -234,6 +237,10 @@ def _key_file() -> str:
                                                                               "ledger_signing_key")
 
 
+@overload
+def signing_key(create: Literal[True] = True) -> Ed25519PrivateKey: ...
+@overload
+def signing_key(create: bool) -> Ed25519PrivateKey | None: ...
 def signing_key(create: bool = True) -> Ed25519PrivateKey | None:
     """The platform's Ed25519 key: LEDGER_SIGNING_KEY (PEM, or the seed in hex/base64), else the file
     LEDGER_SIGNING_KEY_FILE (default instance/ledger_signing_key), created with mode 600 when absent."""
@@ -307,7 +314,7 @@ def checkpoints() -> list[LedgerCheckpoint]:
     return list(db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.id)))
 
 
-def get_checkpoint(checkpoint_id) -> LedgerCheckpoint:
+def get_checkpoint(checkpoint_id: int) -> LedgerCheckpoint:
     cp = get_row(LedgerCheckpoint, checkpoint_id)
     if cp is None:
         raise NotFound(_l("No such checkpoint."))
@@ -361,7 +368,7 @@ def checkpoint_for_approval(actor: User, checkpoint_id: int | None) -> LedgerChe
     a fresh one)."""
     if checkpoint_id is None:
         return checkpoint_for_claim(actor)
-    cp = db.session.get(LedgerCheckpoint, checkpoint_id)
+    cp = get_checkpoint(checkpoint_id)
     require_intact(cp)
     return cp
 
@@ -385,7 +392,7 @@ class _Target:
     label: str
 
 
-def parse_checkpoint(data) -> dict:
+def parse_checkpoint(data: object) -> dict[str, Any]:
     """A checkpoint as the API gives it (extra keys ignored), checked for shape; ValidationError otherwise."""
     if not isinstance(data, dict):
         raise ValidationError(_l("A checkpoint is a JSON object with seq, root, time and signature."),
@@ -416,7 +423,7 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
             return ChainCheck(False, 0, cp.seq, f"checkpoint {cp.id} (entries 1 to {cp.seq}) is not signed by the "
                                                 "platform's key: it was forged or altered")
         targets.append(_Target(cp.seq, cp.root, f"checkpoint {cp.id} of {cp.time}"))
-    for i, data in enumerate(given or []):
+    for data in given or []:
         if not signature_ok(key, data["seq"], data["root"], data["time"], data["signature"]):
             return ChainCheck(False, 0, data["seq"], f"the given checkpoint of {data['time']} does not carry a "
                                                      "valid signature of the platform's key")
@@ -457,6 +464,8 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
                           f"entries {count + 1} to {targets[-1].seq} are missing: {targets[-1].label} "
                           f"signed {targets[-1].seq} entries")
     head = db.session.get(LedgerHead, 1)
+    if head is None:  # the migration makes the one head row; without it nothing chains
+        return ChainCheck(False, count, count + 1, "the ledger head is missing")
     if head.seq != count or head.hash != expected_prev:
         return ChainCheck(False, count, count + 1, f"entries after {count} are missing")
     return ChainCheck(True, count, checkpoints=len(targets), root=frontier.root().hex())
@@ -464,7 +473,7 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
 
 # --- proofs --------------------------------------------------------------------------------------------
 
-def inclusion_proof(viewer: User, seq: int, checkpoint_id=None) -> dict:
+def inclusion_proof(viewer: User, seq: int, checkpoint_id: int | None = None) -> dict[str, Any]:
     """The audit path of entry `seq` in the tree a checkpoint signed (the given one, else the newest that
     covers it). A party sees proofs of its own entries, regulators and the operator any."""
     entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.seq == seq)) if 0 < seq < 2**62 else None
@@ -478,16 +487,17 @@ def inclusion_proof(viewer: User, seq: int, checkpoint_id=None) -> dict:
             raise ValidationError(_l("Checkpoint %(id)s covers entries 1 to %(n)s only.", id=cp.id, n=cp.seq),
                                   field="checkpoint")
     else:
-        cp = db.session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.seq >= seq)
-                               .order_by(LedgerCheckpoint.seq.desc(), LedgerCheckpoint.id.desc()).limit(1))
-        if cp is None:
+        newest = db.session.scalar(select(LedgerCheckpoint).where(LedgerCheckpoint.seq >= seq)
+                                   .order_by(LedgerCheckpoint.seq.desc(), LedgerCheckpoint.id.desc()).limit(1))
+        if newest is None:
             raise Conflict(_l("No checkpoint covers this entry yet; ask again after the next checkpoint."))
+        cp = newest
     path = [subtree_root(a, b).hex() for a, b in inclusion_ranges(seq - 1, 0, cp.seq)]
     return {"seq": seq, "leaf_index": seq - 1, "tree_size": cp.seq, "entry_hash": entry.hash,
             "leaf_hash": leaf_hash(entry.hash).hex(), "audit_path": path, "checkpoint": checkpoint_to_dict(cp)}
 
 
-def consistency_proof(first_id, second_id) -> dict:
+def consistency_proof(first_id: int, second_id: int) -> dict[str, Any]:
     """The proof (§2.1.4) that checkpoint `second_id`'s tree extends checkpoint `first_id`'s."""
     first, second = get_checkpoint(first_id), get_checkpoint(second_id)
     if first.seq > second.seq:
@@ -499,7 +509,7 @@ def consistency_proof(first_id, second_id) -> dict:
 
 # --- reading -------------------------------------------------------------------------------------------
 
-def ledger_for(viewer: User, page: int = 1, per_page: int = 50):
+def ledger_for(viewer: User, page: int = 1, per_page: int = 50) -> Pagination:
     query = select(LedgerEntry).order_by(LedgerEntry.seq.desc())
     if not viewer.organisation.is_staff:
         org = viewer.organisation_id

@@ -6,6 +6,7 @@ import io
 import re
 import time
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import MarketplaceError, ValidationError
 from ..extensions import db
-from ..models import User
+from ..models import Material, SupplyListing, User
 from . import listings
 
 # --- lab certificates ------------------------------------------------------------------------------------
@@ -31,9 +32,10 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-def attach_certificate(actor: User, listing_id: int, filename: str, data: bytes, folder: Path):
+def attach_certificate(actor: User, listing_id: int, filename: str, data: bytes, folder: Path) -> SupplyListing:
     """Store a lab certificate for a supply listing under a random name in `folder`."""
     listing = listings.own_listing(actor, "supply", listing_id)
+    assert isinstance(listing, SupplyListing)
     if len(data) == 0:
         raise ValidationError(_l("The file is empty."), field="certificate")
     if len(data) > CERTIFICATE_MAX_BYTES:
@@ -53,7 +55,7 @@ def attach_certificate(actor: User, listing_id: int, filename: str, data: bytes,
     return listing
 
 
-def can_download_certificate(viewer: User, listing) -> bool:
+def can_download_certificate(viewer: User, listing: SupplyListing) -> bool:
     """The certificate may name the producer: only those who may see its identity get it."""
     return listings.can_see_identity(viewer, listing)
 
@@ -93,19 +95,16 @@ XLSX_MAX_RATIO = 100  # uncompressed / compressed, for members over 1 MiB (sprea
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-def read_table(filename: str, data: bytes) -> list[tuple[int, dict]]:
+def read_table(filename: str, data: bytes) -> list[tuple[int, dict[str, str]]]:
     """(line number, {column: value}) for each data row of a CSV or XLSX file, read row by row.
 
     Bounded whatever the file holds: rows, lines, columns, cell length, XLSX zip sizes and time, so that
     a zip bomb or a sheet claiming a million rows is refused at once with a message that says why."""
     name = (filename or "").lower()
-    if name.endswith(".xlsx") or data.startswith(b"PK\x03\x04"):
-        rows = _xlsx_rows(data)
-    else:
-        rows = _csv_rows(data)
+    rows = _xlsx_rows(data) if name.endswith(".xlsx") or data.startswith(b"PK\x03\x04") else _csv_rows(data)
     deadline = time.monotonic() + IMPORT_SECONDS
     header: list[str] | None = None
-    out = []
+    out: list[tuple[int, dict[str, str]]] = []
     for number, row in enumerate(rows, start=1):
         if number > MAX_IMPORT_LINES:
             raise ValidationError(_l("At most %(n)d rows per file.", n=MAX_IMPORT_ROWS), field="file")
@@ -128,7 +127,7 @@ def read_table(filename: str, data: bytes) -> list[tuple[int, dict]]:
             continue
         if len(out) == MAX_IMPORT_ROWS:
             raise ValidationError(_l("At most %(n)d rows per file.", n=MAX_IMPORT_ROWS), field="file")
-        out.append((number, {h: v for h, v in zip(header, cells) if h}))
+        out.append((number, {h: v for h, v in zip(header, cells, strict=False) if h}))
     if header is None:
         raise ValidationError(_l("The file is empty."), field="file")
     return out
@@ -142,7 +141,7 @@ def _check_cell(value: str, line: int) -> None:
         raise ValidationError(_l("Line %(line)d contains control characters.", line=line), field="file")
 
 
-def _xlsx_rows(data: bytes):
+def _xlsx_rows(data: bytes) -> Iterator[Sequence[object]]:
     """The first sheet's rows as tuples of values, lazily, at most MAX_IMPORT_COLUMNS wide."""
     check_xlsx_archive(data)
     from openpyxl import load_workbook
@@ -196,7 +195,7 @@ def check_xlsx_archive(data: bytes) -> None:
                                      "Excel or as CSV."), field="file")
 
 
-def _csv_rows(data: bytes):
+def _csv_rows(data: bytes) -> Iterator[Sequence[object]]:
     """A CSV's rows, lazily. Excel writes UTF-8 (with a BOM) or, in Chinese Windows, GB18030/GBK: a strict
     UTF-8 decode decides, since GBK text is almost never valid UTF-8."""
     try:
@@ -218,7 +217,7 @@ def _csv_rows(data: bytes):
     return rows()
 
 
-def _cell(value) -> str:
+def _cell(value: object) -> str:
     from datetime import date, datetime
 
     if value is None:
@@ -272,7 +271,7 @@ def import_listings(actor: User, side: str, filename: str, data: bytes) -> list:
     return [listings.insert_listing(actor, side, values, status) for values, status in checked]
 
 
-def template_columns(side: str, materials) -> list[str]:
+def template_columns(side: str, materials: Iterable[Material]) -> list[str]:
     base = ["site_id", "material"]
     if side == "supply":
         base += ["grade", "tonnes", "period_start", "period_end", "price_yuan_per_t", "max_haul_km", "notes"]

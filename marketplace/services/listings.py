@@ -1,9 +1,11 @@
 """Supply and demand listings: validation, lifecycle, history, browsing and confidentiality."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any, cast
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
@@ -11,17 +13,17 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from .. import gazetteer, policy
-from ..labels import LISTING_STATUS, label
+from ..clock import iso, today_cst
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
-from ..models import (DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User)
-from ..models.listing import EXPIRING_STATUSES, USES, live, status_is
+from ..extensions import db, rowcount
+from ..labels import LISTING_STATUS, label
+from ..models import DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User
+from ..models.listing import EXPIRING_STATUSES, USES, AnyListing, ListingModel, live, status_is
 from .catalogue import material_by_code
 from .proposals import end_pending_proposals
-from ..clock import iso, today_cst
 from .values import MAX_ID, get_row, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
 
-MODELS = {"supply": SupplyListing, "demand": DemandListing}
+MODELS: dict[str, type[SupplyListing] | type[DemandListing]] = {"supply": SupplyListing, "demand": DemandListing}
 _COMMON = {"site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km", "notes", "status"}
 #: The fields a listing is written with (the optimiser's names), per side.
 FIELDS = {"supply": _COMMON | {"grade", "quality", "price_yuan_per_t"},
@@ -41,7 +43,7 @@ OWNER_MOVES = {
 }
 
 
-def model_for(side: str):
+def model_for(side: str) -> ListingModel:
     try:
         return MODELS[side]
     except KeyError:
@@ -50,7 +52,7 @@ def model_for(side: str):
 
 # --- validation ----------------------------------------------------------------------------------------
 
-def _grade(material: Material, value, field_name: str) -> str | None:
+def _grade(material: Material, value: object, field_name: str) -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or value not in material.grade_codes:
@@ -61,7 +63,7 @@ def _grade(material: Material, value, field_name: str) -> str | None:
     return value
 
 
-def _quality(material: Material, values, field_name: str = "quality") -> dict:
+def _quality(material: Material, values: object, field_name: str = "quality") -> dict[str, str]:
     if values in (None, ""):
         return {}
     if not isinstance(values, dict):
@@ -78,7 +80,7 @@ def _quality(material: Material, values, field_name: str = "quality") -> dict:
     return out
 
 
-def _quality_limits(material: Material, values) -> dict:
+def _quality_limits(material: Material, values: object) -> dict[str, dict[str, str]]:
     if values in (None, ""):
         return {}
     if not isinstance(values, dict):
@@ -102,7 +104,7 @@ def _quality_limits(material: Material, values) -> dict:
     return out
 
 
-def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
+def clean_listing(actor: User, side: str, data: dict[str, Any], existing: AnyListing | None = None) -> dict[str, Any]:
     """Validate the input of a new listing (or of a change to `existing`) and return clean column values.
 
     `data` uses the API's field names; only the keys present are validated for a change."""
@@ -121,11 +123,13 @@ def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
             raise ValidationError(_l("This site is archived."), field="site_id")
         values["site_id"] = site.id
     if given("material"):
-        material = material_by_code(data.get("material")) if isinstance(data.get("material"), str) else None
+        code = data.get("material")
+        material = material_by_code(code) if isinstance(code, str) else None
         if material is None:
             raise ValidationError(_l("Unknown material."), field="material")
         values["material_id"] = material.id
     else:
+        assert existing is not None  # given() holds for every field of a new listing
         material = existing.material
     grade_field = "grade" if side == "supply" else "min_grade"
     if given(grade_field) or ("material_id" in values and existing is not None):
@@ -175,7 +179,7 @@ def clean_listing(actor: User, side: str, data: dict, existing=None) -> dict:
 
 # --- lifecycle -----------------------------------------------------------------------------------------
 
-def _snapshot(listing) -> dict:
+def _snapshot(listing: AnyListing) -> dict[str, Any]:
     keys = ["status", "site_id", "material_id", "tonnes", "tonnes_promised", "period_start", "period_end",
             "max_haul_km", "notes"]
     keys += (["grade", "quality", "price_yuan_per_t"] if listing.side == "supply"
@@ -191,7 +195,7 @@ def _jsonable(value):
     return value
 
 
-def _record(listing, actor: User | None, action: str, changes: dict) -> None:
+def _record(listing: AnyListing, actor: User | None, action: str, changes: dict[str, Any]) -> None:
     key = "supply_listing_id" if listing.side == "supply" else "demand_listing_id"
     db.session.add(ListingEvent(**{key: listing.id}, user_id=actor.id if actor else None, action=action,
                                 changes=changes))
@@ -225,7 +229,7 @@ def check_new_listing(actor: User, side: str, data: dict,
     return clean_listing(actor, side, data), status
 
 
-def insert_listing(actor: User, side: str, values: dict, status: ListingStatus):
+def insert_listing(actor: User, side: str, values: dict[str, Any], status: ListingStatus) -> AnyListing:
     """Store a listing whose values check_new_listing has cleaned."""
     listing = model_for(side)(organisation_id=actor.organisation_id, created_by_id=actor.id, status=status,
                               tonnes_promised=0, **values)
@@ -235,13 +239,14 @@ def insert_listing(actor: User, side: str, values: dict, status: ListingStatus):
     return listing
 
 
-def create_listing(actor: User, side: str, data: dict, status: str | ListingStatus = ListingStatus.OPEN):
+def create_listing(actor: User, side: str, data: dict[str, Any],
+                   status: str | ListingStatus = ListingStatus.OPEN) -> AnyListing:
     """A new listing of the actor's organisation, open at once unless asked to be a draft."""
     values, status = check_new_listing(actor, side, data, status)
     return insert_listing(actor, side, values, status)
 
 
-def get_listing(side: str, listing_id: int, viewer: User | None = None, for_update: bool = False):
+def get_listing(side: str, listing_id: int, viewer: User | None = None, for_update: bool = False) -> AnyListing:
     """The listing, if the viewer may see it: its owner and staff always; others only while it is live."""
     model = model_for(side)
     if not 0 < listing_id <= MAX_ID:
@@ -249,7 +254,7 @@ def get_listing(side: str, listing_id: int, viewer: User | None = None, for_upda
     query = select(model).where(model.id == listing_id)
     if for_update:
         query = query.with_for_update()
-    listing = db.session.scalar(query)
+    listing = cast("AnyListing | None", db.session.scalar(query))
     if listing is None:
         raise NotFound(_l("No such listing."))
     if viewer is not None and not can_see_listing(viewer, listing):
@@ -257,20 +262,20 @@ def get_listing(side: str, listing_id: int, viewer: User | None = None, for_upda
     return listing
 
 
-def own_listing(actor: User, side: str, listing_id: int):
+def own_listing(actor: User, side: str, listing_id: int) -> AnyListing:
     listing = get_listing(side, listing_id, actor, for_update=True)
     if listing.organisation_id != actor.organisation_id:
         raise PermissionDenied(_l("Only the organisation that posted a listing may change it."))
     return listing
 
 
-def require_editable(listing) -> None:
+def require_editable(listing: AnyListing) -> None:
     if listing.status not in OWNER_MOVES:
         raise Conflict(_l("A listing that is %(status)s can no longer be changed.",
                           status=label(LISTING_STATUS, listing.status)), field="status")
 
 
-def update_listing(actor: User, side: str, listing_id: int, data: dict):
+def update_listing(actor: User, side: str, listing_id: int, data: dict[str, Any]) -> AnyListing:
     """Change what is not yet promised; every change goes into the history."""
     listing = own_listing(actor, side, listing_id)
     _require_publisher(actor, side)
@@ -297,11 +302,11 @@ def update_listing(actor: User, side: str, listing_id: int, data: dict):
     return listing
 
 
-def _end_proposals(listing) -> None:
+def _end_proposals(listing: AnyListing) -> None:
     end_pending_proposals(listing)
 
 
-def set_status(actor: User, side: str, listing_id: int, status: str):
+def set_status(actor: User, side: str, listing_id: int, status: str) -> AnyListing:
     """Publish a draft, take an open listing back to draft, or withdraw what is not promised."""
     listing = own_listing(actor, side, listing_id)
     try:
@@ -335,11 +340,11 @@ def expire_due(today: date | None = None) -> int:
         result = db.session.execute(
             update(model).where(model.period_end < today, model.status.in_(EXPIRING_STATUSES))
             .values(status=ListingStatus.EXPIRED).execution_options(synchronize_session=False))
-        count += result.rowcount or 0
+        count += rowcount(result) or 0
     return count
 
 
-def history(listing) -> list[ListingEvent]:
+def history(listing: AnyListing) -> list[ListingEvent]:
     key = ListingEvent.supply_listing_id if listing.side == "supply" else ListingEvent.demand_listing_id
     return list(db.session.scalars(select(ListingEvent).where(key == listing.id)
                                    .options(joinedload(ListingEvent.user)).order_by(ListingEvent.id)))
@@ -347,14 +352,14 @@ def history(listing) -> list[ListingEvent]:
 
 # --- confidentiality -----------------------------------------------------------------------------------
 
-def can_see_listing(viewer: User, listing) -> bool:
+def can_see_listing(viewer: User, listing: AnyListing) -> bool:
     """Its owner and staff always; others while it is live; the other party of a deal on it always, whatever
     its state (closed, withdrawn, expired, fully promised): the buyer keeps what it bought."""
     return (listing.organisation_id == viewer.organisation_id or viewer.organisation.is_staff
             or listing.is_live or _party_to_a_deal_on(viewer, listing))
 
 
-def _party_to_a_deal_on(viewer: User, listing) -> bool:
+def _party_to_a_deal_on(viewer: User, listing: AnyListing) -> bool:
     from sqlalchemy import or_
 
     from ..models import Agreement
@@ -365,7 +370,7 @@ def _party_to_a_deal_on(viewer: User, listing) -> bool:
         on == listing.id, or_(Agreement.producer_org_id == org, Agreement.consumer_org_id == org)).limit(1)) is not None
 
 
-def can_see_identity(viewer: User, listing) -> bool:
+def can_see_identity(viewer: User, listing: AnyListing) -> bool:
     """Who offers or needs it, the exact site and the notes: the owner, staff, and agreed counterparties."""
     return policy.sees_site_of(viewer, listing.organisation_id)
 
@@ -389,7 +394,7 @@ def _cell_size() -> tuple[Decimal, Decimal]:
     return Decimal(str(lat)), Decimal(str(lon))
 
 
-def coarse_position(lat, lon) -> tuple[float, float]:
+def coarse_position(lat: Decimal, lon: Decimal) -> tuple[float, float]:
     """The centre of the grid cell that holds (lat, lon): what others see of a site before an agreement.
 
     Computed in Decimal from the stored six-place coordinates, so a point is always in the same cell."""
@@ -399,12 +404,13 @@ def coarse_position(lat, lon) -> tuple[float, float]:
     return float((row + Decimal("0.5")) * dlat), float((col + Decimal("0.5")) * dlon)
 
 
-def coarse_site_position(site) -> tuple[float, float]:
+def coarse_site_position(site: Site) -> tuple[float, float]:
     """coarse_position of a site (for maps and the optimiser's instance)."""
     return coarse_position(site.lat, site.lon)
 
 
-def distances_from(viewer: User, lat0: float, lon0: float, rows) -> dict[int, float]:
+def distances_from(viewer: User, lat0: float | Decimal, lon0: float | Decimal,
+                   rows: Iterable[tuple[int, int, Decimal, Decimal]]) -> dict[int, float]:
     """Distances in km from (lat0, lon0) to each (key, organisation id, lat, lon) row, as the viewer may know
     them: exact to 0.1 km for sites it may see, else from the hidden site's cell centre in 5 km steps."""
     rows = list(rows)
@@ -413,13 +419,13 @@ def distances_from(viewer: User, lat0: float, lon0: float, rows) -> dict[int, fl
     visible = np.array([policy.sees_site_of(viewer, org_id) for _key, org_id, _lat, _lon in rows])
     # the cell centre (Decimal arithmetic) only where the site is hidden
     places = [(float(lat), float(lon)) if v else coarse_position(lat, lon)
-              for (_key, _org, lat, lon), v in zip(rows, visible)]
+              for (_key, _org, lat, lon), v in zip(rows, visible, strict=True)]
     lats = np.array([p[0] for p in places])
     lons = np.array([p[1] for p in places])
     km = distances_km(float(lat0), float(lon0), lats, lons)
     step = HIDDEN_DISTANCE_STEP_KM
     shown = np.where(visible, np.round(km, 1), step * np.round(km / step))
-    return {row[0]: float(d) for row, d in zip(rows, shown)}
+    return {row[0]: float(d) for row, d in zip(rows, shown, strict=True)}
 
 
 # --- browsing ------------------------------------------------------------------------------------------
@@ -485,21 +491,22 @@ def search(viewer: User, side: str, s: Search) -> Results:
     if s.material:
         query = query.where(Material.code == s.material)
     if s.grade:
-        query = query.where((model.grade if side == "supply" else model.min_grade) == s.grade)
+        query = query.where((SupplyListing.grade if side == "supply" else DemandListing.min_grade) == s.grade)
     if s.city:
         query = query.where(Site.city == s.city)
     if s.county:
         query = query.where(Site.county == s.county)
     if s.min_tonnes is not None:
         query = query.where(model.tonnes - model.tonnes_promised >= s.min_tonnes)
-    price = model.price_yuan_per_t if side == "supply" else model.max_delivered_price_yuan_per_t
+    price = SupplyListing.price_yuan_per_t if side == "supply" else DemandListing.max_delivered_price_yuan_per_t
     if s.max_price is not None:
         query = query.where(price <= s.max_price)
     if s.min_price is not None:
         query = query.where(price >= s.min_price)
 
-    order = {"newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
-             "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
+    order: dict[str, list[Any]] = {
+        "newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
+        "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
     distances: dict[int, float] = {}
     if s.near_site_id is not None:
         origin = get_row(Site, s.near_site_id)
@@ -514,18 +521,19 @@ def search(viewer: User, side: str, s: Search) -> Results:
         ranked = sorted(distances, key=lambda i: (distances[i], i))
         total = len(ranked)
         page_ids = ranked[(s.page - 1) * s.per_page: s.page * s.per_page]
-        by_id = {l.id: l for l in db.session.scalars(query.where(model.id.in_(page_ids or [-1]))).unique()}
+        found = cast("Iterable[AnyListing]", db.session.scalars(query.where(model.id.in_(page_ids or [-1]))).unique())
+        by_id = {row.id: row for row in found}
         items = [by_id[i] for i in page_ids if i in by_id]
     else:
         page = db.paginate(query.order_by(*order.get(s.sort, order["newest"])), page=s.page,
                            per_page=s.per_page, error_out=False, count=True)
-        items, total = list(page.items), page.total or 0
+        items, total = cast("list[AnyListing]", list(page.items)), page.total or 0
     return Results(items=items, total=total, page=s.page, per_page=s.per_page, distances=distances)
 
 
 # --- presentation --------------------------------------------------------------------------------------
 
-def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> dict:
+def listing_to_dict(listing: AnyListing, viewer: User, distance_km: float | None = None) -> dict[str, Any]:
     """The listing as the API and exports show it to this viewer: identity only to those allowed."""
     site = listing.site
     out = {
@@ -544,7 +552,7 @@ def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> 
         "created_at": iso(listing.created_at),
         "updated_at": iso(listing.updated_at),
     }
-    if listing.side == "supply":
+    if isinstance(listing, SupplyListing):
         out.update(grade=listing.grade, quality=dict(listing.quality or {}),
                    price_yuan_per_t=f"{listing.price_yuan_per_t:.2f}",
                    has_certificate=bool(listing.certificate_path))
@@ -561,7 +569,7 @@ def listing_to_dict(listing, viewer: User, distance_km: float | None = None) -> 
     return out
 
 
-def shown_distance(viewer: User, listing, km: float | None) -> float | None:
+def shown_distance(viewer: User, listing: AnyListing, km: float | None) -> float | None:
     """The distance a viewer is shown. `search` already measures hidden sites from their cell centre in 5 km
     steps (see distances_from); this only keeps a hidden site's figure on that step."""
     if km is None or can_see_identity(viewer, listing):
@@ -569,7 +577,7 @@ def shown_distance(viewer: User, listing, km: float | None) -> float | None:
     return float(HIDDEN_DISTANCE_STEP_KM * round(km / HIDDEN_DISTANCE_STEP_KM))
 
 
-def public_position(listing, viewer: User) -> tuple[float, float]:
+def public_position(listing: AnyListing, viewer: User) -> tuple[float, float]:
     """Where a map may put the listing: the exact site for those allowed, else its county's seat."""
     site = listing.site
     if can_see_identity(viewer, listing):
@@ -582,7 +590,7 @@ def public_position(listing, viewer: User) -> tuple[float, float]:
     return coarse_site_position(site)
 
 
-def search_from_args(args, side: str) -> Search:
+def search_from_args(args: Mapping[str, str], side: str) -> Search:
     """A Search from query-string arguments (the browse page's and the API's), validated."""
     s = Search()
     material = args.get("material", "")
@@ -593,7 +601,7 @@ def search_from_args(args, side: str) -> Search:
         s.material = material
         grade = args.get("grade", "")
         if grade:
-            s.grade = _grade(m, grade, "grade")
+            s.grade = _grade(m, grade, "grade") or ""
     elif args.get("grade"):
         raise ValidationError(_l("Choose a material to filter by grade."), field="grade")
     city, county = args.get("city", ""), args.get("county", "")

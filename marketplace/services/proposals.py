@@ -13,16 +13,29 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload
+from sqlalchemy.sql import ColumnElement
 
 from .. import policy
 from ..clock import as_utc, iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
-from ..models import DemandListing, MatchRound, Organisation, Proposal, ProposalStatus, SupplyListing, User
+from ..extensions import db, rowcount
+from ..models import (
+    Decision,
+    DemandListing,
+    MatchRound,
+    Organisation,
+    Proposal,
+    ProposalStatus,
+    RoundScope,
+    SupplyListing,
+    User,
+)
+from ..models.listing import AnyListing
 from ..models.matching import proposal_status_is
 from ..models.listing import live
 from .agreements import conclude
@@ -35,29 +48,29 @@ def expire_proposals(now: datetime | None = None) -> int:
     result = db.session.execute(
         update(Proposal).where(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at < (now or utcnow()))
         .values(status=ProposalStatus.EXPIRED).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 DEFAULTS = {"FIND_MATCHES_HOLD_HOURS": 4, "RESERVATION_SHARE_CAP": "0.20", "RESERVATION_FLOOR_T": 1000}
 
 
-def _setting(name: str):
+def _setting(name: str) -> Any:
     return policy.setting(name, DEFAULTS[name])
 
 
 #: The side whose tonnes a private round's starter takes: a demand round holds supply, and the reverse.
-STARTER_SIDE = {"demand": "consumer", "supply": "producer"}
+STARTER_SIDE = {RoundScope.DEMAND: "consumer", RoundScope.SUPPLY: "producer"}
 
 
-def _holds(now: datetime):
+def _holds(now: datetime) -> ColumnElement[bool]:
     """The condition on (Proposal joined with MatchRound) for a proposal that holds its tonnes now."""
     return and_(Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= now,
-                or_(MatchRound.scope == "market",
-                    and_(MatchRound.scope == "demand", Proposal.consumer_decision == "accepted"),
-                    and_(MatchRound.scope == "supply", Proposal.producer_decision == "accepted")))
+                or_(MatchRound.scope == RoundScope.MARKET,
+                    and_(MatchRound.scope == RoundScope.DEMAND, Proposal.consumer_decision == Decision.ACCEPTED),
+                    and_(MatchRound.scope == RoundScope.SUPPLY, Proposal.producer_decision == Decision.ACCEPTED)))
 
 
-def pending_tonnes(column, ids: list[int]) -> dict[int, int]:
+def pending_tonnes(column: InstrumentedAttribute[int], ids: list[int]) -> dict[int, int]:
     """Tonnes of each listing held by pending proposals (see the rules above)."""
     if not ids:
         return {}
@@ -92,14 +105,14 @@ def hold_cap(org_id: int, material_id: int, side: str) -> int:
     return max(int(free * share), int(_setting("RESERVATION_FLOOR_T")))
 
 
-def end_pending_proposals(listing, reason: str = "withdrawn") -> int:
+def end_pending_proposals(listing: AnyListing, reason: str = "withdrawn") -> int:
     """End every pending proposal of this listing at once (it was withdrawn or changed): they no longer hold
     anything and can no longer be accepted. Returns how many."""
     column = Proposal.supply_listing_id if listing.side == "supply" else Proposal.demand_listing_id
     result = db.session.execute(
         update(Proposal).where(column == listing.id, Proposal.status == ProposalStatus.PENDING)
         .values(status=ProposalStatus.WITHDRAWN).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def party_of(viewer: User, proposal: Proposal) -> str | None:
@@ -163,8 +176,8 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
     column = Proposal.producer_decision if side == "producer" else Proposal.consumer_decision
     by = Proposal.producer_decided_by_id if side == "producer" else Proposal.consumer_decided_by_id
     at = Proposal.producer_decided_at if side == "producer" else Proposal.consumer_decided_at
-    value = "accepted" if decision == "accept" else "declined"
-    changes = {column: value, by: actor.id, at: utcnow()}
+    value = Decision.ACCEPTED if decision == "accept" else Decision.DECLINED
+    changes: dict[Any, object] = {column: value, by: actor.id, at: utcnow()}
     if decision == "decline":
         changes[Proposal.status] = ProposalStatus.DECLINED
     elif STARTER_SIDE.get(proposal.round.scope) == side and proposal.round.organisation_id == actor.organisation_id:
@@ -172,7 +185,7 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
         own = proposal.producer_decision if side == "producer" else proposal.consumer_decision
         # Not concluded at once: the hold starts now, short and within the cap (a proposal no longer open or
         # already decided gets its own answer from the conditional UPDATE below).
-        if other != "accepted" and own is None and proposal.status == ProposalStatus.PENDING:
+        if other != Decision.ACCEPTED and own is None and proposal.status == ProposalStatus.PENDING:
             _check_hold(actor, proposal, side)
             changes[Proposal.expires_at] = min(
                 as_utc(proposal.expires_at), utcnow() + timedelta(hours=int(_setting("FIND_MATCHES_HOLD_HOURS"))))
@@ -180,11 +193,12 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING,
                                Proposal.expires_at >= now, column.is_(None)).values(changes).execution_options(synchronize_session=False))
     db.session.expire(proposal)
-    if done.rowcount != 1:
+    if rowcount(done) != 1:
         if proposal.status != ProposalStatus.PENDING:
             raise Conflict(_l("This proposal is no longer open."), field="status")
         raise Conflict(_l("Your organisation has already decided on this proposal."), field="decision")
-    if decision == "accept" and proposal.producer_decision == "accepted" and proposal.consumer_decision == "accepted":
+    if (decision == "accept" and proposal.producer_decision == Decision.ACCEPTED
+            and proposal.consumer_decision == Decision.ACCEPTED):
         conclude(proposal)
         policy.forget_counterparties()  # the two parties now see each other
     return proposal

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, or_, select, update
@@ -25,6 +27,7 @@ from ..models import (
     MatchRound,
     Proposal,
     ProposalStatus,
+    RoundScope,
     RoundStatus,
     SupplyListing,
     TariffVersion,
@@ -55,7 +58,7 @@ def _live(model, ids, period_start, period_end):
     return list(db.session.scalars(query.order_by(model.id)).unique())
 
 
-def _ids(value, field: str) -> list[int] | None:
+def _ids(value: object, field: str) -> list[int] | None:
     if value is None:
         return None
     if not isinstance(value, list) or len(value) > 10_000:
@@ -67,7 +70,8 @@ def _floats(values: dict) -> dict:
     return {k: float(v) for k, v in (values or {}).items()}
 
 
-def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict, dict]:
+def build_instance(supplies: Sequence[SupplyListing], demands: Sequence[DemandListing],
+                   tariff: TariffVersion) -> tuple[dict[str, Any], dict[Any, SupplyListing], dict[Any, DemandListing]]:
     """The optimiser's JSON instance for these listings' unpromised, unreserved tonnes.
 
     Every site is placed at the centre of its grid cell (listings.coarse_position), so that proposals'
@@ -76,7 +80,10 @@ def build_instance(supplies, demands, tariff: TariffVersion) -> tuple[dict, dict
     Returns (instance, supplies by optimiser id, demands by optimiser id)."""
     s_left = pending_tonnes(Proposal.supply_listing_id, [s.id for s in supplies])
     d_left = pending_tonnes(Proposal.demand_listing_id, [d.id for d in demands])
-    s_by, d_by, s_json, d_json = {}, {}, [], []
+    s_by: dict[Any, SupplyListing] = {}
+    d_by: dict[Any, DemandListing] = {}
+    s_json: list[dict[str, Any]] = []
+    d_json: list[dict[str, Any]] = []
     for s in supplies:
         tonnes = s.tonnes_remaining - s_left.get(s.id, 0)
         if tonnes > 0:
@@ -167,11 +174,11 @@ def _run_in_place(round_: MatchRound) -> None:
 
 def _scope(org, supply_ids, demand_ids) -> str:
     if org.is_staff:
-        return "market"
+        return RoundScope.MARKET
     if demand_ids is not None and len(demand_ids) == 1 and supply_ids is None and org.is_consumer:
-        scope = "demand"
+        scope = RoundScope.DEMAND
     elif supply_ids is not None and len(supply_ids) == 1 and demand_ids is None and org.is_producer:
-        scope = "supply"
+        scope = RoundScope.SUPPLY
     else:
         raise PermissionDenied(_l("Only the operator or a regulator runs market rounds; a utiliser or producer "
                                   "runs a round for one of its own listings."))
@@ -422,7 +429,7 @@ def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
     return allowance
 
 
-def _date(value, field: str) -> date:
+def _date(value: object, field: str) -> date:
     return parse_date(value, field)
 
 

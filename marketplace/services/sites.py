@@ -1,12 +1,12 @@
 """Sites of an organisation."""
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-
-from datetime import timedelta
 
 from .. import gazetteer, policy
 from ..clock import utcnow
@@ -25,7 +25,7 @@ DEFAULT_MOVES_PER_DAY = 3
 SIX_PLACES = Decimal("0.000001")
 
 
-def _coordinate(value, field: str, limit: int) -> Decimal:
+def _coordinate(value: object, field: str, limit: int) -> Decimal:
     try:
         number = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -37,7 +37,7 @@ def _coordinate(value, field: str, limit: int) -> Decimal:
     return number.quantize(SIX_PLACES)
 
 
-def _clean(actor: User, name: str, lat, lon, county: str, park: str) -> dict:
+def _clean(actor: User, name: str, lat: object, lon: object, county: str, park: str) -> dict[str, Any]:
     name = (name or "").strip()
     if not name:
         raise ValidationError(_l("The site needs a name."), field="name")
@@ -55,7 +55,7 @@ def _clean(actor: User, name: str, lat, lon, county: str, park: str) -> dict:
     }
 
 
-def create_site(actor: User, name: str, lat, lon, county: str = "", industrial_park: str = "",
+def create_site(actor: User, name: str, lat: object, lon: object, county: str = "", industrial_park: str = "",
                 rail_siding: bool = False) -> tuple[Site, bool]:
     """A site of the actor's organisation. Returns (site, in_region): a site far outside Ningxia and
     its neighbours is allowed, but the caller should warn about it."""
@@ -73,8 +73,8 @@ def get_own_site(actor: User, site_id: int) -> Site:
     return site
 
 
-def update_site(actor: User, site_id: int, name: str, lat, lon, county: str = "", industrial_park: str = "",
-                rail_siding: bool = False) -> tuple[Site, bool]:
+def update_site(actor: User, site_id: int, name: str, lat: object, lon: object, county: str = "",
+                industrial_park: str = "", rail_siding: bool = False) -> tuple[Site, bool]:
     """Change a site. Moving it (new coordinates) is refused while it has listings that are not withdrawn
     or expired (their proposals, prices and agreements were made for where it is: make a new site), is
     limited to SITE_MOVES_PER_DAY per organisation, and goes into the audit log."""
@@ -100,7 +100,7 @@ def _check_move(actor: User, site: Site) -> None:
     per_day = int(policy.setting("SITE_MOVES_PER_DAY", DEFAULT_MOVES_PER_DAY))
     moves = db.session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "site.move", AuditEntry.actor_org_id == actor.organisation_id,
-        AuditEntry.at >= utcnow() - timedelta(days=1)))
+        AuditEntry.at >= utcnow() - timedelta(days=1))) or 0
     if moves >= per_day:
         raise Conflict(_l("Your organisation has moved sites %(n)d times in the last 24 hours, the most allowed. "
                           "Try again later.", n=moves), field="lat")

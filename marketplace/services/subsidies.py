@@ -2,6 +2,8 @@
 against a verified baseline; the review workflow with its audit trail; loan-interest subsidies."""
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,10 +14,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import policy
+from ..clock import today_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, Recovery,
-                      SubsidyClaim, SubsidyScheme, User)
+from ..models import (
+    Agreement,
+    Baseline,
+    BaselineStatus,
+    ClaimEntry,
+    ClaimEvent,
+    ClaimStatus,
+    LedgerEntry,
+    LoanProject,
+    LoanStatus,
+    Recovery,
+    RecoveryStatus,
+    SchemeMode,
+    Settlement,
+    SubsidyClaim,
+    SubsidyScheme,
+    User,
+)
 from ..models.listing import USES
 from . import audit, ledger
 from .deliveries import year_bounds
@@ -24,13 +43,12 @@ from .values import get_row, parse_decimal, parse_int, parse_text
 FEN = Decimal("0.01")
 KG = Decimal("0.001")
 
-
-from ..clock import today_cst, utcnow  # noqa: E402
-
 #: claims whose entries count for their year (a rejection releases its entries; a draft is not yet a claim)
-COUNTING = ("submitted", "approved", "paid")
+COUNTING = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatus.PAID)
 #: claims whose amount was granted
-GRANTED = ("approved", "paid")
+GRANTED = (ClaimStatus.APPROVED, ClaimStatus.PAID)
+#: baselines that stand or may yet stand (a second one for the year is refused)
+LIVE_BASELINES = (BaselineStatus.PENDING, BaselineStatus.APPROVED)
 
 
 def _regulator(actor: User) -> None:
@@ -62,10 +80,14 @@ def scheme_to_dict(s: SubsidyScheme) -> dict:
             "loan_min_yuan": f"{s.loan_min_yuan:.2f}", "loan_benchmark_rate_pct": str(s.loan_benchmark_rate_pct)}
 
 
-def parse_bands(text: str) -> list[dict]:
+def parse_bands(text: object) -> list[dict[str, str]]:
     """'0:10, 50000:20, 100000:25, 200000:30' -> bands (lower bound in tonnes : yuan per tonne)."""
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise ValidationError(_l("Write bands as from_tonnes:rate, separated by commas."), field="bands")
     bands = []
-    for part in (text or "").split(","):
+    for part in text.split(","):
         if not part.strip():
             continue
         if ":" not in part:
@@ -75,7 +97,7 @@ def parse_bands(text: str) -> list[dict]:
                       "rate": str(parse_decimal(rate.strip(), "bands", 2, Decimal(0), Decimal(10000)))})
     if not bands or Decimal(bands[0]["from_t"]) != 0:
         raise ValidationError(_l("The first band starts at 0 t."), field="bands")
-    if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in zip(bands, bands[1:])):
+    if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in itertools.pairwise(bands)):
         raise ValidationError(_l("Bands must go up."), field="bands")
     return bands
 
@@ -88,9 +110,10 @@ def set_scheme(actor: User, data: dict) -> SubsidyScheme:
     name = parse_text(data.get("name"), "name", 200)
     if not name:
         raise ValidationError(_l("This field is required."), field="name")
-    mode = data.get("mode")
-    if mode not in ("whole", "tiered"):
-        raise ValidationError(_l("Choose whole-increment or tier-by-tier."), field="mode")
+    try:
+        mode = SchemeMode(data.get("mode") or "")
+    except (ValueError, TypeError):
+        raise ValidationError(_l("Choose whole-increment or tier-by-tier."), field="mode") from None
     effective_to = None if data.get("effective_to") in (None, "") else parse_date(data["effective_to"], "effective_to")
     effective_from = parse_date(data.get("effective_from"), "effective_from")
     if effective_to and effective_to < effective_from:
@@ -134,12 +157,12 @@ def compute_amount(increment_t: Decimal, bands: list[dict], mode: str, cap_yuan:
         return Amount(Decimal("0.00"), Decimal("0.00"), False)
     lows = [Decimal(b["from_t"]) for b in bands]
     rates = [Decimal(b["rate"]) for b in bands]
-    if mode == "whole":
-        rate = next(r for low, r in reversed(list(zip(lows, rates))) if increment_t >= low)
+    if mode == SchemeMode.WHOLE:
+        rate = next(r for low, r in reversed(list(zip(lows, rates, strict=True))) if increment_t >= low)
         amount = increment_t * rate
     else:
         amount = Decimal(0)
-        for i, (low, r) in enumerate(zip(lows, rates)):
+        for i, (low, r) in enumerate(zip(lows, rates, strict=True)):
             high = lows[i + 1] if i + 1 < len(lows) else None
             if increment_t <= low:
                 break
@@ -152,7 +175,7 @@ def compute_amount(increment_t: Decimal, bands: list[dict], mode: str, cap_yuan:
 
 # --- baselines -----------------------------------------------------------------------------------------
 
-def declare_baseline(actor: User, year, tonnes, evidence) -> Baseline:
+def declare_baseline(actor: User, year: object, tonnes: object, evidence: object) -> Baseline:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers declare a baseline."))
@@ -168,9 +191,10 @@ def declare_baseline(actor: User, year, tonnes, evidence) -> Baseline:
         raise ValidationError(_l("Describe the evidence (invoices, statistics returns, audit reports)."),
                               field="evidence")
     if db.session.scalar(select(Baseline.id).where(Baseline.organisation_id == org.id, Baseline.year == year,
-                                                   Baseline.status.in_(["pending", "approved"]))):
+                                                   Baseline.status.in_(LIVE_BASELINES))):
         raise Conflict(_l("A baseline for %(year)s is already declared.", year=year), field="year")
-    baseline = Baseline(organisation_id=org.id, year=year, tonnes=tonnes, evidence=evidence, status="pending",
+    baseline = Baseline(organisation_id=org.id, year=year, tonnes=tonnes, evidence=evidence,
+                        status=BaselineStatus.PENDING,
                         submitted_by_id=actor.id)
     db.session.add(baseline)
     db.session.flush()
@@ -184,7 +208,7 @@ def get_baseline(viewer: User, baseline_id: int) -> Baseline:
     return baseline
 
 
-def _decision(decision, reason) -> tuple[str, str]:
+def _decision(decision: object, reason: object) -> tuple[str, str]:
     if decision not in ("approve", "reject"):
         raise ValidationError(_l("Decide approve or reject."), field="decision")
     reason = parse_text(reason, "reason", 2000)
@@ -193,13 +217,13 @@ def _decision(decision, reason) -> tuple[str, str]:
     return decision, reason
 
 
-def review_baseline(actor: User, baseline_id: int, decision, reason="") -> Baseline:
+def review_baseline(actor: User, baseline_id: int, decision: object, reason: object = "") -> Baseline:
     _regulator(actor)
     baseline = get_baseline(actor, baseline_id)
     decision, reason = _decision(decision, reason)
-    if baseline.status != "pending":
+    if baseline.status != BaselineStatus.PENDING:
         raise Conflict(_l("This baseline is already reviewed."), field="decision")
-    baseline.status = "approved" if decision == "approve" else "rejected"
+    baseline.status = BaselineStatus.APPROVED if decision == "approve" else BaselineStatus.REJECTED
     baseline.reason, baseline.reviewed_by_id, baseline.reviewed_at = reason, actor.id, utcnow()
     db.session.flush()
     audit.record(actor, "baseline.review", baseline, {"decision": decision, "reason": reason, "year": baseline.year,
@@ -233,18 +257,19 @@ def unclaimed_entries(org_id: int, year: int, exclusions: dict) -> tuple[list[Le
         .where(LedgerEntry.consumer_org_id == org_id, LedgerEntry.dispatched_at >= start,
                LedgerEntry.dispatched_at < end, ClaimEntry.id.is_(None))
         .order_by(LedgerEntry.seq)).all()
-    eligible, out = [], []
+    eligible: list[LedgerEntry] = []
+    out: list[LedgerEntry] = []
     for entry, use in rows:
         (out if excluded(entry.material, use, entry.producer_org_id, entry.consumer_org_id, exclusions)
          else eligible).append(entry)
     return eligible, out
 
 
-def _event(claim: SubsidyClaim, actor: User, action: str, **details) -> None:
+def _event(claim: SubsidyClaim, actor: User, action: str, **details: object) -> None:
     db.session.add(ClaimEvent(claim_id=claim.id, user_id=actor.id, action=action, details=details))
 
 
-def counted_kg(org_id: int, year: int, statuses=COUNTING) -> int:
+def counted_kg(org_id: int, year: int, statuses: Iterable[ClaimStatus] = COUNTING) -> int:
     """Kilograms counted by an enterprise's claims for `year` in these statuses (reversals they took in
     included)."""
     return int(db.session.scalar(
@@ -299,7 +324,7 @@ def _figure(claim: SubsidyClaim, f: YearFigures) -> None:
     claim.amount_yuan = max(f.amount.amount_yuan - f.previously, Decimal("0.00"))
 
 
-def prepare_claim(actor: User, year) -> SubsidyClaim:
+def prepare_claim(actor: User, year: object) -> SubsidyClaim:
     """A utiliser's claim for a year. The year's eligible confirmed tonnes (every claim's, this one's new
     ones included) minus the verified baseline, once -> increment -> band -> the year's amount, capped for the
     year; the claim asks for what the year's amount adds to what was already approved (a top-up), and records
@@ -314,14 +339,14 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     scheme = scheme_in_force(year)
     baseline = db.session.scalar(select(Baseline).where(Baseline.organisation_id == org.id,
                                                         Baseline.year == scheme.base_year,
-                                                        Baseline.status == "approved"))
+                                                        Baseline.status == BaselineStatus.APPROVED))
     if baseline is None:
         raise ValidationError(_l("No verified baseline for %(year)s: declare it and have it verified first.",
                                  year=scheme.base_year), field="year")
     busy = db.session.scalar(select(SubsidyClaim).where(
         SubsidyClaim.organisation_id == org.id, SubsidyClaim.year == year,
-        SubsidyClaim.status.in_(["draft", "submitted"])))
-    if busy is not None and busy.status == "submitted":
+        SubsidyClaim.status.in_([ClaimStatus.DRAFT, ClaimStatus.SUBMITTED])))
+    if busy is not None and busy.status == ClaimStatus.SUBMITTED:
         raise Conflict(_l("A claim for %(year)s is already submitted.", year=year), field="year")
     if busy is not None:  # re-prepare the draft: release its entries first
         db.session.execute(delete(ClaimEntry).where(ClaimEntry.claim_id == busy.id))
@@ -340,7 +365,7 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
                                  "and %(granted)s yuan is already approved.", year=year,
                                  total=f"{figures.amount.amount_yuan:,.2f}", granted=f"{figures.previously:,.2f}"),
                               field="year")
-    claim = busy or SubsidyClaim(organisation_id=org.id, year=year, created_by_id=actor.id, status="draft")
+    claim = busy or SubsidyClaim(organisation_id=org.id, year=year, created_by_id=actor.id, status=ClaimStatus.DRAFT)
     claim.baseline_id, claim.excluded_kg = baseline.id, sum(e.net_kg for e in out)
     _figure(claim, figures)
     claim.ledger_checkpoint_id = checkpoint.id  # ledger: the signed checkpoint covering the claim's entries
@@ -369,26 +394,26 @@ def submit_claim(actor: User, claim_id: int) -> SubsidyClaim:
     claim = get_claim(actor, claim_id)
     if claim.organisation_id != actor.organisation_id:
         raise PermissionDenied(_l("Only the utiliser submits its claim."))
-    if claim.status != "draft":
+    if claim.status != ClaimStatus.DRAFT:
         raise Conflict(_l("Only a draft can be submitted."), field="status")
-    claim.status = "submitted"
+    claim.status = ClaimStatus.SUBMITTED
     _event(claim, actor, "submitted")
     db.session.flush()
     return claim
 
 
-def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClaim:
+def review_claim(actor: User, claim_id: int, decision: object, reason: object = "") -> SubsidyClaim:
     """A regulator approves or rejects a submitted claim; it cannot change the figures. A rejection
     releases the claim's ledger entries so that a corrected claim can count them."""
     _regulator(actor)
     claim = get_claim(actor, claim_id)
     decision, reason = _decision(decision, reason)
-    if claim.status != "submitted":
+    if claim.status != ClaimStatus.SUBMITTED:
         raise Conflict(_l("Only a submitted claim can be reviewed."), field="status")
     if decision == "approve":  # ledger: approve only while the chain still matches the claim's checkpoint
         claim.ledger_checkpoint_id = ledger.checkpoint_for_approval(actor, claim.ledger_checkpoint_id).id
-    claim.status, claim.reason = ("approved" if decision == "approve" else "rejected"), reason
-    details = {"reason": reason, "amount_yuan": f"{claim.amount_yuan:.2f}"}
+    claim.status, claim.reason = (ClaimStatus.APPROVED if decision == "approve" else ClaimStatus.REJECTED), reason
+    details: dict[str, object] = {"reason": reason, "amount_yuan": f"{claim.amount_yuan:.2f}"}
     if decision == "reject":
         released = list(db.session.scalars(select(ClaimEntry.ledger_entry_id).where(ClaimEntry.claim_id == claim.id)))
         db.session.execute(delete(ClaimEntry).where(ClaimEntry.claim_id == claim.id))
@@ -402,9 +427,9 @@ def review_claim(actor: User, claim_id: int, decision, reason="") -> SubsidyClai
 def mark_paid(actor: User, claim_id: int) -> SubsidyClaim:
     _regulator(actor)
     claim = get_claim(actor, claim_id)
-    if claim.status != "approved":
+    if claim.status != ClaimStatus.APPROVED:
         raise Conflict(_l("Only an approved claim can be paid."), field="status")
-    claim.status = "paid"
+    claim.status = ClaimStatus.PAID
     offsets = offsets_against(claim)
     details = {"amount_yuan": f"{claim.amount_yuan:.2f}"}
     if offsets:
@@ -426,7 +451,10 @@ def claims_for(viewer: User, status: str | None = None, year: int | None = None)
     if not viewer.organisation.is_staff:
         query = query.where(SubsidyClaim.organisation_id == viewer.organisation_id)
     if status:
-        query = query.where(SubsidyClaim.status == status)
+        try:
+            query = query.where(SubsidyClaim.status == ClaimStatus(status))
+        except ValueError:
+            raise ValidationError(_l("Unknown status."), field="status") from None
     if year is not None:
         query = query.where(SubsidyClaim.year == year)
     return list(db.session.scalars(query.order_by(SubsidyClaim.id.desc())))
@@ -453,12 +481,12 @@ def claim_totals(year: int) -> dict[str, Decimal]:
     recoveries = {status: Decimal(total or 0) for status, total in db.session.execute(
         select(Recovery.status, func.sum(Recovery.amount_yuan)).where(Recovery.year == year)
         .group_by(Recovery.status))}
-    approved = by.get("approved", Decimal(0)) + by.get("paid", Decimal(0))
+    approved = by.get(ClaimStatus.APPROVED, Decimal(0)) + by.get(ClaimStatus.PAID, Decimal(0))
     to_recover = sum(recoveries.values(), Decimal(0))
-    return {"claimed": sum((by.get(s, Decimal(0)) for s in ("submitted", "approved", "paid", "rejected")),
+    return {"claimed": sum((by.get(s, Decimal(0)) for s in (*COUNTING, ClaimStatus.REJECTED)),
                            Decimal(0)),
-            "approved": approved, "paid": by.get("paid", Decimal(0)), "to_recover": to_recover,
-            "recovered": recoveries.get("settled", Decimal(0)), "net": approved - to_recover}
+            "approved": approved, "paid": by.get(ClaimStatus.PAID, Decimal(0)), "to_recover": to_recover,
+            "recovered": recoveries.get(RecoveryStatus.SETTLED, Decimal(0)), "net": approved - to_recover}
 
 
 # --- clawbacks -------------------------------------------------------------------------------------------
@@ -506,7 +534,7 @@ def on_ledger_reversal(entry: LedgerEntry, reversal: LedgerEntry, actor: User) -
         if excess > 0:
             recovery = Recovery(organisation_id=claim.organisation_id, year=claim.year, claim_id=claim.id,
                                 reversal_entry_id=reversal.id, approved_before_yuan=granted_before,
-                                should_have_yuan=should.amount_yuan, amount_yuan=excess, status="open",
+                                should_have_yuan=should.amount_yuan, amount_yuan=excess, status=RecoveryStatus.OPEN,
                                 note="", created_by_id=actor.id)
             db.session.add(recovery)
             db.session.flush()
@@ -515,7 +543,7 @@ def on_ledger_reversal(entry: LedgerEntry, reversal: LedgerEntry, actor: User) -
                recovery_yuan=f"{excess:.2f}" if excess > 0 else "0.00")
     for pending in db.session.scalars(select(SubsidyClaim).where(
             SubsidyClaim.organisation_id == claim.organisation_id, SubsidyClaim.year == claim.year,
-            SubsidyClaim.status.in_(["draft", "submitted"]))):
+            SubsidyClaim.status.in_([ClaimStatus.DRAFT, ClaimStatus.SUBMITTED]))):
         _refigure(pending, actor, reversal)
     db.session.flush()
     return recovery
@@ -534,25 +562,28 @@ def offsets_against(claim: SubsidyClaim) -> list[Recovery]:
     return list(db.session.scalars(select(Recovery).where(Recovery.offset_claim_id == claim.id)))
 
 
-def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, note) -> Recovery:
+def settle_recovery(actor: User, recovery_id: int, settlement: object, offset_claim_id: object,
+                    note: object) -> Recovery:
     """A regulator records how a recovery was settled: offset against a later payment to the same
     enterprise (not yet paid, at least as large), or repaid (the note says how: a transfer's reference)."""
     _regulator(actor)
     recovery = get_row(Recovery, recovery_id)
     if recovery is None:
         raise NotFound(_l("No such recovery."))
-    if recovery.status != "open":
+    if recovery.status != RecoveryStatus.OPEN:
         raise Conflict(_l("This recovery is already settled."), field="settlement")
-    if settlement not in ("offset", "repaid"):
-        raise ValidationError(_l("Choose offset or repaid."), field="settlement")
+    try:
+        settlement = Settlement(settlement if isinstance(settlement, str) else "")
+    except (ValueError, TypeError):
+        raise ValidationError(_l("Choose offset or repaid."), field="settlement") from None
     note = parse_text(note, "note", 2000)
-    if settlement == "offset":
+    if settlement == Settlement.OFFSET:
         claim_id = None if offset_claim_id in (None, "") else parse_int(offset_claim_id, "offset_claim_id", 1,
                                                                         2**31 - 1)
         claim = get_row(SubsidyClaim, claim_id) if claim_id else None
         # Only an approved claim: its amount no longer changes (a submitted one may be rejected or computed
         # again, which would leave the recovery marked settled and never collected).
-        if claim is None or claim.organisation_id != recovery.organisation_id or claim.status != "approved":
+        if claim is None or claim.organisation_id != recovery.organisation_id or claim.status != ClaimStatus.APPROVED:
             raise ValidationError(_l("Name an approved claim of the same enterprise that is not yet paid."),
                                   field="offset_claim_id")
         already = sum((r.amount_yuan for r in offsets_against(claim)), Decimal(0))
@@ -563,7 +594,7 @@ def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, 
         recovery.offset_claim_id = claim.id
     elif not note:
         raise ValidationError(_l("Say how it was repaid (the transfer's reference and date)."), field="note")
-    recovery.status, recovery.settlement, recovery.note = "settled", settlement, note
+    recovery.status, recovery.settlement, recovery.note = RecoveryStatus.SETTLED, settlement, note
     recovery.settled_by_id, recovery.settled_at = actor.id, utcnow()
     db.session.flush()
     audit.record(actor, "recovery.settle", recovery, {
@@ -581,7 +612,7 @@ def recovery_to_dict(r: Recovery) -> dict:
 
 # --- loan-interest subsidy -----------------------------------------------------------------------------
 
-def submit_loan_project(actor: User, name, year, loan_yuan) -> LoanProject:
+def submit_loan_project(actor: User, name: object, year: object, loan_yuan: object) -> LoanProject:
     org = actor.organisation
     if not (org.is_consumer or org.is_producer) or not org.is_verified:
         raise PermissionDenied(_l("Only verified enterprises apply."))
@@ -596,21 +627,22 @@ def submit_loan_project(actor: User, name, year, loan_yuan) -> LoanProject:
                                  min=f"{scheme.loan_min_yuan:,.2f}"), field="loan_yuan")
     subsidy = (loan * scheme.loan_benchmark_rate_pct / 100).quantize(FEN, rounding=ROUND_HALF_UP)
     project = LoanProject(organisation_id=org.id, name=name, year=year, loan_yuan=loan, scheme_id=scheme.id,
-                          benchmark_rate_pct=scheme.loan_benchmark_rate_pct, subsidy_yuan=subsidy, status="submitted")
+                          benchmark_rate_pct=scheme.loan_benchmark_rate_pct, subsidy_yuan=subsidy,
+                          status=LoanStatus.SUBMITTED)
     db.session.add(project)
     db.session.flush()
     return project
 
 
-def review_loan_project(actor: User, project_id: int, decision, reason="") -> LoanProject:
+def review_loan_project(actor: User, project_id: int, decision: object, reason: object = "") -> LoanProject:
     _regulator(actor)
     project = get_row(LoanProject, project_id)
     if project is None:
         raise NotFound(_l("No such project."))
     decision, reason = _decision(decision, reason)
-    if project.status != "submitted":
+    if project.status != LoanStatus.SUBMITTED:
         raise Conflict(_l("This project is already reviewed."), field="decision")
-    project.status = "approved" if decision == "approve" else "rejected"
+    project.status = LoanStatus.APPROVED if decision == "approve" else LoanStatus.REJECTED
     project.reason, project.reviewed_by_id = reason, actor.id
     db.session.flush()
     audit.record(actor, "loan.review", project, {"decision": decision, "reason": reason,

@@ -6,16 +6,17 @@ from decimal import Decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from .. import policy
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import TariffVersion, User
-from .. import policy
 from . import audit
 from .values import parse_decimal, parse_int, parse_text
 
 
 def tariff_in_force() -> TariffVersion:
-    return db.session.scalar(select(TariffVersion).order_by(TariffVersion.version.desc()).limit(1))
+    # version 1 comes with the migrations: there is always one
+    return db.session.scalars(select(TariffVersion).order_by(TariffVersion.version.desc()).limit(1)).one()
 
 
 TARIFF_FIELDS = {

@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from flask_babel import lazy_gettext as _l
 
 from ..errors import ValidationError
+
+Row = TypeVar("Row")
+When = TypeVar("When", bound=date)  # a date or a datetime
 
 #: Characters no text the platform stores may contain: C0 controls, DEL, lone surrogates.
 CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
@@ -16,13 +20,13 @@ CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
-def _scalar_text(value, field: str) -> str:
-    if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
+def _scalar_text(value: object, field: str) -> str:
+    if isinstance(value, (bool, dict, list)) or value is None:
         raise ValidationError(_l("Enter a number."), field=field)
     return str(value).strip()
 
 
-def parse_int(value, field: str, minimum: int, maximum: int) -> int:
+def parse_int(value: object, field: str, minimum: int, maximum: int) -> int:
     """A whole number within [minimum, maximum] ("120", 120 and 120.0 are fine; 120.5 is not)."""
     text = _scalar_text(value, field)
     try:
@@ -37,7 +41,7 @@ def parse_int(value, field: str, minimum: int, maximum: int) -> int:
     return int(number)
 
 
-def parse_decimal(value, field: str, places: int, minimum: Decimal, maximum: Decimal) -> Decimal:
+def parse_decimal(value: object, field: str, places: int, minimum: Decimal, maximum: Decimal) -> Decimal:
     """An exact decimal with at most `places` decimals, within [minimum, maximum]."""
     text = _scalar_text(value, field)
     try:
@@ -58,7 +62,7 @@ def parse_decimal(value, field: str, places: int, minimum: Decimal, maximum: Dec
 MAX_ID = 2**31 - 1
 
 
-def parse_id(value, field: str, message) -> int:
+def parse_id(value: object, field: str, message: str) -> int:
     """A database id given as an integer or a string of ASCII digits, within the id column's range."""
     text = str(value) if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
@@ -66,7 +70,7 @@ def parse_id(value, field: str, message) -> int:
     return int(text)
 
 
-def get_row(model, ident: int):
+def get_row(model: type[Row], ident: int) -> Row | None:
     """The row with this id, or None; an id beyond the id column's range (a URL can carry any number) is
     simply not found instead of overflowing the database driver."""
     from ..extensions import db
@@ -74,7 +78,7 @@ def get_row(model, ident: int):
     return db.session.get(model, ident) if 0 < ident <= MAX_ID else None
 
 
-def parse_date(value, field: str) -> date:
+def parse_date(value: object, field: str) -> date:
     """An ISO date, YYYY-MM-DD."""
     if isinstance(value, date):
         return in_range(value, field)
@@ -91,7 +95,7 @@ def parse_date(value, field: str) -> date:
 MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
-def in_range(moment, field: str):
+def in_range(moment: When, field: str) -> When:
     """A date or datetime, refused unless its year lies in MIN_YEAR..MAX_YEAR."""
     if not MIN_YEAR <= moment.year <= MAX_YEAR:
         raise ValidationError(_l("Enter a date between %(lo)d and %(hi)d.", lo=MIN_YEAR, hi=MAX_YEAR),
@@ -99,7 +103,7 @@ def in_range(moment, field: str):
     return moment
 
 
-def parse_text(value, field: str, maximum: int) -> str:
+def parse_text(value: object, field: str, maximum: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
-from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
 
+from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, max_length, optional, required
 
 
@@ -51,6 +51,7 @@ class SchemeForm(FlaskForm):
     exclude_own_waste = BooleanField(_l("Exclude an enterprise's own waste"))
     excluded_uses = StringField(_l("Excluded uses"), validators=[max_length(200)],
                                 description=_l("Comma-separated: gangue_power (coal gangue only), mine_backfill, ..."))
-    loan_min_yuan = StringField(_l("Smallest loan of a demonstration project (yuan)"), validators=[required(), max_length(20)])
+    loan_min_yuan = StringField(_l("Smallest loan of a demonstration project (yuan)"),
+                                validators=[required(), max_length(20)])
     loan_benchmark_rate_pct = StringField(_l("One-year benchmark rate (%%)"), validators=[required(), max_length(10)])
     submit = SubmitField(_l("Publish a new scheme version"))

@@ -1,21 +1,24 @@
+from collections.abc import Callable
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from .. import policy
-from .. import maps
+from .. import maps, policy
+from ..clock import today_cst
 from ..extensions import db
 from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
 from ..services import dashboard as dashboard_service
 from ..services import deliveries, subsidies
-from ..clock import today_cst
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
 from . import bp
 from .forms import BaselineForm, ClaimForm, LoanForm, ReviewForm, SchemeForm, SettleForm
+
 
 def _this_year() -> int:
     return today_cst().year
@@ -23,12 +26,12 @@ def _this_year() -> int:
 
 @bp.route("/")
 @login_required
-def index():
+def index() -> ResponseReturnValue:
     """A utiliser's baselines, claims, loan projects and recoveries; the regulator's review queue."""
     return _index_page()
 
 
-def _index_page(status: int = 200, **forms):
+def _index_page(status: int = 200, **forms: FlaskForm) -> ResponseReturnValue:
     """The page; a form that answered with an error is shown again as it was typed (`forms`)."""
     org = current_user.organisation
     scheme = subsidies.scheme_in_force()
@@ -54,7 +57,7 @@ def _back():
 
 @bp.route("/baselines", methods=["POST"])
 @login_required
-def declare_baseline():
+def declare_baseline() -> ResponseReturnValue:
     form = BaselineForm()
     if form.validate_on_submit():
         if run_service(form, subsidies.declare_baseline, current_user, form.year.data, form.tonnes.data,
@@ -66,7 +69,7 @@ def declare_baseline():
 
 @bp.route("/baselines/<int:baseline_id>/review", methods=["POST"])
 @login_required
-def review_baseline(baseline_id: int):
+def review_baseline(baseline_id: int) -> ResponseReturnValue:
     subsidies.get_baseline(current_user, baseline_id)
     form = ReviewForm()
     if form.validate_on_submit():
@@ -79,7 +82,7 @@ def review_baseline(baseline_id: int):
 
 @bp.route("/claims", methods=["POST"])
 @login_required
-def prepare_claim():
+def prepare_claim() -> ResponseReturnValue:
     form = ClaimForm()
     if form.validate_on_submit():
         claim = run_service(form, subsidies.prepare_claim, current_user, form.year.data)
@@ -92,7 +95,7 @@ def prepare_claim():
 
 @bp.route("/claims/<int:claim_id>")
 @login_required
-def claim(claim_id: int):
+def claim(claim_id: int) -> ResponseReturnValue:
     """The claim, down to every agreement, shipment and weighbridge ticket, with their flags."""
     c = subsidies.get_claim(current_user, claim_id)
     entries = subsidies.claim_entries(c)
@@ -107,7 +110,8 @@ def claim(claim_id: int):
                            flag_text=deliveries.FLAG_TEXT, form=ReviewForm())
 
 
-def _claim_action(claim_id: int, operation, *args, message: str):
+def _claim_action(claim_id: int, operation: Callable[..., object], *args: object,
+                  message: str) -> ResponseReturnValue:
     subsidies.get_claim(current_user, claim_id)
     form = ReviewForm()
     if not form.csrf_token.validate(form):
@@ -120,26 +124,26 @@ def _claim_action(claim_id: int, operation, *args, message: str):
 
 @bp.route("/claims/<int:claim_id>/submit", methods=["POST"])
 @login_required
-def submit_claim(claim_id: int):
+def submit_claim(claim_id: int) -> ResponseReturnValue:
     return _claim_action(claim_id, subsidies.submit_claim, message=_("Claim submitted."))
 
 
 @bp.route("/claims/<int:claim_id>/review", methods=["POST"])
 @login_required
-def review_claim(claim_id: int):
+def review_claim(claim_id: int) -> ResponseReturnValue:
     return _claim_action(claim_id, subsidies.review_claim, request.form.get("decision", ""),
                          request.form.get("reason", ""), message=_("Decision saved."))
 
 
 @bp.route("/claims/<int:claim_id>/paid", methods=["POST"])
 @login_required
-def mark_paid(claim_id: int):
+def mark_paid(claim_id: int) -> ResponseReturnValue:
     return _claim_action(claim_id, subsidies.mark_paid, message=_("Marked as paid."))
 
 
 @bp.route("/loans", methods=["POST"])
 @login_required
-def apply_loan():
+def apply_loan() -> ResponseReturnValue:
     form = LoanForm()
     if form.validate_on_submit():
         project = run_service(form, subsidies.submit_loan_project, current_user, form.name.data, form.year.data,
@@ -153,7 +157,7 @@ def apply_loan():
 
 @bp.route("/recoveries/<int:recovery_id>/settle", methods=["POST"])
 @login_required
-def settle_recovery(recovery_id: int):
+def settle_recovery(recovery_id: int) -> ResponseReturnValue:
     """A regulator records how a recovery was settled (offset against a later payment, or repaid)."""
     if not policy.may_review_subsidies(current_user):
         abort(403)
@@ -168,7 +172,7 @@ def settle_recovery(recovery_id: int):
 
 @bp.route("/loans/<int:project_id>/review", methods=["POST"])
 @login_required
-def review_loan(project_id: int):
+def review_loan(project_id: int) -> ResponseReturnValue:
     form = ReviewForm()
     if not current_user.organisation.is_staff:
         abort(403)
@@ -182,7 +186,7 @@ def review_loan(project_id: int):
 
 @bp.route("/scheme", methods=["GET", "POST"])
 @login_required
-def scheme():
+def scheme() -> ResponseReturnValue:
     current = subsidies.scheme_in_force()
     if request.method == "POST" and not policy.may_review_subsidies(current_user):
         abort(403)
@@ -204,7 +208,8 @@ def scheme():
         if version is not None:
             flash(_("Scheme version %(v)d published.", v=version.version), "success")
             return redirect(url_for("subsidies.scheme"))
-    versions = list(db.session.scalars(select(subsidies.SubsidyScheme).order_by(subsidies.SubsidyScheme.version.desc())))
+    versions = list(db.session.scalars(select(subsidies.SubsidyScheme)
+                                       .order_by(subsidies.SubsidyScheme.version.desc())))
     return render_template("subsidies/scheme.html", form=form, versions=versions, current=current,
                            can_edit=policy.may_review_subsidies(current_user))
 
@@ -213,7 +218,7 @@ def scheme():
 
 @bp.route("/dashboard")
 @staff_required
-def dashboard():
+def dashboard() -> ResponseReturnValue:
     year = year_arg()
     tables = dashboard_service.tables(current_user, year)
     return render_template("subsidies/dashboard.html", year=year, tables=tables,
@@ -224,14 +229,14 @@ def dashboard():
 @bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
           ".<any(csv, xlsx):fmt>")
 @staff_required
-def dashboard_export(table: str, fmt: str):
+def dashboard_export(table: str, fmt: str) -> ResponseReturnValue:
     year = year_arg()
     return spreadsheet(dashboard_service.tables(current_user, year)[table], fmt, f"{table}-{year}", f"{table} {year}")
 
 
 @bp.route("/dashboard/flows.json")
 @staff_required
-def flows_map():
+def flows_map() -> ResponseReturnValue:
     """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes."""
     year = year_arg()
     start, end = deliveries.year_bounds(year)

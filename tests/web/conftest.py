@@ -98,9 +98,7 @@ def clean_database(db) -> None:
 
 @pytest.fixture
 def app(_app):
-    from marketplace.extensions import db
-
-    from marketplace.extensions import limiter
+    from marketplace.extensions import db, limiter
 
     with _app.app_context():
         yield _app

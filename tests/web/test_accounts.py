@@ -171,7 +171,7 @@ def test_the_last_admin_cannot_demote_themselves(logged_in, db):
 
 
 def test_admin_cannot_edit_a_user_of_another_organisation(logged_in, make_user, db):
-    client, admin = logged_in(role="admin")
+    client, _admin = logged_in(role="admin")
     stranger = make_user()
     token = csrf_token(client, "/org/users")
     r = client.post(f"/org/users/{stranger.id}", data={f"u{stranger.id}-role": "member",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -88,7 +88,7 @@ def test_a_new_tariff_version_is_recorded(db, make_user):
 def seed_log(db, make_user):
     """Three entries by two organisations, on two CST days."""
     operator, producer = make_user(kind="operator"), make_user(kind="producer")
-    at = datetime(2026, 11, 30, 15, 30, tzinfo=timezone.utc)  # 23:30 CST on 30 November
+    at = datetime(2026, 11, 30, 15, 30, tzinfo=UTC)  # 23:30 CST on 30 November
     db.session.add_all([
         AuditEntry(at=at, actor_id=operator.id, actor_org_id=operator.organisation_id, action="organisation.verify",
                    target_type="organisation", target_id=producer.organisation_id, details={"to": "verified"},
@@ -104,7 +104,7 @@ def seed_log(db, make_user):
 
 
 def test_the_page_filters_by_action_organisation_and_cst_dates_newest_first(client, db, make_user):
-    operator, producer = seed_log(db, make_user)
+    _operator, producer = seed_log(db, make_user)
     regulator = make_user(kind="regulator")
     login(client, regulator)
     html = client.get("/admin/audit").get_data(as_text=True).split('id="audit"')[1]

@@ -1,5 +1,7 @@
 """Every route x every kind of visitor: the expected status. A new route fails this test until it is
 added to the matrix, so no route ships without a decision about who may use it."""
+from datetime import UTC
+
 import pytest
 
 from tests.web.conftest import login, post_form
@@ -148,8 +150,8 @@ MATRIX = [
     ("GET", "/subsidies/dashboard", "/subsidies/dashboard", expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/subsidies/dashboard/flows.json", "/subsidies/dashboard/flows.json",
      expect(403, anonymous=302, regulator=200, operator=200)),
-    ("GET", "/subsidies/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
-            ".<any(csv, xlsx):fmt>", "/subsidies/dashboard/claims.xlsx",
+    ("GET", "/subsidies/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, "
+            "recoveries):table>.<any(csv, xlsx):fmt>", "/subsidies/dashboard/claims.xlsx",
      expect(403, anonymous=302, regulator=200, operator=200)),
     ("GET", "/listings/supply/<int:listing_id>/certificate", "/listings/supply/{other_supply}/certificate",
      expect(404, anonymous=302)),
@@ -248,24 +250,26 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
     second_round = rounds.start_round(consumer, demand_listing_ids=[second_demand.id])
     db.session.commit()
     second = second_round.proposals[0]
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from marketplace.services import deliveries
 
     agreement = first.agreement
-    agreement.created_at = datetime.now(timezone.utc) - timedelta(days=1)
+    agreement.created_at = datetime.now(UTC) - timedelta(days=1)
     shipment = deliveries.record_shipment(producer, agreement.id, {
-        "ticket_no": "W1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "ticket_no": "W1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(UTC).isoformat(),
         "gross_kg": 30000, "tare_kg": 15000})
     deliveries.confirm_shipment(consumer, shipment.id, 15000)
     pending = deliveries.record_shipment(producer, agreement.id, {
-        "ticket_no": "W2", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "ticket_no": "W2", "truck_plate": "宁A12345", "dispatched_at": datetime.now(UTC).isoformat(),
         "gross_kg": 30000, "tare_kg": 15000})
+    from decimal import Decimal
+
     from sqlalchemy import select
 
+    from marketplace.extensions import db
     from marketplace.models import LedgerEntry
 
-    from decimal import Decimal
 
     from marketplace.models import Baseline, SubsidyClaim
     from marketplace.services import subsidies

@@ -6,7 +6,7 @@ the CST one in its hour and its day, so a page that shows UTC cannot pass."""
 import csv
 import io
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,7 +19,7 @@ from marketplace.services import deliveries, listings, subsidies, tokens
 from tests.web.conftest import CATALOGUE_TABLES, PASSWORD, csrf_token, login, post_form
 from tests.web.deals import TODAY, make_agreement
 
-KNOWN = datetime(2026, 3, 1, 20, 30, tzinfo=timezone.utc)
+KNOWN = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
 CST_TIME = "2026-03-02 04:30 UTC+8"
 CST_DAY = "2026-03-02 UTC+8"
 UTC_TRACES = (" 20:30", ">20:30", "2026-03-01")  # not "T20:30": the ticket form is prefilled with now
@@ -234,7 +234,7 @@ def test_exports_write_china_standard_time_and_say_so(scene, client, fmt):
     else:
         sheet = load_workbook(io.BytesIO(r.data)).active
         values = list(sheet.iter_rows(values_only=True))
-        rows = [dict(zip(values[0], row)) for row in values[1:]]
+        rows = [dict(zip(values[0], row, strict=False)) for row in values[1:]]
     assert rows and "created_at" not in rows[0] and "updated_at" not in rows[0]
     assert {row["created_at (UTC+8)"] for row in rows} == {"2026-03-02 04:30:00"}
     assert {row["updated_at (UTC+8)"] for row in rows} == {"2026-03-02 04:30:00"}

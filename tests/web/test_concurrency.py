@@ -2,15 +2,15 @@
 this proves nothing there and is skipped)."""
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace.models import Agreement, MatchRound, Proposal, ProposalStatus, SupplyListing
-from marketplace.services import listings as listing_service
 from marketplace.services import ledger, proposals, rounds, tariff
+from marketplace.services import listings as listing_service
 
 pytestmark = pytest.mark.postgres_only
 TODAY = date.today()
@@ -40,7 +40,7 @@ def proposal(db, round_, supply, demand, tonnes):
                  distance_km=Decimal("50.0"), mode="road", price_yuan_per_t=Decimal("10"),
                  transport_cost_yuan_per_t=Decimal("33"), delivered_price_yuan_per_t=Decimal("43"),
                  env_tax_avoided_yuan=Decimal(25 * tonnes), co2_kg=Decimal("500"), status=ProposalStatus.PENDING,
-                 expires_at=datetime.now(timezone.utc) + timedelta(days=1))
+                 expires_at=datetime.now(UTC) + timedelta(days=1))
     db.session.add(p)
     return p
 
@@ -56,7 +56,7 @@ def fire_together(app, calls):
 
         with app.app_context():
             user = _db.session.get(User, user_id)
-            user.organisation  # load before the race
+            _ = user.organisation  # load before the race
             barrier.wait()
             try:
                 proposals.decide(user, proposal_id, decision)
@@ -114,7 +114,7 @@ def test_concurrent_acceptances_of_overlapping_proposals_never_overpromise(app, 
     for p in made:
         proposals.decide(producer, p.id, "accept")
     db.session.commit()
-    outcomes = fire_together(app, [(c.id, p.id, "accept") for c, p in zip(consumers, made)])
+    outcomes = fire_together(app, [(c.id, p.id, "accept") for c, p in zip(consumers, made, strict=True)])
     assert outcomes == ["ok"] * 8  # deciding succeeds; the losers' proposals lapse
     db.session.expire_all()
     statuses = sorted(db.session.get(Proposal, p.id).status.value for p in made)
@@ -159,7 +159,7 @@ def test_concurrent_confirmations_of_one_shipment_make_one_entry(app, db, make_u
 
     agreement, producer, consumer = make_agreement(make_user, make_site, tonnes=100)
     shipment = deliveries.record_shipment(producer, agreement.id, {
-        "ticket_no": "C1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(timezone.utc).isoformat(),
+        "ticket_no": "C1", "truck_plate": "宁A12345", "dispatched_at": datetime.now(UTC).isoformat(),
         "gross_kg": 40000, "tare_kg": 15000})
     db.session.commit()
     consumer_id, shipment_id = consumer.id, shipment.id  # plain ints: the threads must not touch this session
@@ -183,7 +183,7 @@ def test_concurrent_confirmations_of_different_shipments_keep_one_chain(app, db,
     for n in range(6):
         ids.append(deliveries.record_shipment(producer, agreement.id, {
             "ticket_no": f"K{n}", "truck_plate": "宁A12345",
-            "dispatched_at": (datetime.now(timezone.utc) - timedelta(hours=n + 1)).isoformat(),
+            "dispatched_at": (datetime.now(UTC) - timedelta(hours=n + 1)).isoformat(),
             "gross_kg": 40000, "tare_kg": 15000}).id)
     db.session.commit()
     consumer_id = consumer.id  # a plain int: the threads must not touch this session

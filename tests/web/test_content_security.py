@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from marketplace import gazetteer
 from marketplace import config as app_config
+from marketplace import gazetteer
 from marketplace.services import listings as listing_service
 from marketplace.services import proposals, rounds
 from tests.web.conftest import login
@@ -194,7 +194,7 @@ def test_a_stranger_sees_no_name_site_notes_or_exact_place_on_any_map(client, de
                 "/listings/supply/map.json?material=fly_ash&county=Lingwu"):
         data, text = map_json(client, url)
         assert data["features"], url
-        for secret in SECRETS + (deal["producer"].organisation.name, deal["consumer"].organisation.name):
+        for secret in (*SECRETS, deal["producer"].organisation.name, deal["consumer"].organisation.name):
             assert secret not in text, (url, secret)
         seats = {gazetteer.COUNTIES[c] for c in ("Lingwu", "Pingluo")}
         assert all(p in [[float(s.lon), float(s.lat)] for s in seats] for p in points(data)), url

@@ -1,5 +1,5 @@
 """Shipments, receipts, the hash-chained ledger, anomaly flags and utilisation figures."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -84,7 +84,7 @@ def test_tickets_in_the_future_or_before_the_agreement_are_refused(deal, db):
     with pytest.raises(ValidationError) as future:
         deliveries.record_shipment(producer, agreement.id, ticket(1, minutes_ago=-60))
     assert future.value.field == "dispatched_at" and "future" in english(future.value.message)
-    agreement.created_at = datetime.now(timezone.utc) - timedelta(hours=1)
+    agreement.created_at = datetime.now(UTC) - timedelta(hours=1)
     db.session.commit()
     with pytest.raises(ValidationError) as early:
         deliveries.record_shipment(producer, agreement.id, ticket(2, minutes_ago=120))
@@ -198,11 +198,11 @@ def test_receipt_difference_flag(deal, db):
 
 def test_same_plate_too_soon_for_the_distance(make_user, make_site, db):
     # two producers 100 km apart (Lingwu/Ningdong and Huinong); one truck cannot be at both within an hour
-    near, p1, c1 = make_agreement(make_user, make_site, tonnes=100)
+    near, p1, _c1 = make_agreement(make_user, make_site, tonnes=100)
     far_site = None
     p2 = make_user(kind="producer")
     far_site = make_site(p2.organisation, lat="39.2848", lon="106.7890", county="Huinong")
-    far, p2, c2 = make_agreement(make_user, make_site, tonnes=100, producer=p2, producer_site=far_site)
+    far, p2, _c2 = make_agreement(make_user, make_site, tonnes=100, producer=p2, producer_site=far_site)
     a = deliveries.record_shipment(p1, near.id, ticket(1, minutes_ago=60, plate="宁A77777"))
     quick = deliveries.record_shipment(p2, far.id, ticket(2, minutes_ago=30, plate="宁A77777"))
     flags = deliveries.shipment_flags([a, quick], RULES)

@@ -8,8 +8,15 @@ from tests.web.conftest import csrf_token, login
 
 
 def counts(db):
-    from marketplace.models import (Agreement, Baseline, DemandListing, LedgerEntry, Shipment, SubsidyClaim,
-                                    SupplyListing)
+    from marketplace.models import (
+        Agreement,
+        Baseline,
+        DemandListing,
+        LedgerEntry,
+        Shipment,
+        SubsidyClaim,
+        SupplyListing,
+    )
 
     return tuple(db.session.scalar(select(func.count(model.id)))
                  for model in (Organisation, User, Site, GenerationRecord, SupplyListing, DemandListing, Agreement,

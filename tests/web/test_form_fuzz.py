@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from marketplace.services import deliveries, subsidies, tokens
 from marketplace.extensions import limiter
+from marketplace.services import deliveries, subsidies, tokens
 from tests.web.conftest import csrf_token, login
 from tests.web.deals import make_agreement
 
@@ -186,7 +186,7 @@ def test_no_form_post_with_generated_text_gives_a_server_error(app, world):
     for rule in post_routes(app):
         url = url_for_rule(rule, ids)
         client = None
-        for role, user in sorted(users.items(), key=lambda item: preference(rule.endpoint, item[0])):
+        for role, user in sorted(users.items(), key=lambda item: preference(rule.endpoint, item[0])):  # noqa: B007
             # the first role the route does not refuse (staff first where staff decide)
             candidate = app.test_client()
             anonymous = rule.endpoint in ("auth.login", "auth.register")
@@ -209,10 +209,12 @@ def test_no_form_post_with_generated_text_gives_a_server_error(app, world):
                   suppress_health_check=list(HealthCheck))
         @given(attacked=st.lists(st.sampled_from(fields), min_size=1, max_size=3, unique=True), data=st.data())
         def fuzz(attacked, data):
-            # every field valid but one to three, so that the hostile values get past the format checks
-            values = {**valid, **{name: data.draw(hostile_values(name), label=name) for name in attacked}}
-            response = post_raw(client, url, {**values, "csrf_token": token})
-            assert response.status_code < 500, (rule.rule, values)
+            # every field valid but one to three, so that the hostile values get past the format checks;
+            # fuzz() runs within this iteration, so the loop's current values are the ones meant
+            values = {**valid, **{name: data.draw(hostile_values(name), label=name)  # noqa: B023
+                                  for name in attacked}}
+            response = post_raw(client, url, {**values, "csrf_token": token})  # noqa: B023
+            assert response.status_code < 500, (rule.rule, values)  # noqa: B023
 
         fuzz()
         report[rule.rule] = role

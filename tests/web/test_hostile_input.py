@@ -79,7 +79,8 @@ def test_nul_in_listing_notes_is_a_form_error_and_nothing_is_saved(producer, db)
 def test_nul_and_lone_surrogates_in_notes_through_the_api_name_the_field(producer, client, db, notes):
     _, user, site = producer
     today = datetime.now(CST).date()
-    body = ('{"site_id": %d, "material": "fly_ash", "tonnes": 10, "max_haul_km": 50, "price_yuan_per_t": "1",'
+    # JSON text by hand (braces, raw escapes): printf-style, not an f-string
+    body = ('{"site_id": %d, "material": "fly_ash", "tonnes": 10, "max_haul_km": 50, "price_yuan_per_t": "1",'  # noqa: UP031
             ' "period_start": "%s", "period_end": "%s", "notes": "%s"}'
             % (site.id, today, today + timedelta(days=5), notes))
     r = raw_json(client, "/api/v1/supply-listings", body, api_token(client, user))

@@ -73,7 +73,7 @@ def rfc_verify_consistency(first: int, second: int, first_hash: bytes, second_ha
     if not proof:
         return False
     if first & (first - 1) == 0:  # an exact power of two
-        proof = [first_hash] + proof
+        proof = [first_hash, *proof]
     fn, sn = first - 1, second - 1
     while fn & 1:
         fn, sn = fn >> 1, sn >> 1
@@ -253,7 +253,7 @@ def test_proofs_are_for_the_parties_and_staff_and_carry_hashes_only(deal, db, cl
     deliver(db, deal, 3)
     ledger.create_checkpoint(None)
     db.session.commit()
-    agreement, producer, consumer = deal
+    _agreement, producer, consumer = deal
     cp_id = db.session.scalar(select(LedgerCheckpoint.id))
     for user in (producer, consumer, make_user(kind="regulator"), make_user(kind="operator")):
         resp = client.get("/api/v1/ledger/entries/2/proof", headers=bearer(user))
@@ -319,7 +319,8 @@ def kept(deal, db, runner, client, make_user, tmp_path):
     for cp in client.get("/api/v1/ledger/checkpoints", headers=bearer(make_user(kind="regulator"))).get_json()["items"]:
         files.append(tmp_path / f"checkpoint-{cp['seq']}.json")
         files[-1].write_text(json.dumps(cp))
-    assert runner.invoke(args=["ledger", "verify", *[a for f in files for a in ("--checkpoint", str(f))]]).exit_code == 0
+    given = [a for f in files for a in ("--checkpoint", str(f))]
+    assert runner.invoke(args=["ledger", "verify", *given]).exit_code == 0
     return files
 
 
@@ -422,7 +423,8 @@ def test_the_api_check_is_for_regulators_and_takes_a_kept_checkpoint(kept, db, c
     resp = client.post("/api/v1/ledger/verify", json={"checkpoint": kept_copy}, headers=regulator)
     assert resp.get_json() == {**resp.get_json(), "ok": False, "first_bad_seq": 5}
     forged = {**kept_copy, "root": "0" * 64}
-    assert client.post("/api/v1/ledger/verify", json={"checkpoint": forged}, headers=regulator).get_json()["ok"] is False
+    answer = client.post("/api/v1/ledger/verify", json={"checkpoint": forged}, headers=regulator).get_json()
+    assert answer["ok"] is False
     for body in ({"checkpoint": "x"}, {"checkpoint": {**kept_copy, "seq": "5"}}, {"checkpoint": {"seq": 1}}):
         resp = client.post("/api/v1/ledger/verify", json=body, headers=regulator)
         assert resp.status_code == 422 and resp.get_json()["error"]["field"] == "checkpoint"

@@ -128,7 +128,7 @@ def test_certificate_is_stored_and_served_only_to_those_allowed(producer, make_u
 
 
 def test_edit_withdraw_and_history(producer, db):
-    client, user, site = producer
+    client, _user, site = producer
     post(client, "/listings/supply/new", supply_form(site.id))
     listing = db.session.scalar(select(SupplyListing))
     r = post(client, f"/listings/supply/{listing.id}/edit", supply_form(site.id, tonnes="900", price="30"))
@@ -171,7 +171,7 @@ def test_only_the_owner_edits(producer, make_user, make_site, db):
 @pytest.fixture
 def market(producer, make_user, make_site, db):
     """A producer's open listing with notes carrying an XSS payload; a consumer 40 km away looks at it."""
-    client, user, site = producer
+    client, _user, site = producer
     post(client, "/listings/supply/new", supply_form(site.id, notes=XSS))
     consumer = make_user(kind="consumer")
     consumer_site = make_site(consumer.organisation, name="灵武水泥厂", lat="38.094", lon="106.335")
@@ -216,7 +216,7 @@ def test_the_map_puts_others_at_the_county_seat_with_nothing_that_names_them(mar
 
 
 def test_exports_keep_the_secret_too(market):
-    viewer, _, _, listing = market
+    viewer, _, _, _listing = market
     csv_text = viewer.get("/listings/supply/export.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))
     assert len(rows) == 1 and rows[0]["tonnes"] == "1200" and rows[0]["price_yuan_per_t"] == "35.50"
@@ -258,7 +258,7 @@ def test_the_browse_page_draws_its_map_in_the_page_from_local_assets(market):
 
 
 def test_browse_by_distance_from_my_site(market, make_user, make_site, producer, db):
-    viewer, consumer, consumer_site, listing = market
+    viewer, _consumer, consumer_site, listing = market
     page = viewer.get(f"/listings/supply?near_site_id={consumer_site.id}&within_km=50").get_data(as_text=True)
     assert f'/listings/supply/{listing.id}"' in page
     page = viewer.get(f"/listings/supply?near_site_id={consumer_site.id}&within_km=10").get_data(as_text=True)
@@ -359,7 +359,7 @@ def test_import_a_good_csv(producer, db):
              content_type="multipart/form-data")
     assert r.status_code == 302
     assert count(db) == 2
-    assert {l.material.code for l in db.session.scalars(select(SupplyListing))} == {"fly_ash", "furnace_slag"}
+    assert {row.material.code for row in db.session.scalars(select(SupplyListing))} == {"fly_ash", "furnace_slag"}
 
 
 def test_a_bad_row_is_reported_by_line_and_field_and_nothing_is_saved(producer, db):
@@ -408,7 +408,7 @@ def test_import_refuses_a_file_that_is_not_a_table(producer, db):
 def test_api_token_page_creates_and_revokes(logged_in, db):
     from marketplace.models import ApiToken
 
-    client, user = logged_in(kind="producer")
+    client, _user = logged_in(kind="producer")
     r = post(client, "/auth/tokens", {"name": "地磅系统"})
     page = r.get_data(as_text=True)
     assert "nxw_" in page

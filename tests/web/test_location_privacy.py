@@ -29,7 +29,8 @@ PROBES = [("38.4730", "106.2420"), ("37.9800", "106.2000"), ("38.9130", "106.523
 
 
 def km(a, b) -> float:
-    return float(listing_service.distances_km(float(a[0]), float(a[1]), np.array([float(b[0])]), np.array([float(b[1])]))[0])
+    km = listing_service.distances_km(float(a[0]), float(a[1]), np.array([float(b[0])]), np.array([float(b[1])]))
+    return float(km[0])
 
 
 @pytest.fixture
@@ -42,7 +43,8 @@ def attack(client, make_user, make_site, db):
         "site_id": hidden.id, "material": "fly_ash", "grade": "II", "tonnes": 1000, "price_yuan_per_t": "20",
         "max_haul_km": 2000, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
     attacker = make_user(kind="consumer")
-    probes = [make_site(attacker.organisation, name=f"探测{i}", lat=lat, lon=lon) for i, (lat, lon) in enumerate(PROBES)]
+    probes = [make_site(attacker.organisation, name=f"探测{i}", lat=lat, lon=lon)
+              for i, (lat, lon) in enumerate(PROBES)]
     demands = [listing_service.create_listing(attacker, "demand", {
         "site_id": site.id, "material": "fly_ash", "tonnes": 300, "max_haul_km": 2000,
         "period_start": TODAY, "period_end": TODAY + timedelta(days=60)}) for site in probes]
@@ -76,7 +78,7 @@ def observe(attack) -> dict:
     """Everything the attacker can see of the hidden listing, from each of its sites."""
     api, client = attack["api"], attack["client"]
     seen: dict = {}
-    for site, demand in zip(attack["probes"], attack["demands"]):
+    for site, demand in zip(attack["probes"], attack["demands"], strict=True):
         listed = api.get(PATHS["supply"], query_string={"near_site_id": site.id, "sort": "distance"}).get_json()
         seen[f"api {site.id}"] = [(i["id"], i["distance_km"]) for i in listed["items"]]
         seen[f"bisection {site.id}"] = bisect_within_km(api, site.id)
@@ -125,7 +127,7 @@ def test_trilateration_from_bisection_misses_a_site_at_a_cells_corner_by_more_th
     radii = [bisect_within_km(attack["api"], s.id) for s in attack["probes"]]
     lats, lons = np.meshgrid(np.arange(37.9, 38.2, 0.002), np.arange(106.5, 106.9, 0.002), indexing="ij")
     misfit = sum((listing_service.distances_km(float(p[0]), float(p[1]), lats.ravel(), lons.ravel()) - r) ** 2
-                 for p, r in zip(PROBES, radii))
+                 for p, r in zip(PROBES, radii, strict=True))
     best = (lats.ravel()[misfit.argmin()], lons.ravel()[misfit.argmin()])  # the estimate that fits all radii best
     assert km(best, corner) > 5, (best, radii)
 

@@ -170,7 +170,7 @@ def test_a_strong_password_registers(client, password):
 
 
 def test_a_new_password_must_be_strong_too(client, logged_in):
-    client, user = logged_in()
+    client, _user = logged_in()
     client.get("/lang/en")
     response = post_form(client, "/auth/account", {"current_password": PASSWORD, "password": "1234567890",
                                                    "confirm": "1234567890"})
@@ -240,7 +240,8 @@ def test_guessing_codes_through_the_api_is_limited_per_account_from_any_address(
     good = code_for()
     bad = [f"{n:06d}" for n in range(100000, 100020) if f"{n:06d}" not in {code_for(-1), good, code_for(1)}]
     for i in range(3):  # a stranger without the password: refused, and no code is ever counted
-        assert token_attempt(client, user.email, "wrong-password", {"REMOTE_ADDR": f"198.51.100.{i}"}).status_code == 401
+        address = {"REMOTE_ADDR": f"198.51.100.{i}"}
+        assert token_attempt(client, user.email, "wrong-password", address).status_code == 401
     for i, code in enumerate(bad[:5]):
         answer = token_attempt(client, user.email, PASSWORD, {"REMOTE_ADDR": f"203.0.113.{i}"}, totp=code)
         assert answer.status_code == 401
@@ -296,7 +297,7 @@ def test_moving_a_second_factor_to_a_new_phone_needs_the_password(client, db, ma
 
 
 def test_producers_may_enrol_but_need_not(client, logged_in):
-    client, user = logged_in(kind="producer")
+    client, _user = logged_in(kind="producer")
     assert client.get("/org/").status_code == 200
     assert 'id="totp-secret"' in client.get("/auth/account").get_data(as_text=True)
 
@@ -314,7 +315,7 @@ def client_with_cookie(app, value):
 
 
 def test_an_old_session_cookie_is_refused_after_logout(app, client, logged_in):
-    client, user = logged_in()
+    client, _user = logged_in()
     copied = session_cookie(client)
     assert client_with_cookie(app, copied).get("/org/").status_code == 200
     post_form(client, "/auth/logout", {})
@@ -391,7 +392,7 @@ def test_the_tokens_page_sets_and_shows_the_expiry(client, db, logged_in):
     from marketplace.clock import to_cst
     from marketplace.models import ApiToken
 
-    client, user = logged_in()
+    client, _user = logged_in()
     refused = post_form(client, "/auth/tokens", {"name": "地磅", "days": "400"}, page="/auth/tokens")
     assert refused.status_code == 200 and 'value="400"' in refused.get_data(as_text=True)
     assert db.session.scalar(select(ApiToken)) is None
@@ -402,7 +403,6 @@ def test_the_tokens_page_sets_and_shows_the_expiry(client, db, logged_in):
 
 def test_the_operator_resets_a_lost_second_factor(app, client, db, make_user):
     from marketplace.models import AuditEntry, User
-
     from marketplace.services import tokens
 
     regulator = make_user(kind="regulator")

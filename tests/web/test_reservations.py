@@ -1,6 +1,6 @@
 """Reservations cannot be weaponised: a utiliser's huge demand and Find matches lock no supply until it
 accepts, then only briefly and up to its share; withdrawing or editing a listing ends its proposals."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -80,7 +80,7 @@ def test_a_weaponised_find_matches_reserves_nothing_and_is_bounded_by_the_share_
     assert sum(p["tonnes"] for p in got) == 3_000
 
     # The attacker accepts all of its proposals: now they hold, up to its cap and only for a few hours.
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     for p in proposals:
         accepted = attacker.post(f"{API}/proposals/{p['id']}/accept")
         assert accepted.status_code == 200, accepted.get_json()
@@ -121,7 +121,7 @@ def test_the_hold_ends_after_its_hours_and_frees_the_tonnes(fly_ash_market, db, 
     held = sum(p["tonnes"] for p in offered)
     assert free_supply(db) == 50_000 - held
     # five hours later (the hold is four): nothing is held; the next round expires the proposals
-    later = datetime.now(timezone.utc) + timedelta(hours=5)
+    later = datetime.now(UTC) + timedelta(hours=5)
     monkeypatch.setattr(proposals, "utcnow", lambda: later)
     monkeypatch.setattr(rounds, "utcnow", lambda: later)
     assert free_supply(db) == 50_000
@@ -162,7 +162,8 @@ def test_withdrawing_or_editing_a_listing_ends_its_pending_proposals_at_once(fly
     producer_of = {s.id: s.organisation_id for s in fly_ash_market["supplies"]}
     from marketplace.models import User
 
-    producer = db.session.scalar(select(User).where(User.organisation_id == producer_of[offered[0]["supply_listing_id"]]))
+    producer_org_id = producer_of[offered[0]["supply_listing_id"]]
+    producer = db.session.scalar(select(User).where(User.organisation_id == producer_org_id))
     from marketplace.errors import Conflict
 
     with pytest.raises(Conflict):

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.models import (Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus,
-                                SupplyListing)
+from marketplace.errors import MarketplaceError
+from marketplace.models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing
 from marketplace.services import listings as listing_service
 from marketplace.services import proposals, rounds, tariff
 from matching import Instance, SolveOptions, solve, validate
@@ -124,7 +124,7 @@ def test_declined_and_expired_proposals_free_their_tonnes(market, db):
     offered = {(p.supply_listing_id, p.demand_listing_id) for p in again.proposals}
     assert (first.supply_listing_id, first.demand_listing_id) in offered
     assert db.session.get(Proposal, second.id).status == ProposalStatus.EXPIRED
-    with pytest.raises(Exception):
+    with pytest.raises(MarketplaceError):
         proposals.decide(parties(market, second)[0], second.id, "accept")
     db.session.rollback()
 
@@ -142,7 +142,8 @@ def test_overlapping_rounds_cannot_promise_more_than_a_listing_has(market, db):
     db.session.commit()
     supply_id = market["s2"].id
     pa = next(p for p in round_a.proposals if p.supply_listing_id == supply_id)
-    pb = next(p for p in round_b.proposals if p.supply_listing_id == supply_id and p.demand_listing_id == pa.demand_listing_id)
+    pb = next(p for p in round_b.proposals
+              if p.supply_listing_id == supply_id and p.demand_listing_id == pa.demand_listing_id)
     for proposal in (pa, pb):
         producer, consumer = parties(market, proposal)
         proposals.decide(producer, proposal.id, "accept")
@@ -211,7 +212,7 @@ def test_round_skips_pairs_within_one_organisation(make_user, make_site, market,
         "period_end": TODAY + timedelta(days=30), "max_haul_km": 100})
     db.session.commit()
     round_ = run_round(market["operator"])
-    assert all(not (p.producer_org_id == p.consumer_org_id) for p in round_.proposals)
+    assert all(p.producer_org_id != p.consumer_org_id for p in round_.proposals)
     assert own_demand.id not in {p.demand_listing_id for p in round_.proposals} or all(
         p.producer_org_id != both.organisation_id for p in round_.proposals if p.demand_listing_id == own_demand.id)
 
@@ -342,7 +343,8 @@ def test_the_api_flow(market, client, db):
     assert done["status"] == "agreed" and done["agreement_id"]
     agreement = client.get(f"/api/v1/agreements/{done['agreement_id']}", headers=consumer).get_json()
     assert agreement["tonnes"] == 500 and agreement["producer"] == market["p1"].organisation.name
-    assert [a["id"] for a in client.get("/api/v1/agreements", headers=producer).get_json()["items"]] == [agreement["id"]]
+    listed = client.get("/api/v1/agreements", headers=producer).get_json()["items"]
+    assert [a["id"] for a in listed] == [agreement["id"]]
     stranger = api_token(client, market["c2"])
     assert client.get(f"/api/v1/agreements/{agreement['id']}", headers=stranger).status_code == 404
     assert client.get(f"/api/v1/proposals/{p['id']}", headers=stranger).status_code == 404

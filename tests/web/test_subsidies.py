@@ -144,7 +144,7 @@ def test_a_ledger_entry_is_never_counted_twice(utiliser, db):
 
 
 def test_new_deliveries_make_a_top_up_claim_over_the_whole_year(utiliser, db):
-    agreement, producer, consumer = utiliser
+    _agreement, _producer, consumer = utiliser
     baseline(db, consumer, "10")
     first = subsidies.prepare_claim(consumer, YEAR)
     subsidies.submit_claim(consumer, first.id)
@@ -325,7 +325,7 @@ def test_dashboard_exports_match_the_page(demo, client, db):
     header, data = rows[0], rows[1:]
     assert len(data) == 5
     for row in data:
-        record = dict(zip(header, row))
+        record = dict(zip(header, row, strict=False))
         assert f'/subsidies/claims/{record["id"]}"' in page and record["amount_yuan"] in page
     city = client.get(f"/subsidies/dashboard/city.csv?year={year}").get_data(as_text=True).lstrip("\ufeff")
     for line in city.splitlines()[1:]:

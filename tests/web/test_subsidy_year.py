@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from marketplace.clock import utcnow
 from marketplace.extensions import db
-from marketplace.models import (AuditEntry, Baseline, LedgerEntry, ListingStatus, Recovery, SubsidyClaim,
-                                SupplyListing)
+from marketplace.models import AuditEntry, Baseline, LedgerEntry, ListingStatus, Recovery, SubsidyClaim, SupplyListing
 from marketplace.services import corrections, deliveries, ledger, listing_files, subsidies
 from marketplace.services.generation import CST
 from tests.web.conftest import login, post_form, token_request
@@ -85,7 +84,7 @@ def r_user(headers):
 
 @pytest.fixture
 def parties(deal, client, make_user):
-    _, producer, consumer = deal
+    _, _producer, consumer = deal
     regulator = make_user(kind="regulator")
     c, r = token(client, consumer), token(client, regulator)
     _regulators[r["Authorization"]] = regulator
@@ -121,7 +120,7 @@ STEPS = [("40010", "400000.00", "400000.00"),       # 40 kt at 10
 
 
 def test_top_ups_at_the_band_edges_and_the_cap_never_depend_on_the_split(deal, parties, client, db):
-    c, r, regulator = parties
+    c, r, _regulator = parties
     approved_baseline(db, deal[2], "10")
     paid = Decimal(0)
     for added, total, top_up in STEPS:
@@ -352,7 +351,7 @@ def test_a_claim_for_a_future_year_is_refused_clearly(deal, client, db):
     ("/subsidies/loans", {"name": "粉煤灰制砖示范线", "year": str(YEAR), "loan_yuan": "12345"}, "loan_yuan"),
 ])
 def test_subsidy_forms_keep_what_was_typed(logged_in, db, url, data, field):
-    client, user = logged_in(kind="consumer")
+    client, _user = logged_in(kind="consumer")
     resp = post_form(client, url, data, page="/subsidies/")
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)

@@ -31,8 +31,12 @@ OPEN_POPUPS = """
 () => Array.from(document.querySelectorAll("[data-map-url]")).flatMap(element => {
   const texts = [];
   element.mapLayers.eachLayer(layer => {
-    if (layer.getPopup()) { layer.openPopup(); texts.push(layer.getPopup().getElement().textContent); layer.closePopup(); }
-    if (layer.getTooltip()) { layer.openTooltip(); texts.push(layer.getTooltip().getElement().textContent); layer.closeTooltip(); }
+    if (layer.getPopup()) {
+      layer.openPopup(); texts.push(layer.getPopup().getElement().textContent); layer.closePopup();
+    }
+    if (layer.getTooltip()) {
+      layer.openTooltip(); texts.push(layer.getTooltip().getElement().textContent); layer.closeTooltip();
+    }
   });
   return texts;
 })
@@ -99,7 +103,7 @@ def visit(page, url):
     assert response.status == 200, url
     for element in page.locator("[data-map-url]").all():
         expect(element).to_have_attribute("data-map-ready", re.compile(r"^\d+$"))
-    return page.evaluate(OPEN_POPUPS) + [page.locator("main").inner_text()]
+    return [*page.evaluate(OPEN_POPUPS), page.locator("main").inner_text()]
 
 
 def test_payloads_stay_text_for_every_party_and_staff(page, site_url, hostile_market):
@@ -124,14 +128,14 @@ def test_payloads_stay_text_for_every_party_and_staff(page, site_url, hostile_ma
               f"/match/agreements/{m['agreement']}", f"/listings/supply/{m['supply'].id}",
               f"/listings/supply/{m['far'].id}", "/deliveries/ledger",
               "/subsidies/"]
-    party = common + ["/listings/mine", "/org/", "/org/users", "/auth/tokens", "/auth/account"]
+    party = [*common, "/listings/mine", "/org/", "/org/users", "/auth/tokens", "/auth/account"]
     own_demand = f"/listings/demand/{m['demand'].id}"  # fully matched: only its owner and staff open it
-    staff = common + [own_demand, f"/match/rounds/{m['round'].id}", "/match/rounds/", "/admin/organisations",
-                      f"/admin/organisations/{m['producer'].organisation_id}",
-                      f"/admin/organisations/{m['consumer'].organisation_id}", "/subsidies/dashboard",
-                      "/deliveries/utilisation"]
+    staff = [*common, own_demand, f"/match/rounds/{m['round'].id}", "/match/rounds/", "/admin/organisations",
+             f"/admin/organisations/{m['producer'].organisation_id}",
+             f"/admin/organisations/{m['consumer'].organisation_id}", "/subsidies/dashboard",
+             "/deliveries/utilisation"]
 
-    seen = {"producer": tour(m["producer"], party), "consumer": tour(m["consumer"], party + [own_demand]),
+    seen = {"producer": tour(m["producer"], party), "consumer": tour(m["consumer"], [*party, own_demand]),
             "regulator": tour(m["regulator"], staff), "operator": tour(m["operator"], staff)}
 
     assert dialogs == []

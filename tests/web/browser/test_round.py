@@ -48,7 +48,7 @@ def test_operator_runs_a_round_and_both_parties_accept(page, site_url, runner, d
     expect(page.locator("#agreement")).to_contain_text(f"{agreement.tonnes:,}")
 
 
-def test_the_round_page_follows_a_round_through_the_real_queue(page, site_url, real_queue, gypsum, db):
+def test_the_round_page_follows_a_round_through_the_real_queue(page, site_url, real_queue, gypsum, db):  # noqa: F811 (fixtures)
     """The round page shows "queued" while no worker runs, then its script (no inline code: the CSP refuses
     it) polls the status and shows the results once a worker has run the round."""
     from tests.web.conftest import PASSWORD
@@ -72,7 +72,7 @@ def test_the_round_page_follows_a_round_through_the_real_queue(page, site_url, r
         consumer.stop(graceful=True)
 
 
-def test_a_queued_round_is_cancelled_from_its_page(page, site_url, real_queue, gypsum, db):
+def test_a_queued_round_is_cancelled_from_its_page(page, site_url, real_queue, gypsum, db):  # noqa: F811 (fixtures)
     from marketplace.models import MatchRound, RoundStatus
     from tests.web.conftest import PASSWORD
 

@@ -1,0 +1,11 @@
+"""Every enum of a status or kind column, in one namespace (templates get it as `enums`: compare
+`claim.status == enums.ClaimStatus.DRAFT`, never with a bare string). Each is a CHECK in the database."""
+from .delivery import LedgerKind, ShipmentStatus
+from .listing import ListingStatus, Use
+from .matching import Decision, ProposalStatus, RoundScope, TransportMode
+from .organisation import OrgKind, UserRole, VerificationStatus
+from .subsidy import BaselineStatus, ClaimStatus, LoanStatus, RecoveryStatus, SchemeMode, Settlement
+
+__all__ = ["BaselineStatus", "ClaimStatus", "Decision", "LedgerKind", "ListingStatus", "LoanStatus", "OrgKind",
+           "ProposalStatus", "RecoveryStatus", "RoundScope", "SchemeMode", "Settlement", "ShipmentStatus",
+           "TransportMode", "Use", "UserRole", "VerificationStatus"]
