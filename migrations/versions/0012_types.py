@@ -6,7 +6,7 @@ would violate them and stops with a message naming the table, the column and the
 leaving a half-migrated database or a bare constraint error.
 
 Revision ID: 0012_types
-Revises: 0009
+Revises: 0013_papers
 Create Date: 2026-12-01 07:30:00
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0012_types'
-down_revision = '0009'
+down_revision = '0013_papers'
 branch_labels = None
 depends_on = None
 
@@ -31,6 +31,8 @@ CHECKS = (
     ('demand_listing', 'status', 'listing_status', LISTING_STATUSES),
     ('demand_listing', 'use', 'use', USES),
     ('match_round', 'scope', 'scope', ('market', 'demand', 'supply')),
+    ('match_round', 'status', 'round_status',
+     ('queued', 'building', 'solving', 'writing', 'done', 'failed', 'cancelled')),
     ('proposal', 'mode', 'mode', ('road', 'rail')),
     ('proposal', 'status', 'proposal_status',
      ('pending', 'agreed', 'declined', 'expired', 'lapsed', 'withdrawn')),

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 ENUM_COLUMNS = {
     ("organisation", "kind"), ("organisation", "verification"), ("user", "role"),
     ("supply_listing", "status"), ("demand_listing", "status"), ("demand_listing", "use"),
-    ("match_round", "scope"), ("proposal", "mode"), ("proposal", "status"), ("proposal", "producer_decision"),
+    ("match_round", "scope"), ("match_round", "status"), ("proposal", "mode"), ("proposal", "status"), ("proposal", "producer_decision"),
     ("proposal", "consumer_decision"), ("agreement", "mode"), ("agreement", "use"), ("shipment", "status"),
     ("ledger_entry", "kind"), ("subsidy_scheme", "mode"), ("baseline", "status"), ("subsidy_claim", "status"),
     ("subsidy_recovery", "status"), ("subsidy_recovery", "settlement"), ("loan_project", "status"),
@@ -113,7 +113,7 @@ def test_the_migration_stops_on_rows_the_enums_do_not_know(tmp_path):
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "FLASK_DEBUG": "1"}
     env.pop("TEST_DATABASE_URL", None)
     flask = [sys.executable, "-m", "flask", "--app", "wsgi", "db"]
-    assert subprocess.run([*flask, "upgrade", "0009"], cwd=root, env=env, capture_output=True).returncode == 0
+    assert subprocess.run([*flask, "upgrade", "0013_papers"], cwd=root, env=env, capture_output=True).returncode == 0
     with sqlite3.connect(path) as conn:
         conn.execute("INSERT INTO organisation (name, credit_code, kind, verification, created_at) "
                      "VALUES ('旧企业', '91640100MA0000001X', 'recycler', 'pending', '2026-01-01 00:00:00')")
@@ -121,6 +121,6 @@ def test_the_migration_stops_on_rows_the_enums_do_not_know(tmp_path):
     assert result.returncode != 0
     assert "organisation.kind holds ['recycler']" in result.stderr
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0009",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0013_papers",)
         conn.execute("UPDATE organisation SET kind = 'consumer' WHERE kind = 'recycler'")
     assert subprocess.run([*flask, "upgrade"], cwd=root, env=env, capture_output=True).returncode == 0

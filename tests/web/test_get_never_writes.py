@@ -67,7 +67,14 @@ def demo(db):
     db.session.execute(update(Proposal).where(Proposal.id == proposal.id)
                        .values(status=ProposalStatus.PENDING, expires_at=utcnow() - timedelta(hours=1)))
     db.session.commit()
-    return {"ended": ended.id, "proposal": proposal.id}
+    from marketplace.models import User
+    from marketplace.services.papers import co2
+
+    agreement = db.session.scalar(select(Agreement).order_by(Agreement.id))
+    producer = db.session.scalar(select(User).where(User.organisation_id == agreement.producer_org_id))
+    certificate = co2.issue(producer, "agreement", today_cst().year, agreement.id)  # its public pages are walked too
+    db.session.commit()
+    return {"ended": ended.id, "proposal": proposal.id, "token": certificate.token}
 
 
 def _first(db, column, *where):
@@ -92,6 +99,7 @@ def _ids(db, user: User | None, demo) -> dict[str, object]:
         "entry_id": _first(db, LedgerEntry.id),
         "seq": _first(db, LedgerEntry.seq),
         "code": "en",
+        "token": demo["token"],
     }
 
 
