@@ -9,7 +9,7 @@ from .. import maps
 from ..errors import ValidationError
 from ..deliveries.panel import agreement_panel
 from ..extensions import db
-from ..models import MatchRound, TariffVersion
+from ..models import TariffVersion
 from ..services import agreements, listings, proposals, rounds
 from ..services import tariff as tariff_service
 from ..web import run_service, staff_required
@@ -20,10 +20,9 @@ from .forms import DecisionForm, RoundForm, TariffForm
 @bp.route("/rounds/")
 @login_required
 def round_list():
-    query = select(MatchRound).order_by(MatchRound.id.desc()).limit(200)
-    if not current_user.organisation.is_staff:
-        query = query.where(MatchRound.organisation_id == current_user.organisation_id)
-    return render_template("matches/rounds.html", rounds=list(db.session.scalars(query)), form=RoundForm(),
+    listed = rounds.recent_rounds(current_user)
+    return render_template("matches/rounds.html", rounds=[r for r, _n in listed],
+                           proposal_counts={r.id: n for r, n in listed}, form=RoundForm(),
                            tariff=tariff_service.tariff_in_force())
 
 

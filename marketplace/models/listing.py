@@ -9,7 +9,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from ..extensions import db
@@ -40,6 +40,16 @@ def _listing_checks() -> tuple:
         CheckConstraint("tonnes_promised >= 0 AND tonnes_promised <= tonnes", name="promised_within_tonnes"),
         CheckConstraint("period_end >= period_start", name="period_order"),
         CheckConstraint("max_haul_km > 0", name="haul_positive"),
+    )
+
+
+def _listing_indexes(table: str, price: str) -> tuple[Index, ...]:
+    """Indexes for the browse page's filters and sorts (each sort ends on the id, as the queries do)."""
+    return (
+        Index(f"ix_{table}_site_id", "site_id"),
+        Index(f"ix_{table}_material_status", "material_id", "status"),
+        Index(f"ix_{table}_price_id", price, "id"),
+        Index(f"ix_{table}_tonnes_id", "tonnes", "id"),
     )
 
 
@@ -98,7 +108,7 @@ class ListingMixin:
 
 class SupplyListing(ListingMixin, db.Model):
     __tablename__ = "supply_listing"
-    __table_args__ = _listing_checks()
+    __table_args__ = _listing_checks() + _listing_indexes("supply_listing", "price_yuan_per_t")
     side = "supply"
 
     grade: Mapped[str | None] = mapped_column(String(20))
@@ -116,7 +126,7 @@ class SupplyListing(ListingMixin, db.Model):
 
 class DemandListing(ListingMixin, db.Model):
     __tablename__ = "demand_listing"
-    __table_args__ = _listing_checks()
+    __table_args__ = _listing_checks() + _listing_indexes("demand_listing", "max_delivered_price_yuan_per_t")
     side = "demand"
 
     min_grade: Mapped[str | None] = mapped_column(String(20))

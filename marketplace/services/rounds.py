@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from matching import Instance, InstanceError, SolveOptions, solve
@@ -208,6 +208,17 @@ def get_round(viewer: User, round_id: int) -> MatchRound:
     if round_ is None or not can_see_round(viewer, round_):
         raise NotFound(_l("No such round."))
     return round_
+
+
+def recent_rounds(viewer: User, limit: int = 200) -> list[tuple[MatchRound, int]]:
+    """The latest rounds the viewer started (all of them for staff), each with its number of proposals,
+    counted by one aggregate (not by loading every proposal of every round)."""
+    counts = (select(Proposal.round_id, func.count().label("n")).group_by(Proposal.round_id).subquery())
+    query = (select(MatchRound, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.round_id == MatchRound.id)
+             .order_by(MatchRound.id.desc()).limit(limit))
+    if not viewer.organisation.is_staff:
+        query = query.where(MatchRound.organisation_id == viewer.organisation_id)
+    return [(r, int(n)) for r, n in db.session.execute(query).all()]
 
 
 def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:

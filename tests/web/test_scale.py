@@ -1,0 +1,189 @@
+"""Pages at province scale: distances computed in the database equal the confidentiality rule computed in
+Python, and the number of SQL statements a page sends does not grow with the number of rows it shows."""
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from sqlalchemy import event, select
+
+from marketplace.clock import today_cst
+from marketplace.models import DemandListing, ListingStatus, Material, Site, SupplyListing
+from marketplace.services import listings as listing_service
+from tests.web.conftest import login, token_request
+
+API = "/api/v1"
+
+
+@contextmanager
+def statements(db) -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs."""
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, _params, _context, _many):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def add_listings(db, org, sites, n: int, side: str = "supply") -> list:
+    """n open listings spread over `sites`, written directly (the service's checks are not under test)."""
+    material = db.session.scalar(select(Material).where(Material.code == "fly_ash"))
+    today = today_cst()
+    rows = []
+    for i in range(n):
+        common = dict(organisation_id=org.id, site_id=sites[i % len(sites)].id, material_id=material.id,
+                      status=ListingStatus.OPEN, tonnes=100 + i, tonnes_promised=0, period_start=today,
+                      period_end=today + timedelta(days=60), max_haul_km=300, notes="")
+        rows.append(SupplyListing(**common, grade="II", quality={}, price_yuan_per_t=Decimal(10 + i))
+                    if side == "supply" else DemandListing(**common, quality_limits={}, use="cement",
+                                                           max_delivered_price_yuan_per_t=Decimal(50 + i)))
+    db.session.add_all(rows)
+    db.session.commit()
+    return rows
+
+
+# --- distances in the database ---------------------------------------------------------------------------
+
+#: Points on cell edges (0.1 x 0.125 degree grid) and just either side of them, where a float rule would slip.
+EDGES = [("38.100000", "106.750000"), ("38.099999", "106.749999"), ("38.000001", "106.625001"),
+         ("37.900000", "106.125000"), ("38.200000", "105.875000"), ("36.000000", "106.000000")]
+
+
+def test_database_distances_equal_the_python_rule_for_hidden_and_visible_sites(client, db, make_user, make_site):
+    """The API's distance filter, sort and figures (now computed in SQL) give exactly what the Python rule
+    (distances_from: exact for one's own sites, from the cell centre in 5 km steps for hidden ones) gives."""
+    rng = random.Random(17)
+    producer = make_user(kind="producer")
+    viewer = make_user(kind="consumer")
+    points = EDGES + [(f"{rng.uniform(35.3, 39.4):.6f}", f"{rng.uniform(104.3, 107.6):.6f}") for _ in range(40)]
+    hidden = [make_site(producer.organisation, name=f"h{i}", lat=lat, lon=lon) for i, (lat, lon) in enumerate(points)]
+    own = [make_site(viewer.organisation, name=f"o{i}", lat=lat, lon=lon) for i, (lat, lon) in enumerate(points[:8])]
+    add_listings(db, producer.organisation, hidden, len(hidden), "supply")
+    add_listings(db, viewer.organisation, own, len(own), "demand")
+    origin = own[0]
+    token = client.post(f"{API}/auth/token", json=token_request(viewer)).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+
+    for side, model in (("supply", SupplyListing), ("demand", DemandListing)):
+        rows = db.session.execute(select(model.id, model.organisation_id, Site.lat, Site.lon)
+                                  .join(Site, model.site_id == Site.id)).all()
+        with client.application.app_context():
+            viewer_now = db.session.merge(viewer)
+            expected = listing_service.distances_from(viewer_now, origin.lat, origin.lon, rows)
+        for within in (None, 30, 100, 250):
+            query = f"near_site_id={origin.id}&per_page=100" + (f"&within_km={within}" if within else "")
+            body = client.get(f"{API}/{side}-listings?{query}", headers=auth).get_json()
+            want = sorted(((d, i) for i, d in expected.items() if within is None or d <= within))
+            assert [(item["distance_km"], item["id"]) for item in body["items"]] == want, (side, within)
+            assert body["total"] == len(want)
+
+
+def test_the_cell_centre_in_sql_is_the_decimal_one_bit_for_bit(app, db, make_user, make_site):
+    from sqlalchemy import literal
+
+    with app.app_context():
+        mlat, mlon = listing_service._cell_micro()
+        for lat, lon in [*EDGES, ("-33.850000", "-70.650001")]:
+            got = db.session.execute(select(listing_service._sql_cell_centre(literal(Decimal(lat)), mlat),
+                                            listing_service._sql_cell_centre(literal(Decimal(lon)), mlon))).one()
+            assert tuple(got) == listing_service.coarse_position(lat, lon), (lat, lon)
+
+
+def test_a_distance_filter_sends_no_list_of_listing_ids(client, db, make_user, make_site):
+    """The statements of a distance-filtered page are the same text for 3 listings as for 33 (an `IN` list of
+    the matching ids, as before, grows with them)."""
+    viewer = make_user(kind="consumer")
+    producer = make_user(kind="producer")
+    site = make_site(viewer.organisation)
+    theirs = [make_site(producer.organisation)]
+    login(client, viewer)
+
+    def sent_for_page() -> list[str]:
+        with statements(db) as sent:
+            assert client.get(f"/listings/supply?near_site_id={site.id}&within_km=100").status_code == 200
+        return sent
+
+    add_listings(db, producer.organisation, theirs, 3)
+    few = sent_for_page()
+    add_listings(db, producer.organisation, theirs, 30)
+    assert sent_for_page() == few
+
+
+# --- statements per page ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def market(db, make_user, make_site):
+    """A producer and a consumer, each with two sites, and a way to give them n listings on each side."""
+    producer, consumer = make_user(kind="producer"), make_user(kind="consumer")
+    psites = [make_site(producer.organisation, name=f"p{i}", lat=f"38.{i}5", lon="106.4") for i in range(2)]
+    csites = [make_site(consumer.organisation, name=f"c{i}", lat=f"37.{i}5", lon="106.2") for i in range(2)]
+
+    def fill(n: int) -> None:
+        add_listings(db, producer.organisation, psites, n, "supply")
+        add_listings(db, consumer.organisation, csites, n, "demand")
+
+    return {"producer": producer, "consumer": consumer, "psites": psites, "csites": csites, "fill": fill}
+
+
+def listing_pages(market) -> list[str]:
+    near = market["csites"][0].id
+    supply_id = SupplyListing.query.order_by(SupplyListing.id).first().id
+    return ["/listings/supply", "/listings/demand",
+            "/listings/supply?material=fly_ash&grade=II&min_tonnes=1&sort=price",
+            "/listings/supply?county=Lingwu&max_price=1000&sort=-tonnes&per_page=100",
+            f"/listings/supply?near_site_id={near}", f"/listings/supply?near_site_id={near}&within_km=200",
+            f"/listings/supply?near_site_id={near}&within_km=200&sort=-price&per_page=100",
+            f"/listings/supply/{supply_id}", "/listings/mine", "/listings/supply/map.json?per_page=100",
+            f"/listings/supply/map.json?near_site_id={near}&per_page=100"]
+
+
+def api_pages(market) -> list[str]:
+    near = market["csites"][0].id
+    return [f"{API}/supply-listings?per_page=100", f"{API}/demand-listings?per_page=100&mine=1",
+            f"{API}/supply-listings?per_page=100&near_site_id={near}&within_km=300"]
+
+
+def count_per_page(client, db, urls, headers=None) -> dict[str, int]:
+    counts = {}
+    for url in urls:
+        with statements(db) as sent:
+            response = client.get(url, headers=headers or {})
+        assert response.status_code == 200, url
+        counts[url] = len(sent)
+    return counts
+
+
+def test_listing_pages_send_as_many_statements_for_50_rows_as_for_5(client, db, market):
+    """Browse (with and without filters and distance), detail, mine and the maps' JSON: the number of
+    statements is the same whether the page shows 5 listings or 50."""
+    login(client, market["consumer"])
+    market["fill"](5)
+    few = count_per_page(client, db, listing_pages(market))
+    market["fill"](45)
+    many = count_per_page(client, db, listing_pages(market))
+    assert many == few
+
+
+def test_api_lists_send_as_many_statements_for_50_rows_as_for_5(client, db, market):
+    token = client.post(f"{API}/auth/token", json=token_request(market["consumer"])).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    market["fill"](5)
+    few = count_per_page(client, db, api_pages(market), auth)
+    market["fill"](45)
+    many = count_per_page(client, db, api_pages(market), auth)
+    assert many == few
+
+
+def test_distances_km_matches_numpy(app):
+    one_degree = listing_service.distances_km(38.0, 106.0, np.array([39.0]), np.array([106.0]))[0]
+    assert np.isclose(one_degree, 111.2, atol=0.1)
