@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -539,16 +540,33 @@ def _box(lat0: Decimal | float, lon0: Decimal | float, km: float) -> list[Column
             Site.lon >= dec(lon0 - dlon_deg, False), Site.lon <= dec(lon0 + dlon_deg, True)]
 
 
-def search(viewer: User, side: str, s: Search) -> Results:
-    """Listings the viewer may see, filtered, sorted and paginated like the browse page and the API.
+@dataclass
+class _Filtered:
+    """What a search selects: the listing model, its conditions, the distance shown (if measured), the order."""
+    model: Any
+    where: list[ColumnElement[bool]]
+    needs_site: bool
+    distance: ColumnElement[Any] | None
+    order: list[Any]
 
-    Three statements whatever the page size or the number of listings: the origin site (when measuring
-    distances), the count, and the page (its ids chosen on the narrowest join, then loaded with site,
-    material and organisation). Distances are computed, filtered and sorted in the database."""
+    def narrow(self, *columns: Any) -> Select[Any]:
+        """The filtered rows on the narrowest join (the site only when a condition or the distance needs it)."""
+        query = select(*columns).select_from(self.model)
+        if self.needs_site:
+            query = query.join(Site, self.model.site_id == Site.id)
+        return query.where(*self.where)
+
+    def full(self, *columns: Any) -> Select[Any]:
+        """The listings with site, material and organisation loaded, the distance as a second column."""
+        model = self.model
+        return (select(model, *columns).join(Site, model.site_id == Site.id)
+                .options(contains_eager(model.site), joinedload(model.material), joinedload(model.organisation)))
+
+
+def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
     model = model_for(side)
     price = model.price_yuan_per_t if side == "supply" else model.max_delivered_price_yuan_per_t
     where: list[ColumnElement[bool]] = []
-    needs_site = bool(s.city or s.county or s.near_site_id is not None)
     if s.mine:
         where.append(model.organisation_id == viewer.organisation_id)
         if s.status:
@@ -583,34 +601,44 @@ def search(viewer: User, side: str, s: Search) -> Results:
         if s.within_km is not None:
             where += _box(origin.lat, origin.lon, s.within_km)
             where.append(distance <= s.within_km)
-
-    def narrow(*columns: Any) -> Select[Any]:
-        query = select(*columns).select_from(model)
-        if needs_site:
-            query = query.join(Site, model.site_id == Site.id)
-        return query.where(*where)
-
-    total = db.session.scalar(narrow(func.count()))
-    order = {"newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
-             "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
-    if distance is not None:
-        keys = [distance.label("km"), model.id.label("id")]
-        ranked = [distance, model.id] if s.sort == "distance" else order.get(s.sort, order["newest"])
-    else:
-        keys = [model.id.label("id")]
-        ranked = order.get(s.sort, order["newest"])
-    page = narrow(*keys).order_by(*ranked).offset((s.page - 1) * s.per_page).limit(s.per_page).subquery()
-    query = (select(model, page.c.km if distance is not None else literal(None))
-             .join(page, model.id == page.c.id).join(Site, model.site_id == Site.id)
-             .options(contains_eager(model.site), joinedload(model.material), joinedload(model.organisation)))
+    orders = {"newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
+              "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
+    order = orders.get(s.sort, orders["newest"])
     if distance is not None and s.sort == "distance":
+        order = [distance, model.id]
+    return _Filtered(model, where, bool(s.city or s.county or distance is not None), distance, order)
+
+
+def search(viewer: User, side: str, s: Search) -> Results:
+    """Listings the viewer may see, filtered, sorted and paginated like the browse page and the API.
+
+    Three statements whatever the page size or the number of listings: the origin site (when measuring
+    distances), the count, and the page (its ids chosen on the narrowest join, then loaded with site,
+    material and organisation). Distances are computed, filtered and sorted in the database."""
+    f = _filtered(viewer, side, s)
+    model = f.model
+    total = db.session.scalar(f.narrow(func.count()))
+    keys = [model.id.label("id")] + ([f.distance.label("km")] if f.distance is not None else [])
+    page = f.narrow(*keys).order_by(*f.order).offset((s.page - 1) * s.per_page).limit(s.per_page).subquery()
+    query = f.full(page.c.km if f.distance is not None else literal(None)).join(page, model.id == page.c.id)
+    if f.distance is not None and s.sort == "distance":
         query = query.order_by(page.c.km, model.id)
     else:
-        query = query.order_by(*order.get(s.sort, order["newest"]))
-    rows = db.session.execute(query).unique().all()
+        query = query.order_by(*f.order)
+    rows = db.session.execute(query).all()
     items = [row[0] for row in rows]
     distances = {row[0].id: float(row[1]) for row in rows if row[1] is not None}
     return Results(items=items, total=total or 0, page=s.page, per_page=s.per_page, distances=distances)
+
+
+def search_all(viewer: User, side: str, s: Search, batch: int = 1_000) -> Iterator[tuple[Any, float | None]]:
+    """Every listing of a search (all pages), in its order, with its shown distance: one statement streamed
+    in batches (a server-side cursor on PostgreSQL), so an export holds `batch` listings at a time."""
+    f = _filtered(viewer, side, s)
+    query = (f.full(f.distance if f.distance is not None else literal(None)).where(*f.where).order_by(*f.order)
+             .execution_options(yield_per=batch))
+    for listing, km in db.session.execute(query):
+        yield listing, None if km is None else float(km)
 
 
 # --- presentation --------------------------------------------------------------------------------------

@@ -187,3 +187,45 @@ def test_api_lists_send_as_many_statements_for_50_rows_as_for_5(client, db, mark
 def test_distances_km_matches_numpy(app):
     one_degree = listing_service.distances_km(38.0, 106.0, np.array([39.0]), np.array([106.0]))[0]
     assert np.isclose(one_degree, 111.2, atol=0.1)
+
+
+# --- exports ---------------------------------------------------------------------------------------------
+
+def test_listing_exports_stream_in_the_page_order_with_one_query(client, db, market):
+    """The CSV is a streamed response holding every listing in the browse order with its distance; the XLSX is
+    the same table; neither sends more statements for 50 listings than for 5."""
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    login(client, market["consumer"])
+    near = market["csites"][0].id
+    url = f"/listings/supply/export.{{}}?near_site_id={near}&within_km=500&sort=-price"
+
+    def export(fmt: str):
+        with statements(db) as sent:
+            response = client.get(url.format(fmt))
+            data = response.data
+        assert response.status_code == 200
+        return response, data, len(sent)
+
+    market["fill"](5)
+    _r, _d, few_csv = export("csv")
+    _r, _d, few_xlsx = export("xlsx")
+    market["fill"](45)
+    response, data, many_csv = export("csv")
+    assert "Content-Length" not in response.headers  # streamed: the old export sent one body of known size
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8").lstrip("\ufeff"))))
+    listed = client.get(f"/listings/supply?near_site_id={near}&within_km=500&sort=-price&per_page=100")
+    assert listed.status_code == 200
+    prices = [Decimal(r["price_yuan_per_t"]) for r in rows]
+    assert len(rows) == 50 and prices == sorted(prices, reverse=True)
+    assert all(r["distance_km"] for r in rows) and "organisation" not in rows[0]
+    assert "created_at (UTC+8)" in rows[0]
+    _r, xlsx, many_xlsx = export("xlsx")
+    sheet = load_workbook(io.BytesIO(xlsx)).active
+    table = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert table[0] == list(rows[0]) and len(table) == 51
+    assert [str(v) for v in table[1]][:3] == list(rows[0].values())[:3]
+    assert (many_csv, many_xlsx) == (few_csv, few_xlsx)
