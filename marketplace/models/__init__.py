@@ -7,6 +7,7 @@ from .matching import Agreement, MatchRound, Proposal, ProposalStatus, TariffVer
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .site import Site
+from .summary import LedgerMonthTotal
 from .subsidy import Baseline, ClaimEntry, ClaimEvent, LoanProject, Recovery, SubsidyClaim, SubsidyScheme
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
+    "LedgerMonthTotal",
     "Shipment",
     "Agreement",
     "MatchRound",

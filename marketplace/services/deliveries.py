@@ -7,17 +7,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import policy
-from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
+from ..clock import CST, as_utc, cst_year_bounds, iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
+from ..models import (Agreement, GenerationRecord, LedgerMonthTotal, Material, Organisation, Shipment,
+                      Site, SupplyListing, User)
 from .ledger import append_entry
 from .agreements import get_agreement
 from .values import get_row, in_range, parse_decimal, parse_int, parse_text
@@ -211,17 +213,20 @@ def _dispatch_sites(agreement_ids: set[int]) -> dict[int, Site]:
 
 def producers_over_declared(year: int) -> set[int]:
     """Producers whose utilised tonnes of a material in `year` exceed that year's declared generation plus
-    what they declared as stored before."""
-    utilised = _ledger_kg_by(year, lambda e, site: (e.producer_org_id, e.material))
-    declared: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    rows = db.session.execute(select(Site.organisation_id, GenerationRecord)
-                              .join(Site, GenerationRecord.site_id == Site.id)
-                              .options(joinedload(GenerationRecord.material))
-                              .where(GenerationRecord.month < date(year + 1, 1, 1)))
-    for org_id, record in rows:
-        key = (org_id, record.material.code)
-        declared[key] += record.tonnes_generated if record.month.year == year else record.tonnes_stored
-    return {org for (org, material), kg in utilised.items() if Decimal(kg) / 1000 > declared.get((org, material), 0)}
+    what they declared as stored before. Two aggregates: the ledger's monthly summary, the generation records."""
+    utilised = db.session.execute(
+        select(LedgerMonthTotal.producer_org_id, LedgerMonthTotal.material, func.sum(LedgerMonthTotal.net_kg))
+        .where(LedgerMonthTotal.month >= date(year, 1, 1), LedgerMonthTotal.month < date(year + 1, 1, 1))
+        .group_by(LedgerMonthTotal.producer_org_id, LedgerMonthTotal.material)).all()
+    this_year = GenerationRecord.month >= date(year, 1, 1)
+    declared_kg = func.sum(func.round(case((this_year, GenerationRecord.tonnes_generated),
+                                           else_=GenerationRecord.tonnes_stored) * 1000))
+    declared = {(org, material): Decimal(int(kg or 0)) / 1000 for org, material, kg in db.session.execute(
+        select(Site.organisation_id, Material.code, declared_kg)
+        .join(Site, GenerationRecord.site_id == Site.id).join(Material, GenerationRecord.material_id == Material.id)
+        .where(GenerationRecord.month < date(year + 1, 1, 1)).group_by(Site.organisation_id, Material.code))}
+    return {org for org, material, kg in utilised
+            if Decimal(int(kg or 0)) / 1000 > declared.get((org, material), 0)}
 
 
 # --- utilisation figures -------------------------------------------------------------------------------
@@ -229,21 +234,18 @@ def producers_over_declared(year: int) -> set[int]:
 year_bounds = cst_year_bounds  # the name the subsidies import
 
 
-def _ledger_kg_by(year: int, key) -> dict:
-    """Net kilograms of the year's ledger (by dispatch date, reversals included), grouped by key(entry, site)."""
-    start, end = year_bounds(year)
-    rows = db.session.execute(
-        select(LedgerEntry, Site).join(Agreement, LedgerEntry.agreement_id == Agreement.id)
-        .join(SupplyListing, Agreement.supply_listing_id == SupplyListing.id)
-        .join(Site, SupplyListing.site_id == Site.id)
-        .where(LedgerEntry.dispatched_at >= start, LedgerEntry.dispatched_at < end))
-    totals: dict = defaultdict(int)
-    for entry, site in rows:
-        totals[key(entry, site)] += entry.net_kg
-    return totals
-
-
 GROUPS = ("region", "city", "park", "material", "organisation", "month")
+
+
+def _group_columns(group_by: str, site_org: Any, material: Any, month: Any) -> list[Any]:
+    """The columns a utilisation group is made of (its display key is built from them in Python)."""
+    return {"region": [Site.county], "city": [Site.city], "park": [Site.industrial_park], "material": [material],
+            "organisation": [site_org], "month": [month]}[group_by]
+
+
+def _milli(column: Any) -> Any:
+    """SUM of a three-place tonnes column in whole kilograms: exact on SQLite's floats as on numeric."""
+    return func.sum(func.round(column * 1000))
 
 
 def utilisation(year: int, group_by: str) -> list[dict]:
@@ -252,31 +254,51 @@ def utilisation(year: int, group_by: str) -> list[dict]:
 
     The utilisation rate is (generated - stored) / generated: what was not put into storage was used, in-house,
     through the platform or elsewhere (as the region's statistics count it). The platform's share is the
-    confirmed ledger tonnes / generated."""
+    confirmed ledger tonnes / generated. Two aggregate statements: the generation records grouped in the
+    database, and the ledger's kilograms from its monthly summary (LedgerMonthTotal), never the entries."""
     if group_by not in GROUPS:
         raise ValidationError(_l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)), field="group_by")
-    orgs = {o.id: o.name for o in db.session.scalars(select(Organisation))}
+    org_names: dict[int, str] = {}
 
-    def key_of(site: Site, material: str, org_id: int, month: int):
-        return {"region": site.county or "—", "city": site.city or "—", "park": site.industrial_park or "—",
-                "material": material, "organisation": orgs.get(org_id, str(org_id)),
-                "month": f"{year}-{month:02d}"}[group_by]
+    def key_of(value: Any) -> str:
+        if group_by == "organisation":
+            return org_names.get(value, str(value))
+        if group_by == "month":
+            return f"{year}-{value.month:02d}"
+        if group_by == "material":
+            return value
+        return value or "—"
+
+    generated_cols = _group_columns(group_by, Site.organisation_id, Material.code, GenerationRecord.month)
+    generation = db.session.execute(
+        select(*generated_cols, _milli(GenerationRecord.tonnes_generated),
+               _milli(GenerationRecord.tonnes_used_in_house), _milli(GenerationRecord.tonnes_stored))
+        .join(Site, GenerationRecord.site_id == Site.id).join(Material, GenerationRecord.material_id == Material.id)
+        .where(GenerationRecord.month >= date(year, 1, 1), GenerationRecord.month < date(year + 1, 1, 1))
+        .group_by(*generated_cols)).all()
+    ledger_cols = _group_columns(group_by, LedgerMonthTotal.producer_org_id, LedgerMonthTotal.material,
+                                 LedgerMonthTotal.month)
+    platform = db.session.execute(
+        select(*ledger_cols, func.sum(LedgerMonthTotal.net_kg)).join(Site, LedgerMonthTotal.site_id == Site.id)
+        .where(LedgerMonthTotal.month >= date(year, 1, 1), LedgerMonthTotal.month < date(year + 1, 1, 1))
+        .group_by(*ledger_cols)).all()
+    if group_by == "organisation":
+        ids = {row[0] for row in generation} | {row[0] for row in platform}
+        org_names.update(db.session.execute(select(Organisation.id, Organisation.name)
+                                            .where(Organisation.id.in_(ids))).all())
+
+    def tonnes(kg: Any) -> Decimal:
+        return Decimal(int(kg or 0)) / 1000
 
     table: dict = defaultdict(lambda: {"generated": Decimal(0), "in_house": Decimal(0), "platform_kg": 0,
                                        "stored": Decimal(0)})
-    rows = db.session.execute(
-        select(GenerationRecord, Site).join(Site, GenerationRecord.site_id == Site.id)
-        .options(joinedload(GenerationRecord.material))
-        .where(GenerationRecord.month >= date(year, 1, 1), GenerationRecord.month < date(year + 1, 1, 1)))
-    for record, site in rows:
-        row = table[key_of(site, record.material.code, site.organisation_id, record.month.month)]
-        row["generated"] += record.tonnes_generated
-        row["in_house"] += record.tonnes_used_in_house
-        row["stored"] += record.tonnes_stored
-    platform = _ledger_kg_by(year, lambda e, site: key_of(site, e.material, e.producer_org_id,
-                                                         to_cst(e.dispatched_at).month))
-    for key, kg in platform.items():
-        table[key]["platform_kg"] += kg
+    for value, generated, in_house, stored in generation:
+        row = table[key_of(value)]
+        row["generated"] += tonnes(generated)
+        row["in_house"] += tonnes(in_house)
+        row["stored"] += tonnes(stored)
+    for value, kg in platform:
+        table[key_of(value)]["platform_kg"] += int(kg or 0)
     out = []
     for key in sorted(table, key=str):
         row = table[key]
