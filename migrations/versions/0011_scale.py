@@ -33,7 +33,7 @@ def _backfill_ledger_month_totals():
              .select_from(entry.join(agreement, agreement.c.id == entry.c.agreement_id)
                           .join(listing, listing.c.id == agreement.c.supply_listing_id)))
     totals = defaultdict(int)
-    for at, site_id, org_id, material, kg in conn.execution_options(yield_per=10_000).execute(query):
+    for at, site_id, org_id, material, kg in conn.execute(query.execution_options(yield_per=10_000)):
         utc = at.replace(tzinfo=None) if at.tzinfo is None else at.astimezone(timezone.utc).replace(tzinfo=None)
         month = (utc + timedelta(hours=8)).date().replace(day=1)
         totals[(month, site_id, org_id, material)] += kg
