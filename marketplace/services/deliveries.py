@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+
+import numpy as np
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
@@ -161,13 +163,6 @@ FLAG_TEXT = {
 }
 
 
-def _km(lat1, lon1, lat2, lon2) -> float:
-    from .listings import distances_km
-    import numpy as np
-
-    return float(distances_km(float(lat1), float(lon1), np.array([float(lat2)]), np.array([float(lon2)]))[0])
-
-
 def shipments_of(agreement: Agreement) -> list[Shipment]:
     return list(db.session.scalars(select(Shipment).where(Shipment.agreement_id == agreement.id)
                                    .order_by(Shipment.dispatched_at)))
@@ -191,17 +186,42 @@ def shipment_flags(shipments: list[Shipment], rules: Rules | None = None) -> dic
         by_plate: dict[str, list[Shipment]] = defaultdict(list)
         for other in others:
             by_plate[other.truck_plate].append(other)
-        for s in shipments:
-            for other in by_plate[s.truck_plate]:
-                if other.id == s.id:
-                    continue
-                a, b = sites[s.agreement_id], sites[other.agreement_id]
-                km = _km(a.lat, a.lon, b.lat, b.lon)
-                hours = abs((as_utc(s.dispatched_at) - as_utc(other.dispatched_at)).total_seconds()) / 3600
-                if km > 0 and km / max(hours, 1e-9) > rules.truck_speed_kmh:
-                    flags[s.id].append("plate_too_fast")
-                    break
+        for s_id in _too_fast(shipments, by_plate, sites, rules.truck_speed_kmh):
+            flags[s_id].append("plate_too_fast")
     return dict(flags)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ROWS_AT_ONCE = 256  # shipments of one plate compared at a time (a matrix of 256 x the plate's trips)
+
+
+def _too_fast(shipments: list[Shipment], by_plate: dict[str, list[Shipment]], sites: dict[int, Site],
+              speed_kmh: int) -> set[int]:
+    """Ids of the shipments whose truck would have had to drive faster than `speed_kmh` between its dispatch
+    site and the site of another trip of the same plate: per plate, one numpy matrix of every pair's haversine
+    distance and hours (the figures the pairwise loop computed, element by element), not one call per pair."""
+    from .listings import distances_km
+
+    def columns(rows: list[Shipment]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        lat = np.array([float(sites[r.agreement_id].lat) for r in rows])
+        lon = np.array([float(sites[r.agreement_id].lon) for r in rows])
+        micro = np.array([(as_utc(r.dispatched_at) - _EPOCH) // timedelta(microseconds=1) for r in rows],
+                         dtype=np.int64)
+        return lat, lon, micro, np.array([r.id for r in rows])
+
+    mine_by_plate: dict[str, list[Shipment]] = defaultdict(list)
+    for s in shipments:
+        mine_by_plate[s.truck_plate].append(s)
+    fast: set[int] = set()
+    for plate, mine in mine_by_plate.items():
+        lat_o, lon_o, t_o, id_o = columns(by_plate[plate])
+        for start in range(0, len(mine), _ROWS_AT_ONCE):
+            lat_m, lon_m, t_m, id_m = columns(mine[start:start + _ROWS_AT_ONCE])
+            km = distances_km(lat_m[:, None], lon_m[:, None], lat_o[None, :], lon_o[None, :])
+            hours = np.abs(t_m[:, None] - t_o[None, :]) / 1e6 / 3600
+            too_fast = (km > 0) & (km / np.maximum(hours, 1e-9) > speed_kmh) & (id_m[:, None] != id_o[None, :])
+            fast.update(int(i) for i in id_m[too_fast.any(axis=1)])
+    return fast
 
 
 def _dispatch_sites(agreement_ids: set[int]) -> dict[int, Site]:

@@ -354,3 +354,47 @@ def test_utilisation_from_the_summary_equals_a_full_recomputation(client, db, ma
     with Operations.context(MigrationContext.configure(db.session.connection())):
         migration._backfill_ledger_month_totals()
     assert totals() == kept
+
+
+def test_plate_flags_from_the_matrix_equal_the_pairwise_rule(db, make_user, make_site):
+    """Trucks shared between two agreements ~40 km and ~120 km apart, at random times: the vectorised
+    'plate too fast' flags equal those of the pairwise loop (one distance call per pair of trips)."""
+    from marketplace.clock import CST, as_utc
+    from marketplace.models import Shipment
+    from marketplace.services import deliveries
+    from marketplace.services.listings import distances_km
+    from tests.web.deals import make_agreement
+
+    rng = random.Random(5)
+    deals = [make_agreement(make_user, make_site, tonnes=5000),
+             make_agreement(make_user, make_site, tonnes=5000, material="fgd_gypsum",
+                            producer_site=None)]
+    far = make_agreement(make_user, make_site, tonnes=5000, material="coal_gangue")
+    far[0].supply_listing.site.lat, far[0].supply_listing.site.lon = Decimal("37.0"), Decimal("105.5")
+    deals.append(far)
+    for agreement, _p, _c in deals:
+        agreement.created_at = datetime.now(CST) - timedelta(days=10)
+    db.session.commit()
+    for n in range(60):
+        agreement, producer, _c = rng.choice(deals)
+        when = datetime.now(CST) - timedelta(minutes=rng.randrange(60, 60 * 24 * 5))
+        deliveries.record_shipment(producer, agreement.id, {
+            "ticket_no": f"P{n:05d}", "truck_plate": f"宁B{10000 + rng.randrange(4)}",
+            "dispatched_at": when.strftime("%Y-%m-%dT%H:%M:%S"), "gross_kg": 30_000, "tare_kg": 15_000})
+    db.session.commit()
+    shipments = list(db.session.scalars(select(Shipment)))
+    sites = deliveries._dispatch_sites({s.agreement_id for s in shipments})
+    speed = deliveries.Rules.configured().truck_speed_kmh
+    expected = set()
+    for s in shipments:
+        for other in shipments:
+            if other.id == s.id or other.truck_plate != s.truck_plate:
+                continue
+            a, b = sites[s.agreement_id], sites[other.agreement_id]
+            km = float(distances_km(float(a.lat), float(a.lon), np.array([float(b.lat)]), np.array([float(b.lon)]))[0])
+            hours = abs((as_utc(s.dispatched_at) - as_utc(other.dispatched_at)).total_seconds()) / 3600
+            if km > 0 and km / max(hours, 1e-9) > speed:
+                expected.add(s.id)
+                break
+    got = {i for i, flags in deliveries.shipment_flags(shipments).items() if "plate_too_fast" in flags}
+    assert got == expected and 0 < len(expected) < len(shipments)
