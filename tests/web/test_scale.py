@@ -398,3 +398,41 @@ def test_plate_flags_from_the_matrix_equal_the_pairwise_rule(db, make_user, make
                 break
     got = {i for i, flags in deliveries.shipment_flags(shipments).items() if "plate_too_fast" in flags}
     assert got == expected and 0 < len(expected) < len(shipments)
+
+
+def test_deal_and_regulator_pages_send_as_many_statements_for_50_deals_as_for_5(client, db, make_user, make_site):
+    """Proposals, agreements and rounds (as the consumer), the dashboard and every utilisation table (as a
+    regulator): the number of statements does not grow with the number of deals, rounds and ledger entries."""
+    from marketplace.clock import CST
+    from marketplace.services import deliveries
+    from tests.web.deals import make_agreement
+
+    producer, consumer = make_user(kind="producer"), make_user(kind="consumer")
+    regulator = make_user(kind="regulator")
+    psite = make_site(producer.organisation, lat="38.0575", lon="106.6914", county="Lingwu", park="Ningdong")
+    csite = make_site(consumer.organisation)
+    made = [0]
+
+    def fill(n: int) -> None:
+        for _ in range(n):
+            agreement, _p, _c = make_agreement(make_user, make_site, tonnes=50, producer=producer, consumer=consumer,
+                                               producer_site=psite, consumer_site=csite)
+            made[0] += 1
+            when = datetime.now(CST) - timedelta(hours=2, minutes=made[0])
+            shipment = deliveries.record_shipment(producer, agreement.id, {
+                "ticket_no": f"S{made[0]:05d}", "truck_plate": f"宁C{10000 + made[0]}",
+                "dispatched_at": when.strftime("%Y-%m-%dT%H:%M:%S"), "gross_kg": 40_000, "tare_kg": 15_000})
+            deliveries.confirm_shipment(consumer, shipment.id, 25_000)
+            db.session.commit()
+
+    staff = client.application.test_client()
+    login(client, consumer)
+    login(staff, regulator)
+    deal_pages = ["/match/proposals/", "/match/agreements/", "/match/rounds/"]
+    staff_pages = ["/subsidies/dashboard", "/match/rounds/"] + [
+        f"/deliveries/utilisation?group_by={g}" for g in deliveries.GROUPS]
+    fill(5)
+    few = count_per_page(client, db, deal_pages), count_per_page(staff, db, staff_pages)
+    fill(45)
+    many = count_per_page(client, db, deal_pages), count_per_page(staff, db, staff_pages)
+    assert many == few
