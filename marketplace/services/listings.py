@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, Float, Select, case, cast, func, literal, select, update
+from sqlalchemy import CTE, ColumnElement, Float, Select, case, cast, func, literal, select, update
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager, joinedload
 
 from .. import gazetteer, policy
@@ -546,20 +546,30 @@ class _Filtered:
     model: Any
     where: list[ColumnElement[bool]]
     needs_site: bool
-    distance: ColumnElement[Any] | None
+    near: CTE | None  # (site_id, km) of the sites within reach, when distances are measured
     order: list[Any]
 
+    @property
+    def distance(self) -> ColumnElement[Any] | None:
+        return None if self.near is None else self.near.c.km
+
+    def _joined(self, query: Select[Any]) -> Select[Any]:
+        if self.near is not None:
+            query = query.join(self.near, self.model.site_id == self.near.c.site_id)
+        return query
+
     def narrow(self, *columns: Any) -> Select[Any]:
-        """The filtered rows on the narrowest join (the site only when a condition or the distance needs it)."""
+        """The filtered rows on the narrowest join (the site only when a condition needs it)."""
         query = select(*columns).select_from(self.model)
         if self.needs_site:
             query = query.join(Site, self.model.site_id == Site.id)
-        return query.where(*self.where)
+        return self._joined(query).where(*self.where)
 
-    def full(self, *columns: Any) -> Select[Any]:
-        """The listings with site, material and organisation loaded, the distance as a second column."""
+    def full(self, *columns: Any, near: bool = True) -> Select[Any]:
+        """The listings with site, material and organisation loaded (and joined to the distances if `near`)."""
         model = self.model
-        return (select(model, *columns).join(Site, model.site_id == Site.id)
+        query = select(model, *columns).join(Site, model.site_id == Site.id)
+        return ((self._joined(query) if near else query)
                 .options(contains_eager(model.site), joinedload(model.material), joinedload(model.organisation)))
 
 
@@ -591,22 +601,27 @@ def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
     if s.min_price is not None:
         where.append(price >= s.min_price)
 
-    distance: ColumnElement[Any] | None = None
+    near: CTE | None = None
     if s.near_site_id is not None:
         origin = get_row(Site, s.near_site_id)
         if origin is None or origin.organisation_id != viewer.organisation_id:
             raise ValidationError(_l("Choose one of your sites."), field="near_site_id")
-        # The filter and the sort compare the very value that is shown: coarse for hidden sites.
-        distance = shown_distance_sql(viewer, origin.lat, origin.lon)
+        # The filter and the sort compare the very value that is shown: coarse for hidden sites. Measured once
+        # per site (in the bounding box when the distance is limited), then joined to the sites' listings.
+        km = shown_distance_sql(viewer, origin.lat, origin.lon)
+        sites = select(Site.id.label("site_id"), km.label("km"))
         if s.within_km is not None:
-            where += _box(origin.lat, origin.lon, s.within_km)
-            where.append(distance <= s.within_km)
+            sites = sites.where(*_box(origin.lat, origin.lon, s.within_km))
+        # materialised: each site's distance computed once, not again for each listing row that sorts on it
+        near = sites.cte("near").prefix_with("MATERIALIZED")
+        if s.within_km is not None:
+            where.append(near.c.km <= s.within_km)
     orders = {"newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
               "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
     order = orders.get(s.sort, orders["newest"])
-    if distance is not None and s.sort == "distance":
-        order = [distance, model.id]
-    return _Filtered(model, where, bool(s.city or s.county or distance is not None), distance, order)
+    if near is not None and s.sort == "distance":
+        order = [near.c.km, model.id]
+    return _Filtered(model, where, bool(s.city or s.county), near, order)
 
 
 def search(viewer: User, side: str, s: Search) -> Results:
@@ -620,7 +635,8 @@ def search(viewer: User, side: str, s: Search) -> Results:
     total = db.session.scalar(f.narrow(func.count()))
     keys = [model.id.label("id")] + ([f.distance.label("km")] if f.distance is not None else [])
     page = f.narrow(*keys).order_by(*f.order).offset((s.page - 1) * s.per_page).limit(s.per_page).subquery()
-    query = f.full(page.c.km if f.distance is not None else literal(None)).join(page, model.id == page.c.id)
+    query = (f.full(page.c.km if f.distance is not None else literal(None), near=False)
+             .join(page, model.id == page.c.id))
     if f.distance is not None and s.sort == "distance":
         query = query.order_by(page.c.km, model.id)
     else:
