@@ -15,6 +15,8 @@ from flask import current_app, jsonify
 
 NINGXIA_CENTRE = (37.7, 106.2)
 SUPPLY_COLOUR, DEMAND_COLOUR, FLOW_COLOUR = "#1f6f5c", "#a35b00", "#555"
+#: A map draws at most this many flow lines (the largest); a market-wide round has tens of thousands.
+MAX_FLOWS = 500
 
 
 def _text(value: object) -> str:
@@ -48,9 +50,13 @@ def line(ends: list[tuple[float, float]], *, colour: str = FLOW_COLOUR, weight: 
             "properties": props}
 
 
-def feature_collection(features: list[dict]):
-    """The JSON response; `no-store` comes from the app's headers like every other dynamic response."""
-    return jsonify({"type": "FeatureCollection", "features": features})
+def feature_collection(features: list[dict], omitted: int = 0):
+    """The JSON response; `no-store` comes from the app's headers like every other dynamic response.
+    `omitted`: how many items were left out to keep the map bounded (a foreign member of the collection)."""
+    body: dict = {"type": "FeatureCollection", "features": features}
+    if omitted:
+        body["omitted"] = omitted
+    return jsonify(body)
 
 
 def tile_origin(url: str) -> str | None:

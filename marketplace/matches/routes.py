@@ -61,9 +61,11 @@ def round_detail(round_id: int):
 @login_required
 def round_map(round_id: int):
     """The round's proposals as GeoJSON: supplies, demands and flow lines whose weight shows tonnes; the
-    same proposals as the round page, others' sites at their county seat and nameless before an agreement."""
+    same proposals as the round page, others' sites at their county seat and nameless before an agreement.
+    At most maps.MAX_FLOWS of them, the largest; the collection says how many more there are ("omitted")."""
     round_ = rounds.get_round(current_user, round_id)
-    offered = rounds.proposals_in_round(current_user, round_)
+    offered = rounds.proposals_in_round(current_user, round_, largest=maps.MAX_FLOWS)
+    omitted = rounds.proposal_count(current_user, round_) - len(offered) if len(offered) == maps.MAX_FLOWS else 0
     locale = str(get_locale())
     markers, flows = {}, []
     biggest = max([p.tonnes for p in offered] or [1])
@@ -83,7 +85,7 @@ def round_map(round_id: int):
                                       link_text=_("Details"))
         flows.append(maps.line(ends, weight=2 + 10 * p.tonnes / biggest,
                                tooltip=[(_("Tonnes"), f"{p.tonnes:,}"), (_("Distance (km)"), p.distance_km)]))
-    return maps.feature_collection(flows + list(markers.values()))
+    return maps.feature_collection(flows + list(markers.values()), omitted=omitted)
 
 
 @bp.route("/proposals/")

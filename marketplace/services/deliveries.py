@@ -14,7 +14,7 @@ import numpy as np
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from .. import policy
 from ..clock import CST, as_utc, cst_year_bounds, iso, utcnow
@@ -255,6 +255,24 @@ year_bounds = cst_year_bounds  # the name the subsidies import
 
 
 GROUPS = ("region", "city", "park", "material", "organisation", "month")
+
+
+def flows(year: int, largest: int) -> tuple[list[tuple[Any, Any, Any, Any, int]], int]:
+    """The year's delivered kilograms per (dispatch site position, receiving site position), the `largest`
+    positive ones, and how many more there are: from the ledger's monthly summary, not its entries."""
+    supply_site, demand_site = aliased(Site), aliased(Site)
+    kg = func.sum(LedgerMonthTotal.net_kg)
+    grouped = (select(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon, kg.label("kg"))
+               .join(supply_site, LedgerMonthTotal.site_id == supply_site.id)
+               .join(demand_site, LedgerMonthTotal.consumer_site_id == demand_site.id)
+               .where(LedgerMonthTotal.month >= date(year, 1, 1), LedgerMonthTotal.month < date(year + 1, 1, 1))
+               .group_by(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon).having(kg > 0))
+    rows = [(a, b, c, d, int(k)) for a, b, c, d, k in
+            db.session.execute(grouped.order_by(kg.desc()).limit(largest)).all()]
+    more = 0
+    if len(rows) == largest:
+        more = int(db.session.scalar(select(func.count()).select_from(grouped.subquery())) or 0) - largest
+    return rows, more
 
 
 def _group_columns(group_by: str, site_org: Any, material: Any, month: Any) -> list[Any]:

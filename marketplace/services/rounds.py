@@ -221,9 +221,9 @@ def recent_rounds(viewer: User, limit: int = 200) -> list[tuple[MatchRound, int]
     return [(r, int(n)) for r, n in db.session.execute(query).all()]
 
 
-def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:
+def proposals_in_round(viewer: User, round_: MatchRound, largest: int | None = None) -> list[Proposal]:
     """All of them for staff and the round's starter (a private round is about its own listing), otherwise
-    those that concern the viewer."""
+    those that concern the viewer; only the `largest` by tonnes when given (a map draws at most so many)."""
     query = (select(Proposal).where(Proposal.round_id == round_.id)
              .options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.site),
                       joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
@@ -236,7 +236,18 @@ def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:
     org_id = viewer.organisation_id
     if not (viewer.organisation.is_staff or round_.organisation_id == org_id):
         query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
+    if largest is not None:
+        query = query.order_by(None).order_by(Proposal.tonnes.desc(), Proposal.id).limit(largest)
     return list(db.session.scalars(query).unique())
+
+
+def proposal_count(viewer: User, round_: MatchRound) -> int:
+    """How many proposals of the round the viewer sees (proposals_in_round's rule), counted in the database."""
+    query = select(func.count()).select_from(Proposal).where(Proposal.round_id == round_.id)
+    org_id = viewer.organisation_id
+    if not (viewer.organisation.is_staff or round_.organisation_id == org_id):
+        query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
+    return int(db.session.scalar(query) or 0)
 
 
 def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:

@@ -276,7 +276,7 @@ def recomputed_utilisation(db, year: int, group_by: str) -> list[dict]:
     return out
 
 
-def test_utilisation_from_the_summary_equals_a_full_recomputation(client, db, make_user, make_site):
+def test_utilisation_from_the_summary_equals_a_full_recomputation(client, db, make_user, make_site, monkeypatch):
     """Random tickets, receipts, reversals and generation declarations (and corrections of them): the
     utilisation tables, which read the ledger's monthly summary, equal a recomputation from every entry."""
     from marketplace.clock import CST
@@ -328,6 +328,24 @@ def test_utilisation_from_the_summary_equals_a_full_recomputation(client, db, ma
     login(client, regulator)
     page = client.get(f"/deliveries/utilisation?year={year}&group_by=organisation")
     assert page.status_code == 200
+    # the dashboard's flow map, now from the summary: the same lines as summing the year's entries
+    from collections import defaultdict
+
+    from marketplace.clock import cst_year_bounds
+    from marketplace.models import Agreement, LedgerEntry
+
+    start, end = cst_year_bounds(year)
+    by_pair: dict = defaultdict(int)
+    for entry in db.session.scalars(select(LedgerEntry).where(LedgerEntry.dispatched_at >= start,
+                                                              LedgerEntry.dispatched_at < end)):
+        agreement = db.session.get(Agreement, entry.agreement_id)
+        s, d = agreement.supply_listing.site, agreement.demand_listing.site
+        by_pair[(float(s.lon), float(s.lat), float(d.lon), float(d.lat))] += entry.net_kg
+    flows = client.get(f"/subsidies/dashboard/flows.json?year={year}").get_json()
+    lines = {tuple(f["geometry"]["coordinates"][0] + f["geometry"]["coordinates"][1]): f["properties"]["tooltip"][0][1]
+             for f in flows["features"] if f["geometry"]["type"] == "LineString"}
+    assert lines == {pair: f"{Decimal(kg) / 1000:,.1f} t" for pair, kg in by_pair.items() if kg > 0}
+    assert "omitted" not in flows
     # the migration's backfill, run on the same ledger, gives the very totals kept by the appends
     import importlib.util
 
@@ -339,10 +357,15 @@ def test_utilisation_from_the_summary_equals_a_full_recomputation(client, db, ma
 
     def totals() -> list[tuple]:
         return sorted(db.session.execute(select(LedgerMonthTotal.month, LedgerMonthTotal.site_id,
+                                                LedgerMonthTotal.consumer_site_id,
                                                 LedgerMonthTotal.producer_org_id, LedgerMonthTotal.material,
                                                 LedgerMonthTotal.net_kg)).all())
 
     kept = totals()
+    monkeypatch.setattr("marketplace.maps.MAX_FLOWS", 1)
+    capped = client.get(f"/subsidies/dashboard/flows.json?year={year}").get_json()
+    assert sum(f["geometry"]["type"] == "LineString" for f in capped["features"]) == 1
+    assert capped["omitted"] == len(lines) - 1
     assert len(kept) > 3
     db.session.execute(delete(LedgerMonthTotal))
     from pathlib import Path
@@ -436,3 +459,31 @@ def test_deal_and_regulator_pages_send_as_many_statements_for_50_deals_as_for_5(
     fill(45)
     many = count_per_page(client, db, deal_pages), count_per_page(staff, db, staff_pages)
     assert many == few
+
+
+def test_a_rounds_map_draws_the_largest_flows_and_says_how_many_it_left_out(client, db, make_user, make_site,
+                                                                              monkeypatch):
+    from marketplace.services import listings, rounds
+    from tests.web.deals import TODAY
+
+    consumer = make_user(kind="consumer")
+    csite = make_site(consumer.organisation)
+    for i in range(3):
+        producer = make_user(kind="producer")
+        site = make_site(producer.organisation, lat=f"38.{i}5", lon="106.5")
+        listings.create_listing(producer, "supply", {
+            "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": 100 + 50 * i, "price_yuan_per_t": "10",
+            "max_haul_km": 300, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+    demand = listings.create_listing(consumer, "demand", {
+        "site_id": csite.id, "material": "fly_ash", "tonnes": 1000, "max_haul_km": 300, "period_start": TODAY,
+        "period_end": TODAY + timedelta(days=60)})
+    round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
+    db.session.commit()
+    tonnes = sorted((p.tonnes for p in round_.proposals), reverse=True)
+    assert len(tonnes) == 3
+    login(client, consumer)
+    monkeypatch.setattr("marketplace.maps.MAX_FLOWS", 2)
+    body = client.get(f"/match/rounds/{round_.id}/map.json").get_json()
+    drawn = [f for f in body["features"] if f["properties"]["kind"] == "flow"]
+    assert len(drawn) == 2 and body["omitted"] == 1
+    assert sorted((int(f["properties"]["tooltip"][0][1].replace(",", "")) for f in drawn), reverse=True) == tonnes[:2]
