@@ -9,9 +9,10 @@ show on a blank background."""
 from __future__ import annotations
 
 import html
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, jsonify
+from flask import Response, current_app, jsonify
 
 NINGXIA_CENTRE = (37.7, 106.2)
 SUPPLY_COLOUR, DEMAND_COLOUR, FLOW_COLOUR = "#1f6f5c", "#a35b00", "#555"
@@ -50,10 +51,10 @@ def line(ends: list[tuple[float, float]], *, colour: str = FLOW_COLOUR, weight: 
             "properties": props}
 
 
-def feature_collection(features: list[dict], omitted: int = 0):
+def feature_collection(features: list[dict[str, Any]], omitted: int = 0) -> Response:
     """The JSON response; `no-store` comes from the app's headers like every other dynamic response.
     `omitted`: how many items were left out to keep the map bounded (a foreign member of the collection)."""
-    body: dict = {"type": "FeatureCollection", "features": features}
+    body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
     if omitted:
         body["omitted"] = omitted
     return jsonify(body)

@@ -286,7 +286,7 @@ def _milli(column: Any) -> Any:
     return func.sum(func.round(column * 1000))
 
 
-def utilisation(year: int, group_by: str) -> list[dict]:
+def utilisation(year: int, group_by: str) -> list[dict[str, Any]]:
     """Generated, used in-house, utilised through the platform, stored, the utilisation rate and the
     platform's share, per group, for a calendar year (China Standard Time).
 
@@ -304,8 +304,8 @@ def utilisation(year: int, group_by: str) -> list[dict]:
         if group_by == "month":
             return f"{year}-{value.month:02d}"
         if group_by == "material":
-            return value
-        return value or "—"
+            return str(value)
+        return str(value or "—")
 
     generated_cols = _group_columns(group_by, Site.organisation_id, Material.code, GenerationRecord.month)
     generation = db.session.execute(
@@ -328,14 +328,14 @@ def utilisation(year: int, group_by: str) -> list[dict]:
     def tonnes(kg: Any) -> Decimal:
         return Decimal(int(kg or 0)) / 1000
 
-    table: dict = defaultdict(lambda: {"generated": Decimal(0), "in_house": Decimal(0), "platform_kg": 0,
-                                       "stored": Decimal(0)})
-    for value, generated, in_house, stored in generation:
+    table: dict[str, dict[str, Any]] = defaultdict(lambda: {"generated": Decimal(0), "in_house": Decimal(0),
+                                                            "platform_kg": 0, "stored": Decimal(0)})
+    for value, generated, in_house, stored in (tuple(r) for r in generation):
         row = table[key_of(value)]
         row["generated"] += tonnes(generated)
         row["in_house"] += tonnes(in_house)
         row["stored"] += tonnes(stored)
-    for value, kg in platform:
+    for value, kg in (tuple(r) for r in platform):
         table[key_of(value)]["platform_kg"] += int(kg or 0)
     out = []
     for key in sorted(table, key=str):

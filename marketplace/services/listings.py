@@ -465,8 +465,8 @@ class Results:
 EARTH_RADIUS_KM = 6371.009
 
 
-def distances_km(lat0: float, lon0: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Great-circle distances from one point to many (haversine), in km."""
+def distances_km(lat0: float | np.ndarray, lon0: float | np.ndarray, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Great-circle distances from one point to many (haversine), in km; arrays broadcast (a matrix of pairs)."""
     phi0, phis = np.radians(lat0), np.radians(lats)
     dphi, dlmb = phis - phi0, np.radians(lons - lon0)
     a = np.sin(dphi / 2) ** 2 + np.cos(phi0) * np.cos(phis) * np.sin(dlmb / 2) ** 2
