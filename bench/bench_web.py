@@ -158,6 +158,16 @@ def load(url: str, n_listings: int, n_entries: int, env: dict) -> dict:
             FROM ledger_entry e JOIN agreement a ON a.id = e.agreement_id
             JOIN supply_listing l ON l.id = a.supply_listing_id GROUP BY 1, 2, 3, 4""")
         conn.commit()
+    return facts_of(url)
+
+
+def facts_of(url: str) -> dict:
+    """What the clients need to know of a loaded database (after ANALYZE)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cur:
         cur.execute("SELECT s.id FROM site s JOIN \"user\" u ON u.organisation_id = s.organisation_id "
                     "WHERE u.email = 'consumer@example.com' ORDER BY s.id LIMIT 1")
         near = cur.fetchone()[0]
@@ -167,8 +177,6 @@ def load(url: str, n_listings: int, n_entries: int, env: dict) -> dict:
         live = cur.fetchone()[0]
         cur.execute("SELECT id FROM subsidy_claim ORDER BY id DESC LIMIT 1")
         claim = cur.fetchone()
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
     return {"near": near, "detail": detail, "deep_page": max(1, int(live / 25 * 0.995)),
             "claim": claim[0] if claim else None}
 
@@ -205,12 +213,13 @@ def web_session(base: str, email: str, totp_secret: str | None) -> dict:
 
 # --- load ------------------------------------------------------------------------------------------------
 
-def measure(base: str, path: str, per_client: int, cookies: dict | None, tokens_: list[str] | None) -> dict:
-    """CLIENTS threads, each with its own keep-alive connection, `per_client` requests each after one warm-up."""
+def measure(base: str, path: str, per_client: int, cookies: dict | None, tokens_: list[str] | None,
+            clients: int = CLIENTS) -> dict:
+    """`clients` threads, each with its own keep-alive connection, `per_client` requests each after one warm-up."""
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
-    barrier = threading.Barrier(CLIENTS + 1)
+    barrier = threading.Barrier(clients + 1)
 
     def client(i: int) -> None:
         s = requests.Session()
@@ -218,21 +227,27 @@ def measure(base: str, path: str, per_client: int, cookies: dict | None, tokens_
             s.cookies.update(cookies)
         if tokens_:
             s.headers["Authorization"] = f"Bearer {tokens_[i % len(tokens_)]}"
-        s.get(base + path, timeout=300)
-        barrier.wait()
+        try:
+            s.get(base + path, timeout=600)
+        finally:
+            barrier.wait()
         mine = []
         for _ in range(per_client):
             t0 = time.perf_counter()
-            r = s.get(base + path, timeout=300)
-            _ = r.content
+            try:
+                r = s.get(base + path, timeout=600)
+                _ = r.content
+                status = r.status_code
+            except requests.RequestException as e:
+                status = type(e).__name__
             mine.append(time.perf_counter() - t0)
-            if r.status_code != 200:
+            if status != 200:
                 with lock:
-                    failures.append(str(r.status_code))
+                    failures.append(str(status))
         with lock:
             latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
     barrier.wait()
@@ -240,9 +255,12 @@ def measure(base: str, path: str, per_client: int, cookies: dict | None, tokens_
     for t in threads:
         t.join()
     wall = time.perf_counter() - t0
-    q = statistics.quantiles(latencies, n=100, method="inclusive")
-    size = len(requests.get(base + path, cookies=cookies, timeout=300,
-                            headers={"Authorization": f"Bearer {tokens_[0]}"} if tokens_ else {}).content)
+    q = statistics.quantiles(latencies * (2 if len(latencies) == 1 else 1), n=100, method="inclusive")
+    try:
+        size = len(requests.get(base + path, cookies=cookies, timeout=600,
+                                headers={"Authorization": f"Bearer {tokens_[0]}"} if tokens_ else {}).content)
+    except requests.RequestException:
+        size = 0
     return {"p50": q[49] * 1000, "p95": q[94] * 1000, "p99": q[98] * 1000, "rps": len(latencies) / wall,
             "n": len(latencies), "errors": len(failures), "kb": size / 1024}
 
@@ -280,6 +298,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20, help="requests per client per endpoint")
     parser.add_argument("--pg", help="an existing empty database URL instead of a throw-away server")
+    parser.add_argument("--loaded", action="store_true", help="--pg is already loaded: measure only")
     args = parser.parse_args()
     pgdir = tempfile.mkdtemp(prefix="pg-bench-web-")
     url = args.pg or subprocess.run([str(ROOT / "scripts" / "pg.sh"), "start", pgdir], capture_output=True,
@@ -289,12 +308,12 @@ def main() -> None:
     server = None
     try:
         t0 = time.perf_counter()
-        facts = load(url, args.listings, args.entries, env)
+        facts = facts_of(url) if args.loaded else load(url, args.listings, args.entries, env)
         step(f"loaded in {time.perf_counter() - t0:.0f} s: {facts}")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(WORKERS),
-                                   "--bind", f"127.0.0.1:{port}", "--timeout", "120", "wsgi:app"],
+                                   "--bind", f"127.0.0.1:{port}", "--timeout", "600", "wsgi:app"],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                   start_new_session=True)
         for _ in range(100):
@@ -335,19 +354,25 @@ def main() -> None:
         plan += [("regulator dashboard", "/subsidies/dashboard", regulator, None, n)]
         if facts["claim"]:
             plan += [("a claim page", f"/subsidies/claims/{facts['claim']}", regulator, None, n)]
-        plan += [("listing export CSV (all live supply)", "/listings/supply/export.csv", consumer, None, 1),
-                 ("listing export XLSX (all live supply)", "/listings/supply/export.xlsx", consumer, None, 1)]
+        plan += [("listing export CSV (all live supply; 1 client, 3 requests)", "/listings/supply/export.csv",
+                  consumer, None, -3),
+                 ("listing export XLSX (all live supply; 1 client, 3 requests)", "/listings/supply/export.xlsx",
+                  consumer, None, -3)]
         results = []
+        print("| what | requests | p50 ms | p95 ms | p99 ms | req/s | errors | response KB |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
         for label, path, cookies, toks, per in plan:
-            step(label)
-            results.append((label, measure(base, path, per, cookies, toks)))
+            r = measure(base, path, abs(per), cookies, toks, clients=1 if per < 0 else CLIENTS)
+            results.append((label, r))
+            print(f"| {label} | {r['n']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {r['rps']:.1f} | "
+                  f"{r['errors']} | {r['kb']:.0f} |", flush=True)
         try:
             memory = [(fmt, *export_memory(env, fmt)) for fmt in ("csv", "xlsx")]
         except Exception as e:  # the latency table is still worth printing
             print(f"export memory not measured: {e!r}")
             memory = []
     finally:
-        if server is not None:
+        if server is not None and server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
         if not args.pg:
