@@ -23,6 +23,9 @@ Degrees = float | Decimal
 #: Popup or tooltip lines: (label, value) pairs, either of them a lazy translation or a number.
 Lines = Sequence[tuple[object, object]]
 
+#: A map draws at most this many flow lines (the largest); a market-wide round has tens of thousands.
+MAX_FLOWS = 500
+
 
 def _text(value: object) -> str:
     return "" if value is None else str(value)
@@ -57,9 +60,13 @@ def line(ends: Sequence[tuple[Degrees, Degrees]], *, colour: str = FLOW_COLOUR, 
             "properties": props}
 
 
-def feature_collection(features: list[dict[str, Any]]) -> Response:
-    """The JSON response; `no-store` comes from the app's headers like every other dynamic response."""
-    return jsonify({"type": "FeatureCollection", "features": features})
+def feature_collection(features: list[dict[str, Any]], omitted: int = 0) -> Response:
+    """The JSON response; `no-store` comes from the app's headers like every other dynamic response.
+    `omitted`: how many items were left out to keep the map bounded (a foreign member of the collection)."""
+    body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if omitted:
+        body["omitted"] = omitted
+    return jsonify(body)
 
 
 def tile_origin(url: str) -> str | None:

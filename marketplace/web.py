@@ -1,7 +1,7 @@
 """Glue shared by the browser blueprints: error pages, template helpers, running a service at the edge."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from functools import wraps
@@ -251,19 +251,20 @@ org_admin_required = role_required(lambda u: u.is_org_admin)
 producer_required = role_required(lambda u: u.organisation.is_producer)
 
 
-def spreadsheet(rows: list[dict[str, Any]], fmt: str, name: str, title: str) -> Response:
-    """A table as a CSV or XLSX download: every export of the platform goes through here."""
-    from flask import Response
+def spreadsheet(rows: Iterable[dict[str, Any]], fmt: str, name: str, title: str) -> Response:
+    """A table as a CSV or XLSX download: every export of the platform goes through here. The rows may be a
+    generator: they are spooled to a temporary file, the CSV streams, the XLSX is written in write-only mode."""
+    from flask import Response, send_file
 
-    from .services.listing_files import to_csv, to_xlsx
+    from .services.exports import Spool, csv_chunks, xlsx_file
 
-    rows = file_times(rows)
+    spool = Spool(rows)
     filename = f"{name}.{fmt}"
     if fmt == "csv":
-        return Response(to_csv(rows), mimetype="text/csv; charset=utf-8",
+        return Response(csv_chunks(spool), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename={filename}"})
-    return Response(to_xlsx(rows, title), headers={"Content-Disposition": f"attachment; filename={filename}"},
-                    mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(xlsx_file(spool, title), as_attachment=True, download_name=filename,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 def file_times(rows: list[dict]) -> list[dict]:

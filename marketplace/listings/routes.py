@@ -249,17 +249,9 @@ def export(side: str, fmt: str) -> ResponseReturnValue:
     search, error = _browse_search(side)
     if error is not None:
         raise error
-    search.page, search.per_page = 1, 100
-    rows = []
-    while True:
-        results = listings.search(current_user, side, search)
-        rows += [{**listing_files.flatten(listings.listing_to_dict(item, current_user,
-                                                                   results.distances.get(item.id))),
-                  "created_at": item.created_at, "updated_at": item.updated_at}  # instants: written in CST
-                 for item in results.items]
-        if search.page >= results.pages:
-            break
-        search.page += 1
+    rows = ({**listing_files.flatten(listings.listing_to_dict(l, current_user, km)),
+             "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
+            for l, km in listings.search_all(current_user, side, search))
     return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings")
 
 

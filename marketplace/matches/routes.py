@@ -9,7 +9,7 @@ from .. import maps, policy
 from ..deliveries.panel import agreement_panel
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import MatchRound, ProposalStatus, TariffVersion
+from ..models import ProposalStatus, TariffVersion
 from ..services import agreements, listings, proposals, rounds
 from ..services import tariff as tariff_service
 from ..web import run_service, staff_required
@@ -20,10 +20,9 @@ from .forms import CancelForm, DecisionForm, RoundForm, TariffForm
 @bp.route("/rounds/")
 @login_required
 def round_list() -> ResponseReturnValue:
-    query = select(MatchRound).order_by(MatchRound.id.desc()).limit(200)
-    if not current_user.organisation.is_staff:
-        query = query.where(MatchRound.organisation_id == current_user.organisation_id)
-    return render_template("matches/rounds.html", rounds=list(db.session.scalars(query)), form=RoundForm(),
+    listed = rounds.recent_rounds(current_user)
+    return render_template("matches/rounds.html", rounds=[r for r, _n in listed],
+                           proposal_counts={r.id: n for r, n in listed}, form=RoundForm(),
                            tariff=tariff_service.tariff_in_force())
 
 
@@ -84,9 +83,11 @@ def cancel_round(round_id: int):
 @login_required
 def round_map(round_id: int) -> ResponseReturnValue:
     """The round's proposals as GeoJSON: supplies, demands and flow lines whose weight shows tonnes; the
-    same proposals as the round page, others' sites at their county seat and nameless before an agreement."""
+    same proposals as the round page, others' sites at their county seat and nameless before an agreement.
+    At most maps.MAX_FLOWS of them, the largest; the collection says how many more there are ("omitted")."""
     round_ = rounds.get_round(current_user, round_id)
-    offered = rounds.proposals_in_round(current_user, round_)
+    offered = rounds.proposals_in_round(current_user, round_, largest=maps.MAX_FLOWS)
+    omitted = rounds.proposal_count(current_user, round_) - len(offered) if len(offered) == maps.MAX_FLOWS else 0
     locale = str(get_locale())
     markers, flows = {}, []
     biggest = max([p.tonnes for p in offered] or [1])
@@ -106,7 +107,7 @@ def round_map(round_id: int) -> ResponseReturnValue:
                                       link_text=_("Details"))
         flows.append(maps.line(ends, weight=2 + 10 * p.tonnes / biggest,
                                tooltip=[(_("Tonnes"), f"{p.tonnes:,}"), (_("Distance (km)"), p.distance_km)]))
-    return maps.feature_collection(flows + list(markers.values()))
+    return maps.feature_collection(flows + list(markers.values()), omitted=omitted)
 
 
 @bp.route("/proposals/")

@@ -18,6 +18,7 @@ from .matching import (
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .papers import Co2Certificate, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
 from .site import Site
+from .summary import LedgerMonthTotal
 from .subsidy import (
                        Baseline,
                        BaselineStatus,
@@ -49,6 +50,7 @@ __all__ = [
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",
+    "LedgerMonthTotal",
     "Shipment",
     "Agreement",
     "MatchRound",

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, Numeric, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -20,6 +20,10 @@ class Site(Model):
     __table_args__ = (
         CheckConstraint("lat >= -90 AND lat <= 90", name="lat_range"),
         CheckConstraint("lon >= -180 AND lon <= 180", name="lon_range"),
+        # distance filters prefilter on a bounding box of the coordinates; browse filters by city and county
+        Index("ix_site_lat_lon", "lat", "lon"),
+        Index("ix_site_city", "city"),
+        Index("ix_site_county", "county"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any
+
+import numpy as np
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from .. import policy
-from ..clock import CST, as_utc, cst_year_bounds, iso, to_cst, utcnow
+from ..clock import CST, as_utc, cst_year_bounds, iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
 from ..models import (
     Agreement,
     GenerationRecord,
-    LedgerEntry,
     LedgerKind,
+    LedgerMonthTotal,
+    Material,
     Organisation,
     Shipment,
     ShipmentStatus,
@@ -31,8 +33,8 @@ from ..models import (
     SupplyListing,
     User,
 )
-from .agreements import get_agreement
 from .ledger import append_entry
+from .agreements import get_agreement
 from .values import get_row, in_range, parse_decimal, parse_int, parse_text
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
@@ -173,14 +175,6 @@ FLAG_TEXT = {
 }
 
 
-def _km(lat1: float | Decimal, lon1: float | Decimal, lat2: float | Decimal, lon2: float | Decimal) -> float:
-    import numpy as np
-
-    from .listings import distances_km
-
-    return float(distances_km(float(lat1), float(lon1), np.array([float(lat2)]), np.array([float(lon2)]))[0])
-
-
 def shipments_of(agreement: Agreement) -> list[Shipment]:
     return list(db.session.scalars(select(Shipment).where(Shipment.agreement_id == agreement.id)
                                    .order_by(Shipment.dispatched_at)))
@@ -204,17 +198,42 @@ def shipment_flags(shipments: list[Shipment], rules: Rules | None = None) -> dic
         by_plate: dict[str, list[Shipment]] = defaultdict(list)
         for other in others:
             by_plate[other.truck_plate].append(other)
-        for s in shipments:
-            for other in by_plate[s.truck_plate]:
-                if other.id == s.id:
-                    continue
-                a, b = sites[s.agreement_id], sites[other.agreement_id]
-                km = _km(a.lat, a.lon, b.lat, b.lon)
-                hours = abs((as_utc(s.dispatched_at) - as_utc(other.dispatched_at)).total_seconds()) / 3600
-                if km > 0 and km / max(hours, 1e-9) > rules.truck_speed_kmh:
-                    flags[s.id].append("plate_too_fast")
-                    break
+        for s_id in _too_fast(shipments, by_plate, sites, rules.truck_speed_kmh):
+            flags[s_id].append("plate_too_fast")
     return dict(flags)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ROWS_AT_ONCE = 256  # shipments of one plate compared at a time (a matrix of 256 x the plate's trips)
+
+
+def _too_fast(shipments: list[Shipment], by_plate: dict[str, list[Shipment]], sites: dict[int, Site],
+              speed_kmh: int) -> set[int]:
+    """Ids of the shipments whose truck would have had to drive faster than `speed_kmh` between its dispatch
+    site and the site of another trip of the same plate: per plate, one numpy matrix of every pair's haversine
+    distance and hours (the figures the pairwise loop computed, element by element), not one call per pair."""
+    from .listings import distances_km
+
+    def columns(rows: list[Shipment]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        lat = np.array([float(sites[r.agreement_id].lat) for r in rows])
+        lon = np.array([float(sites[r.agreement_id].lon) for r in rows])
+        micro = np.array([(as_utc(r.dispatched_at) - _EPOCH) // timedelta(microseconds=1) for r in rows],
+                         dtype=np.int64)
+        return lat, lon, micro, np.array([r.id for r in rows])
+
+    mine_by_plate: dict[str, list[Shipment]] = defaultdict(list)
+    for s in shipments:
+        mine_by_plate[s.truck_plate].append(s)
+    fast: set[int] = set()
+    for plate, mine in mine_by_plate.items():
+        lat_o, lon_o, t_o, id_o = columns(by_plate[plate])
+        for start in range(0, len(mine), _ROWS_AT_ONCE):
+            lat_m, lon_m, t_m, id_m = columns(mine[start:start + _ROWS_AT_ONCE])
+            km = distances_km(lat_m[:, None], lon_m[:, None], lat_o[None, :], lon_o[None, :])
+            hours = np.abs(t_m[:, None] - t_o[None, :]) / 1e6 / 3600
+            too_fast = (km > 0) & (km / np.maximum(hours, 1e-9) > speed_kmh) & (id_m[:, None] != id_o[None, :])
+            fast.update(int(i) for i in id_m[too_fast.any(axis=1)])
+    return fast
 
 
 def _dispatch_sites(agreement_ids: set[int]) -> dict[int, Site]:
@@ -226,17 +245,20 @@ def _dispatch_sites(agreement_ids: set[int]) -> dict[int, Site]:
 
 def producers_over_declared(year: int) -> set[int]:
     """Producers whose utilised tonnes of a material in `year` exceed that year's declared generation plus
-    what they declared as stored before."""
-    utilised = _ledger_kg_by(year, lambda e, site: (e.producer_org_id, e.material))
-    declared: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    rows = db.session.execute(select(Site.organisation_id, GenerationRecord)
-                              .join(Site, GenerationRecord.site_id == Site.id)
-                              .options(joinedload(GenerationRecord.material))
-                              .where(GenerationRecord.month < date(year + 1, 1, 1)))
-    for org_id, record in rows:
-        key = (org_id, record.material.code)
-        declared[key] += record.tonnes_generated if record.month.year == year else record.tonnes_stored
-    return {org for (org, material), kg in utilised.items() if Decimal(kg) / 1000 > declared.get((org, material), 0)}
+    what they declared as stored before. Two aggregates: the ledger's monthly summary, the generation records."""
+    utilised = db.session.execute(
+        select(LedgerMonthTotal.producer_org_id, LedgerMonthTotal.material, func.sum(LedgerMonthTotal.net_kg))
+        .where(LedgerMonthTotal.month >= date(year, 1, 1), LedgerMonthTotal.month < date(year + 1, 1, 1))
+        .group_by(LedgerMonthTotal.producer_org_id, LedgerMonthTotal.material)).all()
+    this_year = GenerationRecord.month >= date(year, 1, 1)
+    declared_kg = func.sum(func.round(case((this_year, GenerationRecord.tonnes_generated),
+                                           else_=GenerationRecord.tonnes_stored) * 1000))
+    declared = {(org, material): Decimal(int(kg or 0)) / 1000 for org, material, kg in db.session.execute(
+        select(Site.organisation_id, Material.code, declared_kg)
+        .join(Site, GenerationRecord.site_id == Site.id).join(Material, GenerationRecord.material_id == Material.id)
+        .where(GenerationRecord.month < date(year + 1, 1, 1)).group_by(Site.organisation_id, Material.code))}
+    return {org for org, material, kg in utilised
+            if Decimal(int(kg or 0)) / 1000 > declared.get((org, material), 0)}
 
 
 # --- utilisation figures -------------------------------------------------------------------------------
@@ -244,63 +266,96 @@ def producers_over_declared(year: int) -> set[int]:
 year_bounds = cst_year_bounds  # the name the subsidies import
 
 
-Key = TypeVar("Key")
-
-
-def _ledger_kg_by(year: int, key: Callable[[LedgerEntry, Site], Key]) -> dict[Key, int]:
-    """Net kilograms of the year's ledger (by dispatch date, reversals included), grouped by key(entry, site)."""
-    start, end = year_bounds(year)
-    rows = db.session.execute(
-        select(LedgerEntry, Site).join(Agreement, LedgerEntry.agreement_id == Agreement.id)
-        .join(SupplyListing, Agreement.supply_listing_id == SupplyListing.id)
-        .join(Site, SupplyListing.site_id == Site.id)
-        .where(LedgerEntry.dispatched_at >= start, LedgerEntry.dispatched_at < end))
-    totals: dict[Key, int] = defaultdict(int)
-    for entry, site in rows:
-        totals[key(entry, site)] += entry.net_kg
-    return totals
-
-
 GROUPS = ("region", "city", "park", "material", "organisation", "month")
 
 
-def utilisation(year: int, group_by: str, months: tuple[int, int] = (1, 12)) -> list[dict]:
+def flows(year: int, largest: int) -> tuple[list[tuple[Any, Any, Any, Any, int]], int]:
+    """The year's delivered kilograms per (dispatch site position, receiving site position), the `largest`
+    positive ones, and how many more there are: from the ledger's monthly summary, not its entries."""
+    supply_site, demand_site = aliased(Site), aliased(Site)
+    kg = func.sum(LedgerMonthTotal.net_kg)
+    grouped = (select(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon, kg.label("kg"))
+               .join(supply_site, LedgerMonthTotal.site_id == supply_site.id)
+               .join(demand_site, LedgerMonthTotal.consumer_site_id == demand_site.id)
+               .where(LedgerMonthTotal.month >= date(year, 1, 1), LedgerMonthTotal.month < date(year + 1, 1, 1))
+               .group_by(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon).having(kg > 0))
+    rows = [(a, b, c, d, int(k)) for a, b, c, d, k in
+            db.session.execute(grouped.order_by(kg.desc()).limit(largest)).all()]
+    more = 0
+    if len(rows) == largest:
+        more = int(db.session.scalar(select(func.count()).select_from(grouped.subquery())) or 0) - largest
+    return rows, more
+
+
+def _group_columns(group_by: str, site_org: Any, material: Any, month: Any) -> list[Any]:
+    """The columns a utilisation group is made of (its display key is built from them in Python)."""
+    return {"region": [Site.county], "city": [Site.city], "park": [Site.industrial_park], "material": [material],
+            "organisation": [site_org], "month": [month]}[group_by]
+
+
+def _milli(column: Any) -> Any:
+    """SUM of a three-place tonnes column in whole kilograms: exact on SQLite's floats as on numeric."""
+    return func.sum(func.round(column * 1000))
+
+
+def utilisation(year: int, group_by: str, months: tuple[int, int] = (1, 12)) -> list[dict[str, Any]]:
     """Generated, used in-house, utilised through the platform, stored, disposed, the utilisation rate and the
     platform's share, per group, for a calendar year (China Standard Time), or its months first..last.
 
     The utilisation rate is (generated - stored - disposed) / generated: what was neither put into storage nor
     disposed of was used, in-house, through the platform or elsewhere (as the region's statistics count it).
-    The platform's share is the confirmed ledger tonnes / generated."""
+    The platform's share is the
+    confirmed ledger tonnes / generated. Two aggregate statements: the generation records grouped in the
+    database, and the ledger's kilograms from its monthly summary (LedgerMonthTotal), never the entries."""
     if group_by not in GROUPS:
         raise ValidationError(_l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)), field="group_by")
-    orgs = {o.id: o.name for o in db.session.scalars(select(Organisation))}
+    org_names: dict[int, str] = {}
 
-    def key_of(site: Site, material: str, org_id: int, month: int) -> str:
-        return {"region": site.county or "—", "city": site.city or "—", "park": site.industrial_park or "—",
-                "material": material, "organisation": orgs.get(org_id, str(org_id)),
-                "month": f"{year}-{month:02d}"}[group_by]
+    def key_of(value: Any) -> str:
+        if group_by == "organisation":
+            return org_names.get(value, str(value))
+        if group_by == "month":
+            return f"{year}-{value.month:02d}"
+        if group_by == "material":
+            return str(value)
+        return str(value or "—")
 
-    table: dict = defaultdict(lambda: {"generated": Decimal(0), "in_house": Decimal(0), "platform_kg": 0,
-                                       "stored": Decimal(0), "disposed": Decimal(0)})
     first, last = months
-    rows = db.session.execute(
-        select(GenerationRecord, Site).join(Site, GenerationRecord.site_id == Site.id)
-        .options(joinedload(GenerationRecord.material))
-        .where(GenerationRecord.month >= date(year, first, 1), GenerationRecord.month < date(year + 1, 1, 1)))
-    for record, site in rows:
-        if record.month.month > last:
-            continue
-        row = table[key_of(site, record.material.code, site.organisation_id, record.month.month)]
-        row["generated"] += record.tonnes_generated
-        row["in_house"] += record.tonnes_used_in_house
-        row["stored"] += record.tonnes_stored
-        row["disposed"] += record.tonnes_disposed
-    platform = _ledger_kg_by(year, lambda e, site: (
-        key_of(site, e.material, e.producer_org_id, to_cst(e.dispatched_at).month)
-        if first <= to_cst(e.dispatched_at).month <= last else None))
-    for key, kg in platform.items():
-        if key is not None:
-            table[key]["platform_kg"] += kg
+    since = date(year, first, 1)
+    until = date(year + 1, 1, 1) if last == 12 else date(year, last + 1, 1)
+    generated_cols = _group_columns(group_by, Site.organisation_id, Material.code, GenerationRecord.month)
+    generation = db.session.execute(
+        select(*generated_cols, _milli(GenerationRecord.tonnes_generated),
+               _milli(GenerationRecord.tonnes_used_in_house), _milli(GenerationRecord.tonnes_stored),
+               _milli(GenerationRecord.tonnes_disposed))
+        .join(Site, GenerationRecord.site_id == Site.id).join(Material, GenerationRecord.material_id == Material.id)
+        .where(GenerationRecord.month >= since, GenerationRecord.month < until)
+        .group_by(*generated_cols)).all()
+    ledger_cols = _group_columns(group_by, LedgerMonthTotal.producer_org_id, LedgerMonthTotal.material,
+                                 LedgerMonthTotal.month)
+    platform = db.session.execute(
+        select(*ledger_cols, func.sum(LedgerMonthTotal.net_kg)).join(Site, LedgerMonthTotal.site_id == Site.id)
+        .where(LedgerMonthTotal.month >= since, LedgerMonthTotal.month < until)
+        .group_by(*ledger_cols)).all()
+    if group_by == "organisation":
+        ids = {row[0] for row in generation} | {row[0] for row in platform}
+        org_names.update(db.session.execute(select(Organisation.id, Organisation.name)
+                                            .where(Organisation.id.in_(ids))).all())
+
+    def tonnes(kg: Any) -> Decimal:
+        return Decimal(int(kg or 0)) / 1000
+
+    table: dict[str, dict[str, Any]] = defaultdict(lambda: {"generated": Decimal(0), "in_house": Decimal(0),
+                                                            "platform_kg": 0, "stored": Decimal(0),
+                                                            "disposed": Decimal(0)})
+    for value, generated, in_house, stored, disposed in (tuple(r) for r in generation):
+        row = table[key_of(value)]
+        row["generated"] += tonnes(generated)
+        row["in_house"] += tonnes(in_house)
+        row["stored"] += tonnes(stored)
+        row["disposed"] += tonnes(disposed)
+    for value, kg in (tuple(r) for r in platform):
+        table[key_of(value)]["platform_kg"] += int(kg or 0)
     out = []
     for key in sorted(table, key=str):
         row = table[key]

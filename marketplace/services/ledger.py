@@ -37,7 +37,7 @@ from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db, rowcount
 from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
-from . import audit
+from . import audit, summaries
 from .values import get_row
 
 GENESIS = "0" * 64
@@ -99,6 +99,7 @@ def append_entry(kind: str, shipment: Shipment, agreement: Agreement, net_kg: in
         raise Conflict(_l("The ledger was busy; try again."))
     db.session.add(entry)
     db.session.flush()
+    summaries.add_ledger_entry(entry, agreement)
     return entry
 
 

@@ -1,16 +1,17 @@
 """Supply and demand listings: validation, lifecycle, history, browsing and confidentiality."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import CTE, ColumnElement, Float, Select, case, cast, func, literal, select, update
+from sqlalchemy.orm import InstrumentedAttribute, contains_eager, joinedload
 
 from .. import gazetteer, policy
 from ..clock import iso, today_cst
@@ -467,68 +468,196 @@ class Results:
 EARTH_RADIUS_KM = 6371.009
 
 
-def distances_km(lat0: float, lon0: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    """Great-circle distances from one point to many (haversine), in km."""
+def distances_km(lat0: float | np.ndarray, lon0: float | np.ndarray, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Great-circle distances from one point to many (haversine), in km; arrays broadcast (a matrix of pairs)."""
     phi0, phis = np.radians(lat0), np.radians(lats)
     dphi, dlmb = phis - phi0, np.radians(lons - lon0)
     a = np.sin(dphi / 2) ** 2 + np.cos(phi0) * np.cos(phis) * np.sin(dlmb / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
-def search(viewer: User, side: str, s: Search) -> Results:
-    """Listings the viewer may see, filtered, sorted and paginated like the browse page and the API."""
-    model = model_for(side)
-    query = (select(model).join(Site, model.site_id == Site.id).join(Material, model.material_id == Material.id)
-             .options(joinedload(model.site), joinedload(model.material), joinedload(model.organisation)))
-    if s.mine:
-        query = query.where(model.organisation_id == viewer.organisation_id)
-        if s.status:
-            query = query.where(status_is(model, ListingStatus(s.status)))
-    elif viewer.organisation.is_staff and s.status:
-        query = query.where(status_is(model, ListingStatus(s.status)))
-    else:
-        query = query.where(live(model))
-    if s.material:
-        query = query.where(Material.code == s.material)
-    if s.grade:
-        query = query.where((SupplyListing.grade if side == "supply" else DemandListing.min_grade) == s.grade)
-    if s.city:
-        query = query.where(Site.city == s.city)
-    if s.county:
-        query = query.where(Site.county == s.county)
-    if s.min_tonnes is not None:
-        query = query.where(model.tonnes - model.tonnes_promised >= s.min_tonnes)
-    price = SupplyListing.price_yuan_per_t if side == "supply" else DemandListing.max_delivered_price_yuan_per_t
-    if s.max_price is not None:
-        query = query.where(price <= s.max_price)
-    if s.min_price is not None:
-        query = query.where(price >= s.min_price)
+def _cell_micro() -> tuple[int, int]:
+    """The cell size in millionths of a degree (the stored coordinates' unit), so that SQL can place a site in
+    its cell with exact integer arithmetic, as coarse_position does in Decimal."""
+    out = []
+    for size in _cell_size():
+        micro = size * 1_000_000
+        if micro != micro.to_integral_value() or micro <= 0:
+            raise ValueError(f"location cell size {size} is not a whole number of millionths of a degree")
+        out.append(int(micro))
+    return out[0], out[1]
 
-    order: dict[str, list[Any]] = {
-        "newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
-        "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
-    distances: dict[int, float] = {}
+
+def _sql_cell_centre(coordinate: ColumnElement[Any] | InstrumentedAttribute[Any], micro: int) -> ColumnElement[Any]:
+    """SQL for the centre of the cell holding `coordinate` (degrees, six places), as coarse_position computes it:
+    the cell's index is an exact integer division of whole millionths, and the centre (2 row + 1) * size / 2 is
+    one correctly rounded division, so it equals float(Decimal centre) bit for bit."""
+    whole = func.round(cast(coordinate, Float) * 1_000_000)
+    row = func.floor(whole / float(micro))
+    return ((2 * row + 1) * micro) / 2_000_000.0
+
+
+def _sql_km(lat0: float, lon0: float, lat: ColumnElement[Any], lon: ColumnElement[Any]) -> ColumnElement[Any]:
+    """SQL haversine from (lat0, lon0), the same float operations as distances_km (numpy)."""
+    rad = math.pi / 180  # numpy's deg2rad factor
+    phi0 = lat0 * rad
+    phi = lat * rad
+    half_dphi = (phi - phi0) / 2.0
+    half_dlmb = ((lon - lon0) * rad) / 2.0
+    a = (func.sin(half_dphi) * func.sin(half_dphi)
+         + math.cos(phi0) * func.cos(phi) * (func.sin(half_dlmb) * func.sin(half_dlmb)))
+    return 2 * EARTH_RADIUS_KM * func.asin(func.sqrt(case((a > 1.0, 1.0), else_=a)))
+
+
+def shown_distance_sql(viewer: User, lat0: Decimal | float, lon0: Decimal | float) -> ColumnElement[Any]:
+    """SQL for the distance in km from (lat0, lon0) to a joined Site as the viewer may know it (distances_from):
+    exact to 0.1 km for sites it may see, else from the hidden site's cell centre in 5 km steps."""
+    lat0, lon0 = float(lat0), float(lon0)
+    mlat, mlon = _cell_micro()
+    exact = _sql_km(lat0, lon0, cast(Site.lat, Float), cast(Site.lon, Float))
+    coarse = _sql_km(lat0, lon0, _sql_cell_centre(Site.lat, mlat), _sql_cell_centre(Site.lon, mlon))
+    exact_shown = func.round(exact * 10.0) / 10.0
+    step = float(HIDDEN_DISTANCE_STEP_KM)
+    coarse_shown = step * func.round(coarse / step)
+    org = viewer.organisation
+    if org.is_staff:
+        return exact_shown
+    seen = sorted({org.id} | policy.counterparties(org.id))  # organisation ids, a handful
+    return case((Site.organisation_id.in_(seen), exact_shown), else_=coarse_shown)
+
+
+def _box(lat0: Decimal | float, lon0: Decimal | float, km: float) -> list[ColumnElement[bool]]:
+    """A bounding box on the indexed site coordinates holding every site whose shown distance can be <= km
+    (a hidden site may lie half a cell from its centre and its distance is rounded by up to half a step)."""
+    dlat, dlon = (float(d) for d in _cell_size())
+    reach = km + HIDDEN_DISTANCE_STEP_KM / 2 + 1
+    lat0, lon0 = float(lat0), float(lon0)
+    dlat_deg = reach / 110.5 + dlat
+    top = min(89.9, abs(lat0) + dlat_deg)
+    dlon_deg = min(180.0, reach / (111.0 * math.cos(math.radians(top))) + dlon)
+
+    def dec(x: float, up: bool) -> Decimal:
+        return Decimal(math.ceil(x * 1e6) if up else math.floor(x * 1e6)).scaleb(-6)
+
+    return [Site.lat >= dec(lat0 - dlat_deg, False), Site.lat <= dec(lat0 + dlat_deg, True),
+            Site.lon >= dec(lon0 - dlon_deg, False), Site.lon <= dec(lon0 + dlon_deg, True)]
+
+
+@dataclass
+class _Filtered:
+    """What a search selects: the listing model, its conditions, the distance shown (if measured), the order."""
+    model: Any
+    where: list[ColumnElement[bool]]
+    needs_site: bool
+    near: CTE | None  # (site_id, km) of the sites within reach, when distances are measured
+    order: list[Any]
+
+    @property
+    def distance(self) -> ColumnElement[Any] | None:
+        return None if self.near is None else self.near.c.km
+
+    def _joined(self, query: Select[Any]) -> Select[Any]:
+        if self.near is not None:
+            query = query.join(self.near, self.model.site_id == self.near.c.site_id)
+        return query
+
+    def narrow(self, *columns: Any) -> Select[Any]:
+        """The filtered rows on the narrowest join (the site only when a condition needs it)."""
+        query = select(*columns).select_from(self.model)
+        if self.needs_site:
+            query = query.join(Site, self.model.site_id == Site.id)
+        return self._joined(query).where(*self.where)
+
+    def full(self, *columns: Any, near: bool = True) -> Select[Any]:
+        """The listings with site, material and organisation loaded (and joined to the distances if `near`)."""
+        model = self.model
+        query = select(model, *columns).join(Site, model.site_id == Site.id)
+        return ((self._joined(query) if near else query)
+                .options(contains_eager(model.site), joinedload(model.material), joinedload(model.organisation)))
+
+
+def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
+    model = model_for(side)
+    price = model.price_yuan_per_t if side == "supply" else model.max_delivered_price_yuan_per_t
+    where: list[ColumnElement[bool]] = []
+    if s.mine:
+        where.append(model.organisation_id == viewer.organisation_id)
+        if s.status:
+            where.append(status_is(model, ListingStatus(s.status)))
+    elif viewer.organisation.is_staff and s.status:
+        where.append(status_is(model, ListingStatus(s.status)))
+    else:
+        where.append(live(model))
+    if s.material:
+        where.append(model.material_id == select(Material.id).where(Material.code == s.material)
+                     .scalar_subquery())
+    if s.grade:
+        where.append((model.grade if side == "supply" else model.min_grade) == s.grade)
+    if s.city:
+        where.append(Site.city == s.city)
+    if s.county:
+        where.append(Site.county == s.county)
+    if s.min_tonnes is not None:
+        where.append(model.tonnes - model.tonnes_promised >= s.min_tonnes)
+    if s.max_price is not None:
+        where.append(price <= s.max_price)
+    if s.min_price is not None:
+        where.append(price >= s.min_price)
+
+    near: CTE | None = None
     if s.near_site_id is not None:
         origin = get_row(Site, s.near_site_id)
         if origin is None or origin.organisation_id != viewer.organisation_id:
             raise ValidationError(_l("Choose one of your sites."), field="near_site_id")
-        rows = db.session.execute(query.with_only_columns(model.id, model.organisation_id, Site.lat, Site.lon)).all()
-        # The filter and the sort compare the very value that is shown: coarse for hidden sites.
-        shown = distances_from(viewer, origin.lat, origin.lon, rows)
-        distances = {int(i): d for i, d in shown.items() if s.within_km is None or d <= s.within_km}
-        query = query.where(model.id.in_(list(distances) or [-1]))
-    if s.sort == "distance" and distances:
-        ranked = sorted(distances, key=lambda i: (distances[i], i))
-        total = len(ranked)
-        page_ids = ranked[(s.page - 1) * s.per_page: s.page * s.per_page]
-        found = cast("Iterable[AnyListing]", db.session.scalars(query.where(model.id.in_(page_ids or [-1]))).unique())
-        by_id = {row.id: row for row in found}
-        items = [by_id[i] for i in page_ids if i in by_id]
+        # The filter and the sort compare the very value that is shown: coarse for hidden sites. Measured once
+        # per site (in the bounding box when the distance is limited), then joined to the sites' listings.
+        km = shown_distance_sql(viewer, origin.lat, origin.lon)
+        sites = select(Site.id.label("site_id"), km.label("km"))
+        if s.within_km is not None:
+            sites = sites.where(*_box(origin.lat, origin.lon, s.within_km))
+        # materialised: each site's distance computed once, not again for each listing row that sorts on it
+        near = sites.cte("near").prefix_with("MATERIALIZED")
+        if s.within_km is not None:
+            where.append(near.c.km <= s.within_km)
+    orders = {"newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
+              "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
+    order = orders.get(s.sort, orders["newest"])
+    if near is not None and s.sort == "distance":
+        order = [near.c.km, model.id]
+    return _Filtered(model, where, bool(s.city or s.county), near, order)
+
+
+def search(viewer: User, side: str, s: Search) -> Results:
+    """Listings the viewer may see, filtered, sorted and paginated like the browse page and the API.
+
+    Three statements whatever the page size or the number of listings: the origin site (when measuring
+    distances), the count, and the page (its ids chosen on the narrowest join, then loaded with site,
+    material and organisation). Distances are computed, filtered and sorted in the database."""
+    f = _filtered(viewer, side, s)
+    model = f.model
+    total = db.session.scalar(f.narrow(func.count()))
+    keys = [model.id.label("id")] + ([f.distance.label("km")] if f.distance is not None else [])
+    page = f.narrow(*keys).order_by(*f.order).offset((s.page - 1) * s.per_page).limit(s.per_page).subquery()
+    query = (f.full(page.c.km if f.distance is not None else literal(None), near=False)
+             .join(page, model.id == page.c.id))
+    if f.distance is not None and s.sort == "distance":
+        query = query.order_by(page.c.km, model.id)
     else:
-        page = db.paginate(query.order_by(*order.get(s.sort, order["newest"])), page=s.page,
-                           per_page=s.per_page, error_out=False, count=True)
-        items, total = cast("list[AnyListing]", list(page.items)), page.total or 0
-    return Results(items=items, total=total, page=s.page, per_page=s.per_page, distances=distances)
+        query = query.order_by(*f.order)
+    rows = db.session.execute(query).all()
+    items = [row[0] for row in rows]
+    distances = {row[0].id: float(row[1]) for row in rows if row[1] is not None}
+    return Results(items=items, total=total or 0, page=s.page, per_page=s.per_page, distances=distances)
+
+
+def search_all(viewer: User, side: str, s: Search, batch: int = 1_000) -> Iterator[tuple[Any, float | None]]:
+    """Every listing of a search (all pages), in its order, with its shown distance: one statement streamed
+    in batches (a server-side cursor on PostgreSQL), so an export holds `batch` listings at a time."""
+    f = _filtered(viewer, side, s)
+    query = (f.full(f.distance if f.distance is not None else literal(None)).where(*f.where).order_by(*f.order)
+             .execution_options(yield_per=batch))
+    for listing, km in db.session.execute(query):
+        yield listing, None if km is None else float(km)
 
 
 # --- presentation --------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from matching import Instance, InstanceError, Plan, SolveOptions, SolverError, solve
@@ -450,9 +450,20 @@ def get_round(viewer: User, round_id: int) -> MatchRound:
     return round_
 
 
-def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:
+def recent_rounds(viewer: User, limit: int = 200) -> list[tuple[MatchRound, int]]:
+    """The latest rounds the viewer started (all of them for staff), each with its number of proposals,
+    counted by one aggregate (not by loading every proposal of every round)."""
+    counts = (select(Proposal.round_id, func.count().label("n")).group_by(Proposal.round_id).subquery())
+    query = (select(MatchRound, func.coalesce(counts.c.n, 0)).outerjoin(counts, counts.c.round_id == MatchRound.id)
+             .order_by(MatchRound.id.desc()).limit(limit))
+    if not viewer.organisation.is_staff:
+        query = query.where(MatchRound.organisation_id == viewer.organisation_id)
+    return [(r, int(n)) for r, n in db.session.execute(query).all()]
+
+
+def proposals_in_round(viewer: User, round_: MatchRound, largest: int | None = None) -> list[Proposal]:
     """All of them for staff and the round's starter (a private round is about its own listing), otherwise
-    those that concern the viewer."""
+    those that concern the viewer; only the `largest` by tonnes when given (a map draws at most so many)."""
     query = (select(Proposal).where(Proposal.round_id == round_.id)
              .options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.site),
                       joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
@@ -465,6 +476,8 @@ def proposals_in_round(viewer: User, round_: MatchRound) -> list[Proposal]:
     org_id = viewer.organisation_id
     if not (viewer.organisation.is_staff or round_.organisation_id == org_id):
         query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
+    if largest is not None:
+        query = query.order_by(None).order_by(Proposal.tonnes.desc(), Proposal.id).limit(largest)
     return list(db.session.scalars(query).unique())
 
 
@@ -475,6 +488,15 @@ def round_progress(r: MatchRound) -> dict:
             "error": None if r.error is None else {"code": r.error, "message": str(label(ROUND_ERROR, r.error))},
             "queued_at": iso(r.created_at), "building_at": iso(r.building_at), "solving_at": iso(r.solving_at),
             "writing_at": iso(r.writing_at), "finished_at": iso(r.finished_at)}
+
+
+def proposal_count(viewer: User, round_: MatchRound) -> int:
+    """How many proposals of the round the viewer sees (proposals_in_round's rule), counted in the database."""
+    query = select(func.count()).select_from(Proposal).where(Proposal.round_id == round_.id)
+    org_id = viewer.organisation_id
+    if not (viewer.organisation.is_staff or round_.organisation_id == org_id):
+        query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
+    return int(db.session.scalar(query) or 0)
 
 
 def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:

@@ -6,13 +6,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
 from .. import maps, policy
 from ..clock import today_cst
 from ..extensions import db
-from ..models import Agreement, Baseline, DemandListing, LedgerEntry, LoanProject, Site, SupplyListing
+from ..models import Agreement, Baseline, LoanProject
 from ..services import dashboard as dashboard_service
 from ..services import deliveries, subsidies
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
@@ -237,20 +236,9 @@ def dashboard_export(table: str, fmt: str) -> ResponseReturnValue:
 @bp.route("/dashboard/flows.json")
 @staff_required
 def flows_map() -> ResponseReturnValue:
-    """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes."""
-    year = year_arg()
-    start, end = deliveries.year_bounds(year)
-    supply_site, demand_site = aliased(Site), aliased(Site)
-
-    rows = db.session.execute(
-        select(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon, func.sum(LedgerEntry.net_kg))
-        .join(Agreement, LedgerEntry.agreement_id == Agreement.id)
-        .join(SupplyListing, Agreement.supply_listing_id == SupplyListing.id)
-        .join(supply_site, SupplyListing.site_id == supply_site.id)
-        .join(DemandListing, Agreement.demand_listing_id == DemandListing.id)
-        .join(demand_site, DemandListing.site_id == demand_site.id)
-        .where(LedgerEntry.dispatched_at >= start, LedgerEntry.dispatched_at < end)
-        .group_by(supply_site.lat, supply_site.lon, demand_site.lat, demand_site.lon)).all()
+    """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes.
+    From the ledger's monthly summary, the largest maps.MAX_FLOWS flows ("omitted" says how many more)."""
+    rows, omitted = deliveries.flows(year_arg(), maps.MAX_FLOWS)
     biggest = max([r[4] for r in rows] or [1])
     features = []
     for slat, slon, dlat, dlon, kg in rows:
@@ -261,4 +249,4 @@ def flows_map() -> ResponseReturnValue:
                                   weight=2 + 10 * kg / biggest, tooltip=[(_("Delivered"), tonnes)]))
         features.append(maps.point(slat, slon, colour=maps.SUPPLY_COLOUR, radius=4))
         features.append(maps.point(dlat, dlon, colour=maps.DEMAND_COLOUR, radius=4))
-    return maps.feature_collection(features)
+    return maps.feature_collection(features, omitted=omitted)
