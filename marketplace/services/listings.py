@@ -6,11 +6,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CTE, ColumnElement, Float, Select, case, cast, func, literal, select, update
+from sqlalchemy import CTE, ColumnElement, Float, Select, case, func, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager, joinedload
 
 from .. import gazetteer, policy
@@ -492,7 +493,7 @@ def _sql_cell_centre(coordinate: ColumnElement[Any] | InstrumentedAttribute[Any]
     """SQL for the centre of the cell holding `coordinate` (degrees, six places), as coarse_position computes it:
     the cell's index is an exact integer division of whole millionths, and the centre (2 row + 1) * size / 2 is
     one correctly rounded division, so it equals float(Decimal centre) bit for bit."""
-    whole = func.round(cast(coordinate, Float) * 1_000_000)
+    whole = func.round(sql_cast(coordinate, Float) * 1_000_000)
     row = func.floor(whole / float(micro))
     return ((2 * row + 1) * micro) / 2_000_000.0
 
@@ -514,7 +515,7 @@ def shown_distance_sql(viewer: User, lat0: Decimal | float, lon0: Decimal | floa
     exact to 0.1 km for sites it may see, else from the hidden site's cell centre in 5 km steps."""
     lat0, lon0 = float(lat0), float(lon0)
     mlat, mlon = _cell_micro()
-    exact = _sql_km(lat0, lon0, cast(Site.lat, Float), cast(Site.lon, Float))
+    exact = _sql_km(lat0, lon0, sql_cast(Site.lat, Float), sql_cast(Site.lon, Float))
     coarse = _sql_km(lat0, lon0, _sql_cell_centre(Site.lat, mlat), _sql_cell_centre(Site.lon, mlon))
     exact_shown = func.round(exact * 10.0) / 10.0
     step = float(HIDDEN_DISTANCE_STEP_KM)
