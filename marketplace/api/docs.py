@@ -1,10 +1,12 @@
-"""The OpenAPI document of the API."""
+"""The OpenAPI document of the API (public: it names no data)."""
 from flask import jsonify
 
 from . import bp
-from .openapi import openapi_document
+from .spec import AnyObject, documented, openapi_document
 
 
 @bp.get("/openapi.json")
+@documented(AnyObject, public=True, operation_id="openapi")
 def openapi():
+    """This description (OpenAPI 3.1)"""
     return jsonify(openapi_document())

@@ -3,36 +3,57 @@ from flask import g, jsonify, request
 from flask_babel import lazy_gettext as _l
 
 from ..errors import api_error
+from ..schemas.common import validate
+from ..schemas.matching import (
+    AgreementList,
+    AgreementOut,
+    ProposalList,
+    ProposalOut,
+    ProposalQuery,
+    RoundOut,
+    RoundRequest,
+)
 from ..services import agreements, proposals, rounds
 from . import bp
 from .common import json_body
+from .spec import documented
 
 
 @bp.post("/match-rounds")
+@documented(RoundOut, 403, 409, 422, status=201, json=RoundRequest, operation_id="create_round")
 def create_round():
-    body = json_body()
-    round_ = rounds.start_round(g.api_user, body.get("supply_listing_ids"), body.get("demand_listing_ids"),
-                                body.get("period_start"), body.get("period_end"), body.get("min_shipment_t"),
-                                body.get("max_partners"))
-    return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_))), 201
+    """Run a matching round: the operator or a regulator over the market (narrowed by listing ids and a
+    period); a utiliser for one of its demand listings; a producer for one supply listing"""
+    body = validate(RoundRequest, json_body())
+    round_ = rounds.start_round(g.api_user, body.supply_listing_ids, body.demand_listing_ids, body.period_start,
+                                body.period_end, body.min_shipment_t, body.max_partners)
+    return jsonify(rounds.round_out(round_, rounds.proposals_in_round(g.api_user, round_)).dump()), 201
 
 
 @bp.get("/match-rounds/<int:round_id>")
+@documented(RoundOut, 404, operation_id="get_round")
 def get_round(round_id: int):
+    """A round with the proposals the caller may see"""
     round_ = rounds.get_round(g.api_user, round_id)
-    return jsonify(rounds.round_to_dict(round_, rounds.proposals_in_round(g.api_user, round_)))
+    return jsonify(rounds.round_out(round_, rounds.proposals_in_round(g.api_user, round_)).dump())
 
 
 @bp.get("/proposals")
+@documented(ProposalList, 422, query=ProposalQuery, operation_id="list_proposals")
 def proposal_list():
+    """Proposals to the caller's organisation (all of them for regulators and the operator)"""
     proposals.expire_proposals()
-    status = request.args.get("status") or None
-    return jsonify({"items": [proposals.proposal_to_dict(p) for p in proposals.proposals_for(g.api_user, status)]})
+    query = validate(ProposalQuery, request.args.to_dict())
+    status = query.status.value if query.status else None
+    return jsonify(ProposalList(items=[proposals.proposal_out(p)
+                                       for p in proposals.proposals_for(g.api_user, status)]).dump())
 
 
 @bp.get("/proposals/<int:proposal_id>")
+@documented(ProposalOut, 404, operation_id="get_proposal")
 def get_proposal(proposal_id: int):
-    return jsonify(proposals.proposal_to_dict(proposals.get_proposal(g.api_user, proposal_id)))
+    """One proposal"""
+    return jsonify(proposals.proposal_out(proposals.get_proposal(g.api_user, proposal_id)).dump())
 
 
 def _decide(proposal_id: int, decision: str):
@@ -40,24 +61,33 @@ def _decide(proposal_id: int, decision: str):
     if proposal.status.value == "lapsed":
         return api_error(409, "conflict", _l("Both accepted, but a listing no longer has these tonnes: "
                                              "the proposal lapsed."), "tonnes")
-    return jsonify(proposals.proposal_to_dict(proposal))
+    return jsonify(proposals.proposal_out(proposal).dump())
 
 
 @bp.post("/proposals/<int:proposal_id>/accept")
+@documented(ProposalOut, 403, 404, 409, 422, operation_id="accept_proposal")
 def accept_proposal(proposal_id: int):
+    """Accept a proposal (its producer or its utiliser; both accepting make an agreement)"""
     return _decide(proposal_id, "accept")
 
 
 @bp.post("/proposals/<int:proposal_id>/decline")
+@documented(ProposalOut, 403, 404, 409, 422, operation_id="decline_proposal")
 def decline_proposal(proposal_id: int):
+    """Decline a proposal (its producer or its utiliser)"""
     return _decide(proposal_id, "decline")
 
 
 @bp.get("/agreements")
+@documented(AgreementList, operation_id="list_agreements")
 def agreement_list():
-    return jsonify({"items": [agreements.agreement_to_dict(a) for a in agreements.agreements_for(g.api_user)]})
+    """The caller's agreements"""
+    return jsonify(AgreementList(items=[agreements.agreement_out(a)
+                                        for a in agreements.agreements_for(g.api_user)]).dump())
 
 
 @bp.get("/agreements/<int:agreement_id>")
+@documented(AgreementOut, 404, operation_id="get_agreement")
 def get_agreement(agreement_id: int):
-    return jsonify(agreements.agreement_to_dict(agreements.get_agreement(g.api_user, agreement_id)))
+    """One agreement"""
+    return jsonify(agreements.agreement_out(agreements.get_agreement(g.api_user, agreement_id)).dump())

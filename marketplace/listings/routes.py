@@ -12,6 +12,8 @@ from ..models.listing import USES
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..forms_common import choices
+from ..schemas import listings as listing_schemas
+from ..schemas.common import limits
 from ..services import catalogue, listing_files, listings, sites
 from ..web import run_service, spreadsheet
 from . import bp
@@ -49,6 +51,10 @@ def _listing_form(side: str, materials, obj=None) -> ListingForm:
     form.price.label.text = PRICE_LABEL[side]
     form.grade.label.text = _("Grade") if side == "supply" else _("Minimum grade")
     form.use.choices = choices((u, labels.label(labels.USE, u)) for u in USES)
+    schema = listing_schemas.CREATE[side]  # the limits the service applies, as HTML attributes
+    form.notes.render_kw = limits(schema, "notes")
+    for name in ("tonnes", "max_haul_km"):
+        form[name].render_kw = {"inputmode": "numeric", **{f"data-{k}": v for k, v in limits(schema, name).items()}}
     return form
 
 
@@ -220,7 +226,7 @@ def browse_map(side: str):
     price_label = _("Price (yuan/t)") if side == "supply" else _("Maximum delivered price (yuan/t)")
     features = []
     for listing in results.items:
-        record = listings.listing_to_dict(listing, current_user)
+        record = listings.listing_out(listing, current_user).dump()
         popup = [(_("Material"), listing.material.name(locale)),
                  (_("Grade"), record.get("grade") or record.get("min_grade") or "—"),
                  (_("Tonnes available"), f"{listing.tonnes_remaining:,}"),
@@ -250,7 +256,7 @@ def export(side: str, fmt: str):
     rows = []
     while True:
         results = listings.search(current_user, side, search)
-        rows += [{**listing_files.flatten(listings.listing_to_dict(l, current_user, results.distances.get(l.id))),
+        rows += [{**listing_files.flatten(listings.listing_out(l, current_user, results.distances.get(l.id)).dump()),
                   "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
                  for l in results.items]
         if search.page >= results.pages:

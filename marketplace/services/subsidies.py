@@ -14,9 +14,30 @@ from sqlalchemy.orm import joinedload
 from .. import policy
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
-from ..models import (Agreement, Baseline, ClaimEntry, ClaimEvent, LedgerEntry, LoanProject, Recovery,
-                      SubsidyClaim, SubsidyScheme, User)
+from ..models import (
+    Agreement,
+    Baseline,
+    ClaimEntry,
+    ClaimEvent,
+    LedgerEntry,
+    LoanProject,
+    Recovery,
+    SubsidyClaim,
+    SubsidyScheme,
+    User,
+)
 from ..models.listing import USES
+from ..schemas.common import validate
+from ..schemas.subsidies import (
+    BandOut,
+    BaselineDeclaration,
+    BaselineOut,
+    ClaimOut,
+    ClaimRequest,
+    RecoveryOut,
+    Review,
+    SchemeOut,
+)
 from . import audit, ledger
 from .deliveries import year_bounds
 from .values import get_row, parse_decimal, parse_int, parse_text
@@ -53,13 +74,12 @@ def scheme_in_force(year: int | None = None) -> SubsidyScheme:
     return scheme
 
 
-def scheme_to_dict(s: SubsidyScheme) -> dict:
-    return {"version": s.version, "name": s.name, "base_year": s.base_year,
-            "effective_from": s.effective_from.isoformat(),
-            "effective_to": s.effective_to.isoformat() if s.effective_to else None,
-            "bands": [{"from_t": b["from_t"], "rate_yuan_per_t": b["rate"]} for b in s.bands], "mode": s.mode,
-            "cap_yuan": f"{s.cap_yuan:.2f}", "exclusions": s.exclusions,
-            "loan_min_yuan": f"{s.loan_min_yuan:.2f}", "loan_benchmark_rate_pct": str(s.loan_benchmark_rate_pct)}
+def scheme_out(s: SubsidyScheme) -> SchemeOut:
+    return SchemeOut(version=s.version, name=s.name, base_year=s.base_year, effective_from=s.effective_from,
+                     effective_to=s.effective_to,
+                     bands=[BandOut(from_t=b["from_t"], rate_yuan_per_t=b["rate"]) for b in s.bands], mode=s.mode,
+                     cap_yuan=s.cap_yuan, exclusions=s.exclusions, loan_min_yuan=s.loan_min_yuan,
+                     loan_benchmark_rate_pct=str(s.loan_benchmark_rate_pct))
 
 
 def parse_bands(text: str) -> list[dict]:
@@ -156,14 +176,13 @@ def declare_baseline(actor: User, year, tonnes, evidence) -> Baseline:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers declare a baseline."))
-    year = parse_int(year, "year", 2000, 2100)
+    fields = validate(BaselineDeclaration, {"year": year, "tonnes": tonnes, "evidence": evidence})
+    year, tonnes, evidence = fields.year, fields.tonnes, fields.evidence
     base_years = sorted(set(db.session.scalars(select(SubsidyScheme.base_year).where(
         or_(SubsidyScheme.effective_to.is_(None), SubsidyScheme.effective_to >= today_cst())))))
     if year not in base_years:
         raise ValidationError(_l("A baseline is declared for the scheme's base year (%(years)s), not for %(year)s.",
                                  years=", ".join(str(y) for y in base_years) or "—", year=year), field="year")
-    tonnes = parse_decimal(tonnes, "tonnes", 3, Decimal(0), Decimal(100_000_000))
-    evidence = parse_text(evidence, "evidence", 5000)
     if not evidence:
         raise ValidationError(_l("Describe the evidence (invoices, statistics returns, audit reports)."),
                               field="evidence")
@@ -185,9 +204,8 @@ def get_baseline(viewer: User, baseline_id: int) -> Baseline:
 
 
 def _decision(decision, reason) -> tuple[str, str]:
-    if decision not in ("approve", "reject"):
-        raise ValidationError(_l("Decide approve or reject."), field="decision")
-    reason = parse_text(reason, "reason", 2000)
+    fields = validate(Review, {"decision": decision, "reason": reason})
+    decision, reason = fields.decision, fields.reason
     if decision == "reject" and not reason:
         raise ValidationError(_l("Give a reason for the rejection."), field="reason")
     return decision, reason
@@ -207,9 +225,9 @@ def review_baseline(actor: User, baseline_id: int, decision, reason="") -> Basel
     return baseline
 
 
-def baseline_to_dict(b: Baseline) -> dict:
-    return {"id": b.id, "organisation_id": b.organisation_id, "year": b.year, "tonnes": f"{b.tonnes:.3f}",
-            "evidence": b.evidence, "status": b.status, "reason": b.reason}
+def baseline_out(b: Baseline) -> BaselineOut:
+    return BaselineOut(id=b.id, organisation_id=b.organisation_id, year=b.year, tonnes=b.tonnes, evidence=b.evidence,
+                       status=b.status, reason=b.reason)
 
 
 # --- claims --------------------------------------------------------------------------------------------
@@ -307,7 +325,7 @@ def prepare_claim(actor: User, year) -> SubsidyClaim:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers claim subsidies."))
-    year = parse_int(year, "year", 2000, 2100)
+    year = validate(ClaimRequest, {"year": year}).year
     if year > today_cst().year:
         raise ValidationError(_l("%(year)s has not begun: a claim covers tonnes already delivered, for this year "
                                  "(%(now)s) or an earlier one.", year=year, now=today_cst().year), field="year")
@@ -432,16 +450,14 @@ def claims_for(viewer: User, status: str | None = None, year: int | None = None)
     return list(db.session.scalars(query.order_by(SubsidyClaim.id.desc())))
 
 
-def claim_to_dict(c: SubsidyClaim) -> dict:
-    return {"id": c.id, "organisation_id": c.organisation_id, "year": c.year, "status": c.status,
-            "eligible_tonnes": f"{Decimal(c.eligible_kg) / 1000:.3f}",
-            "excluded_tonnes": f"{Decimal(c.excluded_kg) / 1000:.3f}",
-            "baseline_tonnes": f"{c.baseline_tonnes:.3f}", "increment_tonnes": f"{c.increment_tonnes:.3f}",
-            "rate_yuan_per_t": f"{c.rate_yuan_per_t:.2f}", "amount_yuan": f"{c.amount_yuan:.2f}",
-            "capped": c.capped, "scheme_version": c.scheme.version, "reason": c.reason,
-            "year_eligible_tonnes": f"{Decimal(c.year_eligible_kg) / 1000:.3f}",
-            "year_total_yuan": f"{c.year_total_yuan:.2f}",
-            "previously_approved_yuan": f"{c.previously_approved_yuan:.2f}", "affected": c.affected}
+def claim_out(c: SubsidyClaim) -> ClaimOut:
+    return ClaimOut(id=c.id, organisation_id=c.organisation_id, year=c.year, status=c.status,
+                    eligible_tonnes=Decimal(c.eligible_kg) / 1000, excluded_tonnes=Decimal(c.excluded_kg) / 1000,
+                    baseline_tonnes=c.baseline_tonnes, increment_tonnes=c.increment_tonnes,
+                    rate_yuan_per_t=c.rate_yuan_per_t, amount_yuan=c.amount_yuan, capped=c.capped,
+                    scheme_version=c.scheme.version, reason=c.reason,
+                    year_eligible_tonnes=Decimal(c.year_eligible_kg) / 1000, year_total_yuan=c.year_total_yuan,
+                    previously_approved_yuan=c.previously_approved_yuan, affected=c.affected)
 
 
 def claim_totals(year: int) -> dict[str, Decimal]:
@@ -572,11 +588,11 @@ def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, 
     return recovery
 
 
-def recovery_to_dict(r: Recovery) -> dict:
-    return {"id": r.id, "organisation_id": r.organisation_id, "year": r.year, "claim_id": r.claim_id,
-            "reversal_entry_id": r.reversal_entry_id, "approved_before_yuan": f"{r.approved_before_yuan:.2f}",
-            "should_have_yuan": f"{r.should_have_yuan:.2f}", "amount_yuan": f"{r.amount_yuan:.2f}",
-            "status": r.status, "settlement": r.settlement, "offset_claim_id": r.offset_claim_id, "note": r.note}
+def recovery_out(r: Recovery) -> RecoveryOut:
+    return RecoveryOut(id=r.id, organisation_id=r.organisation_id, year=r.year, claim_id=r.claim_id,
+                       reversal_entry_id=r.reversal_entry_id, approved_before_yuan=r.approved_before_yuan,
+                       should_have_yuan=r.should_have_yuan, amount_yuan=r.amount_yuan, status=r.status,
+                       settlement=r.settlement, offset_claim_id=r.offset_claim_id, note=r.note)
 
 
 # --- loan-interest subsidy -----------------------------------------------------------------------------

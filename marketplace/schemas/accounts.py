@@ -1,0 +1,34 @@
+"""API tokens: e-mail and password (and a TOTP code for staff) in, a bearer token out."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from flask_babel import lazy_gettext as _l
+from pydantic import Field
+
+from .common import Blankable, Input, Moment, Output, Refusal, Text, WholeNumber
+
+MAX_DAYS = 365
+DEFAULT_DAYS = 90
+NAME_MAX = 100
+
+Days = Annotated[WholeNumber(1, MAX_DAYS), Refusal(_l("A token lives from 1 to %(n)d days.", n=MAX_DAYS), always=True),
+                 Field(description="how long the token lives", json_schema_extra={"default": DEFAULT_DAYS})]
+
+
+class TokenRequest(Input):
+    """POST /auth/token."""
+
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Annotated[str, Field(min_length=1, max_length=4096)]
+    totp: Blankable(Annotated[str, Field(max_length=20)]) = Field(
+        None, description="The current six-digit code, for users with two-factor sign-in (regulators, the operator)")
+    days: Blankable(Days) = None
+    name: Blankable(Text(NAME_MAX, multi_line=False)) = None
+
+
+class TokenOut(Output):
+    token: str = Field(description="shown this once only")
+    id: int
+    prefix: str
+    expires_at: Moment

@@ -1,0 +1,333 @@
+"""The building blocks every feature's schemas share: exact numbers, safe text, ISO dates, the input and output
+bases, and `validate`, which turns pydantic's first error into our ValidationError with a translated message
+that names the field.
+
+The limits live in the schemas and nowhere else: the services validate through them, the forms report their
+errors on the field (and take HTML attributes from them), and the OpenAPI document is generated from them."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+
+import annotated_types
+from flask_babel import lazy_gettext as _l
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    TypeAdapter,
+    WithJsonSchema,
+    create_model,
+)
+from pydantic import ValidationError as PydanticError
+from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+from ..clock import iso
+from ..errors import ValidationError
+from ..services.values import CONTROL, CONTROL_IN_TEXT, MAX_ID, MAX_YEAR, MIN_YEAR
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Input(BaseModel):
+    """A request body or query: unknown fields are refused by name."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Output(BaseModel):
+    """A response body. `dump()` is the JSON the API returns: fields left unset (an identity hidden from this
+    reader, a distance nobody asked for) are left out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_unset=True)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Annotated metadata: the message a field answers with when its value is not one of the allowed ones
+    (an unknown status, a malformed object), instead of the generic one of the error's type; with
+    `always`, for every error of the field but a missing value."""
+
+    message: Any
+    always: bool = False
+
+
+# --- scalar parsing, as every door into the system has always done it ---------------------------------------
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, (bool, dict, list)) or value is None:
+        raise PydanticCustomError("number", "Enter a number.")
+    return str(value).strip()
+
+
+def _whole_number(value: Any) -> Any:
+    """"120", 120 and 120.0 are 120; 120.5, "1e999", true and lists are refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        number = Decimal(_scalar(value))
+    except (InvalidOperation, PydanticCustomError):
+        raise PydanticCustomError("whole_number", "Enter a whole number.") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise PydanticCustomError("whole_number", "Enter a whole number.")
+    return int(number)
+
+
+def _exact_decimal(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        number = value
+    else:
+        try:
+            number = Decimal(_scalar(value))
+        except InvalidOperation:
+            raise PydanticCustomError("number", "Enter a number.") from None
+    if not number.is_finite():
+        raise PydanticCustomError("number", "Enter a number.")
+    return number
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        if not isinstance(value, str):
+            raise PydanticCustomError("iso_date", "Enter a date as YYYY-MM-DD.")
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError("iso_date", "Enter a date as YYYY-MM-DD.") from None
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise PydanticCustomError("date_range", "Enter a date between 2000 and 2100.")
+    return value
+
+
+def _safe_text(pattern) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise PydanticCustomError("text", "Enter text.")
+        if pattern.search(value):  # NUL and lone surrogates: PostgreSQL and UTF-8 refuse to store them
+            raise PydanticCustomError("control_characters", "Characters that are not allowed.")
+        return value.strip()
+
+    return check
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def WholeNumber(minimum: int, maximum: int) -> Any:
+    """An int within [minimum, maximum]."""
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_whole_number)]
+
+
+def Money(minimum: Decimal | int, maximum: Decimal | int, places: int = 2) -> Any:
+    """An exact decimal within [minimum, maximum] with at most `places` decimals (yuan: two), never a float.
+    In the JSON schema: a number or a string."""
+    digits = len(str(int(max(abs(Decimal(minimum)), abs(Decimal(maximum)))))) + places
+    return Annotated[Decimal, Field(ge=Decimal(minimum), le=Decimal(maximum), decimal_places=places, max_digits=digits),
+                     BeforeValidator(_exact_decimal), AfterValidator(lambda d: d.quantize(Decimal(1).scaleb(-places)))]
+
+
+#: An ISO date (YYYY-MM-DD) in 2000..2100.
+IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
+
+
+def Text(maximum: int, multi_line: bool = True) -> Any:
+    """Stripped text of at most `maximum` characters, without control characters (tab, CR and LF are allowed
+    where the text may span lines); null is the empty text."""
+    return Annotated[str, Field(max_length=maximum),
+                     BeforeValidator(_safe_text(CONTROL_IN_TEXT if multi_line else CONTROL))]
+
+
+def Blankable(kind: Any) -> Any:
+    """`kind` or null; an empty string (an empty form field) is null too."""
+    return Annotated[kind | None, BeforeValidator(_blank_is_none)]
+
+
+#: A database id (a positive int in the id column's range).
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)]
+
+# --- outputs -------------------------------------------------------------------------------------------------
+
+def Fixed(places: int) -> Any:
+    """A decimal in a response as a string with exactly `places` decimals ("12.50", "3.000")."""
+    return Annotated[Decimal, PlainSerializer(lambda d: f"{d:.{places}f}", return_type=str),
+                     WithJsonSchema({"type": "string", "pattern": rf"^-?\d+\.\d{{{places}}}$"})]
+
+
+#: Yuan in a response: a string with exactly two decimals ("12.50").
+MoneyText = Fixed(2)
+#: Tonnes in a response: a string with exactly three decimals (kilogram precision).
+TonnesText = Fixed(3)
+#: A decimal in a response, as str() writes it ("3.1", "1.250").
+DecimalText = Annotated[Decimal, PlainSerializer(str, return_type=str), WithJsonSchema({"type": "string"})]
+#: A moment in a response: ISO 8601 in China Standard Time (+08:00).
+Moment = Annotated[datetime, PlainSerializer(iso, return_type=str),
+                   WithJsonSchema({"type": "string", "format": "date-time"})]
+#: A date in a response: YYYY-MM-DD.
+Day = Annotated[date, PlainSerializer(date.isoformat, return_type=str),
+                WithJsonSchema({"type": "string", "format": "date"})]
+
+
+class ErrorDetail(Output):
+    code: str = Field(description="not_found, forbidden, conflict, bad_request, invalid, unauthorised, "
+                                  "too_large, too_many_requests")
+    message: str = Field(description="in the reader's language")
+    field: str | None = Field(description="the input at fault, when there is one")
+
+
+class ErrorBody(Output):
+    """Every error the API answers with."""
+
+    error: ErrorDetail
+
+
+# --- pydantic's errors become ours ---------------------------------------------------------------------------
+
+def _bounds(metadata: list[Any]) -> tuple[Any, Any]:
+    lo = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    hi = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    return lo, hi
+
+
+def _number(value: Any) -> str:
+    return f"{value:,}"
+
+
+def _field_metadata(model: type[BaseModel], loc: tuple) -> list[Any]:
+    """The constraints and markers of the field an error points at (the first level of its location)."""
+    info = model.model_fields.get(str(loc[0])) if loc else None
+    return list(info.metadata) if info is not None else []
+
+
+def message_for(error: Mapping[str, Any], metadata: list[Any]) -> Any:
+    """The translated message for one pydantic error (a lazy string)."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    refusal = next((m for m in metadata if isinstance(m, Refusal)), None)
+    if kind == "missing" or (kind != "extra_forbidden" and _is_blank(error.get("input"))):
+        return _l("This field is required.")
+    if kind == "extra_forbidden":
+        return _l("Unknown field.")
+    if refusal is not None and refusal.always:
+        return refusal.message
+    if kind in ("greater_than_equal", "less_than_equal", "decimal_max_digits", "greater_than", "less_than"):
+        lo, hi = _bounds(metadata)
+        if lo is not None and hi is not None:
+            return _l("Must be between %(lo)s and %(hi)s.", lo=_number(lo), hi=_number(hi))
+        lo = lo if lo is not None else ctx.get("ge", ctx.get("gt"))
+        hi = hi if hi is not None else ctx.get("le", ctx.get("lt"))
+        if hi is not None:
+            return _l("Must be at most %(hi)s.", hi=_number(hi))
+        if lo is not None:
+            return _l("Must be at least %(lo)s.", lo=_number(lo))
+        return _l("Too large a number.")
+    if kind == "decimal_max_places":
+        return _l("At most %(n)d decimals.", n=ctx["decimal_places"])
+    if kind in ("string_too_long", "too_long"):
+        return _l("At most %(max)d characters.", max=ctx.get("max_length", 0))
+    if kind == "control_characters":
+        return _l("This field contains characters that are not allowed.")
+    if kind == "date_range":
+        return _l("Enter a date between %(lo)d and %(hi)d.", lo=MIN_YEAR, hi=MAX_YEAR)
+    if refusal is not None:
+        return refusal.message
+    if kind in ("whole_number", "int_parsing", "int_type", "int_from_float"):
+        return _l("Enter a whole number.")
+    if kind in ("number", "decimal_parsing", "decimal_type", "finite_number", "float_parsing", "float_type"):
+        return _l("Enter a number.")
+    if kind in ("iso_date", "date_parsing", "date_type", "date_from_datetime_parsing"):
+        return _l("Enter a date as YYYY-MM-DD.")
+    if kind in ("text", "string_type"):
+        return _l("Enter text.")
+    if kind in ("enum", "literal_error"):
+        return _l("Not one of the allowed values.")
+    if kind in ("bool_type", "bool_parsing"):
+        return _l("Enter true or false.")
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return _l("Give an object.")
+    if kind in ("list_type", "set_type", "tuple_type"):
+        return _l("Give a list.")
+    return _l("This value is not valid.")
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value == "")
+
+
+def field_name(loc: tuple) -> str | None:
+    """The dotted name of the input an error points at ("quality_limits.loi.max"); None for the body."""
+    return ".".join(str(part) for part in loc) or None
+
+
+def refused(model: type[BaseModel], error: PydanticError) -> ValidationError:
+    """Our ValidationError for pydantic's first error, naming its field."""
+    first = error.errors(include_url=False)[0]
+    loc = tuple(first["loc"])
+    return ValidationError(message_for(first, _field_metadata(model, loc)), field=field_name(loc))
+
+
+def validate(model: type[M], data: Any) -> M:
+    """`data` (a JSON object, a form's values, an imported row) as `model`, or our ValidationError."""
+    if not isinstance(data, Mapping):
+        raise ValidationError(_l("Send a JSON object (Content-Type: application/json)."), field=None)
+    try:
+        return model.model_validate(dict(data))
+    except PydanticError as e:
+        raise refused(model, e) from None
+
+
+def limits(model: type[BaseModel], name: str) -> dict[str, Any]:
+    """HTML attributes for a form field from a schema's field: maxlength, min, max."""
+    info = model.model_fields[name]
+    out: dict[str, Any] = {}
+    for m in info.metadata:
+        if isinstance(m, annotated_types.MaxLen):
+            out["maxlength"] = m.max_length
+        elif isinstance(m, annotated_types.Ge):
+            out["min"] = m.ge
+        elif isinstance(m, annotated_types.Le):
+            out["max"] = m.le
+    return out
+
+
+def partial(model: type[M], name: str) -> type[M]:
+    """The same schema with every field optional (a change names only what changes). An absent field stays
+    unset; a field given, even as null, is validated as in `model`: a required value cannot be nulled."""
+    fields: dict[str, Any] = {n: (info.annotation, FieldInfo.merge_field_infos(info, default=None))
+                              for n, info in model.model_fields.items()}
+    return create_model(name, __base__=model.__base__, __doc__=model.__doc__, **fields)  # type: ignore[call-overload]
+
+
+def validate_value(kind: Any, value: Any, field: str) -> Any:
+    """One value as the Annotated type `kind` (a schema's field type), or our ValidationError naming `field`:
+    for values whose names are data (a material's quality parameters)."""
+    try:
+        return TypeAdapter(kind).validate_python(value)
+    except PydanticError as e:
+        first = e.errors(include_url=False)[0]
+        return _raise(ValidationError(message_for(first, _flat(getattr(kind, "__metadata__", ()))), field=field))
+
+
+def _flat(metadata: Any) -> list[Any]:
+    """Annotated metadata with each Field(...) opened into its constraints."""
+    out: list[Any] = []
+    for m in metadata:
+        out += _flat(m.metadata) if isinstance(m, FieldInfo) else [m]
+    return out
+
+
+def _raise(error: ValidationError) -> Any:
+    raise error

@@ -1,0 +1,94 @@
+"""Matching rounds, the proposals they make and the agreements concluded from them."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import Field
+
+from ..models.matching import ProposalStatus
+from .common import Blankable, Day, Id, Input, IsoDate, Moment, MoneyText, Output, Refusal, WholeNumber
+
+MAX_IDS = 10_000
+ListingIds = Annotated[list[Id], Field(max_length=MAX_IDS), Refusal(_l("Give a list of listing ids."))]
+
+
+class RoundRequest(Input):
+    """The operator or a regulator rounds over the market (narrowed by listing ids and a period); a utiliser
+    for one of its demand listings; a producer for one supply listing."""
+
+    supply_listing_ids: ListingIds | None = None
+    demand_listing_ids: ListingIds | None = None
+    period_start: Blankable(IsoDate) = None
+    period_end: Blankable(IsoDate) = None
+    min_shipment_t: Blankable(WholeNumber(0, 100_000)) = None
+    max_partners: Blankable(WholeNumber(1, 1000)) = None
+
+
+class ProposalQuery(Input):
+    status: Blankable(Annotated[ProposalStatus, Refusal(_l("Unknown status."))]) = None
+
+
+class ProposalOut(Output):
+    id: int
+    round_id: int
+    status: ProposalStatus
+    supply_listing_id: int
+    demand_listing_id: int
+    tonnes: int = Field(ge=1)
+    distance_km: float
+    mode: Literal["road", "rail"]
+    price_yuan_per_t: MoneyText
+    transport_cost_yuan_per_t: MoneyText
+    delivered_price_yuan_per_t: MoneyText
+    env_tax_avoided_yuan: MoneyText
+    co2_kg: float
+    producer_decision: str | None
+    consumer_decision: str | None
+    expires_at: Moment
+    agreement_id: int | None
+
+
+class ProposalList(Output):
+    items: list[ProposalOut]
+
+
+class RoundOut(Output):
+    id: int
+    scope: Literal["market", "demand", "supply"]
+    created_at: Moment
+    period_start: Day | None
+    period_end: Day | None
+    parameters: dict[str, Any]
+    tariff_version: int
+    solver_status: str
+    stats: dict[str, Any]
+    tonnes_matched: int
+    transport_cost_yuan: MoneyText
+    env_tax_avoided_yuan: MoneyText
+    co2_kg: float
+    baseline: dict[str, Any] | None
+    proposals: list[ProposalOut]
+
+
+class AgreementOut(Output):
+    id: int
+    proposal_id: int
+    supply_listing_id: int
+    demand_listing_id: int
+    producer: str
+    consumer: str
+    material: str
+    tonnes: int
+    price_yuan_per_t: MoneyText
+    transport_cost_yuan_per_t: MoneyText
+    delivered_price_yuan_per_t: MoneyText
+    distance_km: float
+    mode: str
+    period_start: Day
+    period_end: Day
+    created_at: Moment
+
+
+class AgreementList(Output):
+    items: list[AgreementOut]

@@ -1,0 +1,110 @@
+"""The subsidy scheme, baselines and claims."""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import Field
+
+from .common import Blankable, Day, Input, Moment, Money, MoneyText, Output, Refusal, Text, TonnesText, WholeNumber
+
+Year = WholeNumber(2000, 2100)
+Reason = Text(2000)
+Decision = Annotated[Literal["approve", "reject"], Refusal(_l("Decide approve or reject."), always=True)]
+
+
+class SchemeQuery(Input):
+    year: Blankable(Year) = Field(None, description="default: today")
+
+
+class BandOut(Output):
+    from_t: str
+    rate_yuan_per_t: str
+
+
+class SchemeOut(Output):
+    version: int
+    name: str
+    base_year: int
+    effective_from: Day
+    effective_to: Day | None
+    bands: list[BandOut]
+    mode: str
+    cap_yuan: MoneyText
+    exclusions: dict[str, Any]
+    loan_min_yuan: MoneyText
+    loan_benchmark_rate_pct: str
+
+
+class BaselineDeclaration(Input):
+    """A utiliser declares its base-year utilisation with evidence."""
+
+    year: Year
+    tonnes: Money(Decimal(0), Decimal(100_000_000), 3)
+    evidence: Text(5000)
+
+
+class Review(Input):
+    decision: Decision
+    reason: Reason = ""
+
+
+class BaselineOut(Output):
+    id: int
+    organisation_id: int
+    year: int
+    tonnes: TonnesText
+    evidence: str
+    status: Literal["pending", "approved", "rejected"]
+    reason: str | None
+
+
+class ClaimRequest(Input):
+    year: Year
+
+
+class ClaimEventOut(Output):
+    action: str
+    at: Moment
+    user_id: int | None
+
+
+class ClaimOut(Output):
+    id: int
+    organisation_id: int
+    year: int
+    status: Literal["draft", "submitted", "approved", "rejected", "paid"]
+    eligible_tonnes: TonnesText
+    excluded_tonnes: TonnesText
+    baseline_tonnes: TonnesText
+    increment_tonnes: TonnesText
+    rate_yuan_per_t: MoneyText
+    amount_yuan: MoneyText
+    capped: bool
+    scheme_version: int
+    reason: str | None
+    year_eligible_tonnes: TonnesText
+    year_total_yuan: MoneyText = Field(description="the scheme applied once to the year's whole increment, "
+                                                   "capped for the year")
+    previously_approved_yuan: MoneyText = Field(description="approved for the year before this claim, net of "
+                                                            "recoveries; amount_yuan is the top-up")
+    affected: bool = Field(description="a ledger entry it counted was reversed after submission")
+    ledger_entry_ids: list[int] | None = None
+    ledger_checkpoint_id: int | None = Field(None, description="the verified checkpoint covering its entries")
+    events: list[ClaimEventOut] | None = None
+
+
+class RecoveryOut(Output):
+    id: int
+    organisation_id: int
+    year: int
+    claim_id: int | None
+    reversal_entry_id: int | None
+    approved_before_yuan: MoneyText
+    should_have_yuan: MoneyText
+    amount_yuan: MoneyText
+    status: str
+    settlement: str | None
+    offset_claim_id: int | None
+    note: str | None
