@@ -16,7 +16,7 @@ from .spec import documented
 @bp.post("/auth/token")
 @limits.password_attempt
 @limits.totp_api_account
-@documented(TokenOut, 403, 422, 429, status=201, json=TokenRequest, public=True, operation_id="create_token",
+@documented(TokenOut, 401, 403, 422, 429, status=201, json=TokenRequest, public=True, operation_id="create_token",
             descriptions={401: "Wrong e-mail, password or code",
                           403: "Account deactivated, or two-factor sign-in not set up",
                           429: "Too many failed attempts; try again later"})

@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, TypeVar
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import annotated_types
 from flask_babel import lazy_gettext as _l
@@ -208,9 +209,22 @@ def _number(value: Any) -> str:
 
 
 def _field_metadata(model: type[BaseModel], loc: tuple) -> list[Any]:
-    """The constraints and markers of the field an error points at (the first level of its location)."""
+    """The constraints and markers of the field an error points at (the first level of its location), also
+    those inside an optional type (`Blankable(Price)`)."""
     info = model.model_fields.get(str(loc[0])) if loc else None
-    return list(info.metadata) if info is not None else []
+    if info is None:
+        return []
+    return _flat(info.metadata) + _inner_metadata(info.annotation)
+
+
+def _inner_metadata(kind: Any) -> list[Any]:
+    out: list[Any] = []
+    if get_origin(kind) is Annotated:
+        out += _flat(kind.__metadata__) + _inner_metadata(get_args(kind)[0])
+    elif get_origin(kind) in (Union, UnionType):
+        for arg in get_args(kind):
+            out += _inner_metadata(arg)
+    return out
 
 
 def message_for(error: Mapping[str, Any], metadata: list[Any]) -> Any:
@@ -223,6 +237,9 @@ def message_for(error: Mapping[str, Any], metadata: list[Any]) -> Any:
         return _l("Unknown field.")
     if refusal is not None and refusal.always:
         return refusal.message
+    places = next((m.decimal_places for m in metadata if getattr(m, "decimal_places", None) is not None), None)
+    if kind == "decimal_max_digits" and places is not None and _decimals(error.get("input")) > places:
+        kind, ctx = "decimal_max_places", {"decimal_places": places}  # 1.23456 has too many places, not digits
     if kind in ("greater_than_equal", "less_than_equal", "decimal_max_digits", "greater_than", "less_than"):
         lo, hi = _bounds(metadata)
         if lo is not None and hi is not None:
@@ -261,6 +278,15 @@ def message_for(error: Mapping[str, Any], metadata: list[Any]) -> Any:
     if kind in ("list_type", "set_type", "tuple_type"):
         return _l("Give a list.")
     return _l("This value is not valid.")
+
+
+def _decimals(value: Any) -> int:
+    """How many decimal places a number has (0 for anything else)."""
+    try:
+        exponent = Decimal(str(value)).normalize().as_tuple().exponent
+    except (InvalidOperation, ValueError):
+        return 0
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
 def _is_blank(value: Any) -> bool:
@@ -318,7 +344,7 @@ def validate_value(kind: Any, value: Any, field: str) -> Any:
         return TypeAdapter(kind).validate_python(value)
     except PydanticError as e:
         first = e.errors(include_url=False)[0]
-        return _raise(ValidationError(message_for(first, _flat(getattr(kind, "__metadata__", ()))), field=field))
+        return _raise(ValidationError(message_for(first, _inner_metadata(kind)), field=field))
 
 
 def _flat(metadata: Any) -> list[Any]:
