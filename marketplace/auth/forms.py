@@ -1,9 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import Email, EqualTo, NumberRange
+from wtforms.validators import Email, EqualTo
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, max_length, required
+from ..schemas.accounts import DEFAULT_DAYS, TokenSettings
+from ..schemas.common import limits
 
 
 class LoginForm(FlaskForm):
@@ -52,7 +54,9 @@ class TotpEnrolForm(TotpForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("What the token is for"), validators=[required(), max_length(100)])
-    days = IntegerField(_l("Valid for (days)"), default=90,
-                        validators=[required(), NumberRange(min=1, max=365, message=_l("From 1 to 365 days."))])
+    """Name and lifetime; their limits are the schema's (schemas.accounts.TokenSettings), reported by the service."""
+
+    name = StringField(_l("What the token is for"), validators=[required()], render_kw=limits(TokenSettings, "name"))
+    days = IntegerField(_l("Valid for (days)"), default=DEFAULT_DAYS, validators=[required()],
+                        render_kw=limits(TokenSettings, "days"))
     submit = SubmitField(_l("Create token"))

@@ -1,17 +1,20 @@
 from flask_babel import lazy_gettext as _l
-from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import Email
 
+from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, max_length, optional, required
+from ..schemas.common import limits
+from ..schemas.sites import SiteIn
 
 
 class SiteForm(FlaskForm):
-    name = StringField(_l("Site name"), validators=[required(), max_length(200)])
+    name = StringField(_l("Site name"), validators=[required()], render_kw=limits(SiteIn, "name"))  # SiteIn's limits
     place = SelectField(_l("Pick a place"), choices=choices([]), validate_choice=False, validators=[optional()],
-                        description=_l("Fills in the position, county and park; adjust the coordinates if you know them."))
-    lat = StringField(_l("Latitude (°N, WGS-84)"), validators=[optional(), max_length(20)])
-    lon = StringField(_l("Longitude (°E, WGS-84)"), validators=[optional(), max_length(20)])
+                        description=_l("Fills in the position, county and park; adjust the coordinates if you know "
+                                       "them."))
+    lat = StringField(_l("Latitude (°N, WGS-84)"), validators=[optional()])
+    lon = StringField(_l("Longitude (°E, WGS-84)"), validators=[optional()])
     county = SelectField(_l("County / district"), choices=choices([]), validators=[optional()])
     industrial_park = SelectField(_l("Industrial park"), choices=choices([]), validators=[optional()])
     rail_siding = BooleanField(_l("Has a rail siding"))

@@ -16,15 +16,20 @@ Days = Annotated[WholeNumber(1, MAX_DAYS), Refusal(_l("A token lives from 1 to %
                  Field(description="how long the token lives", json_schema_extra={"default": DEFAULT_DAYS})]
 
 
-class TokenRequest(Input):
+class TokenSettings(Input):
+    """What a new token is called and how long it lives (the account page and the API)."""
+
+    days: Blankable(Days) = None
+    name: Blankable(Text(NAME_MAX, multi_line=False)) = None
+
+
+class TokenRequest(TokenSettings):
     """POST /auth/token."""
 
     email: Annotated[str, Field(min_length=1, max_length=320)]
     password: Annotated[str, Field(min_length=1, max_length=4096)]
     totp: Blankable(Annotated[str, Field(max_length=20)]) = Field(
         None, description="The current six-digit code, for users with two-factor sign-in (regulators, the operator)")
-    days: Blankable(Days) = None
-    name: Blankable(Text(NAME_MAX, multi_line=False)) = None
 
 
 class TokenOut(Output):

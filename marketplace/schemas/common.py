@@ -57,10 +57,12 @@ class Output(BaseModel):
 class Refusal:
     """Annotated metadata: the message a field answers with when its value is not one of the allowed ones
     (an unknown status, a malformed object), instead of the generic one of the error's type; with
-    `always`, for every error of the field but a missing value."""
+    `always`, for every error of the field but a missing value; with `kinds`, for errors of those types
+    (pydantic's or ours: "number", "greater_than_equal", "decimal_max_places", "missing", ...)."""
 
     message: Any
     always: bool = False
+    kinds: tuple[str, ...] = ()
 
 
 # --- scalar parsing, as every door into the system has always done it ---------------------------------------
@@ -84,7 +86,8 @@ def _whole_number(value: Any) -> Any:
     return int(number)
 
 
-def _exact_decimal(value: Any) -> Any:
+def exact_decimal(value: Any) -> Any:
+    """A finite Decimal from a number or its text (floats by their shortest text: 12.5, not 12.4999...)."""
     if isinstance(value, Decimal):
         number = value
     else:
@@ -139,7 +142,7 @@ def Money(minimum: Decimal | int, maximum: Decimal | int, places: int = 2) -> An
     In the JSON schema: a number or a string."""
     digits = len(str(int(max(abs(Decimal(minimum)), abs(Decimal(maximum)))))) + places
     return Annotated[Decimal, Field(ge=Decimal(minimum), le=Decimal(maximum), decimal_places=places, max_digits=digits),
-                     BeforeValidator(_exact_decimal), AfterValidator(lambda d: d.quantize(Decimal(1).scaleb(-places)))]
+                     BeforeValidator(exact_decimal), AfterValidator(lambda d: d.quantize(Decimal(1).scaleb(-places)))]
 
 
 #: An ISO date (YYYY-MM-DD) in 2000..2100.
@@ -230,7 +233,11 @@ def _inner_metadata(kind: Any) -> list[Any]:
 def message_for(error: Mapping[str, Any], metadata: list[Any]) -> Any:
     """The translated message for one pydantic error (a lazy string)."""
     kind, ctx = error["type"], error.get("ctx") or {}
-    refusal = next((m for m in metadata if isinstance(m, Refusal)), None)
+    refusals = [m for m in metadata if isinstance(m, Refusal)]
+    specific = next((r for r in refusals if kind in r.kinds), None)
+    if specific is not None:
+        return specific.message
+    refusal = next((r for r in refusals if not r.kinds), None)
     if kind == "missing" or (kind != "extra_forbidden" and _is_blank(error.get("input"))):
         return _l("This field is required.")
     if kind == "extra_forbidden":
@@ -319,7 +326,7 @@ def limits(model: type[BaseModel], name: str) -> dict[str, Any]:
     """HTML attributes for a form field from a schema's field: maxlength, min, max."""
     info = model.model_fields[name]
     out: dict[str, Any] = {}
-    for m in info.metadata:
+    for m in _flat(info.metadata) + _inner_metadata(info.annotation):
         if isinstance(m, annotated_types.MaxLen):
             out["maxlength"] = m.max_length
         elif isinstance(m, annotated_types.Ge):

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field
 
-from .common import Blankable, Id, Input, Output, TonnesText, WholeNumber
+from .common import Blankable, Id, Input, Output, Text, TonnesText, WholeNumber
 
 Hex32 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 
@@ -115,3 +115,9 @@ class VerifyOut(Output):
     problem: str
     checkpoints_checked: int
     root: Hex32 | None
+
+
+class Reversal(Input):
+    """A regulator or the operator reverses an entry; the reason is required (the service says so)."""
+
+    reason: Text(1000) = ""

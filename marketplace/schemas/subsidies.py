@@ -7,7 +7,21 @@ from typing import Annotated, Any, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
-from .common import Blankable, Day, Input, Moment, Money, MoneyText, Output, Refusal, Text, TonnesText, WholeNumber
+from .common import (
+    Blankable,
+    Day,
+    Id,
+    Input,
+    IsoDate,
+    Moment,
+    Money,
+    MoneyText,
+    Output,
+    Refusal,
+    Text,
+    TonnesText,
+    WholeNumber,
+)
 
 Year = WholeNumber(2000, 2100)
 Reason = Text(2000)
@@ -108,3 +122,36 @@ class RecoveryOut(Output):
     settlement: str | None
     offset_claim_id: int | None
     note: str | None
+
+
+class LoanApplication(Input):
+    """An enterprise applies for the loan-interest subsidy of a demonstration project."""
+
+    name: Annotated[Text(200), Field(min_length=1)]
+    year: Year
+    loan_yuan: Money(Decimal("0.01"), Decimal(10**12))
+
+
+class Settlement(Input):
+    """How a recovery was settled."""
+
+    settlement: Annotated[Literal["offset", "repaid"], Refusal(_l("Choose offset or repaid."), always=True)]
+    offset_claim_id: Blankable(Id) = None
+    note: Text(2000) = ""
+
+
+class SchemeVersion(Input):
+    """A regulator's new version of the subsidy scheme. Bands and excluded uses are written as text
+    ("0:10, 50000:20"; "mine_backfill, gangue_power") and read by the service."""
+
+    name: Annotated[Text(200), Field(min_length=1)]
+    base_year: Year
+    effective_from: IsoDate
+    effective_to: Blankable(IsoDate) = None
+    bands: Annotated[str, Field(max_length=500)]
+    mode: Annotated[Literal["whole", "tiered"], Refusal(_l("Choose whole-increment or tier-by-tier."), always=True)]
+    cap_yuan: Money(Decimal(0), Decimal(10**12))
+    exclude_own_waste: bool = True
+    excluded_uses: Annotated[str, Field(max_length=200)] | list[str] | None = None
+    loan_min_yuan: Money(Decimal(0), Decimal(10**12))
+    loan_benchmark_rate_pct: Money(Decimal(0), Decimal(100), 3)

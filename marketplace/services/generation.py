@@ -3,23 +3,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imports)
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import GenerationRecord, Site, User
+from ..schemas.common import validate
+from ..schemas.sites import GenerationFigures
 from .catalogue import material_by_code
 from .sites import get_own_site
-
-from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imports)
-
-#: One site declaring more than this of one material in one month is a typing error, not a plant.
-MAX_MONTHLY_TONNES = Decimal("1000000")
-KG = Decimal("0.001")
 
 
 def parse_month(value: str, today: date | None = None) -> date:
@@ -32,23 +28,6 @@ def parse_month(value: str, today: date | None = None) -> date:
     if month > today.replace(day=1):
         raise ValidationError(_l("The month lies in the future."), field="month")
     return month
-
-
-def parse_tonnes(value, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> Decimal:
-    """A non-negative tonnage to the kilogram, at most `maximum`."""
-    try:
-        tonnes = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_l("Enter a number of tonnes."), field=field) from None
-    if not tonnes.is_finite():
-        raise ValidationError(_l("Enter a number of tonnes."), field=field)
-    if tonnes < 0:
-        raise ValidationError(_l("Tonnes cannot be negative."), field=field)
-    if tonnes > maximum:
-        raise ValidationError(_l("At most %(max)s t.", max=f"{maximum:,}"), field=field)
-    if tonnes != tonnes.quantize(KG):
-        raise ValidationError(_l("Give tonnes to the kilogram (three decimals) at most."), field=field)
-    return tonnes.quantize(KG)
 
 
 def record_generation(actor: User, site_id: int, material_code: str, month: str, generated, used_in_house,
@@ -65,10 +44,10 @@ def record_generation(actor: User, site_id: int, material_code: str, month: str,
     material = material_by_code(material_code)
     if material is None:
         raise ValidationError(_l("Unknown material."), field="material")
-    month_date = parse_month(month)
-    gen = parse_tonnes(generated, "tonnes_generated")
-    in_house = parse_tonnes(used_in_house, "tonnes_used_in_house")
-    stored_t = parse_tonnes(stored, "tonnes_stored")
+    figures = validate(GenerationFigures, {"month": month, "tonnes_generated": generated,
+                                           "tonnes_used_in_house": used_in_house, "tonnes_stored": stored})
+    month_date = parse_month(figures.month)
+    gen, in_house, stored_t = figures.tonnes_generated, figures.tonnes_used_in_house, figures.tonnes_stored
     if in_house + stored_t > gen:
         raise ValidationError(_l("Used in-house plus stored cannot exceed what was generated."),
                               field="tonnes_stored")

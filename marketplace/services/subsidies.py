@@ -34,13 +34,16 @@ from ..schemas.subsidies import (
     BaselineOut,
     ClaimOut,
     ClaimRequest,
+    LoanApplication,
     RecoveryOut,
     Review,
     SchemeOut,
+    SchemeVersion,
+    Settlement,
 )
 from . import audit, ledger
 from .deliveries import year_bounds
-from .values import get_row, parse_decimal, parse_int, parse_text
+from .values import get_row, parse_decimal
 
 FEN = Decimal("0.01")
 KG = Decimal("0.001")
@@ -103,19 +106,11 @@ def parse_bands(text: str) -> list[dict]:
 def set_scheme(actor: User, data: dict) -> SubsidyScheme:
     """A regulator publishes a new version of the scheme; every claim records the version it used."""
     _regulator(actor)
-    from .values import parse_date
-
-    name = parse_text(data.get("name"), "name", 200)
-    if not name:
-        raise ValidationError(_l("This field is required."), field="name")
-    mode = data.get("mode")
-    if mode not in ("whole", "tiered"):
-        raise ValidationError(_l("Choose whole-increment or tier-by-tier."), field="mode")
-    effective_to = None if data.get("effective_to") in (None, "") else parse_date(data["effective_to"], "effective_to")
-    effective_from = parse_date(data.get("effective_from"), "effective_from")
+    fields = validate(SchemeVersion, data)
+    name, mode, effective_from, effective_to = fields.name, fields.mode, fields.effective_from, fields.effective_to
     if effective_to and effective_to < effective_from:
         raise ValidationError(_l("The period ends before it starts."), field="effective_to")
-    uses = data.get("excluded_uses") or []
+    uses = fields.excluded_uses or []
     if isinstance(uses, str):
         uses = [u.strip() for u in uses.split(",") if u.strip()]
     if not isinstance(uses, list) or any(u not in USES for u in uses):
@@ -125,13 +120,10 @@ def set_scheme(actor: User, data: dict) -> SubsidyScheme:
         rules.append({"material": "coal_gangue", "use": "gangue_power"})
     current = db.session.scalar(select(func.max(SubsidyScheme.version))) or 0
     scheme = SubsidyScheme(
-        version=current + 1, name=name, base_year=parse_int(data.get("base_year"), "base_year", 2000, 2100),
-        effective_from=effective_from, effective_to=effective_to, bands=parse_bands(data.get("bands")), mode=mode,
-        cap_yuan=parse_decimal(data.get("cap_yuan"), "cap_yuan", 2, Decimal(0), Decimal(10**12)),
-        exclusions={"own_waste": bool(data.get("exclude_own_waste", True)), "rules": rules},
-        loan_min_yuan=parse_decimal(data.get("loan_min_yuan"), "loan_min_yuan", 2, Decimal(0), Decimal(10**12)),
-        loan_benchmark_rate_pct=parse_decimal(data.get("loan_benchmark_rate_pct"), "loan_benchmark_rate_pct", 3,
-                                              Decimal(0), Decimal(100)),
+        version=current + 1, name=name, base_year=fields.base_year, effective_from=effective_from,
+        effective_to=effective_to, bands=parse_bands(fields.bands), mode=mode, cap_yuan=fields.cap_yuan,
+        exclusions={"own_waste": fields.exclude_own_waste, "rules": rules}, loan_min_yuan=fields.loan_min_yuan,
+        loan_benchmark_rate_pct=fields.loan_benchmark_rate_pct,
         created_by_id=actor.id)
     db.session.add(scheme)
     db.session.flush()
@@ -559,12 +551,10 @@ def settle_recovery(actor: User, recovery_id: int, settlement, offset_claim_id, 
         raise NotFound(_l("No such recovery."))
     if recovery.status != "open":
         raise Conflict(_l("This recovery is already settled."), field="settlement")
-    if settlement not in ("offset", "repaid"):
-        raise ValidationError(_l("Choose offset or repaid."), field="settlement")
-    note = parse_text(note, "note", 2000)
+    fields = validate(Settlement, {"settlement": settlement, "offset_claim_id": offset_claim_id, "note": note})
+    settlement, note = fields.settlement, fields.note
     if settlement == "offset":
-        claim_id = None if offset_claim_id in (None, "") else parse_int(offset_claim_id, "offset_claim_id", 1,
-                                                                        2**31 - 1)
+        claim_id = fields.offset_claim_id
         claim = get_row(SubsidyClaim, claim_id) if claim_id else None
         # Only an approved claim: its amount no longer changes (a submitted one may be rejected or computed
         # again, which would leave the recovery marked settled and never collected).
@@ -601,12 +591,9 @@ def submit_loan_project(actor: User, name, year, loan_yuan) -> LoanProject:
     org = actor.organisation
     if not (org.is_consumer or org.is_producer) or not org.is_verified:
         raise PermissionDenied(_l("Only verified enterprises apply."))
-    name = parse_text(name, "name", 200)
-    if not name:
-        raise ValidationError(_l("This field is required."), field="name")
-    year = parse_int(year, "year", 2000, 2100)
+    fields = validate(LoanApplication, {"name": name, "year": year, "loan_yuan": loan_yuan})
+    name, year, loan = fields.name, fields.year, fields.loan_yuan
     scheme = scheme_in_force(year)
-    loan = parse_decimal(loan_yuan, "loan_yuan", 2, Decimal("0.01"), Decimal(10**12))
     if loan < scheme.loan_min_yuan:
         raise ValidationError(_l("Demonstration projects need a loan of at least %(min)s yuan.",
                                  min=f"{scheme.loan_min_yuan:,.2f}"), field="loan_yuan")
