@@ -1,4 +1,10 @@
 """Domain exceptions. Services raise them; the edges (views, CLI, API) turn them into messages."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from flask import Response
 
 
 class MarketplaceError(Exception):
@@ -38,7 +44,7 @@ class AccountLocked(PermissionDenied):
     """Too many failed logins: the account refuses logins for a while."""
 
 
-def api_error(status: int, code: str, message, field: str | None = None):
+def api_error(status: int, code: str, message: object, field: str | None = None) -> tuple[Response, int]:
     """The API's one error shape: {"error": {"code", "message", "field"}}."""
     from flask import jsonify
 

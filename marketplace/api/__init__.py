@@ -2,6 +2,7 @@
 
 It calls the same services as the pages, with the same authorisation and confidentiality."""
 from flask import Blueprint, g, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..errors import MarketplaceError, ValidationError, api_error, http_status
@@ -14,7 +15,7 @@ PUBLIC_ENDPOINTS = {"api.create_token", "api.openapi"}
 
 
 @bp.before_request
-def authenticate():
+def authenticate() -> ResponseReturnValue | None:
     from ..services.tokens import user_for_token
 
     g.api_user = None
@@ -32,7 +33,7 @@ def authenticate():
 
 
 @bp.errorhandler(MarketplaceError)
-def domain_error(e: MarketplaceError):
+def domain_error(e: MarketplaceError) -> ResponseReturnValue:
     """A refused call answers with the one JSON error body; a ValidationError naming no field is a 400."""
     db.session.rollback()
     status = http_status(e)

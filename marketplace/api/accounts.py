@@ -1,5 +1,6 @@
 """API tokens: e-mail, password and (for staff) a TOTP code in, a bearer token out."""
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..auth import limits
@@ -20,7 +21,7 @@ from .spec import documented
             descriptions={401: "Wrong e-mail, password or code",
                           403: "Account deactivated, or two-factor sign-in not set up",
                           429: "Too many failed attempts; try again later"})
-def create_token():
+def create_token() -> ResponseReturnValue:
     """Exchange e-mail and password for a bearer token (and, for regulators and the operator, "totp": the
     current code)"""
     body = validate(TokenRequest, json_body())

@@ -1,5 +1,6 @@
 """The material catalogue: codes, grades, quality parameters, the environmental tax."""
 from flask import jsonify
+from flask.typing import ResponseReturnValue
 
 from ..schemas.catalogue import MaterialList, MaterialOut, ParameterOut
 from ..services import catalogue
@@ -9,7 +10,7 @@ from .spec import documented
 
 @bp.get("/materials")
 @documented(MaterialList, operation_id="materials")
-def material_list():
+def material_list() -> ResponseReturnValue:
     """The materials catalogue"""
     return jsonify(MaterialList(items=[MaterialOut(
         code=m.code, name_zh=m.name_zh, name_en=m.name_en, grades=m.grade_codes,

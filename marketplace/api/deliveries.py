@@ -1,5 +1,6 @@
 """Shipments under an agreement, their confirmation, and the utilisation figures."""
 from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..clock import today_cst
@@ -14,6 +15,7 @@ from ..schemas.deliveries import (
     ShipmentOut,
     UtilisationOut,
     UtilisationQuery,
+    UtilisationRow,
 )
 from ..services import agreements, deliveries
 from . import bp
@@ -23,7 +25,7 @@ from .spec import documented
 
 @bp.post("/agreements/<int:agreement_id>/shipments")
 @documented(ShipmentOut, 403, 404, 409, 422, status=201, json=ShipmentCreate, operation_id="create_shipment")
-def create_shipment(agreement_id: int):
+def create_shipment(agreement_id: int) -> ResponseReturnValue:
     """A weighbridge ticket from the producer (its weighbridge system)"""
     body = json_body()
     validate(ShipmentCreate, body)
@@ -33,7 +35,7 @@ def create_shipment(agreement_id: int):
 
 @bp.get("/agreements/<int:agreement_id>/shipments")
 @documented(ShipmentList, 404, operation_id="list_shipments")
-def shipment_list(agreement_id: int):
+def shipment_list(agreement_id: int) -> ResponseReturnValue:
     """The agreement's shipments"""
     agreements.get_agreement(g.api_user, agreement_id)
     shipments = db.session.scalars(db.select(Shipment).where(Shipment.agreement_id == agreement_id)
@@ -43,7 +45,7 @@ def shipment_list(agreement_id: int):
 
 @bp.get("/shipments/<int:shipment_id>")
 @documented(ShipmentOut, 404, operation_id="get_shipment")
-def get_shipment(shipment_id: int):
+def get_shipment(shipment_id: int) -> ResponseReturnValue:
     """One shipment with its anomaly flags"""
     shipment = deliveries.get_shipment(g.api_user, shipment_id)
     flags = deliveries.shipment_flags([shipment]).get(shipment.id, [])
@@ -52,7 +54,7 @@ def get_shipment(shipment_id: int):
 
 @bp.post("/shipments/<int:shipment_id>/confirm")
 @documented(ShipmentOut, 403, 404, 409, 422, json=ShipmentConfirmation, operation_id="confirm_shipment")
-def confirm_shipment(shipment_id: int):
+def confirm_shipment(shipment_id: int) -> ResponseReturnValue:
     """The utiliser confirms receipt with its own net weight (once)"""
     body = validate(ShipmentConfirmation, json_body())
     shipment = deliveries.confirm_shipment(g.api_user, shipment_id, body.received_net_kg)
@@ -62,11 +64,12 @@ def confirm_shipment(shipment_id: int):
 
 @bp.get("/utilisation")
 @documented(UtilisationOut, 403, 422, query=UtilisationQuery, operation_id="utilisation")
-def utilisation():
+def utilisation() -> ResponseReturnValue:
     """Generated, used in-house, utilised through the platform, stored, and the rate"""
     if not g.api_user.organisation.is_staff:
         raise PermissionDenied(_l("Only regulators and the operator see the utilisation figures."))
     query = validate(UtilisationQuery, request.args.to_dict())
     year = query.year or today_cst().year
     group_by = query.group_by or "region"
-    return jsonify(UtilisationOut(year=year, group_by=group_by, items=deliveries.utilisation(year, group_by)).dump())
+    rows = [UtilisationRow(**row) for row in deliveries.utilisation(year, group_by)]
+    return jsonify(UtilisationOut(year=year, group_by=group_by, items=rows).dump())

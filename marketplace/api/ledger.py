@@ -1,5 +1,6 @@
 """The ledger: entries, signed checkpoints and their inclusion and consistency proofs."""
 from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..auth import limits
@@ -24,7 +25,7 @@ from .spec import documented
 
 @bp.get("/ledger")
 @documented(LedgerPage, 422, query=LedgerQuery, operation_id="ledger")
-def ledger():
+def ledger() -> ResponseReturnValue:
     """Ledger entries, newest first (all for regulators and the operator, else the caller's)"""
     query = validate(LedgerQuery, {k: v for k, v in request.args.items() if k in ("page", "per_page")})
     page_no, per_page = query.page or 1, query.per_page or 25
@@ -43,7 +44,7 @@ def _ledger_reader() -> None:
 
 @bp.get("/ledger/checkpoints")
 @documented(CheckpointList, 403, operation_id="ledger_checkpoints")
-def ledger_checkpoints():
+def ledger_checkpoints() -> ResponseReturnValue:
     """Every signed checkpoint of the ledger, oldest first"""
     _ledger_reader()
     return jsonify(CheckpointList(items=[ledger_service.checkpoint_out(cp)
@@ -53,7 +54,7 @@ def ledger_checkpoints():
 @bp.get("/ledger/public-key")
 @documented(PublicKeyOut, 404, operation_id="ledger_public_key",
             descriptions={404: "No checkpoint has been signed yet"})
-def ledger_public_key():
+def ledger_public_key() -> ResponseReturnValue:
     """The platform's Ed25519 public key that signs the checkpoints"""
     key = ledger_service.public_key()
     if key is None:
@@ -65,7 +66,7 @@ def ledger_public_key():
 @limits.ledger_proofs
 @documented(InclusionProofOut, 403, 404, 409, 422, 429, query=ProofQuery, operation_id="ledger_inclusion_proof",
             descriptions={409: "No checkpoint covers this entry yet"})
-def ledger_inclusion_proof(seq: int):
+def ledger_inclusion_proof(seq: int) -> ResponseReturnValue:
     """Inclusion proof (RFC 9162 §2.1.3) of entry `seq` in a checkpoint's tree: hashes only. The entry's
     producer and utiliser, regulators and the operator may ask."""
     _ledger_reader()
@@ -77,7 +78,7 @@ def ledger_inclusion_proof(seq: int):
 @bp.get("/ledger/consistency")
 @limits.ledger_proofs
 @documented(ConsistencyProofOut, 403, 404, 422, 429, query=ConsistencyQuery, operation_id="ledger_consistency_proof")
-def ledger_consistency_proof():
+def ledger_consistency_proof() -> ResponseReturnValue:
     """Consistency proof (RFC 9162 §2.1.4) that checkpoint `to`'s tree extends checkpoint `from`'s: hashes only.
     `from` and `to` are checkpoint ids (not sizes), so that both roots are signed."""
     _ledger_reader()
@@ -92,7 +93,7 @@ def ledger_consistency_proof():
 
 @bp.post("/ledger/verify")
 @documented(VerifyOut, 403, 422, json=VerifyRequest, operation_id="ledger_verify")
-def ledger_verify():
+def ledger_verify() -> ResponseReturnValue:
     """Regulators and the operator: stream the ledger and check the chain, the head and every signed
     checkpoint, stored or given"""
     if not g.api_user.organisation.is_staff:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..errors import ValidationError
@@ -14,7 +15,7 @@ from .common import json_body
 from .spec import documented
 
 
-def _list(side: str):
+def _list(side: str) -> ResponseReturnValue:
     listings.expire_due()
     s = listings.search_from_args(request.args, side)
     results = listings.search(g.api_user, side, s)
@@ -24,7 +25,7 @@ def _list(side: str):
                     "pages": results.pages})
 
 
-def _create(side: str):
+def _create(side: str) -> ResponseReturnValue:
     body = json_body()
     status = body.get("status", "open")
     if not isinstance(status, str):
@@ -33,12 +34,12 @@ def _create(side: str):
     return jsonify(listings.listing_out(listing, g.api_user).dump()), 201
 
 
-def _get(side: str, listing_id: int):
+def _get(side: str, listing_id: int) -> ResponseReturnValue:
     listing = listings.get_listing(side, listing_id, g.api_user)
     return jsonify(listings.listing_out(listing, g.api_user).dump())
 
 
-def _patch(side: str, listing_id: int):
+def _patch(side: str, listing_id: int) -> ResponseReturnValue:
     body = json_body()
     status = body.pop("status", None)
     listing = None
@@ -53,13 +54,14 @@ def _patch(side: str, listing_id: int):
     return jsonify(listings.listing_out(listing, g.api_user).dump())
 
 
-def _delete(side: str, listing_id: int):
+def _delete(side: str, listing_id: int) -> ResponseReturnValue:
     listing = listings.set_status(g.api_user, side, listing_id, "withdrawn")
     return jsonify(listings.listing_out(listing, g.api_user).dump())
 
 
-def _view(function: Callable, side: str, name: str, summary: str) -> Callable:
-    def view(**kwargs):
+def _view(function: Callable[..., ResponseReturnValue], side: str, name: str,
+          summary: str) -> Callable[..., ResponseReturnValue]:
+    def view(**kwargs: int) -> ResponseReturnValue:
         return function(side, **kwargs)
 
     view.__name__, view.__doc__ = f"{name}_{side}", summary

@@ -1,5 +1,6 @@
 """Matching rounds, the proposals they make and the agreements concluded from them."""
 from flask import g, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
 from ..errors import api_error
@@ -21,7 +22,7 @@ from .spec import documented
 
 @bp.post("/match-rounds")
 @documented(RoundOut, 403, 409, 422, status=201, json=RoundRequest, operation_id="create_round")
-def create_round():
+def create_round() -> ResponseReturnValue:
     """Run a matching round: the operator or a regulator over the market (narrowed by listing ids and a
     period); a utiliser for one of its demand listings; a producer for one supply listing"""
     body = validate(RoundRequest, json_body())
@@ -32,7 +33,7 @@ def create_round():
 
 @bp.get("/match-rounds/<int:round_id>")
 @documented(RoundOut, 404, operation_id="get_round")
-def get_round(round_id: int):
+def get_round(round_id: int) -> ResponseReturnValue:
     """A round with the proposals the caller may see"""
     round_ = rounds.get_round(g.api_user, round_id)
     return jsonify(rounds.round_out(round_, rounds.proposals_in_round(g.api_user, round_)).dump())
@@ -40,7 +41,7 @@ def get_round(round_id: int):
 
 @bp.get("/proposals")
 @documented(ProposalList, 422, query=ProposalQuery, operation_id="list_proposals")
-def proposal_list():
+def proposal_list() -> ResponseReturnValue:
     """Proposals to the caller's organisation (all of them for regulators and the operator)"""
     proposals.expire_proposals()
     query = validate(ProposalQuery, request.args.to_dict())
@@ -51,12 +52,12 @@ def proposal_list():
 
 @bp.get("/proposals/<int:proposal_id>")
 @documented(ProposalOut, 404, operation_id="get_proposal")
-def get_proposal(proposal_id: int):
+def get_proposal(proposal_id: int) -> ResponseReturnValue:
     """One proposal"""
     return jsonify(proposals.proposal_out(proposals.get_proposal(g.api_user, proposal_id)).dump())
 
 
-def _decide(proposal_id: int, decision: str):
+def _decide(proposal_id: int, decision: str) -> ResponseReturnValue:
     proposal = proposals.decide(g.api_user, proposal_id, decision)
     if proposal.status.value == "lapsed":
         return api_error(409, "conflict", _l("Both accepted, but a listing no longer has these tonnes: "
@@ -66,21 +67,21 @@ def _decide(proposal_id: int, decision: str):
 
 @bp.post("/proposals/<int:proposal_id>/accept")
 @documented(ProposalOut, 403, 404, 409, 422, operation_id="accept_proposal")
-def accept_proposal(proposal_id: int):
+def accept_proposal(proposal_id: int) -> ResponseReturnValue:
     """Accept a proposal (its producer or its utiliser; both accepting make an agreement)"""
     return _decide(proposal_id, "accept")
 
 
 @bp.post("/proposals/<int:proposal_id>/decline")
 @documented(ProposalOut, 403, 404, 409, 422, operation_id="decline_proposal")
-def decline_proposal(proposal_id: int):
+def decline_proposal(proposal_id: int) -> ResponseReturnValue:
     """Decline a proposal (its producer or its utiliser)"""
     return _decide(proposal_id, "decline")
 
 
 @bp.get("/agreements")
 @documented(AgreementList, operation_id="list_agreements")
-def agreement_list():
+def agreement_list() -> ResponseReturnValue:
     """The caller's agreements"""
     return jsonify(AgreementList(items=[agreements.agreement_out(a)
                                         for a in agreements.agreements_for(g.api_user)]).dump())
@@ -88,6 +89,6 @@ def agreement_list():
 
 @bp.get("/agreements/<int:agreement_id>")
 @documented(AgreementOut, 404, operation_id="get_agreement")
-def get_agreement(agreement_id: int):
+def get_agreement(agreement_id: int) -> ResponseReturnValue:
     """One agreement"""
     return jsonify(agreements.agreement_out(agreements.get_agreement(g.api_user, agreement_id)).dump())

@@ -1,5 +1,6 @@
 """The caller's own sites."""
 from flask import g, jsonify
+from flask.typing import ResponseReturnValue
 
 from ..schemas.catalogue import SiteList, SiteOut
 from ..services import sites
@@ -9,7 +10,7 @@ from .spec import documented
 
 @bp.get("/sites")
 @documented(SiteList, operation_id="sites")
-def site_list():
+def site_list() -> ResponseReturnValue:
     """The caller's own sites"""
     return jsonify(SiteList(items=[SiteOut(
         id=s.id, name=s.name, lat=s.lat, lon=s.lon, city=s.city, county=s.county,

@@ -7,11 +7,11 @@ raise our ValidationError, which the blueprint turns into the one error body."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, RootModel
 from spectree import Response, SecurityScheme, SpecTree
-from spectree.models import SecuritySchemeData
+from spectree.models import SecureType, SecuritySchemeData
 
 from ..schemas.common import ErrorBody
 
@@ -23,13 +23,13 @@ DESCRIPTION = ("Listings of general industrial solid waste offered and needed in
 spec = SpecTree(
     "flask", mode="strict", annotations=False, title="Ningxia Industrial Solid Waste Exchange API", version="1.0.0",
     description=DESCRIPTION, validation_error_model=ErrorBody,
-    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type="http", scheme="bearer"))],
+    security_schemes=[SecurityScheme(name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer"))],
     security={"bearer": []},
     naming_strategy=lambda model: model.__name__, nested_naming_strategy=lambda _parent, child: child)
 
 #: Every schema a documented view names, with its mode, so that the document is built from the schemas as
 #: they are when it is asked for.
-_MODELS: list[tuple[type[BaseModel], str]] = []
+_MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed request: not a JSON object, nested too deeply, or text with control characters",
@@ -49,7 +49,7 @@ class AnyObject(RootModel[dict[str, Any]]):
 
 def documented(ok: type[BaseModel] | None, *errors: int, status: int = 200, json: type[BaseModel] | None = None,
                query: type[BaseModel] | None = None, public: bool = False, operation_id: str | None = None,
-               descriptions: dict[int, str] | None = None) -> Callable:
+               descriptions: dict[int, str] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Describe a view: its input schema, its answer on success (`ok` with `status`) and the errors it may
     answer with (400 always; 413 with a body; 401 unless public)."""
     codes = set(errors) | {400} | ({413} if json is not None else set()) | (set() if public else {401})

@@ -6,21 +6,22 @@ from typing import Annotated
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
-from .common import Blankable, Input, Moment, Output, Refusal, Text, WholeNumber
+from .common import BLANK, LINE, WHOLE, Input, Moment, Output, Refusal
 
 MAX_DAYS = 365
 DEFAULT_DAYS = 90
 NAME_MAX = 100
 
-Days = Annotated[WholeNumber(1, MAX_DAYS), Refusal(_l("A token lives from 1 to %(n)d days.", n=MAX_DAYS), always=True),
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS), WHOLE,
+                 Refusal(_l("A token lives from 1 to %(n)d days.", n=MAX_DAYS), always=True),
                  Field(description="how long the token lives", json_schema_extra={"default": DEFAULT_DAYS})]
 
 
 class TokenSettings(Input):
     """What a new token is called and how long it lives (the account page and the API)."""
 
-    days: Blankable(Days) = None
-    name: Blankable(Text(NAME_MAX, multi_line=False)) = None
+    days: Annotated[Days | None, BLANK] = None
+    name: Annotated[Annotated[str, Field(max_length=NAME_MAX), LINE] | None, BLANK] = None
 
 
 class TokenRequest(TokenSettings):
@@ -28,7 +29,7 @@ class TokenRequest(TokenSettings):
 
     email: Annotated[str, Field(min_length=1, max_length=320)]
     password: Annotated[str, Field(min_length=1, max_length=4096)]
-    totp: Blankable(Annotated[str, Field(max_length=20)]) = Field(
+    totp: Annotated[Annotated[str, Field(max_length=20)] | None, BLANK] = Field(
         None, description="The current six-digit code, for users with two-factor sign-in (regulators, the operator)")
 
 

@@ -6,6 +6,7 @@ The limits live in the schemas and nowhere else: the services validate through t
 errors on the field (and take HTML attributes from them), and the OpenAPI document is generated from them."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -115,7 +116,7 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
-def _safe_text(pattern) -> Callable[[Any], Any]:
+def _safe_text(pattern: re.Pattern[str]) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value is None:
             return ""
@@ -132,50 +133,41 @@ def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-def WholeNumber(minimum: int, maximum: int) -> Any:
-    """An int within [minimum, maximum]."""
-    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_whole_number)]
+#: Annotated metadata for the field types below (and the schemas' own): how a value is read before its
+#: constraints (given with Field) are checked.
+WHOLE = BeforeValidator(_whole_number)  # an int from 120, "120", 120.0 or "1.2e2"; never 120.5 or true
+EXACT = BeforeValidator(exact_decimal)  # a finite Decimal from a number or its text
+BLANK = BeforeValidator(_blank_is_none)  # "" (an empty form field) is null
+TEXT = BeforeValidator(_safe_text(CONTROL_IN_TEXT))  # stripped text without control characters (tab, CR, LF ok)
+LINE = BeforeValidator(_safe_text(CONTROL))  # the same on one line
 
 
-def Money(minimum: Decimal | int, maximum: Decimal | int, places: int = 2) -> Any:
-    """An exact decimal within [minimum, maximum] with at most `places` decimals (yuan: two), never a float.
-    In the JSON schema: a number or a string."""
+def decimal_field(minimum: Decimal | int, maximum: Decimal | int, places: int) -> Any:
+    """The constraints of an exact decimal within [minimum, maximum] with at most `places` decimals."""
     digits = len(str(int(max(abs(Decimal(minimum)), abs(Decimal(maximum)))))) + places
-    return Annotated[Decimal, Field(ge=Decimal(minimum), le=Decimal(maximum), decimal_places=places, max_digits=digits),
-                     BeforeValidator(exact_decimal), AfterValidator(lambda d: d.quantize(Decimal(1).scaleb(-places)))]
+    return Field(ge=Decimal(minimum), le=Decimal(maximum), decimal_places=places, max_digits=digits)
+
+
+def quantized(places: int) -> AfterValidator:
+    """Keep a decimal to exactly `places` decimals (12.5 -> 12.50)."""
+    quantum = Decimal(1).scaleb(-places)
+    return AfterValidator(lambda d: d.quantize(quantum))
 
 
 #: An ISO date (YYYY-MM-DD) in 2000..2100.
 IsoDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
-
-
-def Text(maximum: int, multi_line: bool = True) -> Any:
-    """Stripped text of at most `maximum` characters, without control characters (tab, CR and LF are allowed
-    where the text may span lines); null is the empty text."""
-    return Annotated[str, Field(max_length=maximum),
-                     BeforeValidator(_safe_text(CONTROL_IN_TEXT if multi_line else CONTROL))]
-
-
-def Blankable(kind: Any) -> Any:
-    """`kind` or null; an empty string (an empty form field) is null too."""
-    return Annotated[kind | None, BeforeValidator(_blank_is_none)]
-
 
 #: A database id (a positive int in the id column's range).
 Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole_number)]
 
 # --- outputs -------------------------------------------------------------------------------------------------
 
-def Fixed(places: int) -> Any:
-    """A decimal in a response as a string with exactly `places` decimals ("12.50", "3.000")."""
-    return Annotated[Decimal, PlainSerializer(lambda d: f"{d:.{places}f}", return_type=str),
-                     WithJsonSchema({"type": "string", "pattern": rf"^-?\d+\.\d{{{places}}}$"})]
-
-
 #: Yuan in a response: a string with exactly two decimals ("12.50").
-MoneyText = Fixed(2)
+MoneyText = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str),
+                      WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$"})]
 #: Tonnes in a response: a string with exactly three decimals (kilogram precision).
-TonnesText = Fixed(3)
+TonnesText = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.3f}", return_type=str),
+                       WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{3}$"})]
 #: A decimal in a response, as str() writes it ("3.1", "1.250").
 DecimalText = Annotated[Decimal, PlainSerializer(str, return_type=str), WithJsonSchema({"type": "string"})]
 #: A moment in a response: ISO 8601 in China Standard Time (+08:00).
@@ -211,7 +203,7 @@ def _number(value: Any) -> str:
     return f"{value:,}"
 
 
-def _field_metadata(model: type[BaseModel], loc: tuple) -> list[Any]:
+def _field_metadata(model: type[BaseModel], loc: tuple[Any, ...]) -> list[Any]:
     """The constraints and markers of the field an error points at (the first level of its location), also
     those inside an optional type (`Blankable(Price)`)."""
     info = model.model_fields.get(str(loc[0])) if loc else None
@@ -300,7 +292,7 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value == "")
 
 
-def field_name(loc: tuple) -> str | None:
+def field_name(loc: tuple[Any, ...]) -> str | None:
     """The dotted name of the input an error points at ("quality_limits.loi.max"); None for the body."""
     return ".".join(str(part) for part in loc) or None
 
@@ -341,7 +333,8 @@ def partial(model: type[M], name: str) -> type[M]:
     unset; a field given, even as null, is validated as in `model`: a required value cannot be nulled."""
     fields: dict[str, Any] = {n: (info.annotation, FieldInfo.merge_field_infos(info, default=None))
                               for n, info in model.model_fields.items()}
-    return create_model(name, __base__=model.__base__, __doc__=model.__doc__, **fields)  # type: ignore[call-overload]
+    changed: type[M] = create_model(name, __base__=model.__base__, __doc__=model.__doc__, **fields)  # type: ignore[assignment]
+    return changed
 
 
 def validate_value(kind: Any, value: Any, field: str) -> Any:

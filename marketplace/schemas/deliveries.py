@@ -7,24 +7,36 @@ from typing import Annotated, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
-from .common import Blankable, DecimalText, Input, Moment, Money, Output, Refusal, Text, WholeNumber
+from .common import (
+    BLANK,
+    EXACT,
+    LINE,
+    WHOLE,
+    DecimalText,
+    Input,
+    Moment,
+    Output,
+    Refusal,
+    decimal_field,
+    quantized,
+)
 
 MAX_GROSS_KG = 100_000  # no road vehicle weighs more; a larger figure is a typing error
 GROUPS = ("region", "city", "park", "material", "organisation", "month")
 
-Kg = WholeNumber(1, MAX_GROSS_KG)
+Kg = Annotated[int, Field(ge=1, le=MAX_GROSS_KG), WHOLE]
 
 
 class ShipmentCreate(Input):
     """A weighbridge ticket from the producer (its weighbridge system)."""
 
-    ticket_no: Annotated[Text(40, multi_line=False), Field(min_length=1)]
-    truck_plate: Annotated[Text(12, multi_line=False), Field(description="like 宁A12345")]
+    ticket_no: Annotated[Annotated[str, Field(max_length=40), LINE], Field(min_length=1)]
+    truck_plate: Annotated[Annotated[str, Field(max_length=12), LINE], Field(description="like 宁A12345")]
     dispatched_at: Annotated[str, Field(max_length=40, description="ISO date-time; without a zone, China "
                                                                    "Standard Time")]
     gross_kg: Kg
     tare_kg: Kg
-    moisture_pct: Blankable(Money(Decimal(0), Decimal(100))) = None
+    moisture_pct: Annotated[Annotated[Decimal, decimal_field(0, 100, 2), EXACT, quantized(2)] | None, BLANK] = None
 
 
 class ShipmentConfirmation(Input):
@@ -55,9 +67,10 @@ class ShipmentList(Output):
 
 
 class UtilisationQuery(Input):
-    year: Blankable(WholeNumber(2000, 2100)) = Field(None, description="default: this year")
-    group_by: Blankable(Annotated[Literal[GROUPS], Refusal(  # type: ignore[valid-type]
-        _l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)))]) = None
+    year: Annotated[Annotated[int, Field(ge=2000, le=2100), WHOLE] | None, BLANK] = Field(
+        None, description="default: this year")
+    group_by: Annotated[Annotated[Literal[GROUPS], Refusal(  # type: ignore[valid-type]
+        _l("Group by one of: %(groups)s.", groups=", ".join(GROUPS)))] | None, BLANK] = None
 
 
 class UtilisationRow(Output):

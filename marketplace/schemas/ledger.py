@@ -1,22 +1,23 @@
 """The ledger: entries, signed checkpoints and their proofs, as the API and `flask ledger` give them."""
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from .common import Blankable, Id, Input, Output, Text, TonnesText, WholeNumber
+from .common import BLANK, TEXT, WHOLE, Id, Input, Output, TonnesText
 
 Hex32 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 
 
 class LedgerQuery(Input):
-    page: Blankable(WholeNumber(1, 100_000)) = None
-    per_page: Blankable(WholeNumber(1, 100)) = None
+    page: Annotated[Annotated[int, Field(ge=1, le=100_000), WHOLE] | None, BLANK] = None
+    per_page: Annotated[Annotated[int, Field(ge=1, le=100), WHOLE] | None, BLANK] = None
 
 
 class ProofQuery(Input):
-    checkpoint: Blankable(Id) = Field(None, description="a checkpoint id; default: the newest covering the entry")
+    checkpoint: Annotated[Id | None, BLANK] = Field(
+        None, description="a checkpoint id; default: the newest covering the entry")
 
 
 class ConsistencyQuery(Input):
@@ -100,12 +101,12 @@ class ConsistencyProofOut(Output):
     to: CheckpointOut
     proof: list[Hex32]
 
-    def dump(self) -> dict:
+    def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 
 
 class VerifyRequest(Input):
-    checkpoint: dict | None = Field(None, description="a checkpoint as GET /ledger/checkpoints gives it")
+    checkpoint: dict[str, Any] | None = Field(None, description="a checkpoint as GET /ledger/checkpoints gives it")
 
 
 class VerifyOut(Output):
@@ -120,4 +121,4 @@ class VerifyOut(Output):
 class Reversal(Input):
     """A regulator or the operator reverses an entry; the reason is required (the service says so)."""
 
-    reason: Text(1000) = ""
+    reason: Annotated[str, Field(max_length=1000), TEXT] = ""

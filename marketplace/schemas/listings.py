@@ -12,20 +12,23 @@ from pydantic import ConfigDict, Field, WithJsonSchema
 
 from ..models.listing import USES, ListingStatus
 from .common import (
-    Blankable,
+    BLANK,
+    EXACT,
+    LINE,
+    TEXT,
+    WHOLE,
     Day,
     DecimalText,
     Id,
     Input,
     IsoDate,
     Moment,
-    Money,
     MoneyText,
     Output,
     Refusal,
-    Text,
-    WholeNumber,
+    decimal_field,
     partial,
+    quantized,
 )
 
 MAX_TONNES = 5_000_000
@@ -35,16 +38,16 @@ QUALITY_MIN, QUALITY_MAX = Decimal("-1000000"), Decimal("1000000")
 NOTES_MAX = 2000
 CODE_MAX = 40
 
-Tonnes = WholeNumber(1, MAX_TONNES)
-HaulKm = WholeNumber(1, MAX_HAUL_KM)
-Price = Money(PRICE_MIN, PRICE_MAX)
+Tonnes = Annotated[int, Field(ge=1, le=MAX_TONNES), WHOLE]
+HaulKm = Annotated[int, Field(ge=1, le=MAX_HAUL_KM), WHOLE]
+Price = Annotated[Decimal, decimal_field(PRICE_MIN, PRICE_MAX, 2), EXACT, quantized(2)]
 #: A quality figure: -1,000,000 to 1,000,000 with at most four decimals.
-QualityValue = Money(QUALITY_MIN, QUALITY_MAX, 4)
-Notes = Text(NOTES_MAX)
+QualityValue = Annotated[Decimal, decimal_field(QUALITY_MIN, QUALITY_MAX, 4), EXACT, quantized(4)]
+Notes = Annotated[str, Field(max_length=NOTES_MAX), TEXT]
 Site = Annotated[Id, Refusal(_l("Choose one of your sites.")), Field(description="one of the caller's own sites")]
 MaterialCode = Annotated[str, Field(max_length=CODE_MAX, description="a material code, see GET /materials"),
                          Refusal(_l("Unknown material."))]
-Grade = Blankable(Annotated[str, Field(max_length=CODE_MAX)])
+Grade = Annotated[Annotated[str, Field(max_length=CODE_MAX)] | None, BLANK]
 Use = Annotated[Literal[USES], Refusal(_l("Unknown use.")),  # type: ignore[valid-type]
                 Field(description="what the waste is used for")]
 NewStatus = Annotated[Literal["draft", "open"], Refusal(_l("A new listing is either a draft or open."))]
@@ -85,10 +88,10 @@ class DemandListingCreate(Input):
     period_start: IsoDate
     period_end: IsoDate
     max_haul_km: HaulKm
-    max_delivered_price_yuan_per_t: Blankable(Price) = None
+    max_delivered_price_yuan_per_t: Annotated[Price | None, BLANK] = None
     min_grade: Grade = None
     quality_limits: QualityLimits = None
-    use: Blankable(Use) = None
+    use: Annotated[Use | None, BLANK] = None
     notes: Notes = ""
 
 
@@ -106,8 +109,8 @@ class DemandListingUpdate(partial(DemandListingCreate, "DemandListingChange")): 
     status: OwnerStatus | None = None
 
 
-CREATE = {"supply": SupplyListingCreate, "demand": DemandListingCreate}
-UPDATE = {"supply": SupplyListingUpdate, "demand": DemandListingUpdate}
+CREATE: dict[str, type[Input]] = {"supply": SupplyListingCreate, "demand": DemandListingCreate}
+UPDATE: dict[str, type[Input]] = {"supply": SupplyListingUpdate, "demand": DemandListingUpdate}
 
 SORTS = ("newest", "price", "-price", "tonnes", "-tonnes", "distance")
 
@@ -117,20 +120,21 @@ class ListingQuery(Input):
 
     model_config = ConfigDict(extra="ignore")  # other query parameters (a page's own) are not filters
 
-    material: Blankable(MaterialCode) = None
+    material: Annotated[MaterialCode | None, BLANK] = None
     grade: Grade = Field(None, description="needs material")
-    city: Blankable(Text(40, multi_line=False)) = None
-    county: Blankable(Text(40, multi_line=False)) = None
-    min_tonnes: Blankable(WholeNumber(0, MAX_TONNES)) = None
-    min_price: Blankable(Price) = None
-    max_price: Blankable(Price) = None
-    near_site_id: Blankable(Id) = Field(None, description="one of the caller's sites: adds distance_km")
-    within_km: Blankable(HaulKm) = None
-    mine: Blankable(Text(10, multi_line=False)) = Field(None, description="1: only the caller's own")
-    status: Blankable(Annotated[ListingStatus, Refusal(_l("Unknown status."))]) = None
-    sort: Blankable(Annotated[Literal[SORTS], Refusal(_l("Unknown sort order."))]) = None  # type: ignore[valid-type]
-    page: Blankable(WholeNumber(1, 100_000)) = None
-    per_page: Blankable(WholeNumber(1, 100)) = None
+    city: Annotated[Annotated[str, Field(max_length=40), LINE] | None, BLANK] = None
+    county: Annotated[Annotated[str, Field(max_length=40), LINE] | None, BLANK] = None
+    min_tonnes: Annotated[Annotated[int, Field(ge=0, le=MAX_TONNES), WHOLE] | None, BLANK] = None
+    min_price: Annotated[Price | None, BLANK] = None
+    max_price: Annotated[Price | None, BLANK] = None
+    near_site_id: Annotated[Id | None, BLANK] = Field(None, description="one of the caller's sites: adds distance_km")
+    within_km: Annotated[HaulKm | None, BLANK] = None
+    mine: Annotated[Annotated[str, Field(max_length=10), LINE] | None, BLANK] = Field(
+        None, description="1: only the caller's own")
+    status: Annotated[Annotated[ListingStatus, Refusal(_l("Unknown status."))] | None, BLANK] = None
+    sort: Annotated[Annotated[Literal[SORTS], Refusal(_l("Unknown sort order."))] | None, BLANK] = None  # type: ignore[valid-type]
+    page: Annotated[Annotated[int, Field(ge=1, le=100_000), WHOLE] | None, BLANK] = None
+    per_page: Annotated[Annotated[int, Field(ge=1, le=100), WHOLE] | None, BLANK] = None
 
 
 class QualityBounds(Output):
@@ -198,5 +202,5 @@ class DemandListingPage(Page):
     items: list[DemandListingOut]
 
 
-OUT = {"supply": SupplyListingOut, "demand": DemandListingOut}
-PAGE = {"supply": SupplyListingPage, "demand": DemandListingPage}
+OUT: dict[str, type[ListingOut]] = {"supply": SupplyListingOut, "demand": DemandListingOut}
+PAGE: dict[str, type[Page]] = {"supply": SupplyListingPage, "demand": DemandListingPage}

@@ -7,7 +7,18 @@ from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
 from ..models.matching import ProposalStatus
-from .common import Blankable, Day, Id, Input, IsoDate, Moment, MoneyText, Output, Refusal, WholeNumber
+from .common import (
+    BLANK,
+    WHOLE,
+    Day,
+    Id,
+    Input,
+    IsoDate,
+    Moment,
+    MoneyText,
+    Output,
+    Refusal,
+)
 
 MAX_IDS = 10_000
 ListingIds = Annotated[list[Id], Field(max_length=MAX_IDS), Refusal(_l("Give a list of listing ids."))]
@@ -19,14 +30,14 @@ class RoundRequest(Input):
 
     supply_listing_ids: ListingIds | None = None
     demand_listing_ids: ListingIds | None = None
-    period_start: Blankable(IsoDate) = None
-    period_end: Blankable(IsoDate) = None
-    min_shipment_t: Blankable(WholeNumber(0, 100_000)) = None
-    max_partners: Blankable(WholeNumber(1, 1000)) = None
+    period_start: Annotated[IsoDate | None, BLANK] = None
+    period_end: Annotated[IsoDate | None, BLANK] = None
+    min_shipment_t: Annotated[Annotated[int, Field(ge=0, le=100_000), WHOLE] | None, BLANK] = None
+    max_partners: Annotated[Annotated[int, Field(ge=1, le=1000), WHOLE] | None, BLANK] = None
 
 
 class ProposalQuery(Input):
-    status: Blankable(Annotated[ProposalStatus, Refusal(_l("Unknown status."))]) = None
+    status: Annotated[Annotated[ProposalStatus, Refusal(_l("Unknown status."))] | None, BLANK] = None
 
 
 class ProposalOut(Output):

@@ -8,28 +8,34 @@ from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
 from .common import (
-    Blankable,
+    BLANK,
+    EXACT,
+    TEXT,
+    WHOLE,
     Day,
     Id,
     Input,
     IsoDate,
     Moment,
-    Money,
     MoneyText,
     Output,
     Refusal,
-    Text,
     TonnesText,
-    WholeNumber,
+    decimal_field,
+    quantized,
 )
 
-Year = WholeNumber(2000, 2100)
-Reason = Text(2000)
+Year = Annotated[int, Field(ge=2000, le=2100), WHOLE]
+#: A band of the scheme: from this many tonnes of increment (to the kilogram) ...
+BandFrom = Annotated[Decimal, decimal_field(Decimal(0), Decimal(10**9), 3), EXACT, quantized(3)]
+#: ... this many yuan per tonne.
+BandRate = Annotated[Decimal, decimal_field(Decimal(0), Decimal(10000), 2), EXACT, quantized(2)]
+Reason = Annotated[str, Field(max_length=2000), TEXT]
 Decision = Annotated[Literal["approve", "reject"], Refusal(_l("Decide approve or reject."), always=True)]
 
 
 class SchemeQuery(Input):
-    year: Blankable(Year) = Field(None, description="default: today")
+    year: Annotated[Year | None, BLANK] = Field(None, description="default: today")
 
 
 class BandOut(Output):
@@ -55,8 +61,8 @@ class BaselineDeclaration(Input):
     """A utiliser declares its base-year utilisation with evidence."""
 
     year: Year
-    tonnes: Money(Decimal(0), Decimal(100_000_000), 3)
-    evidence: Text(5000)
+    tonnes: Annotated[Decimal, decimal_field(Decimal(0), Decimal(100_000_000), 3), EXACT, quantized(3)]
+    evidence: Annotated[str, Field(max_length=5000), TEXT]
 
 
 class Review(Input):
@@ -127,31 +133,31 @@ class RecoveryOut(Output):
 class LoanApplication(Input):
     """An enterprise applies for the loan-interest subsidy of a demonstration project."""
 
-    name: Annotated[Text(200), Field(min_length=1)]
+    name: Annotated[Annotated[str, Field(max_length=200), TEXT], Field(min_length=1)]
     year: Year
-    loan_yuan: Money(Decimal("0.01"), Decimal(10**12))
+    loan_yuan: Annotated[Decimal, decimal_field(Decimal("0.01"), Decimal(10**12), 2), EXACT, quantized(2)]
 
 
 class Settlement(Input):
     """How a recovery was settled."""
 
     settlement: Annotated[Literal["offset", "repaid"], Refusal(_l("Choose offset or repaid."), always=True)]
-    offset_claim_id: Blankable(Id) = None
-    note: Text(2000) = ""
+    offset_claim_id: Annotated[Id | None, BLANK] = None
+    note: Annotated[str, Field(max_length=2000), TEXT] = ""
 
 
 class SchemeVersion(Input):
     """A regulator's new version of the subsidy scheme. Bands and excluded uses are written as text
     ("0:10, 50000:20"; "mine_backfill, gangue_power") and read by the service."""
 
-    name: Annotated[Text(200), Field(min_length=1)]
+    name: Annotated[Annotated[str, Field(max_length=200), TEXT], Field(min_length=1)]
     base_year: Year
     effective_from: IsoDate
-    effective_to: Blankable(IsoDate) = None
+    effective_to: Annotated[IsoDate | None, BLANK] = None
     bands: Annotated[str, Field(max_length=500)]
     mode: Annotated[Literal["whole", "tiered"], Refusal(_l("Choose whole-increment or tier-by-tier."), always=True)]
-    cap_yuan: Money(Decimal(0), Decimal(10**12))
+    cap_yuan: Annotated[Decimal, decimal_field(Decimal(0), Decimal(10**12), 2), EXACT, quantized(2)]
     exclude_own_waste: bool = True
     excluded_uses: Annotated[str, Field(max_length=200)] | list[str] | None = None
-    loan_min_yuan: Money(Decimal(0), Decimal(10**12))
-    loan_benchmark_rate_pct: Money(Decimal(0), Decimal(100), 3)
+    loan_min_yuan: Annotated[Decimal, decimal_field(Decimal(0), Decimal(10**12), 2), EXACT, quantized(2)]
+    loan_benchmark_rate_pct: Annotated[Decimal, decimal_field(Decimal(0), Decimal(100), 3), EXACT, quantized(3)]

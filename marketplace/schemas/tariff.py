@@ -2,24 +2,31 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import Field
 
-from .common import Blankable, Input, Money, Text, WholeNumber
+from .common import BLANK, EXACT, TEXT, WHOLE, Input, decimal_field, quantized
+
+PerTonneKm = Annotated[Decimal, decimal_field(Decimal("0.0001"), 100, 4), EXACT, quantized(4)]
+RailPerTonneKm = Annotated[Decimal, decimal_field(0, 100, 4), EXACT, quantized(4)]
+Co2PerTonneKm = Annotated[Decimal, decimal_field(0, 10, 4), EXACT, quantized(4)]
 
 
 class TariffVersionIn(Input):
     """Rates per tonne and tonne-km, the circuity of roads, CO2 factors and how long proposals live."""
 
-    road_yuan_per_t_km: Money(Decimal("0.0001"), Decimal(100), 4)
-    handling_yuan_per_t: Money(Decimal(0), Decimal(1000), 2)
-    circuity: Money(Decimal(1), Decimal(3), 3) = Field(description="road distance / straight line")
-    rail_fixed_yuan_per_t: Blankable(Money(Decimal(0), Decimal(1000), 2)) = None
-    rail_yuan_per_t_km: Blankable(Money(Decimal(0), Decimal(100), 4)) = None
-    co2_kg_per_t_km: Money(Decimal(0), Decimal(10), 4)
-    rail_co2_kg_per_t_km: Money(Decimal(0), Decimal(10), 4)
-    proposal_lifetime_hours: WholeNumber(1, 24 * 60)
-    note: Text(500) = ""
+    road_yuan_per_t_km: PerTonneKm
+    handling_yuan_per_t: Annotated[Decimal, decimal_field(0, 1000, 2), EXACT, quantized(2)]
+    circuity: Annotated[Decimal, decimal_field(1, 3, 3), EXACT, quantized(3),
+                        Field(description="road distance / straight line")]
+    rail_fixed_yuan_per_t: Annotated[Annotated[Decimal, decimal_field(0, 1000, 2), EXACT, quantized(2)] | None,
+                                     BLANK] = None
+    rail_yuan_per_t_km: Annotated[RailPerTonneKm | None, BLANK] = None
+    co2_kg_per_t_km: Co2PerTonneKm
+    rail_co2_kg_per_t_km: Co2PerTonneKm
+    proposal_lifetime_hours: Annotated[int, Field(ge=1, le=24 * 60), WHOLE]
+    note: Annotated[str, Field(max_length=500), TEXT] = ""
 
 
 #: The tariff's figures (a version stores each of them).

@@ -27,9 +27,11 @@ from ..models import (
     User,
 )
 from ..models.listing import USES
-from ..schemas.common import validate
+from ..schemas.common import validate, validate_value
 from ..schemas.subsidies import (
+    BandFrom,
     BandOut,
+    BandRate,
     BaselineDeclaration,
     BaselineOut,
     ClaimOut,
@@ -43,7 +45,7 @@ from ..schemas.subsidies import (
 )
 from . import audit, ledger
 from .deliveries import year_bounds
-from .values import get_row, parse_decimal
+from .values import get_row
 
 FEN = Decimal("0.01")
 KG = Decimal("0.001")
@@ -94,8 +96,8 @@ def parse_bands(text: str) -> list[dict]:
         if ":" not in part:
             raise ValidationError(_l("Write bands as from_tonnes:rate, separated by commas."), field="bands")
         low, rate = part.split(":", 1)
-        bands.append({"from_t": str(parse_decimal(low.strip(), "bands", 3, Decimal(0), Decimal(10**9))),
-                      "rate": str(parse_decimal(rate.strip(), "bands", 2, Decimal(0), Decimal(10000)))})
+        bands.append({"from_t": str(validate_value(BandFrom, low.strip(), "bands")),
+                      "rate": str(validate_value(BandRate, rate.strip(), "bands"))})
     if not bands or Decimal(bands[0]["from_t"]) != 0:
         raise ValidationError(_l("The first band starts at 0 t."), field="bands")
     if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in zip(bands, bands[1:])):
