@@ -3,7 +3,8 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import Email
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
-from ..forms_common import choices, max_length, optional, required
+from ..forms_common import choices, optional, required
+from ..schemas.accounts import UserIn
 from ..schemas.common import limits
 from ..schemas.sites import SiteIn
 
@@ -22,10 +23,12 @@ class SiteForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[required(), max_length(100)])
-    email = EmailField(_l("E-mail"), validators=[required(), max_length(254),
-                                                 Email(message=_l("Enter a valid e-mail address."))])
-    password = PasswordField(_l("Initial password"), validators=[required(), max_length(200)],
+    """Limits: the schema's (schemas.accounts.UserIn), reported by the service on the field."""
+
+    name = StringField(_l("Name"), validators=[required()], render_kw=limits(UserIn, "name"))
+    email = EmailField(_l("E-mail"), validators=[required(), Email(message=_l("Enter a valid e-mail address."))],
+                       render_kw=limits(UserIn, "email"))
+    password = PasswordField(_l("Initial password"), validators=[required()], render_kw=limits(UserIn, "password"),
                              description=_l("At least 10 characters; ask the colleague to change it."))
     role = SelectField(_l("Role"), choices=choices([("member", _l("Member")), ("admin", _l("Administrator"))]))
     submit = SubmitField(_l("Add user"))

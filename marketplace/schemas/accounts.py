@@ -38,3 +38,21 @@ class TokenOut(Output):
     id: int
     prefix: str
     expires_at: Moment
+
+
+class OrganisationIn(Input):
+    """An organisation (self-registration, `flask create-staff`); the credit code's check character and
+    uniqueness are the service's."""
+
+    org_name: Annotated[str, Field(min_length=1, max_length=200), LINE,
+                        Refusal(_l("The organisation needs a name."), kinds=("missing", "too_short"))]
+    credit_code: Annotated[str, Field(max_length=30), LINE]
+
+
+class UserIn(Input):
+    """A user of an organisation; the password's strength and the e-mail's uniqueness are the service's."""
+
+    email: Annotated[str, Field(min_length=3, max_length=254), LINE,
+                     Refusal(_l("Enter a valid e-mail address."), kinds=("missing", "too_short"))]
+    password: Annotated[str, Field(max_length=200)]
+    name: Annotated[str, Field(max_length=100), LINE] = ""
