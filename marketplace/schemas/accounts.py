@@ -6,13 +6,13 @@ from typing import Annotated
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
-from .common import BLANK, LINE, WHOLE, Input, Moment, Output, Refusal
+from .common import BLANK, LINE, Input, Moment, Output, Refusal
 
 MAX_DAYS = 365
 DEFAULT_DAYS = 90
 NAME_MAX = 100
 
-Days = Annotated[int, Field(ge=1, le=MAX_DAYS), WHOLE,
+Days = Annotated[int, Field(ge=1, le=MAX_DAYS, strict=True),  # a JSON integer: not "7", 7.0 or true
                  Refusal(_l("A token lives from 1 to %(n)d days.", n=MAX_DAYS), always=True),
                  Field(description="how long the token lives", json_schema_extra={"default": DEFAULT_DAYS})]
 

@@ -293,8 +293,14 @@ def _is_blank(value: Any) -> bool:
 
 
 def field_name(loc: tuple[Any, ...]) -> str | None:
-    """The dotted name of the input an error points at ("quality_limits.loi.max"); None for the body."""
-    return ".".join(str(part) for part in loc) or None
+    """The dotted name of the input an error points at ("quality_limits.loi.max"); an item of a list is its
+    list ("demand_listing_ids"); None for the body."""
+    names: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            break
+        names.append(str(part))
+    return ".".join(names) or None
 
 
 def refused(model: type[BaseModel], error: PydanticError) -> ValidationError:
