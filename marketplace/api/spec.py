@@ -29,7 +29,7 @@ spec = SpecTree(
 
 #: Every schema a documented view names, with its mode, so that the document is built from the schemas as
 #: they are when it is asked for.
-_MODELS: list[tuple[type[BaseModel], Literal["validation", "serialization"]]] = []
+_MODELS: dict[tuple[type[BaseModel], Literal["validation", "serialization"]], None] = {}
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed request: not a JSON object, nested too deeply, or text with control characters",
@@ -60,14 +60,19 @@ def documented(ok: type[BaseModel] | None, *errors: int, status: int = 200, json
         responses[f"HTTP_{status}"] = ok
     for model in (json, query):
         if model is not None:
-            _MODELS.append((model, "validation"))
-    _MODELS.extend((m, "serialization") for m in (ok, ErrorBody) if m is not None)
+            _MODELS[model, "validation"] = None
+    for model in (ok, ErrorBody):
+        if model is not None:
+            _MODELS[model, "serialization"] = None
     return spec.validate(json=json, query=query, resp=Response(**responses), skip_validation=True,
                          operation_id=operation_id, security={} if public else None)
 
 
 def openapi_document() -> dict[str, Any]:
     """The document, from the current app's routes and the schemas as they are now."""
+    # spectree reads a schema once, when a view is decorated, and caches the document of the first app it
+    # serves (spec.spec); its two private steps (pinned spectree 3.0.0) build it from the schemas as they are
+    # now and from the current app's URL map instead.
     for model, mode in _MODELS:
         spec._add_model(model, mode)
     document = spec._generate_spec()
