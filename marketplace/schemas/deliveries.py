@@ -1,12 +1,17 @@
 """Shipments (weighbridge tickets) under an agreement, their confirmation, and the utilisation figures."""
 from __future__ import annotations
 
+from contextlib import suppress
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from flask_babel import lazy_gettext as _l
-from pydantic import Field
+from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
+from ..clock import CST, as_utc
+from ..services.values import MAX_YEAR, MIN_YEAR
 from .common import (
     BLANK,
     EXACT,
@@ -24,6 +29,27 @@ from .common import (
 MAX_GROSS_KG = 100_000  # no road vehicle weighs more; a larger figure is a typing error
 GROUPS = ("region", "city", "park", "material", "organisation", "month")
 
+def _moment(value: Any) -> Any:
+    """An ISO date-time (a trailing Z is UTC); without a zone it is China Standard Time, as on the weighbridge.
+    In UTC, as stored."""
+    if value is None or value == "":
+        raise PydanticCustomError("blank", "This field is required.")
+    if isinstance(value, str) and len(value) <= 40:
+        with suppress(ValueError):
+            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if not isinstance(value, datetime):
+        raise PydanticCustomError("moment", "Enter a date and time as YYYY-MM-DDTHH:MM.")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:  # before converting: year 1 or 9999 overflows the conversion
+        raise PydanticCustomError("date_range", "Enter a date between 2000 and 2100.")
+    return as_utc(value if value.tzinfo is not None else value.replace(tzinfo=CST))
+
+
+#: A moment typed at a weighbridge: ISO 8601, China Standard Time unless it says otherwise.
+CstMoment = Annotated[datetime, BeforeValidator(_moment),
+                      Refusal(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), kinds=("moment",)),
+                      WithJsonSchema({"type": "string", "maxLength": 40,
+                                      "description": "ISO date-time; without a zone, China Standard Time"})]
+
 Kg = Annotated[int, Field(ge=1, le=MAX_GROSS_KG), WHOLE]
 
 
@@ -32,8 +58,7 @@ class ShipmentCreate(Input):
 
     ticket_no: Annotated[Annotated[str, Field(max_length=40), LINE], Field(min_length=1)]
     truck_plate: Annotated[Annotated[str, Field(max_length=12), LINE], Field(description="like 宁A12345")]
-    dispatched_at: Annotated[str, Field(max_length=40, description="ISO date-time; without a zone, China "
-                                                                   "Standard Time")]
+    dispatched_at: CstMoment
     gross_kg: Kg
     tare_kg: Kg
     moisture_pct: Annotated[Annotated[Decimal, decimal_field(0, 100, 2), EXACT, quantized(2)] | None, BLANK] = None

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from .. import policy
-from ..clock import CST, as_utc, cst_year_bounds, to_cst, utcnow
+from ..clock import as_utc, cst_year_bounds, to_cst, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import Agreement, GenerationRecord, LedgerEntry, Organisation, Shipment, Site, SupplyListing, User
@@ -22,7 +22,7 @@ from ..schemas.common import validate
 from ..schemas.deliveries import ShipmentConfirmation, ShipmentCreate, ShipmentOut
 from .agreements import get_agreement
 from .ledger import append_entry
-from .values import get_row, in_range
+from .values import get_row
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
 
@@ -43,23 +43,6 @@ class Rules:
                    int(policy.setting("TRUCK_SPEED_KMH", d.truck_speed_kmh)))
 
 
-def parse_time(value, field: str) -> datetime:
-    """An ISO date-time; without a zone it is China Standard Time, as on the weighbridge."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field) from None
-    else:
-        raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field)
-    in_range(moment, field)  # before converting: year 1 or 9999 overflows the conversion
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CST)
-    return as_utc(moment)
-
-
 # --- shipments -----------------------------------------------------------------------------------------
 
 def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | None = None) -> Shipment:
@@ -74,7 +57,7 @@ def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | 
     if not PLATE.match(plate):
         raise ValidationError(_l("Enter a plate like 宁A12345 (province, city letter, 5 or 6 letters or digits)."),
                               field="truck_plate")
-    dispatched = parse_time(fields.dispatched_at, "dispatched_at")
+    dispatched = fields.dispatched_at
     if dispatched > now + timedelta(minutes=5):
         raise ValidationError(_l("The ticket is dated in the future."), field="dispatched_at")
     if dispatched < as_utc(agreement.created_at):
