@@ -9,6 +9,7 @@ import annotated_types
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.api.spec import built_document
 from marketplace.schemas.listings import SupplyListingCreate
 from tests.web.conftest import csrf_token, token_request
 
@@ -77,9 +78,11 @@ def tonnes_at_most_1000():
     before = list(field.metadata)
     field.metadata = [annotated_types.Le(1000) if isinstance(m, annotated_types.Le) else m for m in before]
     SupplyListingCreate.model_rebuild(force=True)
+    built_document.cache_clear()  # the served document is built once per process
     yield
     field.metadata = before
     SupplyListingCreate.model_rebuild(force=True)
+    built_document.cache_clear()
 
 
 def test_a_limit_changed_in_one_schema_shows_in_the_api_the_form_and_the_openapi_document(
