@@ -52,7 +52,7 @@ class GenerationFigures(Input):
     in the future)."""
 
     month: Annotated[str, Field(max_length=7, description="YYYY-MM"),
-                     Refusal(_l("Enter a month as YYYY-MM."), always=True)]
+                     Refusal(_l("Enter a month as YYYY-MM."), kinds=("string_type",))]
     tonnes_generated: MonthlyTonnes
     tonnes_used_in_house: MonthlyTonnes
     tonnes_stored: MonthlyTonnes
