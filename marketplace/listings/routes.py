@@ -1,17 +1,16 @@
 from pathlib import Path
 
-from flask import (Response, abort, current_app, flash, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import gazetteer, labels, maps
-from ..models.listing import USES
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..forms_common import choices
+from ..models.listing import USES
 from ..schemas import listings as listing_schemas
 from ..schemas.common import limits
 from ..services import catalogue, listing_files, listings, sites
@@ -256,9 +255,10 @@ def export(side: str, fmt: str):
     rows = []
     while True:
         results = listings.search(current_user, side, search)
-        rows += [{**listing_files.flatten(listings.listing_out(l, current_user, results.distances.get(l.id)).dump()),
-                  "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
-                 for l in results.items]
+        rows += [{**listing_files.flatten(listings.listing_out(row, current_user,
+                                                               results.distances.get(row.id)).dump()),
+                  "created_at": row.created_at, "updated_at": row.updated_at}  # instants: the file writes them in CST
+                 for row in results.items]
         if search.page >= results.pages:
             break
         search.page += 1

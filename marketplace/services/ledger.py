@@ -299,8 +299,8 @@ def signature_ok(key: Ed25519PublicKey | None, seq: int, root: str, time: str, s
 
 def checkpoint_out(cp: LedgerCheckpoint) -> CheckpointOut:
     """A checkpoint as the API gives it and `ledger verify --checkpoint FILE` reads it."""
-    return CheckpointOut(id=cp.id, seq=cp.seq, root=cp.root, time=cp.time, signature=cp.signature,
-                         key_id=cp.key_id, algorithm="Ed25519", signed=signed_message(cp.seq, cp.root, cp.time).decode())
+    return CheckpointOut(id=cp.id, seq=cp.seq, root=cp.root, time=cp.time, signature=cp.signature, key_id=cp.key_id,
+                         algorithm="Ed25519", signed=signed_message(cp.seq, cp.root, cp.time).decode())
 
 
 def checkpoints() -> list[LedgerCheckpoint]:
