@@ -94,7 +94,7 @@ def register_cli(app: Flask) -> None:
 
         try:
             cp = ledger.create_checkpoint(None)
-            out = ledger.checkpoint_to_dict(cp)
+            out = ledger.checkpoint_out(cp).dump()
             db.session.commit()
         except MarketplaceError as e:
             db.session.rollback()
@@ -106,7 +106,7 @@ def register_cli(app: Flask) -> None:
         """Print the public key of the checkpoints (PEM), creating the key pair when there is none."""
         from .services import ledger
 
-        click.echo(ledger.public_key_to_dict(ledger.signing_key().public_key())["public_key_pem"], nl=False)
+        click.echo(ledger.public_key_out(ledger.signing_key().public_key()).public_key_pem, nl=False)
 
     @ledger_group.command("grants")
     @click.argument("role")

@@ -216,7 +216,9 @@ def run_service(form: FlaskForm, operation: Callable[P, T], *args: P.args, **kwa
         raise
     except MarketplaceError as e:
         db.session.rollback()
-        field = getattr(form, e.field, None) if e.field else None
+        # a form may name the service's fields differently (price for price_yuan_per_t): its FIELD_NAMES say how
+        name = getattr(form, "FIELD_NAMES", {}).get(e.field, e.field)
+        field = getattr(form, name, None) if name else None
         if field is not None and hasattr(field, "errors"):
             errors = list(field.errors)
             errors.append(str(e.message))

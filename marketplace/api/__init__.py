@@ -5,7 +5,8 @@ from flask import Blueprint, g, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
 
-from ..errors import api_error
+from ..errors import MarketplaceError, ValidationError, api_error, http_status
+from ..extensions import db
 
 bp = Blueprint("api", __name__)
 
@@ -33,4 +34,16 @@ def authenticate() -> ResponseReturnValue | None:
     return None
 
 
-from . import routes  # noqa: E402,F401
+@bp.errorhandler(MarketplaceError)
+def domain_error(e: MarketplaceError) -> ResponseReturnValue:
+    """A refused call answers with the one JSON error body; a ValidationError naming no field is a 400."""
+    db.session.rollback()
+    status = http_status(e)
+    if isinstance(e, ValidationError) and e.field is None:
+        status = 400
+    return api_error(status, {404: "not_found", 403: "forbidden", 409: "conflict", 400: "bad_request"}
+                     .get(status, "invalid"), e.message, e.field)
+
+
+# One module per feature, each adding its routes to `bp` (Flask's pattern: the package imports them last).
+from . import accounts, catalogue, deliveries, docs, ledger, listings, rounds, sites, subsidies  # noqa: E402,F401

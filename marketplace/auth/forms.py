@@ -1,9 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import Email, EqualTo, NumberRange
+from wtforms.validators import Email, EqualTo
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, max_length, required
+from ..schemas.accounts import DEFAULT_DAYS, OrganisationIn, TokenSettings, UserIn
+from ..schemas.common import limits
 
 
 class LoginForm(FlaskForm):
@@ -13,18 +15,22 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    org_name = StringField(_l("Organisation name"), validators=[required(), max_length(200)])
-    credit_code = StringField(_l("Unified social credit code"), validators=[required(), max_length(30)],
+    """Limits: the schemas' (schemas.accounts OrganisationIn, UserIn), reported by the service on the field."""
+
+    org_name = StringField(_l("Organisation name"), validators=[required()],
+                           render_kw=limits(OrganisationIn, "org_name"))
+    credit_code = StringField(_l("Unified social credit code"), validators=[required()],
+                              render_kw=limits(OrganisationIn, "credit_code"),
                               description=_l("18 characters, as on the business licence."))
     kind = SelectField(_l("The organisation"), choices=choices([
         ("producer", _l("produces industrial solid waste")),
         ("consumer", _l("uses industrial solid waste")),
         ("both", _l("produces and uses industrial solid waste")),
     ]), validators=[required()])
-    name = StringField(_l("Your name"), validators=[required(), max_length(100)])
-    email = EmailField(_l("E-mail"), validators=[required(), max_length(254),
-                                                 Email(message=_l("Enter a valid e-mail address."))])
-    password = PasswordField(_l("Password"), validators=[required(), max_length(200)],
+    name = StringField(_l("Your name"), validators=[required()], render_kw=limits(UserIn, "name"))
+    email = EmailField(_l("E-mail"), validators=[required(), Email(message=_l("Enter a valid e-mail address."))],
+                       render_kw=limits(UserIn, "email"))
+    password = PasswordField(_l("Password"), validators=[required()], render_kw=limits(UserIn, "password"),
                              description=_l("At least 10 characters, hard to guess: a few unrelated words work well."))
     confirm = PasswordField(_l("Repeat the password"), validators=[
         required(), EqualTo("password", message=_l("The passwords do not match."))])
@@ -52,7 +58,9 @@ class TotpEnrolForm(TotpForm):
 
 
 class TokenForm(FlaskForm):
-    name = StringField(_l("What the token is for"), validators=[required(), max_length(100)])
-    days = IntegerField(_l("Valid for (days)"), default=90,
-                        validators=[required(), NumberRange(min=1, max=365, message=_l("From 1 to 365 days."))])
+    """Name and lifetime; their limits are the schema's (schemas.accounts.TokenSettings), reported by the service."""
+
+    name = StringField(_l("What the token is for"), validators=[required()], render_kw=limits(TokenSettings, "name"))
+    days = IntegerField(_l("Valid for (days)"), default=DEFAULT_DAYS, validators=[required()],
+                        render_kw=limits(TokenSettings, "days"))
     submit = SubmitField(_l("Create token"))

@@ -3,17 +3,24 @@ from flask_wtf.file import FileField
 from wtforms import StringField, SubmitField
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
-from ..forms_common import max_length, required
+from ..forms_common import required
+from ..schemas.common import limits
+from ..schemas.deliveries import ShipmentCreate
+from ..schemas.ledger import Reversal
 
 
 class ShipmentForm(FlaskForm):
-    ticket_no = StringField(_l("Ticket number"), validators=[required(), max_length(40)])
-    truck_plate = StringField(_l("Truck plate"), validators=[required(), max_length(12)])
-    dispatched_at = StringField(_l("Dispatched (date and time, China Standard Time)"),
-                                validators=[required(), max_length(30)])
-    gross_kg = StringField(_l("Gross (kg)"), validators=[required(), max_length(9)])
-    tare_kg = StringField(_l("Tare (kg)"), validators=[required(), max_length(9)])
-    moisture_pct = StringField(_l("Moisture (%%)"), validators=[max_length(8)])
+    """A weighbridge ticket. Its limits are the schema's (schemas.deliveries.ShipmentCreate): the service
+    validates through it and its errors land on these fields."""
+
+    ticket_no = StringField(_l("Ticket number"), validators=[required()], render_kw=limits(ShipmentCreate, "ticket_no"))
+    truck_plate = StringField(_l("Truck plate"), validators=[required()],
+                              render_kw=limits(ShipmentCreate, "truck_plate"))
+    dispatched_at = StringField(_l("Dispatched (date and time, China Standard Time)"), validators=[required()],
+                                render_kw=limits(ShipmentCreate, "dispatched_at"))
+    gross_kg = StringField(_l("Gross (kg)"), validators=[required()])
+    tare_kg = StringField(_l("Tare (kg)"), validators=[required()])
+    moisture_pct = StringField(_l("Moisture (%%)"))
     submit = SubmitField(_l("Record ticket"))
 
 
@@ -23,10 +30,10 @@ class ShipmentImportForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    received_net_kg = StringField(_l("Received net (kg)"), validators=[required(), max_length(9)])
+    received_net_kg = StringField(_l("Received net (kg)"), validators=[required()])  # ShipmentConfirmation's
     submit = SubmitField(_l("Confirm receipt"))
 
 
 class ReverseForm(FlaskForm):
-    reason = StringField(_l("Reason"), validators=[required(), max_length(1000)])
+    reason = StringField(_l("Reason"), validators=[required()], render_kw=limits(Reversal, "reason"))
     submit = SubmitField(_l("Reverse"))

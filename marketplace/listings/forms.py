@@ -1,3 +1,5 @@
+from typing import ClassVar
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
@@ -7,17 +9,24 @@ from ..forms_common import max_length, optional, required
 
 
 class ListingForm(FlaskForm):
-    """The fields both sides share; quality inputs are rendered per material parameter by the template."""
+    """The fields both sides share; quality inputs are rendered per material parameter by the template.
+
+    The limits (tonnes, distance, price, notes) are the schema's (schemas/listings.py): the service validates
+    through it and its errors land on these fields; the HTML attributes come from it too (listings.routes)."""
+
+    #: The service's field names that this form calls otherwise.
+    FIELD_NAMES: ClassVar[dict[str, str]] = {"price_yuan_per_t": "price", "max_delivered_price_yuan_per_t": "price",
+                                             "min_grade": "grade"}
     site_id = SelectField(_l("Site"), choices=[], validators=[required()])
     material = SelectField(_l("Material"), choices=[], validators=[required()])
     grade = SelectField(_l("Grade"), choices=[], validate_choice=False, validators=[optional()])
-    tonnes = StringField(_l("Tonnes (whole tonnes)"), validators=[required(), max_length(12)])
+    tonnes = StringField(_l("Tonnes (whole tonnes)"), validators=[required()])
     period_start = DateField(_l("From"), validators=[required()])
     period_end = DateField(_l("To"), validators=[required()])
-    price = StringField(_l("Price (yuan/t)"), validators=[max_length(20)])
-    max_haul_km = StringField(_l("Maximum haul distance (km)"), validators=[required(), max_length(6)])
+    price = StringField(_l("Price (yuan/t)"))
+    max_haul_km = StringField(_l("Maximum haul distance (km)"), validators=[required()])
     use = SelectField(_l("Used for"), choices=[], validators=[optional()])
-    notes = TextAreaField(_l("Notes"), validators=[max_length(2000)])
+    notes = TextAreaField(_l("Notes"))
     certificate = FileField(_l("Lab certificate (PDF, PNG or JPEG, at most 5 MB)"))
     save_draft = SubmitField(_l("Save as draft"))
     publish = SubmitField(_l("Publish"))

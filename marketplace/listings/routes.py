@@ -14,6 +14,8 @@ from ..extensions import db
 from ..forms_common import choices
 from ..models import DemandListing, Material, SupplyListing
 from ..models.listing import USES, AnyListing
+from ..schemas import listings as listing_schemas
+from ..schemas.common import limits
 from ..services import catalogue, listing_files, listings, sites
 from ..web import run_service, spreadsheet
 from . import bp
@@ -51,6 +53,10 @@ def _listing_form(side: str, materials: list[Material], obj: AnyListing | None =
     form.price.label.text = PRICE_LABEL[side]
     form.grade.label.text = _("Grade") if side == "supply" else _("Minimum grade")
     form.use.choices = choices((u, labels.label(labels.USE, u)) for u in USES)
+    schema = listing_schemas.CREATE[side]  # the limits the service applies, as HTML attributes
+    form.notes.render_kw = limits(schema, "notes")
+    for name in ("tonnes", "max_haul_km"):
+        form[name].render_kw = {"inputmode": "numeric", **{f"data-{k}": v for k, v in limits(schema, name).items()}}
     return form
 
 
@@ -223,7 +229,7 @@ def browse_map(side: str) -> ResponseReturnValue:
     price_label = _("Price (yuan/t)") if side == "supply" else _("Maximum delivered price (yuan/t)")
     features = []
     for listing in results.items:
-        record = listings.listing_to_dict(listing, current_user)
+        record = listings.listing_out(listing, current_user).dump()
         popup = [(_("Material"), listing.material.name(locale)),
                  (_("Grade"), record.get("grade") or record.get("min_grade") or "—"),
                  (_("Tonnes available"), f"{listing.tonnes_remaining:,}"),
@@ -249,7 +255,7 @@ def export(side: str, fmt: str) -> ResponseReturnValue:
     search, error = _browse_search(side)
     if error is not None:
         raise error
-    rows = ({**listing_files.flatten(listings.listing_to_dict(l, current_user, km)),
+    rows = ({**listing_files.flatten(listings.listing_out(l, current_user, km).dump()),
              "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
             for l, km in listings.search_all(current_user, side, search))
     return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings")

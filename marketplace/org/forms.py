@@ -3,16 +3,19 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import Email
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
-from ..forms_common import choices, max_length, optional, required
+from ..forms_common import choices, optional, required
+from ..schemas.accounts import UserIn
+from ..schemas.common import limits
+from ..schemas.sites import SiteIn
 
 
 class SiteForm(FlaskForm):
-    name = StringField(_l("Site name"), validators=[required(), max_length(200)])
+    name = StringField(_l("Site name"), validators=[required()], render_kw=limits(SiteIn, "name"))  # SiteIn's limits
     place = SelectField(_l("Pick a place"), choices=choices([]), validate_choice=False, validators=[optional()],
-                        description=_l("Fills in the position, county and park; adjust the coordinates if you "
-                                       "know them."))
-    lat = StringField(_l("Latitude (°N, WGS-84)"), validators=[optional(), max_length(20)])
-    lon = StringField(_l("Longitude (°E, WGS-84)"), validators=[optional(), max_length(20)])
+                        description=_l("Fills in the position, county and park; adjust the coordinates if you know "
+                                       "them."))
+    lat = StringField(_l("Latitude (°N, WGS-84)"), validators=[optional()])
+    lon = StringField(_l("Longitude (°E, WGS-84)"), validators=[optional()])
     county = SelectField(_l("County / district"), choices=choices([]), validators=[optional()])
     industrial_park = SelectField(_l("Industrial park"), choices=choices([]), validators=[optional()])
     rail_siding = BooleanField(_l("Has a rail siding"))
@@ -20,10 +23,12 @@ class SiteForm(FlaskForm):
 
 
 class UserForm(FlaskForm):
-    name = StringField(_l("Name"), validators=[required(), max_length(100)])
-    email = EmailField(_l("E-mail"), validators=[required(), max_length(254),
-                                                 Email(message=_l("Enter a valid e-mail address."))])
-    password = PasswordField(_l("Initial password"), validators=[required(), max_length(200)],
+    """Limits: the schema's (schemas.accounts.UserIn), reported by the service on the field."""
+
+    name = StringField(_l("Name"), validators=[required()], render_kw=limits(UserIn, "name"))
+    email = EmailField(_l("E-mail"), validators=[required(), Email(message=_l("Enter a valid e-mail address."))],
+                       render_kw=limits(UserIn, "email"))
+    password = PasswordField(_l("Initial password"), validators=[required()], render_kw=limits(UserIn, "password"),
                              description=_l("At least 10 characters; ask the colleague to change it."))
     role = SelectField(_l("Role"), choices=choices([("member", _l("Member")), ("admin", _l("Administrator"))]))
     submit = SubmitField(_l("Add user"))

@@ -16,6 +16,8 @@ from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
 from ..identifiers import is_valid_uscc, normalise_uscc
 from ..models import ApiToken, Organisation, OrgKind, User, UserRole, VerificationStatus
+from ..schemas.accounts import OrganisationIn, UserIn
+from ..schemas.common import validate
 from . import audit
 from .values import get_row
 
@@ -58,10 +60,9 @@ def find_user_by_email(email: str) -> User | None:
 def create_organisation(name: str, credit_code: str, kind: OrgKind | str,
                         verification: VerificationStatus = VerificationStatus.PENDING) -> Organisation:
     """A new organisation; the credit code must be valid and not registered yet."""
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError(_l("The organisation needs a name."), field="org_name")
-    code = normalise_uscc(credit_code)
+    fields = validate(OrganisationIn, {"org_name": name, "credit_code": credit_code})
+    name = fields.org_name
+    code = normalise_uscc(fields.credit_code)
     if not is_valid_uscc(code):
         raise ValidationError(
             _l("This is not a valid unified social credit code (18 characters, check character last)."),
@@ -81,13 +82,14 @@ def create_organisation(name: str, credit_code: str, kind: OrgKind | str,
 def create_user(org: Organisation, email: str, password: str, name: str = "",
                 role: UserRole | str = UserRole.MEMBER) -> User:
     """A user of `org`; the e-mail must be free."""
-    email = normalise_email(email)
-    if not email or "@" not in email:
+    fields = validate(UserIn, {"email": email, "password": password, "name": name})
+    email, name = normalise_email(fields.email), fields.name
+    if "@" not in email:
         raise ValidationError(_l("Enter a valid e-mail address."), field="email")
     if find_user_by_email(email):
         raise Conflict(_l("This e-mail address is already registered."), field="email")
     check_password_strength(password, [email, name, org.name])
-    user = User(email=email, name=(name or "").strip(), organisation=org, role=UserRole(role), active=True,
+    user = User(email=email, name=name, organisation=org, role=UserRole(role), active=True,
                 failed_logins=0)
     user.set_password(password)
     db.session.add(user)

@@ -7,11 +7,11 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import policy
-from ..clock import iso
 from ..errors import NotFound
 from ..extensions import db, rowcount
 from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
 from ..models.listing import ListingModel, live
+from ..schemas.matching import AgreementOut
 from .values import get_row
 
 
@@ -86,11 +86,10 @@ def get_agreement(viewer: User, agreement_id: int) -> Agreement:
     return agreement
 
 
-def agreement_to_dict(a: Agreement) -> dict:
-    return {"id": a.id, "proposal_id": a.proposal_id, "supply_listing_id": a.supply_listing_id,
-            "demand_listing_id": a.demand_listing_id, "producer": a.producer.name, "consumer": a.consumer.name,
-            "material": a.material.code, "tonnes": a.tonnes, "price_yuan_per_t": f"{a.price_yuan_per_t:.2f}",
-            "transport_cost_yuan_per_t": f"{a.transport_cost_yuan_per_t:.2f}",
-            "delivered_price_yuan_per_t": f"{a.delivered_price_yuan_per_t:.2f}",
-            "distance_km": float(a.distance_km), "mode": a.mode, "period_start": a.period_start.isoformat(),
-            "period_end": a.period_end.isoformat(), "created_at": iso(a.created_at)}
+def agreement_out(a: Agreement) -> AgreementOut:
+    return AgreementOut(id=a.id, proposal_id=a.proposal_id, supply_listing_id=a.supply_listing_id,
+                        demand_listing_id=a.demand_listing_id, producer=a.producer.name, consumer=a.consumer.name,
+                        material=a.material.code, tonnes=a.tonnes, price_yuan_per_t=a.price_yuan_per_t,
+                        transport_cost_yuan_per_t=a.transport_cost_yuan_per_t,
+                        delivered_price_yuan_per_t=a.delivered_price_yuan_per_t, distance_km=float(a.distance_km),
+                        mode=a.mode, period_start=a.period_start, period_end=a.period_end, created_at=a.created_at)

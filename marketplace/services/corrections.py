@@ -7,17 +7,18 @@ from flask_babel import lazy_gettext as _l
 from ..clock import utcnow
 from ..errors import PermissionDenied, ValidationError
 from ..models import LedgerEntry, User
+from ..schemas.common import validate
+from ..schemas.ledger import Reversal
 from . import audit
 from .ledger import append_entry, reversible_entry
 from .subsidies import on_ledger_reversal
-from .values import parse_text
 
 
 def reverse_entry(actor: User, entry_id: int, reason: str) -> LedgerEntry:
     """A regulator or the operator corrects the ledger by a reversing entry, with a reason."""
     if not actor.organisation.is_staff:
         raise PermissionDenied(_l("Only a regulator or the operator corrects the ledger."))
-    reason = parse_text(reason, "reason", 1000)
+    reason = validate(Reversal, {"reason": reason}).reason
     if not reason:
         raise ValidationError(_l("Give the reason for the correction."), field="reason")
     original = reversible_entry(entry_id)

@@ -31,9 +31,9 @@ def tables(viewer: User, year: int) -> dict[str, list[dict]]:
                            for s in unmatched]
     totals = subsidies.claim_totals(year)
     tables["subsidies"] = [{"measure": key, "yuan": f"{value:.2f}"} for key, value in totals.items()]
-    tables["claims"] = [{**subsidies.claim_to_dict(c), "organisation": c.organisation.name}
+    tables["claims"] = [{**subsidies.claim_out(c).dump(), "organisation": c.organisation.name}
                         for c in subsidies.claims_for(viewer, year=year)]
-    tables["recoveries"] = [{**subsidies.recovery_to_dict(r), "organisation": r.organisation.name}
+    tables["recoveries"] = [{**subsidies.recovery_out(r).dump(), "organisation": r.organisation.name}
                             for r in subsidies.recoveries_for(viewer, year)]
     return tables
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
 from .. import policy
-from ..clock import CST, as_utc, cst_year_bounds, iso, utcnow
+from ..clock import as_utc, cst_year_bounds, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
 from ..models import (
@@ -34,11 +34,12 @@ from ..models import (
     User,
 )
 from .ledger import append_entry
+from ..schemas.common import validate
+from ..schemas.deliveries import ShipmentConfirmation, ShipmentCreate, ShipmentOut
 from .agreements import get_agreement
-from .values import get_row, in_range, parse_decimal, parse_int, parse_text
+from .values import get_row
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
-MAX_GROSS_KG = 100_000  # no road vehicle weighs more; a larger figure is a typing error
 
 
 @dataclass(frozen=True)
@@ -57,23 +58,6 @@ class Rules:
                    int(policy.setting("TRUCK_SPEED_KMH", d.truck_speed_kmh)))
 
 
-def parse_time(value: object, field: str) -> datetime:
-    """An ISO date-time; without a zone it is China Standard Time, as on the weighbridge."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field) from None
-    else:
-        raise ValidationError(_l("Enter a date and time as YYYY-MM-DDTHH:MM."), field=field)
-    in_range(moment, field)  # before converting: year 1 or 9999 overflows the conversion
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CST)
-    return as_utc(moment)
-
-
 # --- shipments -----------------------------------------------------------------------------------------
 
 def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | None = None) -> Shipment:
@@ -82,27 +66,21 @@ def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | 
     agreement = get_agreement(actor, agreement_id)
     if actor.organisation_id != agreement.producer_org_id:
         raise PermissionDenied(_l("Only the producer of an agreement records its shipments."))
-    ticket = parse_text(data.get("ticket_no"), "ticket_no", 40)
-    if not ticket:
-        raise ValidationError(_l("This field is required."), field="ticket_no")
-    plate = parse_text(data.get("truck_plate"), "truck_plate", 12).upper().replace(" ", "").replace("·", "")
+    fields = validate(ShipmentCreate, data)
+    ticket = fields.ticket_no
+    plate = fields.truck_plate.upper().replace(" ", "").replace("·", "")
     if not PLATE.match(plate):
         raise ValidationError(_l("Enter a plate like 宁A12345 (province, city letter, 5 or 6 letters or digits)."),
                               field="truck_plate")
-    if data.get("dispatched_at") in (None, ""):
-        raise ValidationError(_l("This field is required."), field="dispatched_at")
-    dispatched = parse_time(data.get("dispatched_at"), "dispatched_at")
+    dispatched = fields.dispatched_at
     if dispatched > now + timedelta(minutes=5):
         raise ValidationError(_l("The ticket is dated in the future."), field="dispatched_at")
     if dispatched < as_utc(agreement.created_at):
         raise ValidationError(_l("The ticket is dated before the agreement existed."), field="dispatched_at")
-    gross = parse_int(data.get("gross_kg"), "gross_kg", 1, MAX_GROSS_KG)
-    tare = parse_int(data.get("tare_kg"), "tare_kg", 1, MAX_GROSS_KG)
+    gross, tare = fields.gross_kg, fields.tare_kg
     if tare >= gross:
         raise ValidationError(_l("The tare must be less than the gross weight."), field="tare_kg")
-    moisture = data.get("moisture_pct")
-    moisture = None if moisture in (None, "") else parse_decimal(moisture, "moisture_pct", 2, Decimal(0),
-                                                                  Decimal(100))
+    moisture = fields.moisture_pct
     if db.session.scalar(select(Shipment.id).where(Shipment.producer_org_id == actor.organisation_id,
                                                    Shipment.ticket_no == ticket)):
         raise Conflict(_l("Ticket %(ticket)s is already recorded.", ticket=ticket), field="ticket_no")
@@ -141,7 +119,7 @@ def confirm_shipment(actor: User, shipment_id: int, received_net_kg: object,
     agreement = shipment.agreement
     if actor.organisation_id != agreement.consumer_org_id:
         raise PermissionDenied(_l("Only the utiliser of an agreement confirms its receipts."))
-    received = parse_int(received_net_kg, "received_net_kg", 1, MAX_GROSS_KG)
+    received = validate(ShipmentConfirmation, {"received_net_kg": received_net_kg}).received_net_kg
     now = now or utcnow()
     done = db.session.execute(
         update(Shipment).where(Shipment.id == shipment.id, Shipment.status == ShipmentStatus.DISPATCHED)
@@ -155,14 +133,11 @@ def confirm_shipment(actor: User, shipment_id: int, received_net_kg: object,
     return shipment
 
 
-def shipment_to_dict(s: Shipment, flags: list[str] | None = None) -> dict:
-    return {"id": s.id, "agreement_id": s.agreement_id, "ticket_no": s.ticket_no, "truck_plate": s.truck_plate,
-            "dispatched_at": iso(s.dispatched_at), "gross_kg": s.gross_kg,
-            "tare_kg": s.tare_kg, "net_kg": s.net_kg,
-            "moisture_pct": None if s.moisture_pct is None else str(s.moisture_pct), "status": s.status,
-            "received_net_kg": s.received_net_kg,
-            "confirmed_at": iso(s.confirmed_at),
-            "flags": flags or []}
+def shipment_out(s: Shipment, flags: list[str] | None = None) -> ShipmentOut:
+    return ShipmentOut(id=s.id, agreement_id=s.agreement_id, ticket_no=s.ticket_no, truck_plate=s.truck_plate,
+                       dispatched_at=s.dispatched_at, gross_kg=s.gross_kg, tare_kg=s.tare_kg, net_kg=s.net_kg,
+                       moisture_pct=s.moisture_pct, status=s.status, received_net_kg=s.received_net_kg,
+                       confirmed_at=s.confirmed_at, flags=flags or [])
 
 
 # --- anomaly flags -------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -14,15 +13,10 @@ from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import GenerationRecord, Site, User
 from . import audit
+from ..schemas.common import validate
+from ..schemas.sites import GenerationFigures
 from .catalogue import material_by_code
 from .sites import get_own_site
-from .values import parse_text
-
-#: One site declaring more than this of one material in one month is a typing error, not a plant.
-MAX_MONTHLY_TONNES = Decimal("1000000")
-#: A yard holds years of waste: its stock may exceed a month's limit (Ningdong's yards held tens of Mt).
-MAX_STOCK = Decimal("100000000")
-KG = Decimal("0.001")
 
 
 def parse_month(value: str, today: date | None = None) -> date:
@@ -35,23 +29,6 @@ def parse_month(value: str, today: date | None = None) -> date:
     if month > today.replace(day=1):
         raise ValidationError(_l("The month lies in the future."), field="month")
     return month
-
-
-def parse_tonnes(value: object, field: str, maximum: Decimal = MAX_MONTHLY_TONNES) -> Decimal:
-    """A non-negative tonnage to the kilogram, at most `maximum`."""
-    try:
-        tonnes = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_l("Enter a number of tonnes."), field=field) from None
-    if not tonnes.is_finite():
-        raise ValidationError(_l("Enter a number of tonnes."), field=field)
-    if tonnes < 0:
-        raise ValidationError(_l("Tonnes cannot be negative."), field=field)
-    if tonnes > maximum:
-        raise ValidationError(_l("At most %(max)s t.", max=f"{maximum:,}"), field=field)
-    if tonnes != tonnes.quantize(KG):
-        raise ValidationError(_l("Give tonnes to the kilogram (three decimals) at most."), field=field)
-    return tonnes.quantize(KG)
 
 
 def record_generation(actor: User, site_id: int, material_code: str, month: str, generated, used_in_house,
@@ -74,21 +51,21 @@ def record_generation(actor: User, site_id: int, material_code: str, month: str,
     material = material_by_code(material_code)
     if material is None:
         raise ValidationError(_l("Unknown material."), field="material")
-    month_date = parse_month(month)
-    gen = parse_tonnes(generated, "tonnes_generated")
-    in_house = parse_tonnes(used_in_house, "tonnes_used_in_house")
-    stored_t = parse_tonnes(stored, "tonnes_stored")
+    figures = validate(GenerationFigures, {
+        "month": month, "tonnes_generated": generated, "tonnes_used_in_house": used_in_house,
+        "tonnes_stored": stored, "tonnes_disposed": disposed, "tonnes_transferred_other": transferred_other,
+        "other_receivers": other_receivers, "stock_opening": stock_opening, "stock_closing": stock_closing})
+    month_date = parse_month(figures.month)
+    gen, in_house, stored_t = figures.tonnes_generated, figures.tonnes_used_in_house, figures.tonnes_stored
     if in_house + stored_t > gen:
         raise ValidationError(_l("Used in-house plus stored cannot exceed what was generated."),
                               field="tonnes_stored")
-    disposed_t = parse_tonnes(disposed or "0", "tonnes_disposed")
-    other_t = parse_tonnes(transferred_other or "0", "tonnes_transferred_other")
-    receivers = parse_text(other_receivers, "other_receivers", 500)
+    disposed_t, other_t = figures.tonnes_disposed, figures.tonnes_transferred_other
+    receivers = figures.other_receivers
     if other_t and not receivers:
         raise ValidationError(_l("Name the receiving units (name, credit code, use) of what went elsewhere."),
                               field="other_receivers")
-    opening = None if stock_opening in (None, "") else parse_tonnes(stock_opening, "stock_opening", MAX_STOCK)
-    closing = None if stock_closing in (None, "") else parse_tonnes(stock_closing, "stock_closing", MAX_STOCK)
+    opening, closing = figures.stock_opening, figures.stock_closing
     record = db.session.scalar(select(GenerationRecord).where(
         GenerationRecord.site_id == site.id, GenerationRecord.material_id == material.id,
         GenerationRecord.month == month_date))

@@ -38,6 +38,7 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db, rowcount
 from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
 from . import audit, summaries
+from ..schemas.ledger import CheckpointOut, LedgerEntryOut, PublicKeyOut
 from .values import get_row
 
 GENESIS = "0" * 64
@@ -281,10 +282,10 @@ def key_id(key: Ed25519PublicKey) -> str:
     return hashlib.sha256(_raw(key)).hexdigest()
 
 
-def public_key_to_dict(key: Ed25519PublicKey) -> dict:
-    return {"algorithm": "Ed25519", "key_id": key_id(key), "public_key": base64.b64encode(_raw(key)).decode(),
-            "public_key_pem": key.public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()}
+def public_key_out(key: Ed25519PublicKey) -> PublicKeyOut:
+    return PublicKeyOut(algorithm="Ed25519", key_id=key_id(key), public_key=base64.b64encode(_raw(key)).decode(),
+                        public_key_pem=key.public_bytes(serialization.Encoding.PEM,
+                                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode())
 
 
 def signed_message(seq: int, root: str, time: str) -> bytes:
@@ -304,11 +305,10 @@ def signature_ok(key: Ed25519PublicKey | None, seq: int, root: str, time: str, s
 
 # --- checkpoints ---------------------------------------------------------------------------------------
 
-def checkpoint_to_dict(cp: LedgerCheckpoint) -> dict:
+def checkpoint_out(cp: LedgerCheckpoint) -> CheckpointOut:
     """A checkpoint as the API gives it and `ledger verify --checkpoint FILE` reads it."""
-    return {"id": cp.id, "seq": cp.seq, "root": cp.root, "time": cp.time, "signature": cp.signature,
-            "key_id": cp.key_id, "algorithm": "Ed25519",
-            "signed": signed_message(cp.seq, cp.root, cp.time).decode()}
+    return CheckpointOut(id=cp.id, seq=cp.seq, root=cp.root, time=cp.time, signature=cp.signature, key_id=cp.key_id,
+                         algorithm="Ed25519", signed=signed_message(cp.seq, cp.root, cp.time).decode())
 
 
 def checkpoints() -> list[LedgerCheckpoint]:
@@ -495,7 +495,7 @@ def inclusion_proof(viewer: User, seq: int, checkpoint_id: int | None = None) ->
         cp = newest
     path = [subtree_root(a, b).hex() for a, b in inclusion_ranges(seq - 1, 0, cp.seq)]
     return {"seq": seq, "leaf_index": seq - 1, "tree_size": cp.seq, "entry_hash": entry.hash,
-            "leaf_hash": leaf_hash(entry.hash).hex(), "audit_path": path, "checkpoint": checkpoint_to_dict(cp)}
+            "leaf_hash": leaf_hash(entry.hash).hex(), "audit_path": path, "checkpoint": checkpoint_out(cp).dump()}
 
 
 def consistency_proof(first_id: int, second_id: int) -> dict[str, Any]:
@@ -504,7 +504,7 @@ def consistency_proof(first_id: int, second_id: int) -> dict[str, Any]:
     if first.seq > second.seq:
         raise ValidationError(_l("The first checkpoint must not be larger than the second."), field="from")
     ranges = [] if first.seq in (0, second.seq) else consistency_ranges(first.seq, 0, second.seq)
-    return {"from": checkpoint_to_dict(first), "to": checkpoint_to_dict(second),
+    return {"from": checkpoint_out(first).dump(), "to": checkpoint_out(second).dump(),
             "proof": [subtree_root(a, b).hex() for a, b in ranges]}
 
 
@@ -518,14 +518,14 @@ def ledger_for(viewer: User, page: int = 1, per_page: int = 50) -> Pagination:
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
-def entry_to_dict(e: LedgerEntry) -> dict:
+def entry_out(e: LedgerEntry) -> LedgerEntryOut:
     """An entry with every field its hash covers, so that a party can recompute the hash of its own."""
-    return {"id": e.id, "seq": e.seq, "kind": e.kind, "shipment_id": e.shipment_id, "agreement_id": e.agreement_id,
-            "producer_org_id": e.producer_org_id, "consumer_org_id": e.consumer_org_id, "material": e.material,
-            "net_kg": e.net_kg, "tonnes": f"{e.tonnes:.3f}", "ticket_no": e.ticket_no,
-            "dispatched_at": _stamp(e.dispatched_at), "confirmed_at": _stamp(e.confirmed_at),
-            "reverses_id": e.reverses_id, "reason": e.reason, "recorded_by_id": e.recorded_by_id,
-            "format_version": e.format_version, "prev_hash": e.prev_hash, "hash": e.hash}
+    return LedgerEntryOut(id=e.id, seq=e.seq, kind=e.kind, shipment_id=e.shipment_id, agreement_id=e.agreement_id,
+                          producer_org_id=e.producer_org_id, consumer_org_id=e.consumer_org_id, material=e.material,
+                          net_kg=e.net_kg, tonnes=e.tonnes, ticket_no=e.ticket_no,
+                          dispatched_at=_stamp(e.dispatched_at), confirmed_at=_stamp(e.confirmed_at),
+                          reverses_id=e.reverses_id, reason=e.reason, recorded_by_id=e.recorded_by_id,
+                          format_version=e.format_version, prev_hash=e.prev_hash, hash=e.hash)
 
 
 def grants_sql(role: str) -> str:

@@ -15,26 +15,19 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager, joinedload
 
 from .. import gazetteer, policy
-from ..clock import iso, today_cst
+from ..clock import today_cst
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
 from ..labels import LISTING_STATUS, label
 from ..models import DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User
-from ..models.listing import EXPIRING_STATUSES, USES, AnyListing, ListingModel, live, status_is
+from ..models.listing import EXPIRING_STATUSES, AnyListing, ListingModel, live, status_is
+from ..schemas import listings as listing_schemas
+from ..schemas.common import validate, validate_value
 from .catalogue import material_by_code
 from .proposals import end_pending_proposals
-from .values import MAX_ID, get_row, parse_date, parse_decimal, parse_id, parse_int, parse_text, plain
+from .values import MAX_ID, get_row, plain
 
 MODELS: dict[str, type[SupplyListing] | type[DemandListing]] = {"supply": SupplyListing, "demand": DemandListing}
-_COMMON = {"site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km", "notes", "status"}
-#: The fields a listing is written with (the optimiser's names), per side.
-FIELDS = {"supply": _COMMON | {"grade", "quality", "price_yuan_per_t"},
-          "demand": _COMMON | {"min_grade", "quality_limits", "max_delivered_price_yuan_per_t", "use"}}
-MAX_TONNES = 5_000_000
-MAX_HAUL_KM = 2000
-PRICE_MIN, PRICE_MAX = Decimal("-10000"), Decimal("100000")
-QUALITY_MIN, QUALITY_MAX = Decimal("-1000000"), Decimal("1000000")
-NOTES_MAX = 2000
 #: Fields an owner may change once part of the listing is promised in agreements.
 CHANGEABLE_WHEN_PROMISED = {"tonnes", "period_end", "notes", "price_yuan_per_t", "max_delivered_price_yuan_per_t"}
 #: Status moves an owner may make; the others (partly/fully matched, expired) belong to the system.
@@ -78,7 +71,7 @@ def _quality(material: Material, values: object, field_name: str = "quality") ->
                                      material=material.code), field=f"{field_name}.{code}")
         if value in (None, ""):
             continue
-        out[code] = plain(parse_decimal(value, f"{field_name}.{code}", 4, QUALITY_MIN, QUALITY_MAX))
+        out[code] = plain(validate_value(listing_schemas.QualityValue, value, f"{field_name}.{code}"))
     return out
 
 
@@ -97,7 +90,7 @@ def _quality_limits(material: Material, values: object) -> dict[str, dict[str, s
                                      material=material.code), field=where)
         if not isinstance(bounds, dict) or set(bounds) - {"min", "max"}:
             raise ValidationError(_l("Give quality limits as {parameter: {\"min\": x, \"max\": y}}."), field=where)
-        clean = {k: plain(parse_decimal(v, f"{where}.{k}", 4, QUALITY_MIN, QUALITY_MAX))
+        clean = {k: plain(validate_value(listing_schemas.QualityValue, v, f"{where}.{k}"))
                  for k, v in bounds.items() if v not in (None, "")}
         if "min" in clean and "max" in clean and Decimal(clean["min"]) > Decimal(clean["max"]):
             raise ValidationError(_l("The minimum is above the maximum."), field=where)
@@ -109,24 +102,27 @@ def _quality_limits(material: Material, values: object) -> dict[str, dict[str, s
 def clean_listing(actor: User, side: str, data: dict[str, Any], existing: AnyListing | None = None) -> dict[str, Any]:
     """Validate the input of a new listing (or of a change to `existing`) and return clean column values.
 
-    `data` uses the API's field names; only the keys present are validated for a change."""
-    def given(name: str) -> bool:
-        return existing is None or name in data
+    `data` uses the API's field names. The schema (schemas/listings.py) checks each field; this adds the
+    rules that need the database: the poster's own active site, a catalogue material, its grades and quality
+    parameters, and a sensible period. Only the keys present are checked for a change."""
+    schema = (listing_schemas.UPDATE if existing is not None else listing_schemas.CREATE)[side]
+    given_fields = validate(schema, data)
+    present = given_fields.model_fields_set if existing is not None else set(schema.model_fields)
+    fields = {name: getattr(given_fields, name) for name in present if name != "status"}
 
-    unknown = sorted(set(data) - FIELDS[side])
-    if unknown:
-        raise ValidationError(_l("Unknown field."), field=unknown[0])
+    def given(name: str) -> bool:
+        return name in fields
+
     values: dict = {}
     if given("site_id"):
-        site = db.session.get(Site, parse_id(data.get("site_id"), "site_id", _l("Choose one of your sites.")))
+        site = db.session.get(Site, fields["site_id"])
         if site is None or site.organisation_id != actor.organisation_id:
             raise ValidationError(_l("Choose one of your sites."), field="site_id")
         if not site.active:
             raise ValidationError(_l("This site is archived."), field="site_id")
         values["site_id"] = site.id
     if given("material"):
-        code = data.get("material")
-        material = material_by_code(code) if isinstance(code, str) else None
+        material = material_by_code(fields["material"])
         if material is None:
             raise ValidationError(_l("Unknown material."), field="material")
         values["material_id"] = material.id
@@ -135,38 +131,24 @@ def clean_listing(actor: User, side: str, data: dict[str, Any], existing: AnyLis
         material = existing.material
     grade_field = "grade" if side == "supply" else "min_grade"
     if given(grade_field) or ("material_id" in values and existing is not None):
-        values[grade_field] = _grade(material, data.get(grade_field, getattr(existing, grade_field, None)),
+        values[grade_field] = _grade(material, fields.get(grade_field, getattr(existing, grade_field, None)),
                                      grade_field)
     if side == "supply":
         if given("quality") or ("material_id" in values and existing is not None):
-            values["quality"] = _quality(material, data.get("quality", getattr(existing, "quality", None)))
+            values["quality"] = _quality(material, fields.get("quality", getattr(existing, "quality", None)))
         if given("price_yuan_per_t"):
-            if data.get("price_yuan_per_t") in (None, ""):
-                raise ValidationError(_l("This field is required."), field="price_yuan_per_t")
-            values["price_yuan_per_t"] = parse_decimal(data["price_yuan_per_t"], "price_yuan_per_t", 2,
-                                                       PRICE_MIN, PRICE_MAX)
+            values["price_yuan_per_t"] = fields["price_yuan_per_t"]
     else:
         if given("quality_limits") or ("material_id" in values and existing is not None):
             values["quality_limits"] = _quality_limits(
-                material, data.get("quality_limits", getattr(existing, "quality_limits", None)))
+                material, fields.get("quality_limits", getattr(existing, "quality_limits", None)))
         if given("use"):
-            use = data.get("use") or "other"
-            if use not in USES:
-                raise ValidationError(_l("Unknown use."), field="use")
-            values["use"] = use
+            values["use"] = fields["use"] or "other"
         if given("max_delivered_price_yuan_per_t"):
-            price = data.get("max_delivered_price_yuan_per_t")
-            values["max_delivered_price_yuan_per_t"] = None if price in (None, "") else parse_decimal(
-                price, "max_delivered_price_yuan_per_t", 2, PRICE_MIN, PRICE_MAX)
-    if given("tonnes"):
-        values["tonnes"] = parse_int(data.get("tonnes"), "tonnes", 1, MAX_TONNES)
-    if given("max_haul_km"):
-        values["max_haul_km"] = parse_int(data.get("max_haul_km"), "max_haul_km", 1, MAX_HAUL_KM)
-    for name in ("period_start", "period_end"):
+            values["max_delivered_price_yuan_per_t"] = fields["max_delivered_price_yuan_per_t"]
+    for name in ("tonnes", "max_haul_km", "period_start", "period_end", "notes"):
         if given(name):
-            values[name] = parse_date(data.get(name), name)
-    if given("notes"):
-        values["notes"] = parse_text(data.get("notes"), "notes", NOTES_MAX)
+            values[name] = fields[name]
 
     start = values.get("period_start", getattr(existing, "period_start", None))
     end = values.get("period_end", getattr(existing, "period_end", None))
@@ -217,17 +199,8 @@ def check_new_listing(actor: User, side: str, data: dict,
                       status: str | ListingStatus = ListingStatus.OPEN) -> tuple[dict, ListingStatus]:
     """Every check of a new listing, writing nothing: (clean column values, status)."""
     _require_publisher(actor, side)
-    try:
-        status = ListingStatus(status)
-    except ValueError:
-        raise ValidationError(_l("A new listing is either a draft or open."), field="status") from None
-    if status not in (ListingStatus.DRAFT, ListingStatus.OPEN):
-        raise ValidationError(_l("A new listing is either a draft or open."), field="status")
-    required = ["site_id", "material", "tonnes", "period_start", "period_end", "max_haul_km"]
-    required += ["price_yuan_per_t"] if side == "supply" else []
-    for name in required:
-        if data.get(name) in (None, ""):
-            raise ValidationError(_l("This field is required."), field=name)
+    data = {"status": getattr(status, "value", status), **data}
+    status = ListingStatus(validate(listing_schemas.CREATE[side], data).status)
     return clean_listing(actor, side, data), status
 
 
@@ -432,7 +405,7 @@ def distances_from(viewer: User, lat0: float | Decimal, lon0: float | Decimal,
 
 # --- browsing ------------------------------------------------------------------------------------------
 
-SORTS = ("newest", "price", "-price", "tonnes", "-tonnes", "distance")
+SORTS = listing_schemas.SORTS
 
 
 @dataclass
@@ -663,40 +636,26 @@ def search_all(viewer: User, side: str, s: Search, batch: int = 1_000) -> Iterat
 
 # --- presentation --------------------------------------------------------------------------------------
 
-def listing_to_dict(listing: AnyListing, viewer: User, distance_km: float | None = None) -> dict[str, Any]:
+def listing_out(listing: AnyListing, viewer: User, distance_km: float | None = None) -> listing_schemas.ListingOut:
     """The listing as the API and exports show it to this viewer: identity only to those allowed."""
     site = listing.site
-    out = {
-        "id": listing.id,
-        "side": listing.side,
-        "status": listing.status.value,
-        "material": listing.material.code,
-        "tonnes": listing.tonnes,
-        "tonnes_promised": listing.tonnes_promised,
-        "tonnes_remaining": listing.tonnes_remaining,
-        "period_start": listing.period_start.isoformat(),
-        "period_end": listing.period_end.isoformat(),
-        "max_haul_km": listing.max_haul_km,
-        "city": site.city,
-        "county": site.county,
-        "created_at": iso(listing.created_at),
-        "updated_at": iso(listing.updated_at),
-    }
-    if isinstance(listing, SupplyListing):
+    out = {"id": listing.id, "side": listing.side, "status": listing.status, "material": listing.material.code,
+           "tonnes": listing.tonnes, "tonnes_promised": listing.tonnes_promised,
+           "tonnes_remaining": listing.tonnes_remaining, "period_start": listing.period_start,
+           "period_end": listing.period_end, "max_haul_km": listing.max_haul_km, "city": site.city,
+           "county": site.county, "created_at": listing.created_at, "updated_at": listing.updated_at}
+    if listing.side == "supply":
         out.update(grade=listing.grade, quality=dict(listing.quality or {}),
-                   price_yuan_per_t=f"{listing.price_yuan_per_t:.2f}",
-                   has_certificate=bool(listing.certificate_path))
+                   price_yuan_per_t=listing.price_yuan_per_t, has_certificate=bool(listing.certificate_path))
     else:
-        price = listing.max_delivered_price_yuan_per_t
         out.update(min_grade=listing.min_grade, quality_limits=dict(listing.quality_limits or {}),
-                   max_delivered_price_yuan_per_t=None if price is None else f"{price:.2f}", use=listing.use)
-    identity = can_see_identity(viewer, listing)
+                   max_delivered_price_yuan_per_t=listing.max_delivered_price_yuan_per_t, use=listing.use)
     if distance_km is not None:
         out["distance_km"] = shown_distance(viewer, listing, distance_km)
-    if identity:
-        out.update(site_id=listing.site_id, site_name=site.name, lat=str(site.lat), lon=str(site.lon),
+    if can_see_identity(viewer, listing):
+        out.update(site_id=listing.site_id, site_name=site.name, lat=site.lat, lon=site.lon,
                    organisation=listing.organisation.name, notes=listing.notes)
-    return out
+    return listing_schemas.OUT[listing.side](**out)
 
 
 def shown_distance(viewer: User, listing: AnyListing, km: float | None) -> float | None:
@@ -721,50 +680,35 @@ def public_position(listing: AnyListing, viewer: User) -> tuple[float, float]:
 
 
 def search_from_args(args: Mapping[str, str], side: str) -> Search:
-    """A Search from query-string arguments (the browse page's and the API's), validated."""
+    """A Search from query-string arguments (the browse page's and the API's), validated: each value by the
+    schema (schemas/listings.py ListingQuery), the catalogue and the gazetteer here."""
+    q = validate(listing_schemas.ListingQuery, {k: args.get(k) for k in args})
     s = Search()
-    material = args.get("material", "")
-    if material:
-        m = material_by_code(material)
+    if q.material:
+        m = material_by_code(q.material)
         if m is None:
             raise ValidationError(_l("Unknown material."), field="material")
-        s.material = material
-        grade = args.get("grade", "")
-        if grade:
-            s.grade = _grade(m, grade, "grade") or ""
-    elif args.get("grade"):
+        s.material = q.material
+        if q.grade:
+            s.grade = _grade(m, q.grade, "grade")
+    elif q.grade:
         raise ValidationError(_l("Choose a material to filter by grade."), field="grade")
-    city, county = args.get("city", ""), args.get("county", "")
-    if city and city not in gazetteer.CITIES:
+    if q.city and q.city not in gazetteer.CITIES:
         raise ValidationError(_l("Unknown city."), field="city")
-    if county and county not in gazetteer.COUNTIES:
+    if q.county and q.county not in gazetteer.COUNTIES:
         raise ValidationError(_l("Unknown county."), field="county")
-    s.city, s.county = city, county
-    if args.get("min_tonnes", "") != "":
-        s.min_tonnes = parse_int(args["min_tonnes"], "min_tonnes", 0, MAX_TONNES)
-    for name in ("min_price", "max_price"):
-        if args.get(name, "") != "":
-            setattr(s, name, parse_decimal(args[name], name, 2, PRICE_MIN, PRICE_MAX))
-    if args.get("near_site_id", "") != "":
-        s.near_site_id = parse_int(args["near_site_id"], "near_site_id", 1, MAX_ID)
-        if args.get("within_km", "") != "":
-            s.within_km = parse_int(args["within_km"], "within_km", 1, MAX_HAUL_KM)
-    elif args.get("within_km", "") != "":
+    s.city, s.county = q.city or "", q.county or ""
+    s.min_tonnes, s.min_price, s.max_price = q.min_tonnes, q.min_price, q.max_price
+    if q.near_site_id is not None:
+        s.near_site_id, s.within_km = q.near_site_id, q.within_km
+    elif q.within_km is not None:
         raise ValidationError(_l("Choose one of your sites to measure the distance from."), field="near_site_id")
-    s.mine = args.get("mine", "") in ("1", "true", "yes")
-    status = args.get("status", "")
-    if status:
-        if status not in {st.value for st in ListingStatus}:
-            raise ValidationError(_l("Unknown status."), field="status")
-        s.status = status
-    sort = args.get("sort", "") or ("distance" if s.near_site_id else "newest")
-    if sort not in SORTS:
-        raise ValidationError(_l("Unknown sort order."), field="sort")
+    s.mine = q.mine in ("1", "true", "yes")
+    s.status = q.status.value if q.status else ""
+    sort = q.sort or ("distance" if s.near_site_id else "newest")
     if sort == "distance" and s.near_site_id is None:
         raise ValidationError(_l("Choose one of your sites to measure the distance from."), field="near_site_id")
     s.sort = sort
-    if args.get("page", "") != "":
-        s.page = parse_int(args["page"], "page", 1, 100_000)
-    if args.get("per_page", "") != "":
-        s.per_page = parse_int(args["per_page"], "per_page", 1, 100)
+    s.page = q.page or s.page
+    s.per_page = q.per_page or s.per_page
     return s

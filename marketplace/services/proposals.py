@@ -21,7 +21,7 @@ from sqlalchemy.orm import InstrumentedAttribute, joinedload
 from sqlalchemy.sql import ColumnElement
 
 from .. import policy
-from ..clock import as_utc, iso, utcnow
+from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
 from ..models import (
@@ -35,9 +35,9 @@ from ..models import (
     SupplyListing,
     User,
 )
-from ..models.listing import AnyListing
+from ..models.listing import AnyListing, live
 from ..models.matching import proposal_status_is
-from ..models.listing import live
+from ..schemas.matching import ProposalOut
 from .agreements import conclude
 from .values import get_row
 
@@ -216,13 +216,12 @@ def _check_hold(actor: User, proposal: Proposal, side: str) -> None:
                           cap=f"{cap:,}"), field="decision")
 
 
-def proposal_to_dict(p: Proposal) -> dict:
-    return {"id": p.id, "round_id": p.round_id, "status": p.status.value, "supply_listing_id": p.supply_listing_id,
-            "demand_listing_id": p.demand_listing_id, "tonnes": p.tonnes, "distance_km": float(p.distance_km),
-            "mode": p.mode, "price_yuan_per_t": f"{p.price_yuan_per_t:.2f}",
-            "transport_cost_yuan_per_t": f"{p.transport_cost_yuan_per_t:.2f}",
-            "delivered_price_yuan_per_t": f"{p.delivered_price_yuan_per_t:.2f}",
-            "env_tax_avoided_yuan": f"{p.env_tax_avoided_yuan:.2f}", "co2_kg": float(p.co2_kg),
-            "producer_decision": p.producer_decision, "consumer_decision": p.consumer_decision,
-            "expires_at": iso(p.expires_at),
-            "agreement_id": p.agreement.id if p.agreement else None}
+def proposal_out(p: Proposal) -> ProposalOut:
+    return ProposalOut(id=p.id, round_id=p.round_id, status=p.status, supply_listing_id=p.supply_listing_id,
+                       demand_listing_id=p.demand_listing_id, tonnes=p.tonnes, distance_km=float(p.distance_km),
+                       mode=p.mode, price_yuan_per_t=p.price_yuan_per_t,
+                       transport_cost_yuan_per_t=p.transport_cost_yuan_per_t,
+                       delivered_price_yuan_per_t=p.delivered_price_yuan_per_t,
+                       env_tax_avoided_yuan=p.env_tax_avoided_yuan, co2_kg=float(p.co2_kg),
+                       producer_decision=p.producer_decision, consumer_decision=p.consumer_decision,
+                       expires_at=p.expires_at, agreement_id=p.agreement.id if p.agreement else None)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -34,12 +33,14 @@ from ..models import (
     User,
 )
 from ..models.listing import live
+from ..schemas.common import validate
+from ..schemas.matching import RoundOut, RoundRequest
 from ..models.matching import FINISHED_ROUND, RUNNING_ROUND
 from . import queue
 from .listings import coarse_site_position
-from .proposals import STARTER_SIDE, held_by, hold_cap, pending_tonnes, proposal_to_dict
+from .proposals import STARTER_SIDE, held_by, hold_cap, pending_tonnes, proposal_out
 from .tariff import tariff_in_force, tariff_json
-from .values import MAX_ID, get_row, parse_date, parse_int
+from .values import get_row
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,6 @@ def _live(model, ids, period_start, period_end):
     if period_end is not None:
         query = query.where(model.period_start <= period_end)
     return list(db.session.scalars(query.order_by(model.id)).unique())
-
-
-def _ids(value: object, field: str) -> list[int] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or len(value) > 10_000:
-        raise ValidationError(_l("Give a list of listing ids."), field=field)
-    return [parse_int(v, field, 1, MAX_ID) for v in value]
 
 
 def _floats(values: dict) -> dict:
@@ -130,16 +123,15 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
     cheapest-first comparison (it can take longer than the solve itself on a large market). `run_now` builds,
     solves and writes it in the caller's transaction instead (seeding the demo; never a web request)."""
     org = actor.organisation
-    supply_ids = _ids(supply_listing_ids, "supply_listing_ids")
-    demand_ids = _ids(demand_listing_ids, "demand_listing_ids")
-    start = None if period_start in (None, "") else _date(period_start, "period_start")
-    end = None if period_end in (None, "") else _date(period_end, "period_end")
+    fields = validate(RoundRequest, {"supply_listing_ids": supply_listing_ids, "demand_listing_ids": demand_listing_ids,
+                                     "period_start": period_start, "period_end": period_end,
+                                     "min_shipment_t": min_shipment_t, "max_partners": max_partners,
+                                     "compare_greedy": compare_greedy})
+    supply_ids, demand_ids = fields.supply_listing_ids, fields.demand_listing_ids
+    start, end = fields.period_start, fields.period_end
     if start and end and end < start:
         raise ValidationError(_l("The period ends before it starts."), field="period_end")
-    min_t = 0 if min_shipment_t in (None, "") else parse_int(min_shipment_t, "min_shipment_t", 0, 100_000)
-    partners = None if max_partners in (None, "") else parse_int(max_partners, "max_partners", 1, 1000)
-    if not isinstance(compare_greedy, bool):
-        raise ValidationError(_l("Give true or false."), field="compare_greedy")
+    min_t, partners, compare_greedy = fields.min_shipment_t or 0, fields.max_partners, fields.compare_greedy
     scope = _scope(org, supply_ids, demand_ids)
     allowance = None
     if scope != "market":
@@ -429,10 +421,6 @@ def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
     return allowance
 
 
-def _date(value: object, field: str) -> date:
-    return parse_date(value, field)
-
-
 def can_see_round(viewer: User, round_: MatchRound) -> bool:
     """Staff see every round; others the rounds they started or that propose something to them."""
     org_id = viewer.organisation_id
@@ -499,13 +487,10 @@ def proposal_count(viewer: User, round_: MatchRound) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def round_to_dict(r: MatchRound, proposals: list[Proposal]) -> dict:
+def round_out(r: MatchRound, proposals: list[Proposal]) -> RoundOut:
     """The round with its progress; its results and proposals once it is done."""
-    return {**round_progress(r), "scope": r.scope, "created_at": iso(r.created_at),
-            "period_start": r.period_start.isoformat() if r.period_start else None,
-            "period_end": r.period_end.isoformat() if r.period_end else None,
-            "parameters": r.parameters, "tariff_version": r.tariff.version, "solver_status": r.solver_status,
-            "stats": r.stats, "tonnes_matched": r.tonnes_matched,
-            "transport_cost_yuan": f"{r.transport_cost_yuan:.2f}",
-            "env_tax_avoided_yuan": f"{r.env_tax_avoided_yuan:.2f}", "co2_kg": float(r.co2_kg),
-            "baseline": r.baseline, "proposals": [proposal_to_dict(p) for p in proposals]}
+    return RoundOut(**round_progress(r), scope=r.scope, created_at=r.created_at, period_start=r.period_start,
+                    period_end=r.period_end, parameters=r.parameters, tariff_version=r.tariff.version,
+                    solver_status=r.solver_status, stats=r.stats, tonnes_matched=r.tonnes_matched,
+                    transport_cost_yuan=r.transport_cost_yuan, env_tax_avoided_yuan=r.env_tax_avoided_yuan,
+                    co2_kg=float(r.co2_kg), baseline=r.baseline, proposals=[proposal_out(p) for p in proposals])

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
@@ -15,6 +12,8 @@ from ..extensions import db
 from ..models import DemandListing, GenerationRecord, ListingStatus, Site, SupplyListing, User
 from ..models.audit import AuditEntry
 from ..models.listing import status_is
+from ..schemas.common import validate
+from ..schemas.sites import SiteIn
 from . import audit
 from .values import get_row
 
@@ -22,36 +21,22 @@ from .values import get_row
 SETTLED_STATUSES = (ListingStatus.WITHDRAWN, ListingStatus.EXPIRED)
 DEFAULT_MOVES_PER_DAY = 3
 
-SIX_PLACES = Decimal("0.000001")
 
 
-def _coordinate(value: object, field: str, limit: int) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise ValidationError(_l("Enter a number."), field=field) from None
-    if not number.is_finite():
-        raise ValidationError(_l("Enter a number."), field=field)
-    if not -limit <= number <= limit:
-        raise ValidationError(_l("Must be between %(lo)d and %(hi)d degrees.", lo=-limit, hi=limit), field=field)
-    return number.quantize(SIX_PLACES)
-
-
-def _clean(actor: User, name: str, lat: object, lon: object, county: str, park: str) -> dict[str, Any]:
-    name = (name or "").strip()
-    if not name:
-        raise ValidationError(_l("The site needs a name."), field="name")
+def _clean(actor: User, name: str, lat, lon, county: str, park: str) -> dict:
+    fields = validate(SiteIn, {"name": name, "lat": lat, "lon": lon, "county": county, "industrial_park": park})
+    county, park = fields.county or "", fields.industrial_park or ""
     if county and county not in gazetteer.COUNTIES:
         raise ValidationError(_l("Unknown county."), field="county")
     if park and park not in gazetteer.PARKS:
         raise ValidationError(_l("Unknown industrial park."), field="industrial_park")
     return {
-        "name": name,
-        "lat": _coordinate(lat, "lat", 90),
-        "lon": _coordinate(lon, "lon", 180),
-        "county": county or "",
+        "name": fields.name,
+        "lat": fields.lat,
+        "lon": fields.lon,
+        "county": county,
         "city": gazetteer.COUNTIES[county].city if county else "",
-        "industrial_park": park or "",
+        "industrial_park": park,
     }
 
 

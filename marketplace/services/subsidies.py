@@ -30,15 +30,30 @@ from ..models import (
     Recovery,
     RecoveryStatus,
     SchemeMode,
-    Settlement,
     SubsidyClaim,
     SubsidyScheme,
     User,
 )
 from ..models.listing import USES
+from ..schemas.common import validate, validate_value
+from ..schemas.subsidies import (
+    BandFrom,
+    BandOut,
+    BandRate,
+    BaselineDeclaration,
+    BaselineOut,
+    ClaimOut,
+    ClaimRequest,
+    LoanApplication,
+    RecoveryOut,
+    Review,
+    SchemeOut,
+    SchemeVersion,
+    Settlement,
+)
 from . import audit, ledger
 from .deliveries import year_bounds
-from .values import get_row, parse_decimal, parse_int, parse_text
+from .values import get_row
 
 FEN = Decimal("0.01")
 KG = Decimal("0.001")
@@ -71,13 +86,12 @@ def scheme_in_force(year: int | None = None) -> SubsidyScheme:
     return scheme
 
 
-def scheme_to_dict(s: SubsidyScheme) -> dict:
-    return {"version": s.version, "name": s.name, "base_year": s.base_year,
-            "effective_from": s.effective_from.isoformat(),
-            "effective_to": s.effective_to.isoformat() if s.effective_to else None,
-            "bands": [{"from_t": b["from_t"], "rate_yuan_per_t": b["rate"]} for b in s.bands], "mode": s.mode,
-            "cap_yuan": f"{s.cap_yuan:.2f}", "exclusions": s.exclusions,
-            "loan_min_yuan": f"{s.loan_min_yuan:.2f}", "loan_benchmark_rate_pct": str(s.loan_benchmark_rate_pct)}
+def scheme_out(s: SubsidyScheme) -> SchemeOut:
+    return SchemeOut(version=s.version, name=s.name, base_year=s.base_year, effective_from=s.effective_from,
+                     effective_to=s.effective_to,
+                     bands=[BandOut(from_t=b["from_t"], rate_yuan_per_t=b["rate"]) for b in s.bands], mode=s.mode,
+                     cap_yuan=s.cap_yuan, exclusions=s.exclusions, loan_min_yuan=s.loan_min_yuan,
+                     loan_benchmark_rate_pct=str(s.loan_benchmark_rate_pct))
 
 
 def parse_bands(text: object) -> list[dict[str, str]]:
@@ -93,8 +107,8 @@ def parse_bands(text: object) -> list[dict[str, str]]:
         if ":" not in part:
             raise ValidationError(_l("Write bands as from_tonnes:rate, separated by commas."), field="bands")
         low, rate = part.split(":", 1)
-        bands.append({"from_t": str(parse_decimal(low.strip(), "bands", 3, Decimal(0), Decimal(10**9))),
-                      "rate": str(parse_decimal(rate.strip(), "bands", 2, Decimal(0), Decimal(10000)))})
+        bands.append({"from_t": str(validate_value(BandFrom, low.strip(), "bands")),
+                      "rate": str(validate_value(BandRate, rate.strip(), "bands"))})
     if not bands or Decimal(bands[0]["from_t"]) != 0:
         raise ValidationError(_l("The first band starts at 0 t."), field="bands")
     if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in itertools.pairwise(bands)):
@@ -105,20 +119,11 @@ def parse_bands(text: object) -> list[dict[str, str]]:
 def set_scheme(actor: User, data: dict) -> SubsidyScheme:
     """A regulator publishes a new version of the scheme; every claim records the version it used."""
     _regulator(actor)
-    from .values import parse_date
-
-    name = parse_text(data.get("name"), "name", 200)
-    if not name:
-        raise ValidationError(_l("This field is required."), field="name")
-    try:
-        mode = SchemeMode(data.get("mode") or "")
-    except (ValueError, TypeError):
-        raise ValidationError(_l("Choose whole-increment or tier-by-tier."), field="mode") from None
-    effective_to = None if data.get("effective_to") in (None, "") else parse_date(data["effective_to"], "effective_to")
-    effective_from = parse_date(data.get("effective_from"), "effective_from")
+    fields = validate(SchemeVersion, data)
+    name, mode, effective_from, effective_to = fields.name, fields.mode, fields.effective_from, fields.effective_to
     if effective_to and effective_to < effective_from:
         raise ValidationError(_l("The period ends before it starts."), field="effective_to")
-    uses = data.get("excluded_uses") or []
+    uses = fields.excluded_uses or []
     if isinstance(uses, str):
         uses = [u.strip() for u in uses.split(",") if u.strip()]
     if not isinstance(uses, list) or any(u not in USES for u in uses):
@@ -128,13 +133,10 @@ def set_scheme(actor: User, data: dict) -> SubsidyScheme:
         rules.append({"material": "coal_gangue", "use": "gangue_power"})
     current = db.session.scalar(select(func.max(SubsidyScheme.version))) or 0
     scheme = SubsidyScheme(
-        version=current + 1, name=name, base_year=parse_int(data.get("base_year"), "base_year", 2000, 2100),
-        effective_from=effective_from, effective_to=effective_to, bands=parse_bands(data.get("bands")), mode=mode,
-        cap_yuan=parse_decimal(data.get("cap_yuan"), "cap_yuan", 2, Decimal(0), Decimal(10**12)),
-        exclusions={"own_waste": bool(data.get("exclude_own_waste", True)), "rules": rules},
-        loan_min_yuan=parse_decimal(data.get("loan_min_yuan"), "loan_min_yuan", 2, Decimal(0), Decimal(10**12)),
-        loan_benchmark_rate_pct=parse_decimal(data.get("loan_benchmark_rate_pct"), "loan_benchmark_rate_pct", 3,
-                                              Decimal(0), Decimal(100)),
+        version=current + 1, name=name, base_year=fields.base_year, effective_from=effective_from,
+        effective_to=effective_to, bands=parse_bands(fields.bands), mode=mode, cap_yuan=fields.cap_yuan,
+        exclusions={"own_waste": fields.exclude_own_waste, "rules": rules}, loan_min_yuan=fields.loan_min_yuan,
+        loan_benchmark_rate_pct=fields.loan_benchmark_rate_pct,
         created_by_id=actor.id)
     db.session.add(scheme)
     db.session.flush()
@@ -179,14 +181,13 @@ def declare_baseline(actor: User, year: object, tonnes: object, evidence: object
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers declare a baseline."))
-    year = parse_int(year, "year", 2000, 2100)
+    fields = validate(BaselineDeclaration, {"year": year, "tonnes": tonnes, "evidence": evidence})
+    year, tonnes, evidence = fields.year, fields.tonnes, fields.evidence
     base_years = sorted(set(db.session.scalars(select(SubsidyScheme.base_year).where(
         or_(SubsidyScheme.effective_to.is_(None), SubsidyScheme.effective_to >= today_cst())))))
     if year not in base_years:
         raise ValidationError(_l("A baseline is declared for the scheme's base year (%(years)s), not for %(year)s.",
                                  years=", ".join(str(y) for y in base_years) or "—", year=year), field="year")
-    tonnes = parse_decimal(tonnes, "tonnes", 3, Decimal(0), Decimal(100_000_000))
-    evidence = parse_text(evidence, "evidence", 5000)
     if not evidence:
         raise ValidationError(_l("Describe the evidence (invoices, statistics returns, audit reports)."),
                               field="evidence")
@@ -208,10 +209,9 @@ def get_baseline(viewer: User, baseline_id: int) -> Baseline:
     return baseline
 
 
-def _decision(decision: object, reason: object) -> tuple[str, str]:
-    if decision not in ("approve", "reject"):
-        raise ValidationError(_l("Decide approve or reject."), field="decision")
-    reason = parse_text(reason, "reason", 2000)
+def _decision(decision, reason) -> tuple[str, str]:
+    fields = validate(Review, {"decision": decision, "reason": reason})
+    decision, reason = fields.decision, fields.reason
     if decision == "reject" and not reason:
         raise ValidationError(_l("Give a reason for the rejection."), field="reason")
     return decision, reason
@@ -231,9 +231,9 @@ def review_baseline(actor: User, baseline_id: int, decision: object, reason: obj
     return baseline
 
 
-def baseline_to_dict(b: Baseline) -> dict:
-    return {"id": b.id, "organisation_id": b.organisation_id, "year": b.year, "tonnes": f"{b.tonnes:.3f}",
-            "evidence": b.evidence, "status": b.status, "reason": b.reason}
+def baseline_out(b: Baseline) -> BaselineOut:
+    return BaselineOut(id=b.id, organisation_id=b.organisation_id, year=b.year, tonnes=b.tonnes, evidence=b.evidence,
+                       status=b.status, reason=b.reason)
 
 
 # --- claims --------------------------------------------------------------------------------------------
@@ -332,7 +332,7 @@ def prepare_claim(actor: User, year: object) -> SubsidyClaim:
     org = actor.organisation
     if not org.is_consumer or not org.is_verified:
         raise PermissionDenied(_l("Only verified utilisers claim subsidies."))
-    year = parse_int(year, "year", 2000, 2100)
+    year = validate(ClaimRequest, {"year": year}).year
     if year > today_cst().year:
         raise ValidationError(_l("%(year)s has not begun: a claim covers tonnes already delivered, for this year "
                                  "(%(now)s) or an earlier one.", year=year, now=today_cst().year), field="year")
@@ -460,16 +460,14 @@ def claims_for(viewer: User, status: str | None = None, year: int | None = None)
     return list(db.session.scalars(query.order_by(SubsidyClaim.id.desc())))
 
 
-def claim_to_dict(c: SubsidyClaim) -> dict:
-    return {"id": c.id, "organisation_id": c.organisation_id, "year": c.year, "status": c.status,
-            "eligible_tonnes": f"{Decimal(c.eligible_kg) / 1000:.3f}",
-            "excluded_tonnes": f"{Decimal(c.excluded_kg) / 1000:.3f}",
-            "baseline_tonnes": f"{c.baseline_tonnes:.3f}", "increment_tonnes": f"{c.increment_tonnes:.3f}",
-            "rate_yuan_per_t": f"{c.rate_yuan_per_t:.2f}", "amount_yuan": f"{c.amount_yuan:.2f}",
-            "capped": c.capped, "scheme_version": c.scheme.version, "reason": c.reason,
-            "year_eligible_tonnes": f"{Decimal(c.year_eligible_kg) / 1000:.3f}",
-            "year_total_yuan": f"{c.year_total_yuan:.2f}",
-            "previously_approved_yuan": f"{c.previously_approved_yuan:.2f}", "affected": c.affected}
+def claim_out(c: SubsidyClaim) -> ClaimOut:
+    return ClaimOut(id=c.id, organisation_id=c.organisation_id, year=c.year, status=c.status,
+                    eligible_tonnes=Decimal(c.eligible_kg) / 1000, excluded_tonnes=Decimal(c.excluded_kg) / 1000,
+                    baseline_tonnes=c.baseline_tonnes, increment_tonnes=c.increment_tonnes,
+                    rate_yuan_per_t=c.rate_yuan_per_t, amount_yuan=c.amount_yuan, capped=c.capped,
+                    scheme_version=c.scheme.version, reason=c.reason,
+                    year_eligible_tonnes=Decimal(c.year_eligible_kg) / 1000, year_total_yuan=c.year_total_yuan,
+                    previously_approved_yuan=c.previously_approved_yuan, affected=c.affected)
 
 
 def claim_totals(year: int) -> dict[str, Decimal]:
@@ -572,14 +570,10 @@ def settle_recovery(actor: User, recovery_id: int, settlement: object, offset_cl
         raise NotFound(_l("No such recovery."))
     if recovery.status != RecoveryStatus.OPEN:
         raise Conflict(_l("This recovery is already settled."), field="settlement")
-    try:
-        settlement = Settlement(settlement if isinstance(settlement, str) else "")
-    except (ValueError, TypeError):
-        raise ValidationError(_l("Choose offset or repaid."), field="settlement") from None
-    note = parse_text(note, "note", 2000)
-    if settlement == Settlement.OFFSET:
-        claim_id = None if offset_claim_id in (None, "") else parse_int(offset_claim_id, "offset_claim_id", 1,
-                                                                        2**31 - 1)
+    fields = validate(Settlement, {"settlement": settlement, "offset_claim_id": offset_claim_id, "note": note})
+    settlement, note = fields.settlement, fields.note
+    if settlement == "offset":
+        claim_id = fields.offset_claim_id
         claim = get_row(SubsidyClaim, claim_id) if claim_id else None
         # Only an approved claim: its amount no longer changes (a submitted one may be rejected or computed
         # again, which would leave the recovery marked settled and never collected).
@@ -603,11 +597,11 @@ def settle_recovery(actor: User, recovery_id: int, settlement: object, offset_cl
     return recovery
 
 
-def recovery_to_dict(r: Recovery) -> dict:
-    return {"id": r.id, "organisation_id": r.organisation_id, "year": r.year, "claim_id": r.claim_id,
-            "reversal_entry_id": r.reversal_entry_id, "approved_before_yuan": f"{r.approved_before_yuan:.2f}",
-            "should_have_yuan": f"{r.should_have_yuan:.2f}", "amount_yuan": f"{r.amount_yuan:.2f}",
-            "status": r.status, "settlement": r.settlement, "offset_claim_id": r.offset_claim_id, "note": r.note}
+def recovery_out(r: Recovery) -> RecoveryOut:
+    return RecoveryOut(id=r.id, organisation_id=r.organisation_id, year=r.year, claim_id=r.claim_id,
+                       reversal_entry_id=r.reversal_entry_id, approved_before_yuan=r.approved_before_yuan,
+                       should_have_yuan=r.should_have_yuan, amount_yuan=r.amount_yuan, status=r.status,
+                       settlement=r.settlement, offset_claim_id=r.offset_claim_id, note=r.note)
 
 
 # --- loan-interest subsidy -----------------------------------------------------------------------------
@@ -616,12 +610,9 @@ def submit_loan_project(actor: User, name: object, year: object, loan_yuan: obje
     org = actor.organisation
     if not (org.is_consumer or org.is_producer) or not org.is_verified:
         raise PermissionDenied(_l("Only verified enterprises apply."))
-    name = parse_text(name, "name", 200)
-    if not name:
-        raise ValidationError(_l("This field is required."), field="name")
-    year = parse_int(year, "year", 2000, 2100)
+    fields = validate(LoanApplication, {"name": name, "year": year, "loan_yuan": loan_yuan})
+    name, year, loan = fields.name, fields.year, fields.loan_yuan
     scheme = scheme_in_force(year)
-    loan = parse_decimal(loan_yuan, "loan_yuan", 2, Decimal("0.01"), Decimal(10**12))
     if loan < scheme.loan_min_yuan:
         raise ValidationError(_l("Demonstration projects need a loan of at least %(min)s yuan.",
                                  min=f"{scheme.loan_min_yuan:,.2f}"), field="loan_yuan")

@@ -1,8 +1,6 @@
 """The freight tariff: the operator publishes versions; every round records the version it priced with."""
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -10,8 +8,9 @@ from .. import policy
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import TariffVersion, User
+from ..schemas.common import validate
+from ..schemas.tariff import FIGURES, TariffVersionIn
 from . import audit
-from .values import parse_decimal, parse_int, parse_text
 
 
 def tariff_in_force() -> TariffVersion:
@@ -19,37 +18,18 @@ def tariff_in_force() -> TariffVersion:
     return db.session.scalars(select(TariffVersion).order_by(TariffVersion.version.desc()).limit(1)).one()
 
 
-TARIFF_FIELDS = {
-    # field: (decimal places, minimum, maximum, required)
-    "road_yuan_per_t_km": (4, Decimal("0.0001"), Decimal("100"), True),
-    "handling_yuan_per_t": (2, Decimal("0"), Decimal("1000"), True),
-    "circuity": (3, Decimal("1"), Decimal("3"), True),
-    "rail_fixed_yuan_per_t": (2, Decimal("0"), Decimal("1000"), False),
-    "rail_yuan_per_t_km": (4, Decimal("0"), Decimal("100"), False),
-    "co2_kg_per_t_km": (4, Decimal("0"), Decimal("10"), True),
-    "rail_co2_kg_per_t_km": (4, Decimal("0"), Decimal("10"), True),
-}
+#: The figures a tariff version holds (schemas/tariff.py says what each may be).
+TARIFF_FIELDS = FIGURES
 
 
 def set_tariff(actor: User, data: dict) -> TariffVersion:
     """The operator publishes a new tariff version; rounds record the version they used."""
     if not policy.may_edit_tariff(actor):
         raise PermissionDenied(_l("Only the operator edits the tariff."))
-    values: dict = {}
-    for name, (places, low, high, required) in TARIFF_FIELDS.items():
-        raw = data.get(name)
-        if raw in (None, ""):
-            if required:
-                raise ValidationError(_l("This field is required."), field=name)
-            values[name] = None
-            continue
-        values[name] = parse_decimal(raw, name, places, low, high)
+    values = validate(TariffVersionIn, data).model_dump()
     if (values["rail_fixed_yuan_per_t"] is None) != (values["rail_yuan_per_t_km"] is None):
         raise ValidationError(_l("Rail needs both its fixed charge and its rate per tonne-km, or neither."),
                               field="rail_yuan_per_t_km")
-    values["proposal_lifetime_hours"] = parse_int(data.get("proposal_lifetime_hours"), "proposal_lifetime_hours",
-                                                  1, 24 * 60)
-    values["note"] = parse_text(data.get("note"), "note", 500)
     current = tariff_in_force()
     tariff = TariffVersion(version=(current.version + 1) if current else 1, created_by_id=actor.id, **values)
     db.session.add(tariff)

@@ -9,15 +9,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
 from ..clock import as_utc, utcnow
-from ..errors import NotFound, ValidationError
+from ..errors import NotFound
 from ..extensions import db
 from ..models import ApiToken, User
+from ..schemas.accounts import DEFAULT_DAYS, TokenSettings
+from ..schemas.common import validate
 from . import audit
-from .values import get_row, parse_text
+from .values import get_row
 
 PREFIX = "nxw_"
-DEFAULT_DAYS = 90
-MAX_DAYS = 365
 
 
 def _hash(token: str) -> str:
@@ -27,12 +27,11 @@ def _hash(token: str) -> str:
 def create_token(user: User, name: str = "", days: int | None = None) -> tuple[ApiToken, str]:
     """A new token for `user`, valid `days` days (90 by default, at most 365); returns the row and the
     token itself, which is shown this once only."""
-    days = DEFAULT_DAYS if days is None else days
-    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
-        raise ValidationError(_l("A token lives from 1 to %(n)d days.", n=MAX_DAYS), field="days")
+    settings = validate(TokenSettings, {"name": name, "days": days})
+    days = DEFAULT_DAYS if settings.days is None else settings.days
     token = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
-    row = ApiToken(user_id=user.id, name=parse_text(name, "name", 100), token_hash=_hash(token),
+    row = ApiToken(user_id=user.id, name=settings.name or "", token_hash=_hash(token),
                    prefix=token[:10], created_at=now, expires_at=now + timedelta(days=days))
     db.session.add(row)
     db.session.flush()

@@ -89,7 +89,7 @@ def test_a_claim_computed_from_the_ledger(utiliser, db):
     baseline(db, consumer, "40")
     claim = subsidies.prepare_claim(consumer, YEAR)
     db.session.commit()
-    data = subsidies.claim_to_dict(claim)
+    data = subsidies.claim_out(claim).dump()
     assert data == {**data, "year": YEAR, "status": "draft", "eligible_tonnes": "90.000", "baseline_tonnes": "40.000",
                     "increment_tonnes": "50.000", "rate_yuan_per_t": "10.00", "amount_yuan": "500.00",
                     "scheme_version": 1}
@@ -267,9 +267,12 @@ def test_the_api_workflow(utiliser, client, make_user, db):
     assert client.post(f"/api/v1/subsidy-claims/{claim['id']}/submit", headers=c).get_json()["status"] == "submitted"
     assert client.post(f"/api/v1/subsidy-claims/{claim['id']}/review", json={"decision": "approve"},
                        headers=c).status_code == 403
-    # the regulator cannot change the figures: extra fields are ignored
-    done = client.post(f"/api/v1/subsidy-claims/{claim['id']}/review",
-                       json={"decision": "approve", "amount_yuan": "999999.00"}, headers=r).get_json()
+    # the regulator cannot change the figures: an extra field is refused by name, and changes nothing
+    refused = client.post(f"/api/v1/subsidy-claims/{claim['id']}/review",
+                          json={"decision": "approve", "amount_yuan": "999999.00"}, headers=r)
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "amount_yuan"
+    done = client.post(f"/api/v1/subsidy-claims/{claim['id']}/review", json={"decision": "approve"},
+                       headers=r).get_json()
     assert done["status"] == "approved" and done["amount_yuan"] == "500.00"
     detail = client.get(f"/api/v1/subsidy-claims/{claim['id']}", headers=r).get_json()
     assert len(detail["ledger_entry_ids"]) == 3 and [e["action"] for e in detail["events"]] == [

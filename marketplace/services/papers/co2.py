@@ -29,7 +29,8 @@ from ...extensions import db
 from ...models import Agreement, Co2Certificate, LedgerEntry, Material, Proposal, User
 from .. import audit, ledger
 from ..agreements import get_agreement
-from ..values import parse_int
+from ...schemas.common import validate
+from ...schemas.papers import Co2Request
 from .reference import factor, required_factor
 
 KG = Decimal("0.001")
@@ -92,14 +93,16 @@ def entries_digest(entries: list[LedgerEntry]) -> str:
 def issue(actor: User, scope: str, year: object, agreement_id: object = None) -> Co2Certificate:
     """Issue a certificate for one of the actor's agreements and a year, or for the actor's organisation and a
     year. The ledger is verified and a checkpoint covering its head is taken (or signed) first."""
-    if scope not in ("agreement", "year"):
-        raise ValidationError(_l("Choose an agreement or a whole year."), field="scope")
-    year = parse_int(year, "year", 2000, 2100)
+    fields = validate(Co2Request, {"scope": scope, "year": year,
+                                   "agreement_id": None if agreement_id in (None, "") else agreement_id})
+    scope, year = fields.scope, fields.year
     if year > today_cst().year:
         raise ValidationError(_l("The year has not begun."), field="year")
     agreement = None
     if scope == "agreement":
-        agreement = get_agreement(actor, parse_int(agreement_id, "agreement_id", 1, 2**31 - 1))
+        if fields.agreement_id is None:
+            raise ValidationError(_l("This field is required."), field="agreement_id")
+        agreement = get_agreement(actor, fields.agreement_id)
         if actor.organisation_id not in (agreement.producer_org_id, agreement.consumer_org_id):
             raise NotFound(_l("No such agreement."))
     checkpoint = ledger.checkpoint_for_claim(actor)  # verifies the chain; covers every entry now in the ledger

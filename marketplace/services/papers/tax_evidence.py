@@ -22,8 +22,10 @@ from ...clock import to_cst, today_cst
 from ...errors import NotFound, PermissionDenied, ValidationError
 from ...extensions import db
 from ...models import LedgerEntry, Organisation, ProductionMonth, ProductLine, User, VatCatalogueRow
-from ..generation import parse_month, parse_tonnes
-from ..values import get_row, parse_int, parse_text
+from ...schemas.common import validate
+from ...schemas.papers import ProductionMonthIn, ProductLineIn
+from ..generation import parse_month
+from ..values import get_row
 from .periods import Period
 from .reference import required_factor, vat_rows
 
@@ -45,9 +47,8 @@ def _utiliser(actor: User) -> Organisation:
 def add_product_line(actor: User, name: object, vat_code: object) -> ProductLine:
     """A utiliser's product line under a row of the VAT catalogue in force today."""
     org = _utiliser(actor)
-    name = parse_text(name, "name", 200)
-    if not name:
-        raise ValidationError(_l("This field is required."), field="name")
+    fields = validate(ProductLineIn, {"name": name, "vat_code": vat_code if isinstance(vat_code, str) else ""})
+    name, vat_code = fields.name, fields.vat_code
     if vat_code not in {row.code for row in vat_rows(today_cst())}:
         raise ValidationError(_l("Choose a row of the catalogue."), field="vat_code")
     line = ProductLine(organisation_id=org.id, name=name, vat_code=vat_code)
@@ -65,13 +66,13 @@ def declare_month(actor: User, line_id: object, month: str, raw_input: object, w
                   output: object) -> ProductionMonth:
     """Declare (or correct) a product line's month: raw materials in, listed waste used, output (tonnes)."""
     org = _utiliser(actor)
-    line = get_row(ProductLine, parse_int(line_id, "line_id", 1, 2**31 - 1))
+    fields = validate(ProductionMonthIn, {"line_id": line_id, "month": month, "raw_input_t": raw_input,
+                                          "waste_input_t": waste_input, "output_t": output})
+    line = get_row(ProductLine, fields.line_id)
     if line is None or line.organisation_id != org.id:
         raise NotFound(_l("No such product line."))
-    month_date = parse_month(month)
-    raw = parse_tonnes(raw_input, "raw_input_t")
-    waste = parse_tonnes(waste_input, "waste_input_t")
-    out = parse_tonnes(output, "output_t")
+    month_date = parse_month(fields.month)
+    raw, waste, out = fields.raw_input_t, fields.waste_input_t, fields.output_t
     if raw <= 0:
         raise ValidationError(_l("Raw materials in must be more than zero."), field="raw_input_t")
     if waste > raw:

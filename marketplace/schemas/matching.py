@@ -1,0 +1,125 @@
+"""Matching rounds, the proposals they make and the agreements concluded from them."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import Field, StrictBool
+
+from ..models.matching import ProposalStatus
+from .common import (
+    BLANK,
+    WHOLE,
+    Day,
+    Id,
+    Input,
+    IsoDate,
+    Moment,
+    MoneyText,
+    Output,
+    Refusal,
+)
+
+MAX_IDS = 10_000
+ListingIds = Annotated[list[Id], Field(max_length=MAX_IDS), Refusal(_l("Give a list of listing ids."))]
+
+
+class RoundRequest(Input):
+    """The operator or a regulator rounds over the market (narrowed by listing ids and a period); a utiliser
+    for one of its demand listings; a producer for one supply listing."""
+
+    supply_listing_ids: ListingIds | None = None
+    demand_listing_ids: ListingIds | None = None
+    period_start: Annotated[IsoDate | None, BLANK] = None
+    period_end: Annotated[IsoDate | None, BLANK] = None
+    min_shipment_t: Annotated[Annotated[int, Field(ge=0, le=100_000), WHOLE] | None, BLANK] = None
+    max_partners: Annotated[Annotated[int, Field(ge=1, le=1000), WHOLE] | None, BLANK] = None
+    #: also run the cheapest-first comparison (slower than the solve itself on a large market)
+    compare_greedy: StrictBool = False
+
+
+class ProposalQuery(Input):
+    status: Annotated[Annotated[ProposalStatus, Refusal(_l("Unknown status."))] | None, BLANK] = None
+
+
+class ProposalOut(Output):
+    id: int
+    round_id: int
+    status: ProposalStatus
+    supply_listing_id: int
+    demand_listing_id: int
+    tonnes: int = Field(ge=1)
+    distance_km: float
+    mode: Literal["road", "rail"]
+    price_yuan_per_t: MoneyText
+    transport_cost_yuan_per_t: MoneyText
+    delivered_price_yuan_per_t: MoneyText
+    env_tax_avoided_yuan: MoneyText
+    co2_kg: float
+    producer_decision: str | None
+    consumer_decision: str | None
+    expires_at: Moment
+    agreement_id: int | None
+
+
+class ProposalList(Output):
+    items: list[ProposalOut]
+
+
+class RoundError(Output):
+    code: str
+    message: str
+
+
+class RoundOut(Output):
+    """A round and where it is: queued, building, solving, writing, then done, failed or cancelled; its results
+    and proposals once it is done."""
+
+    id: int
+    status: Literal["queued", "building", "solving", "writing", "done", "failed", "cancelled"]
+    status_label: str
+    finished: bool
+    cancel_requested: bool
+    error: RoundError | None
+    queued_at: str | None
+    building_at: str | None
+    solving_at: str | None
+    writing_at: str | None
+    finished_at: str | None
+    scope: Literal["market", "demand", "supply"]
+    created_at: Moment
+    period_start: Day | None
+    period_end: Day | None
+    parameters: dict[str, Any]
+    tariff_version: int
+    solver_status: str
+    stats: dict[str, Any]
+    tonnes_matched: int
+    transport_cost_yuan: MoneyText
+    env_tax_avoided_yuan: MoneyText
+    co2_kg: float
+    baseline: dict[str, Any] | None
+    proposals: list[ProposalOut]
+
+
+class AgreementOut(Output):
+    id: int
+    proposal_id: int
+    supply_listing_id: int
+    demand_listing_id: int
+    producer: str
+    consumer: str
+    material: str
+    tonnes: int
+    price_yuan_per_t: MoneyText
+    transport_cost_yuan_per_t: MoneyText
+    delivered_price_yuan_per_t: MoneyText
+    distance_km: float
+    mode: str
+    period_start: Day
+    period_end: Day
+    created_at: Moment
+
+
+class AgreementList(Output):
+    items: list[AgreementOut]
