@@ -255,9 +255,9 @@ def export(side: str, fmt: str) -> ResponseReturnValue:
     search, error = _browse_search(side)
     if error is not None:
         raise error
-    rows = ({**listing_files.flatten(listings.listing_out(l, current_user, km).dump()),
-             "created_at": l.created_at, "updated_at": l.updated_at}  # instants: the file writes them in CST
-            for l, km in listings.search_all(current_user, side, search))
+    rows = ({**listing_files.flatten(listings.listing_out(item, current_user, km).dump()),
+             "created_at": item.created_at, "updated_at": item.updated_at}  # instants: the file writes them in CST
+            for item, km in listings.search_all(current_user, side, search))
     return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings")
 
 

@@ -61,14 +61,14 @@ def round_detail(round_id: int) -> ResponseReturnValue:
 
 @bp.route("/rounds/<int:round_id>/status.json")
 @login_required
-def round_status(round_id: int):
+def round_status(round_id: int) -> ResponseReturnValue:
     """Where the round is; the round page polls this (static/js/round_progress.js)."""
     return rounds.round_progress(rounds.get_round(current_user, round_id))
 
 
 @bp.route("/rounds/<int:round_id>/cancel", methods=["POST"])
 @login_required
-def cancel_round(round_id: int):
+def cancel_round(round_id: int) -> ResponseReturnValue:
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)

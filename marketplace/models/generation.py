@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -59,7 +59,7 @@ class GenerationRecord(Model):
 
 
 @event.listens_for(GenerationRecord, "before_delete")
-def _declarations_are_kept(mapper, connection, target: GenerationRecord) -> None:
+def _declarations_are_kept(mapper: Any, connection: Any, target: GenerationRecord) -> None:
     """The solid-waste ledger (台账) is kept five years (MEE 公告2021年第82号) and its exports cite these rows:
     a declaration is corrected (the audit log keeps what it replaced), never deleted."""
     raise ValueError(f"generation records are never deleted: {target!r}")

@@ -8,12 +8,24 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from typing import Any
-
-from sqlalchemy import (JSON, CheckConstraint, ColumnElement, Date, DateTime, ForeignKey, Index, Integer, Numeric,
-                        String, Text, and_, event, or_)
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    and_,
+    event,
+    or_,
+)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 

@@ -21,10 +21,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
-from ..extensions import db
+from ..extensions import Model
 
 
-class ReferenceFactor(db.Model):
+class ReferenceFactor(Model):
     """One value of a published rule, e.g. `env_tax.fly_ash` = 25 yuan/t or `co2.clinker` = 0.808 t/t.
     A change is a new version of the key; a paper uses the newest version in force on its period's last day."""
 
@@ -43,7 +43,7 @@ class ReferenceFactor(db.Model):
         return f"<ReferenceFactor {self.key} v{self.version} {self.value} {self.unit}>"
 
 
-class VatCatalogueRow(db.Model):
+class VatCatalogueRow(Model):
     """A row of the resource comprehensive utilisation VAT catalogue: a product made from listed wastes with at
     least `min_waste_pct` % of its raw materials from them earns a refund of `refund_pct` % of its VAT."""
 
@@ -70,7 +70,7 @@ class VatCatalogueRow(db.Model):
         return f"<VatCatalogueRow v{self.version} {self.code} >={self.min_waste_pct}%>"
 
 
-class ProductLine(db.Model):
+class ProductLine(Model):
     """A utiliser's product line under a row of the VAT catalogue (e.g. its 42.5 cement), for its tax evidence."""
 
     __tablename__ = "product_line"
@@ -88,7 +88,7 @@ class ProductLine(db.Model):
         return f"<ProductLine {self.id} {self.vat_code}>"
 
 
-class ProductionMonth(db.Model):
+class ProductionMonth(Model):
     """A product line's month as the utiliser declares it: all raw materials in, the listed waste it says it used,
     and the output. The platform proves the waste from its ledger receipts, never from this figure alone."""
 
@@ -112,7 +112,7 @@ class ProductionMonth(db.Model):
     line: Mapped[ProductLine] = relationship(back_populates="months")
 
 
-class Co2Certificate(db.Model):
+class Co2Certificate(Model):
     """Avoided CO2 of an agreement (or of an organisation's year), issued once with the figures, the ledger
     entries it counts and the signed checkpoint covering them. `token` is the public, unguessable id."""
 

@@ -6,12 +6,13 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ..extensions import db
+from ..extensions import Model
 
 
-class LedgerMonthTotal(db.Model):
+class LedgerMonthTotal(Model):
     """Net kilograms of the ledger (reversals included) per dispatch month (China Standard Time), dispatching
-    site, receiving site, producer and material: what the utilisation tables and the dashboard read instead of the entries.
+    site, receiving site, producer and material: what the utilisation tables and the dashboard read instead of
+    the entries.
     Added to by every ledger append (services/summaries.py), under the ledger head's lock."""
 
     __tablename__ = "ledger_month_total"

@@ -104,12 +104,14 @@ def install_record_factory() -> None:
     _factory_installed = True
 
 
-class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _OurHandler(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
     """The handler configure_logging installs (a second app replaces it instead of adding one). It writes to
-    whatever sys.stdout is when a record comes, not when the app was made (test capture, gunicorn)."""
+    whatever sys.stderr is when a record comes, not when the app was made (test capture, gunicorn): stderr, so
+    that commands whose output is data (`flask ledger public-key`, `python -m matching solve` in the same
+    process) never have log lines mixed into it."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stdout
+        self.stream = sys.stderr
         super().emit(record)
 
 
@@ -158,7 +160,7 @@ def init_request_id(app: Flask) -> None:
 
 # --- gunicorn --------------------------------------------------------------------------------------------
 
-class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc]
+class GunicornLogger(_GunicornBaseLogger):  # type: ignore[misc,unused-ignore]
     """gunicorn's logger with one structured access record per request: the request id (the X-Request-ID the
     app echoed), method, path without the query string (it may carry tokens), status, size, duration. No
     header, cookie or query value is logged."""

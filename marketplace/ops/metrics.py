@@ -98,7 +98,7 @@ def exposition() -> bytes:
     exporter: PrometheusMetrics = current_app.extensions["prometheus_metrics"]
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         files = CollectorRegistry()
-        MultiProcessCollector(files)  # type: ignore[no-untyped-call]
+        MultiProcessCollector(files)
         sources: tuple[Any, ...] = (files, ScrapeTimeCollector())
     else:
         sources = (exporter.registry, REGISTRY, ScrapeTimeCollector())

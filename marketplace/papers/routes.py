@@ -181,9 +181,9 @@ def claim_dossier(claim_id: int) -> ResponseReturnValue:
     name = f"claim-{claim.id}-dossier"
     if fmt == "json":
         c = claim
-        return _json({"claim": subsidies.claim_to_dict(c),
+        return _json({"claim": subsidies.claim_out(c).dump(),
                       "enterprise": {"name": c.organisation.name, "credit_code": c.organisation.credit_code},
-                      "scheme": subsidies.scheme_to_dict(c.scheme),
+                      "scheme": subsidies.scheme_out(c.scheme).dump(),
                       "baseline": {"year": c.baseline.year, "tonnes": c.baseline.tonnes,
                                    "evidence": c.baseline.evidence, "status": c.baseline.status},
                       "by_agreement": [{"agreement": r.agreement.id, "producer": r.agreement.producer.name,

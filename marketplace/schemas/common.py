@@ -339,8 +339,8 @@ def partial(model: type[M], name: str) -> type[M]:
     unset; a field given, even as null, is validated as in `model`: a required value cannot be nulled."""
     fields: dict[str, Any] = {n: (info.annotation, FieldInfo.merge_field_infos(info, default=None))
                               for n, info in model.model_fields.items()}
-    changed: type[M] = create_model(name, __base__=model.__base__, __doc__=model.__doc__, **fields)  # type: ignore[assignment]
-    return changed
+    changed: type[M] = create_model(name, __base__=model.__base__, __doc__=model.__doc__, **fields)  # type: ignore[assignment,unused-ignore]
+    return changed  # type: ignore[return-value,unused-ignore]
 
 
 def validate_value(kind: Any, value: Any, field: str) -> Any:

@@ -28,7 +28,8 @@ ACTIONS = (
     "ledger.reverse", "ledger.checkpoint",
     "baseline.review", "claim.review", "claim.pay", "recovery.settle", "loan.review",
     "tariff.version", "scheme.version",
-    "generation.correct", "co2.certificate",           # a monthly declaration corrected: the figures it replaced (the 台账 cites them)
+    # generation.correct: a monthly declaration corrected, with the figures it replaced (the 台账 cites them)
+    "generation.correct", "co2.certificate",
 )
 
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,10 +32,10 @@ from ..models import (
     SupplyListing,
     User,
 )
-from .ledger import append_entry
 from ..schemas.common import validate
 from ..schemas.deliveries import ShipmentConfirmation, ShipmentCreate, ShipmentOut
 from .agreements import get_agreement
+from .ledger import append_entry
 from .values import get_row
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")

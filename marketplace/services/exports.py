@@ -21,7 +21,7 @@ from .listing_files import _safe_cell
 
 def safe_cell(value: Any) -> Any:
     """A cell with spreadsheet formulas in user text neutralised (listing_files' rule)."""
-    return _safe_cell(value)  # type: ignore[no-untyped-call]
+    return _safe_cell(value)
 
 CSV_ROWS_PER_CHUNK = 500
 

@@ -12,9 +12,9 @@ from ..clock import CST, today_cst  # noqa: F401  (CST re-exported for older imp
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import GenerationRecord, Site, User
-from . import audit
 from ..schemas.common import validate
 from ..schemas.sites import GenerationFigures
+from . import audit
 from .catalogue import material_by_code
 from .sites import get_own_site
 
@@ -31,9 +31,10 @@ def parse_month(value: str, today: date | None = None) -> date:
     return month
 
 
-def record_generation(actor: User, site_id: int, material_code: str, month: str, generated, used_in_house,
-                      stored, *, disposed="0", transferred_other="0", other_receivers: str = "",
-                      stock_opening=None, stock_closing=None) -> GenerationRecord:
+def record_generation(actor: User, site_id: int, material_code: str, month: str, generated: object,
+                      used_in_house: object, stored: object, *, disposed: object = "0",
+                      transferred_other: object = "0", other_receivers: object = "", stock_opening: object = None,
+                      stock_closing: object = None) -> GenerationRecord:
     """Declare (or correct) one site's generation of one material in one month.
 
     For the solid-waste ledger (台账) the declaration also holds what the platform cannot know: tonnes disposed,

@@ -37,8 +37,8 @@ from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db, rowcount
 from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
-from . import audit, summaries
 from ..schemas.ledger import CheckpointOut, LedgerEntryOut, PublicKeyOut
+from . import audit, summaries
 from .values import get_row
 
 GENESIS = "0" * 64

@@ -200,7 +200,7 @@ def check_new_listing(actor: User, side: str, data: dict,
     """Every check of a new listing, writing nothing: (clean column values, status)."""
     _require_publisher(actor, side)
     data = {"status": getattr(status, "value", status), **data}
-    status = ListingStatus(validate(listing_schemas.CREATE[side], data).status)
+    status = ListingStatus(validate(listing_schemas.CREATE[side], data).model_dump()["status"])
     return clean_listing(actor, side, data), status
 
 
@@ -551,7 +551,7 @@ class _Filtered:
 
 
 def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
-    model = model_for(side)
+    model: Any = model_for(side)  # either side's class: the side picks its columns below
     price = model.price_yuan_per_t if side == "supply" else model.max_delivered_price_yuan_per_t
     where: list[ColumnElement[bool]] = []
     if s.mine:
@@ -593,7 +593,8 @@ def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
         near = sites.cte("near").prefix_with("MATERIALIZED")
         if s.within_km is not None:
             where.append(near.c.km <= s.within_km)
-    orders = {"newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
+    orders: dict[str, list[Any]] = {
+              "newest": [model.id.desc()], "price": [price.asc(), model.id], "-price": [price.desc(), model.id],
               "tonnes": [model.tonnes.asc(), model.id], "-tonnes": [model.tonnes.desc(), model.id]}
     order = orders.get(s.sort, orders["newest"])
     if near is not None and s.sort == "distance":
@@ -639,12 +640,13 @@ def search_all(viewer: User, side: str, s: Search, batch: int = 1_000) -> Iterat
 def listing_out(listing: AnyListing, viewer: User, distance_km: float | None = None) -> listing_schemas.ListingOut:
     """The listing as the API and exports show it to this viewer: identity only to those allowed."""
     site = listing.site
-    out = {"id": listing.id, "side": listing.side, "status": listing.status, "material": listing.material.code,
+    out: dict[str, Any] = {
+           "id": listing.id, "side": listing.side, "status": listing.status, "material": listing.material.code,
            "tonnes": listing.tonnes, "tonnes_promised": listing.tonnes_promised,
            "tonnes_remaining": listing.tonnes_remaining, "period_start": listing.period_start,
            "period_end": listing.period_end, "max_haul_km": listing.max_haul_km, "city": site.city,
            "county": site.county, "created_at": listing.created_at, "updated_at": listing.updated_at}
-    if listing.side == "supply":
+    if isinstance(listing, SupplyListing):
         out.update(grade=listing.grade, quality=dict(listing.quality or {}),
                    price_yuan_per_t=listing.price_yuan_per_t, has_certificate=bool(listing.certificate_path))
     else:
@@ -690,7 +692,7 @@ def search_from_args(args: Mapping[str, str], side: str) -> Search:
             raise ValidationError(_l("Unknown material."), field="material")
         s.material = q.material
         if q.grade:
-            s.grade = _grade(m, q.grade, "grade")
+            s.grade = _grade(m, q.grade, "grade") or ""
     elif q.grade:
         raise ValidationError(_l("Choose a material to filter by grade."), field="grade")
     if q.city and q.city not in gazetteer.CITIES:

@@ -191,7 +191,8 @@ def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
                 as_utc(proposal.expires_at), utcnow() + timedelta(hours=int(_setting("FIND_MATCHES_HOLD_HOURS"))))
     done = db.session.execute(
         update(Proposal).where(Proposal.id == proposal.id, Proposal.status == ProposalStatus.PENDING,
-                               Proposal.expires_at >= now, column.is_(None)).values(changes).execution_options(synchronize_session=False))
+                               Proposal.expires_at >= now, column.is_(None))
+        .values(changes).execution_options(synchronize_session=False))
     db.session.expire(proposal)
     if rowcount(done) != 1:
         if proposal.status != ProposalStatus.PENDING:

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,12 +18,12 @@ from matching import Instance, InstanceError, Plan, SolveOptions, SolverError, s
 
 from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db
-from ..ops.metrics import time_phase
+from ..extensions import db, rowcount
 from ..labels import ROUND_ERROR, ROUND_STATUS, label
 from ..models import (
     DemandListing,
     MatchRound,
+    Organisation,
     Proposal,
     ProposalStatus,
     RoundScope,
@@ -32,10 +32,11 @@ from ..models import (
     TariffVersion,
     User,
 )
-from ..models.listing import live
+from ..models.listing import AnyListing, ListingModel, live
+from ..models.matching import FINISHED_ROUND, RUNNING_ROUND
+from ..ops.metrics import time_phase
 from ..schemas.common import validate
 from ..schemas.matching import RoundOut, RoundRequest
-from ..models.matching import FINISHED_ROUND, RUNNING_ROUND
 from . import queue
 from .listings import coarse_site_position
 from .proposals import STARTER_SIDE, held_by, hold_cap, pending_tonnes, proposal_out
@@ -111,9 +112,9 @@ def _own_pairs(s_by: dict, d_by: dict) -> list[tuple[str, str]]:
     return [(sid, did) for sids, dids in by_org.values() for sid in sids for did in dids]
 
 
-def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, period_start=None,
-                period_end=None, min_shipment_t=None, max_partners=None, compare_greedy=False,
-                run_now: bool = False) -> MatchRound:
+def start_round(actor: User, supply_listing_ids: object = None, demand_listing_ids: object = None,
+                period_start: object = None, period_end: object = None, min_shipment_t: object = None,
+                max_partners: object = None, compare_greedy: object = False, run_now: bool = False) -> MatchRound:
     """Ask for a round: check who may run it on what, store it queued, and have a worker build, solve and
     write it (`run_queued_round`) once this transaction commits. Nothing here waits on the optimiser.
 
@@ -136,7 +137,7 @@ def start_round(actor: User, supply_listing_ids=None, demand_listing_ids=None, p
     allowance = None
     if scope != "market":
         own = _own_listing(org, scope, supply_ids, demand_ids, start, end)
-        allowance = _allowance(org.id, own, STARTER_SIDE[scope])
+        allowance = _allowance(org.id, own, STARTER_SIDE[RoundScope(scope)])
     tariff = tariff_in_force()
     round_ = MatchRound(
         started_by_id=actor.id, organisation_id=org.id, scope=scope, period_start=start, period_end=end,
@@ -164,7 +165,7 @@ def _run_in_place(round_: MatchRound) -> None:
     db.session.expire(round_, ["proposals"])
 
 
-def _scope(org, supply_ids, demand_ids) -> str:
+def _scope(org: Organisation, supply_ids: list[int] | None, demand_ids: list[int] | None) -> RoundScope:
     if org.is_staff:
         return RoundScope.MARKET
     if demand_ids is not None and len(demand_ids) == 1 and supply_ids is None and org.is_consumer:
@@ -179,7 +180,8 @@ def _scope(org, supply_ids, demand_ids) -> str:
     return scope
 
 
-def _own_listing(org, scope: str, supply_ids, demand_ids, start, end):
+def _own_listing(org: Organisation, scope: str, supply_ids: list[int] | None, demand_ids: list[int] | None,
+                 start: date | None, end: date | None) -> AnyListing:
     """The one live listing of the organisation a private round is for."""
     model, ids = (DemandListing, demand_ids) if scope == "demand" else (SupplyListing, supply_ids)
     own = _live(model, ids, start, end)
@@ -226,7 +228,7 @@ def begin_phase(round_id: int, phase: RoundStatus) -> bool:
                                  MatchRound.cancel_requested.is_(False))
         .values({MatchRound.status: phase, getattr(MatchRound, _PHASE_TIME[phase]): now})
         .execution_options(synchronize_session=False))
-    if moved.rowcount == 1:
+    if rowcount(moved) == 1:
         return True
     db.session.execute(
         update(MatchRound).where(MatchRound.id == round_id, MatchRound.status.in_(_PHASES[phase]))
@@ -285,14 +287,14 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     """The write phase: the round's totals and its proposals, in one INSERT of many rows; the round is done.
     A pairing whose listing left the market while the round was solving is not offered. Returns how many
     proposals were written."""
-    round_ = db.session.get(MatchRound, round_id)
-    live_s = _still_live(SupplyListing, set(work.supplies.values()))
-    live_d = _still_live(DemandListing, set(work.demands.values()))
-    listings = {**{f"S{x.id}": x for x in live_s}, **{f"D{x.id}": x for x in live_d}}
+    round_ = db.session.get_one(MatchRound, round_id)
+    live_s = {f"S{x.id}": x for x in _still_live(SupplyListing, set(work.supplies.values()))
+              if isinstance(x, SupplyListing)}
+    live_d = {f"D{x.id}": x for x in _still_live(DemandListing, set(work.demands.values()))}
     expires = utcnow() + timedelta(hours=work.lifetime_hours)
     rows = []
     for p in plan.pairings:
-        s, d = listings.get(p.supply), listings.get(p.demand)
+        s, d = live_s.get(str(p.supply)), live_d.get(str(p.demand))
         if s is None or d is None:
             continue
         rows.append({
@@ -319,7 +321,7 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     return len(rows)
 
 
-def _still_live(model, ids: set[int]) -> list:
+def _still_live(model: ListingModel, ids: set[int]) -> list[AnyListing]:
     if not ids:
         return []
     return list(db.session.scalars(select(model).where(model.id.in_(ids), live(model))))
@@ -367,7 +369,7 @@ def run_queued_round(round_id: int, commit: Callable[[], None]) -> str:
 
 def _ended(round_id: int, commit: Callable[[], None]) -> str:
     commit()
-    return db.session.scalar(select(MatchRound.status).where(MatchRound.id == round_id)).value
+    return db.session.execute(select(MatchRound.status).where(MatchRound.id == round_id)).scalar_one().value
 
 
 def may_cancel(viewer: User, round_: MatchRound) -> bool:
@@ -386,21 +388,21 @@ def cancel_round(actor: User, round_id: int) -> MatchRound:
         update(MatchRound).where(MatchRound.id == round_.id, MatchRound.status == RoundStatus.QUEUED)
         .values(status=RoundStatus.CANCELLED, cancel_requested=True, finished_at=utcnow())
         .execution_options(synchronize_session=False))
-    if cancelled.rowcount == 1:
+    if rowcount(cancelled) == 1:
         if round_.job_id:
             queue.revoke(round_.job_id)
     else:
         asked = db.session.execute(
             update(MatchRound).where(MatchRound.id == round_.id, MatchRound.status.in_(RUNNING_ROUND))
             .values(cancel_requested=True).execution_options(synchronize_session=False))
-        if asked.rowcount != 1:
+        if rowcount(asked) != 1:
             db.session.refresh(round_)
             raise Conflict(_l("This round has already finished."), field="status")
     db.session.refresh(round_)
     return round_
 
 
-def _allowance(org_id: int, own, side: str) -> int:
+def _allowance(org_id: int, own: AnyListing, side: str) -> int:
     """What the organisation may still hold of the other side; a Conflict when nothing is left under the cap."""
     allowance = hold_cap(org_id, own.material_id, side) - held_by(org_id, own.material_id, side)
     if allowance <= 0:
@@ -410,7 +412,7 @@ def _allowance(org_id: int, own, side: str) -> int:
     return allowance
 
 
-def _trim_to_cap(org_id: int, own, side: str, instance_json: dict) -> int:
+def _trim_to_cap(org_id: int, own: AnyListing, side: str, instance_json: dict[str, Any]) -> int:
     """Offer no more of one's own listing than the organisation may still hold of the other side: a round
     refuses when nothing is left under the cap, and otherwise trims. Returns the tonnes it may still hold."""
     allowance = _allowance(org_id, own, side)

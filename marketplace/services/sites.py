@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
@@ -23,7 +25,7 @@ DEFAULT_MOVES_PER_DAY = 3
 
 
 
-def _clean(actor: User, name: str, lat, lon, county: str, park: str) -> dict:
+def _clean(actor: User, name: str, lat: object, lon: object, county: str, park: str) -> dict[str, Any]:
     fields = validate(SiteIn, {"name": name, "lat": lat, "lon": lon, "county": county, "industrial_park": park})
     county, park = fields.county or "", fields.industrial_park or ""
     if county and county not in gazetteer.COUNTIES:

@@ -34,6 +34,7 @@ from ..models import (
     SubsidyScheme,
     User,
 )
+from ..models import Settlement as SettlementEnum
 from ..models.listing import USES
 from ..schemas.common import validate, validate_value
 from ..schemas.subsidies import (
@@ -209,7 +210,7 @@ def get_baseline(viewer: User, baseline_id: int) -> Baseline:
     return baseline
 
 
-def _decision(decision, reason) -> tuple[str, str]:
+def _decision(decision: object, reason: object) -> tuple[str, str]:
     fields = validate(Review, {"decision": decision, "reason": reason})
     decision, reason = fields.decision, fields.reason
     if decision == "reject" and not reason:
@@ -467,7 +468,8 @@ def claim_out(c: SubsidyClaim) -> ClaimOut:
                     rate_yuan_per_t=c.rate_yuan_per_t, amount_yuan=c.amount_yuan, capped=c.capped,
                     scheme_version=c.scheme.version, reason=c.reason,
                     year_eligible_tonnes=Decimal(c.year_eligible_kg) / 1000, year_total_yuan=c.year_total_yuan,
-                    previously_approved_yuan=c.previously_approved_yuan, affected=c.affected)
+                    previously_approved_yuan=c.previously_approved_yuan, affected=c.affected,
+                    ledger_checkpoint_id=c.ledger_checkpoint_id)
 
 
 def claim_totals(year: int) -> dict[str, Decimal]:
@@ -588,7 +590,7 @@ def settle_recovery(actor: User, recovery_id: int, settlement: object, offset_cl
         recovery.offset_claim_id = claim.id
     elif not note:
         raise ValidationError(_l("Say how it was repaid (the transfer's reference and date)."), field="note")
-    recovery.status, recovery.settlement, recovery.note = RecoveryStatus.SETTLED, settlement, note
+    recovery.status, recovery.settlement, recovery.note = RecoveryStatus.SETTLED, SettlementEnum(settlement), note
     recovery.settled_by_id, recovery.settled_at = actor.id, utcnow()
     db.session.flush()
     audit.record(actor, "recovery.settle", recovery, {

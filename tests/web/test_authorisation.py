@@ -268,10 +268,7 @@ def _strangers_deal(producer, site, make_user, make_site, offer):
     from sqlalchemy import select
 
     from marketplace.extensions import db
-    from marketplace.models import LedgerEntry
-
-
-    from marketplace.models import Baseline, SubsidyClaim
+    from marketplace.models import Baseline, LedgerEntry, SubsidyClaim
     from marketplace.services import subsidies
 
     baseline = Baseline(organisation_id=consumer.organisation_id, year=2018, tonnes=Decimal(1), evidence="x",

@@ -27,10 +27,10 @@ from ...clock import cst_year_bounds, today_cst
 from ...errors import NotFound, ValidationError
 from ...extensions import db
 from ...models import Agreement, Co2Certificate, LedgerEntry, Material, Proposal, User
-from .. import audit, ledger
-from ..agreements import get_agreement
 from ...schemas.common import validate
 from ...schemas.papers import Co2Request
+from .. import audit, ledger
+from ..agreements import get_agreement
 from .reference import factor, required_factor
 
 KG = Decimal("0.001")
