@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from ..clock import iso, today_cst
-from ..extensions import db
+from ..extensions import db, limiter
 from ..forms_common import choices
 from ..models import Co2Certificate, Organisation
 from ..services import deliveries, subsidies
@@ -30,6 +30,7 @@ from ..services.papers import regional_report as report_service
 from ..services.papers import tax_evidence as tax_service
 from ..services.papers.documents import pdf
 from ..services.papers.periods import Period, parse_period
+from ..services.values import get_row
 from ..web import run_service, spreadsheet, staff_required
 from . import bp
 from .forms import Co2Form, PeriodForm, ProductionMonthForm, ProductLineForm
@@ -82,7 +83,7 @@ def _organisation_for(check_own: Callable[[Organisation], bool]) -> Organisation
     if current_user.organisation.is_staff:
         if not (org_arg.isascii() and org_arg.isdigit()):
             abort(404)
-        org = db.session.get(Organisation, int(org_arg))
+        org = get_row(Organisation, int(org_arg))  # an id beyond the column's range is simply not found
         if org is None or org.is_staff:
             abort(404)
         return org
@@ -326,6 +327,8 @@ def co2_list() -> ResponseReturnValue:
 
 @bp.route("/co2", methods=["POST"])
 @login_required
+@limiter.limit(lambda: current_app.config.get("CO2_ISSUE_RATE_LIMIT", "20/hour"),
+               key_func=lambda: f"co2-issue:{current_user.get_id()}")  # each issue verifies the whole ledger
 def co2_issue() -> ResponseReturnValue:
     if current_user.organisation.is_staff:
         abort(403)  # certificates are the trading firms'; staff read them

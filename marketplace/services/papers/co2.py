@@ -24,7 +24,7 @@ from sqlalchemy.orm import joinedload
 
 from ... import policy
 from ...clock import cst_year_bounds, today_cst
-from ...errors import NotFound, ValidationError
+from ...errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ...extensions import db
 from ...models import Agreement, Co2Certificate, LedgerEntry, Material, Proposal, User
 from ...schemas.common import validate
@@ -96,6 +96,8 @@ def issue(actor: User, scope: str, year: object, agreement_id: object = None) ->
     fields = validate(Co2Request, {"scope": scope, "year": year,
                                    "agreement_id": None if agreement_id in (None, "") else agreement_id})
     scope, year = fields.scope, fields.year
+    if not actor.organisation.is_verified:
+        raise PermissionDenied(_l("Your organisation must be verified first."))
     if year > today_cst().year:
         raise ValidationError(_l("The year has not begun."), field="year")
     agreement = None
@@ -105,8 +107,18 @@ def issue(actor: User, scope: str, year: object, agreement_id: object = None) ->
         agreement = get_agreement(actor, fields.agreement_id)
         if actor.organisation_id not in (agreement.producer_org_id, agreement.consumer_org_id):
             raise NotFound(_l("No such agreement."))
+    candidates = _entries(scope, year, agreement, actor.organisation_id)
+    if not candidates:  # before the checkpoint: asking for nothing never makes the platform hash its ledger
+        raise ValidationError(_l("No confirmed deliveries in %(year)s to certify.", year=year), field="year")
+    # A delivery's avoided CO2 is certified once, whoever asks first (the utiliser for an agreement, or either
+    # party for a year): a second certificate over the same ledger entries would count the same tonnes twice.
+    certified = {seq for (seqs,) in db.session.execute(select(Co2Certificate.entry_seqs)) for seq in seqs or []}
+    candidates = [e for e in candidates if e.seq not in certified]
+    if not candidates:
+        raise Conflict(_l("These deliveries are already certified; the certificate that covers them is on its "
+                          "holder's list."), field="year")
     checkpoint = ledger.checkpoint_for_claim(actor)  # verifies the chain; covers every entry now in the ledger
-    entries = [e for e in _entries(scope, year, agreement, actor.organisation_id) if e.seq <= checkpoint.seq]
+    entries = [e for e in candidates if e.seq <= checkpoint.seq]
     if not entries:
         raise ValidationError(_l("No confirmed deliveries in %(year)s to certify.", year=year), field="year")
     result = figures(entries, date(year, 12, 31))

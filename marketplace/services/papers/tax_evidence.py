@@ -21,10 +21,11 @@ from sqlalchemy.orm import joinedload
 from ...clock import to_cst, today_cst
 from ...errors import NotFound, PermissionDenied, ValidationError
 from ...extensions import db
-from ...models import LedgerEntry, Organisation, ProductionMonth, ProductLine, User, VatCatalogueRow
+from ...models import LedgerEntry, LedgerKind, Organisation, ProductionMonth, ProductLine, User, VatCatalogueRow
 from ...schemas.common import validate
 from ...schemas.papers import ProductionMonthIn, ProductLineIn
 from ..generation import parse_month
+from ..ledger import reversed_among
 from ..values import get_row
 from .periods import Period
 from .reference import required_factor, vat_rows
@@ -117,9 +118,13 @@ class VatEvidence:
 def vat_evidence(org: Organisation, period: Period) -> VatEvidence:
     rows = {r.code: r for r in vat_rows(period.last_day)}
     start, end = period.bounds_utc
-    entries = list(db.session.scalars(
+    found = list(db.session.scalars(
         select(LedgerEntry).where(LedgerEntry.consumer_org_id == org.id, LedgerEntry.dispatched_at >= start,
                                   LedgerEntry.dispatched_at < end).order_by(LedgerEntry.seq)))
+    # Only receipts that stand prove waste used: a reversed entry (a regulator struck it out, whenever) and the
+    # reversal itself prove nothing.
+    reversed_ids = reversed_among([e.id for e in found if e.kind == LedgerKind.UTILISATION])
+    entries = [e for e in found if e.kind == LedgerKind.UTILISATION and e.id not in reversed_ids]
     # what each month's receipts of each material leave to allocate: per entry, so each tonne names its ticket
     pool: dict[tuple[date, str], list[list[int]]] = defaultdict(list)  # [seq, kg left]
     for entry in entries:
