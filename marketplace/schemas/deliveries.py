@@ -104,6 +104,7 @@ class UtilisationRow(Output):
     used_in_house_t: str
     utilised_platform_t: str
     stored_t: str
+    disposed_t: str
     utilisation_rate: str | None
     platform_share: str | None
 

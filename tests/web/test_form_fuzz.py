@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from marketplace.clock import today_cst
 from marketplace.extensions import limiter
 from marketplace.services import deliveries, subsidies, tokens
 from tests.web.conftest import csrf_token, login
@@ -121,7 +122,7 @@ def world(app, db, make_user, make_site, make_org):
     token, _ = tokens.create_token(producer, "fuzz")
     colleague = make_user(org=producer.organisation, role="member")
     regulator = make_user(kind="regulator")
-    year = deliveries.utcnow().astimezone(deliveries.CST).year
+    year = today_cst().year
     base_year = subsidies.scheme_in_force(year).base_year
     verified = subsidies.declare_baseline(consumer, base_year, "1", "发票")
     subsidies.review_baseline(regulator, verified.id, "approve")

@@ -249,13 +249,14 @@ def recomputed_utilisation(db, year: int, group_by: str) -> list[dict]:
                 "month": f"{year}-{month:02d}"}[group_by]
 
     table: dict = defaultdict(lambda: {"generated": Decimal(0), "in_house": Decimal(0), "platform_kg": 0,
-                                       "stored": Decimal(0)})
+                                       "stored": Decimal(0), "disposed": Decimal(0)})
     for record in db.session.scalars(select(GenerationRecord).where(GenerationRecord.month >= date(year, 1, 1),
                                                                     GenerationRecord.month < date(year + 1, 1, 1))):
         row = table[key_of(record.site, record.material.code, record.site.organisation_id, record.month.month)]
         row["generated"] += record.tonnes_generated
         row["in_house"] += record.tonnes_used_in_house
         row["stored"] += record.tonnes_stored
+        row["disposed"] += record.tonnes_disposed
     start, end = cst_year_bounds(year)
     for entry in db.session.scalars(select(LedgerEntry).where(LedgerEntry.dispatched_at >= start,
                                                               LedgerEntry.dispatched_at < end)):
@@ -267,11 +268,12 @@ def recomputed_utilisation(db, year: int, group_by: str) -> list[dict]:
         row = table[key]
         platform_t = Decimal(row["platform_kg"]) / 1000
         generated = row["generated"]
-        rate = ((generated - row["stored"]) / generated).quantize(Decimal("0.0001")) if generated else None
+        rate = ((generated - row["stored"] - row["disposed"]) / generated).quantize(Decimal("0.0001")) \
+            if generated else None
         share = (platform_t / generated).quantize(Decimal("0.0001")) if generated else None
         out.append({"group": key, "generated_t": f"{generated:.3f}", "used_in_house_t": f"{row['in_house']:.3f}",
                     "utilised_platform_t": f"{platform_t:.3f}", "stored_t": f"{row['stored']:.3f}",
-                    "utilisation_rate": None if rate is None else str(rate),
+                    "disposed_t": f"{row['disposed']:.3f}", "utilisation_rate": None if rate is None else str(rate),
                     "platform_share": None if share is None else str(share)})
     return out
 
