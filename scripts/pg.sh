@@ -20,7 +20,7 @@ start)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=md5 -E UTF8 --no-locale >/dev/null
   as_pg "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir/sock -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null
-  as_pg "$PGBIN/psql" -q -h "$dir/sock" -p "$port" -U postgres -c "CREATE ROLE app LOGIN PASSWORD 'app'" -c "CREATE DATABASE app OWNER app" >/dev/null
+  as_pg "$PGBIN/psql" -q -h "$dir/sock" -p "$port" -U postgres -c "CREATE ROLE app LOGIN CREATEDB PASSWORD 'app'" -c "CREATE DATABASE app OWNER app" >/dev/null
   echo "postgresql+psycopg://app:app@127.0.0.1:$port/app"
   ;;
 stop)

@@ -3,18 +3,25 @@
 The archive holds `manifest.json` (format version, UTC creation time, database dialect and server version,
 Alembic revision, the ledger head's seq and hash, the SHA-256 and size of every other member), the database
 (`database.pgdump`: `pg_dump -Fc` of the server's own major version; or `database.sqlite3`: a copy made by
-SQLite's online backup API, consistent while the app runs) and `uploads/...` (instance/uploads/).
+SQLite's online backup API, consistent while the app runs) and `uploads/...` (instance/uploads/). The
+manifest is signed with the platform's Ed25519 ledger key (`manifest.sig`, the second member), so its hashes
+vouch for every other member.
 
 Restore treats the archive as untrusted: only regular files and folders with relative names under the
 expected prefixes (no absolute paths, no `..`, no links or devices), every file listed in the manifest with
-the hash it has; then it refuses a database or uploads folder that already holds data unless forced,
-restores both, and verifies the ledger (services/ledger.verify_ledger) and its head against the manifest."""
+the hash it has, the manifest signed by this platform's key; then it refuses a database or uploads folder
+that already holds data unless forced. Before the live database is touched, the archived one is restored
+into a scratch database (a copy of the file on SQLite) and its ledger verified there: an archive whose ledger
+does not verify never replaces a working database. Then it restores both and verifies the ledger again
+(services/ledger.verify_ledger) and its head against the manifest."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -25,16 +32,21 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 import click
+from cryptography.exceptions import InvalidSignature
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..extensions import db
+from ..services.ledger import ChainCheck, public_key, signing_key
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the manifest is signed
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
 DUMP_NAMES = {"postgresql": "database.pgdump", "sqlite": "database.sqlite3"}
 UPLOADS_PREFIX = "uploads"
 #: Tables whose rows mean the database is in use (a freshly migrated one holds only reference data).
@@ -168,10 +180,13 @@ def create_backup(target: Path | None = None, uploads: Path | None = None) -> tu
                 files.append((path, name))
         manifest = {"format": FORMAT_VERSION, "created_utc": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
                     **db_facts, **facts, "members": members}
-        (work / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+        manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode()
+        (work / MANIFEST).write_bytes(manifest_bytes)
+        (work / SIGNATURE).write_bytes(base64.b64encode(signing_key().sign(manifest_bytes)))
         partial = work / "archive.tar.gz"
         with tarfile.open(partial, "w:gz") as archive:
             archive.add(work / MANIFEST, arcname=MANIFEST, recursive=False)
+            archive.add(work / SIGNATURE, arcname=SIGNATURE, recursive=False)
             archive.add(work / dump_name, arcname=dump_name, recursive=False)
             for path, name in files:
                 archive.add(path, arcname=name, recursive=False)
@@ -193,7 +208,7 @@ def _member_name(member: tarfile.TarInfo) -> str:
     if not (member.isreg() or member.isdir()):
         raise BackupError(f"archive refused: member {name!r} is a link or special file")
     normal = str(path)
-    if not (normal in (MANIFEST, UPLOADS_PREFIX) or normal in DUMP_NAMES.values()
+    if not (normal in (MANIFEST, SIGNATURE, UPLOADS_PREFIX) or normal in DUMP_NAMES.values()
             or normal.startswith(UPLOADS_PREFIX + "/")):
         raise BackupError(f"archive refused: unexpected member {name!r}")
     return normal
@@ -210,13 +225,27 @@ def _member_file(archive: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]
 
 
 def _read_manifest(archive: tarfile.TarFile, member: tarfile.TarInfo | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The first member must be the manifest: read (bounded) and checked before anything else is unpacked."""
+    """The first member must be the manifest and the second its signature by this platform's key: both read
+    (bounded) and checked before anything else is unpacked."""
     if member is None or _member_name(member) != MANIFEST or not member.isreg():
         raise BackupError("archive refused: it does not start with manifest.json")
     if member.size > MAX_MANIFEST_BYTES:
         raise BackupError("archive refused: the manifest is too large")
+    raw = _member_file(archive, member).read()
+    signed = archive.next()
+    if signed is None or _member_name(signed) != SIGNATURE or not signed.isreg() or signed.size > 1024:
+        raise BackupError("archive refused: the manifest is not signed (manifest.sig must follow it)")
+    key = public_key()
+    if key is None:
+        raise BackupError("archive refused: this platform has no ledger key to check the manifest's signature "
+                          "(set LEDGER_SIGNING_KEY to the key of the platform that made the backup)")
     try:
-        manifest = json.loads(_member_file(archive, member).read())
+        key.verify(base64.b64decode(_member_file(archive, signed).read(), validate=True), raw)
+    except (InvalidSignature, ValueError) as e:
+        raise BackupError("archive refused: the manifest's signature is not this platform's (the archive was "
+                          "altered, or made by a platform with another ledger key)") from e
+    try:
+        manifest = json.loads(raw)
         listed = {str(name): {"sha256": str(entry["sha256"]), "size": int(entry["size"])}
                   for name, entry in manifest["members"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -278,20 +307,81 @@ def database_holds_data() -> bool:
     return False
 
 
-def _restore_database(work: Path, manifest: dict[str, Any]) -> None:
+def _check_compatible(manifest: dict[str, Any]) -> None:
     dialect = db.engine.dialect.name
     if manifest.get("dialect") != dialect:
         raise BackupError(f"the archive holds a {manifest.get('dialect')} database; this app uses {dialect}")
+    if dialect == "postgresql" and manifest.get("server_major") != (major := _server_major()):
+        raise BackupError(f"the archive was dumped from PostgreSQL {manifest.get('server_major')}; "
+                          f"restore it into PostgreSQL {manifest.get('server_major')}, not {major}")
+
+
+def _pg_restore(work: Path, database: str) -> None:
+    _run([pg_tool("pg_restore", _server_major()), "--clean", "--if-exists", "--no-owner", "--no-acl",
+          "--single-transaction", "--exit-on-error", "-d", database, str(work / DUMP_NAMES["postgresql"])],
+         _pg_env())
+
+
+def _ledger_check(session: Session, manifest: dict[str, Any]) -> ChainCheck:
+    """The ledger of the database behind `session` verified, and its head compared with the manifest's."""
+    from ..models import LedgerHead
+    from ..services.ledger import verify_ledger
+
+    check = verify_ledger(session=session)
+    recorded = manifest.get("ledger_head")
+    head = session.execute(select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)).one_or_none()
+    if check.ok and recorded and (head is None or (head.seq, head.hash) != (recorded["seq"], recorded["hash"])):
+        return ChainCheck(False, check.entries, None, f"the ledger head is {head and head.seq}, the archive "
+                                                      f"recorded {recorded['seq']} ({recorded['hash'][:12]}...)")
+    return check
+
+
+def _scratch_problem(engine: Engine, manifest: dict[str, Any]) -> str:
+    try:
+        with Session(engine) as session:
+            return _ledger_check(session, manifest).problem
+    except SQLAlchemyError as e:
+        raise BackupError(f"the archived database cannot be read: {e.__class__.__name__}") from e
+
+
+def _check_archived_ledger(work: Path, manifest: dict[str, Any]) -> None:
+    """Verify the archive's ledger in a scratch database before the live one is touched: a copy of the
+    SQLite file, or a temporary PostgreSQL database (the app's role needs CREATEDB) dropped afterwards."""
+    if db.engine.dialect.name == "sqlite":
+        scratch = work / "check.sqlite3"
+        shutil.copyfile(work / DUMP_NAMES["sqlite"], scratch)
+        engine = create_engine(f"sqlite:///{scratch}")
+        try:
+            problem = _scratch_problem(engine, manifest)
+        finally:
+            engine.dispose()
+            scratch.unlink(missing_ok=True)
+    else:
+        name = f"restore_check_{secrets.token_hex(6)}"
+        admin = db.engine.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        except SQLAlchemyError as e:
+            raise BackupError("could not create a scratch database to check the archive before restoring "
+                              f"(the database role needs CREATEDB): {e.__class__.__name__}") from e
+        engine = create_engine(make_url(db.engine.url).set(database=name))
+        try:
+            _pg_restore(work, name)
+            problem = _scratch_problem(engine, manifest)
+        finally:
+            engine.dispose()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    if problem:
+        raise BackupError(f"the archive's ledger does not verify ({problem}); nothing was restored")
+
+
+def _restore_database(work: Path) -> None:
     db.session.remove()
-    if dialect == "postgresql":
-        major = _server_major()
-        if manifest.get("server_major") != major:
-            raise BackupError(f"the archive was dumped from PostgreSQL {manifest.get('server_major')}; "
-                              f"restore it into PostgreSQL {manifest.get('server_major')}, not {major}")
+    if db.engine.dialect.name == "postgresql":
         db.engine.dispose()
-        _run([pg_tool("pg_restore", major), "--clean", "--if-exists", "--no-owner", "--no-acl",
-              "--single-transaction", "--exit-on-error", "-d", _pg_env()["PGDATABASE"],
-              str(work / DUMP_NAMES["postgresql"])], _pg_env())
+        _pg_restore(work, _pg_env()["PGDATABASE"])
     else:
         source = sqlite3.connect(work / DUMP_NAMES["sqlite"])
         raw = db.engine.raw_connection()
@@ -325,9 +415,6 @@ def _restore_uploads(work: Path, uploads: Path) -> int:
 def restore_backup(archive_path: Path, uploads: Path | None = None, force: bool = False) -> RestoreResult:
     """Check the archive, restore the database and the uploads, verify the ledger. Refuses a database or an
     uploads folder that already holds data unless `force`."""
-    from ..models import LedgerHead
-    from ..services.ledger import verify_ledger
-
     uploads = uploads or default_uploads()
     if not force and database_holds_data():
         raise BackupError("the database already holds data; restore into an empty one, or pass --force to "
@@ -338,17 +425,13 @@ def restore_backup(archive_path: Path, uploads: Path | None = None, force: bool 
     with tempfile.TemporaryDirectory(prefix="restore-", dir=tmp_parent) as tmp:
         work = Path(tmp)
         manifest = _unpack(archive_path, work)
-        _restore_database(work, manifest)
+        _check_compatible(manifest)
+        _check_archived_ledger(work, manifest)
+        _restore_database(work)
         files = _restore_uploads(work, uploads)
-    check = verify_ledger()
+    check = _ledger_check(db.session(), manifest)  # again, in the restored database itself
     result = RestoreResult(check.ok, check.entries, check.problem, files=files,
                            alembic_revision=db.session.scalar(text("SELECT version_num FROM alembic_version")))
-    recorded = manifest.get("ledger_head")
-    head = db.session.execute(select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)).one_or_none()
-    if recorded and (head is None or (head.seq, head.hash) != (recorded["seq"], recorded["hash"])):
-        result.ledger_ok = False
-        result.problem = (f"the ledger head is {head and head.seq}, the archive recorded {recorded['seq']} "
-                          f"({recorded['hash'][:12]}...)")
     if result.alembic_revision != manifest.get("alembic_revision"):
         result.notes.append(f"Alembic revision {result.alembic_revision}, "
                             f"the manifest says {manifest.get('alembic_revision')}")

@@ -32,6 +32,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Row, or_, select, update
+from sqlalchemy.orm import Session
 
 from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, ValidationError
@@ -412,14 +413,16 @@ ENTRY_COLUMNS = tuple(LedgerEntry.__table__.c)
 
 
 def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None = None,
-                  batch: int = 2_000) -> ChainCheck:
+                  batch: int = 2_000, session: Session | None = None) -> ChainCheck:
     """Stream the ledger once in bounded memory and check: the sequence has no gap, each entry follows the
     one before, its hash covers what is stored, the head is the last entry, and the Merkle tree head at every
     stored checkpoint (and every `given` one, e.g. kept by a regulator) is the one signed. Signatures are
-    checked with `key` (default: the platform's). Names the first entry that no longer matches."""
+    checked with `key` (default: the platform's). Names the first entry that no longer matches. `session`
+    reads another database (a backup checked before it replaces this one); default: the app's."""
     key = key or public_key()
+    session = session or db.session()
     targets: list[_Target] = []
-    for cp in db.session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq, LedgerCheckpoint.id)):
+    for cp in session.scalars(select(LedgerCheckpoint).order_by(LedgerCheckpoint.seq, LedgerCheckpoint.id)):
         if not signature_ok(key, cp.seq, cp.root, cp.time, cp.signature):
             return ChainCheck(False, 0, cp.seq, f"checkpoint {cp.id} (entries 1 to {cp.seq}) is not signed by the "
                                                 "platform's key: it was forged or altered")
@@ -438,7 +441,7 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
             return ChainCheck(False, 0, 1, f"{targets[t].label} does not sign the empty tree")
         t += 1
     expected_prev, expected_seq = GENESIS, 1
-    rows = db.session.execute(select(*ENTRY_COLUMNS).order_by(LedgerEntry.seq).execution_options(yield_per=batch))
+    rows = session.execute(select(*ENTRY_COLUMNS).order_by(LedgerEntry.seq).execution_options(yield_per=batch))
     for row in rows:
         count = expected_seq
         if row.seq != expected_seq:
@@ -464,7 +467,7 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
         return ChainCheck(False, count, count + 1,
                           f"entries {count + 1} to {targets[-1].seq} are missing: {targets[-1].label} "
                           f"signed {targets[-1].seq} entries")
-    head = db.session.get(LedgerHead, 1)
+    head = session.get(LedgerHead, 1)
     if head is None:  # the migration makes the one head row; without it nothing chains
         return ChainCheck(False, count, count + 1, "the ledger head is missing")
     if head.seq != count or head.hash != expected_prev:

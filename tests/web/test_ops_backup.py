@@ -1,6 +1,7 @@
 """Backups that are drilled: the database and the uploaded evidence in one archive, restored into an empty
 database and uploads folder, the ledger verified; archives that were tampered with or carry links, absolute
 paths or '..' are refused (on SQLite and, with TEST_DATABASE_URL, on PostgreSQL)."""
+import base64
 import hashlib
 import io
 import json
@@ -16,6 +17,7 @@ from marketplace.services import deliveries, ledger, listing_files
 from marketplace.services.generation import CST
 from tests.web.conftest import login
 from tests.web.deals import make_agreement
+from tests.web.insider import insider
 
 PDF = b"%PDF-1.4\n% lab report of the fly ash\n" + bytes(range(256))
 
@@ -94,8 +96,9 @@ def test_backup_restores_into_an_empty_database_and_the_ledger_verifies(app, db,
     with tarfile.open(archive) as tar:
         names = tar.getnames()
         manifest = json.load(tar.extractfile("manifest.json"))
-    assert names[0] == "manifest.json" and any(n.startswith("uploads/certificates/") for n in names)
-    assert manifest["format"] == 1 and manifest["ledger_head"]["seq"] == entries == 4
+    assert names[:2] == ["manifest.json", "manifest.sig"]
+    assert any(n.startswith("uploads/certificates/") for n in names)
+    assert manifest["format"] == 2 and manifest["ledger_head"]["seq"] == entries == 4
     assert manifest["alembic_revision"] and manifest["created_utc"].endswith("Z")
     assert archive.stat().st_mode & 0o077 == 0  # password hashes inside: the owner's only
 
@@ -123,12 +126,38 @@ def test_restore_refuses_a_database_that_holds_data_unless_forced(app, db, runne
     assert "ledger OK: 4 entries" in result.output
 
 
-def test_restore_fails_when_the_restored_ledger_does_not_verify(app, db, runner, market, tmp_path, monkeypatch):
+def test_an_archive_whose_ledger_does_not_verify_never_replaces_the_database(app, db, runner, market, tmp_path):
+    """The archived ledger is verified in a scratch database first: a broken one leaves the live one as it was."""
+    archive = tmp_path / "b.tar.gz"
+    net_kg = db.session.scalar(select(LedgerEntry.net_kg).where(LedgerEntry.seq == 3))
+    with insider(db):
+        db.session.execute(text("UPDATE ledger_entry SET net_kg = net_kg + 1000 WHERE seq = 3"))
+    assert runner.invoke(args=["backup", "create", str(archive)]).exit_code == 0  # an insider's altered copy
+    with insider(db):
+        db.session.execute(text("UPDATE ledger_entry SET net_kg = :kg WHERE seq = 3"), {"kg": net_kg})
+    assert ledger.verify_ledger().ok
+    result = runner.invoke(args=["backup", "restore", "--force", str(archive)])
+    assert result.exit_code == 1 and "entry 3 was altered" in result.output and "nothing was restored" in result.output
+    db.session.remove()
+    assert ledger.verify_ledger().ok  # the live database is the one it was
+    assert db.session.scalar(select(LedgerEntry.net_kg).where(LedgerEntry.seq == 3)) == net_kg
+
+
+def test_restore_reports_a_ledger_that_breaks_in_the_restored_database(app, db, runner, market, tmp_path,
+                                                                       monkeypatch):
+    """Should the restored copy differ from the checked one, the second verification says so (exit 1)."""
     archive = tmp_path / "b.tar.gz"
     assert runner.invoke(args=["backup", "create", str(archive)]).exit_code == 0
-    monkeypatch.setattr(ledger, "verify_ledger", lambda *a, **k: ledger.ChainCheck(False, 2, 3, "entry 3 was altered"))
+    real = ledger.verify_ledger
+    calls = []
+
+    def second_fails(*a, **k):
+        calls.append(1)
+        return real(*a, **k) if len(calls) == 1 else ledger.ChainCheck(False, 2, 3, "entry 3 was altered")
+
+    monkeypatch.setattr(ledger, "verify_ledger", second_fails)
     result = runner.invoke(args=["backup", "restore", "--force", str(archive)])
-    assert result.exit_code == 1 and "ledger BROKEN: entry 3 was altered" in result.output
+    assert result.exit_code == 1 and "ledger BROKEN: entry 3 was altered" in result.output and len(calls) == 2
 
 
 def _rewrite(archive: Path, out: Path, change) -> None:
@@ -167,9 +196,26 @@ def _tamper_manifest_and_file(info, data):
 def _extra(member: tarfile.TarInfo, data: bytes = b""):
     def change(info, original):
         yield info, original
-        if info.name == "manifest.json":
+        if info.name == "manifest.sig":
             yield member, data
     return change
+
+
+def _unsigned(info, data):
+    if info.name != "manifest.sig":
+        yield info, data
+
+
+def _signed_by_another_key(info, data):
+    """A forger who rebuilds the manifest to match altered files and signs it with a key of their own."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    if info.name == "manifest.json":
+        _signed_by_another_key.manifest = data
+    if info.name == "manifest.sig":
+        data = base64.b64encode(Ed25519PrivateKey.generate().sign(_signed_by_another_key.manifest))
+        info.size = len(data)
+    yield info, data
 
 
 def _drop_uploads(info, data):
@@ -197,7 +243,9 @@ def _grow_upload(info, data):
 
 @pytest.mark.parametrize("change,message", [
     (_tamper_upload, "does not have the SHA-256"),
-    (_tamper_manifest_and_file, "does not have the SHA-256"),
+    (_tamper_manifest_and_file, "signature is not this platform's"),
+    (_unsigned, "the manifest is not signed"),
+    (_signed_by_another_key, "signature is not this platform's"),
     (_extra(_member("uploads/evil.txt", b"x"), b"x"), "not in the manifest"),
     (_extra(_member("/etc/cron.d/evil", b"x"), b"x"), "absolute"),
     (_extra(_member("uploads/../../evil", b"x"), b"x"), "(..)"),
@@ -207,7 +255,7 @@ def _grow_upload(info, data):
     (_drop_uploads, "are missing"),
     (_manifest_last, "does not start with manifest.json"),
     (_grow_upload, "not of the size"),
-], ids=["file", "manifest", "unlisted", "absolute", "dotdot", "symlink", "hardlink", "unexpected", "missing",
+], ids=["file", "manifest", "unsigned", "other-key", "unlisted", "absolute", "dotdot", "symlink", "hardlink", "unexpected", "missing",
         "manifest-last", "size"])
 def test_a_tampered_or_hostile_archive_is_refused_and_nothing_is_restored(app, db, runner, market, tmp_path,
                                                                          change, message):
