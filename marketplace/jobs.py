@@ -64,6 +64,7 @@ class Jobs:
         self.huey = make_huey(app.config["JOBS_URL"])
         self.tasks: dict[str, TaskWrapper] = {}
         self.task("run_round")(run_round)
+        self.task("verify_ledger")(verify_ledger)
         self.huey.periodic_task(crontab(minute=f"*/{EXPIRY_EVERY_MINUTES}"), name="expire_due")(
             self._edge(expire_due))
         self.huey.periodic_task(crontab(**CHECKPOINT_AT_UTC), name="ledger_checkpoint")(
@@ -158,6 +159,14 @@ def expire_due() -> dict[str, int]:
     from .services import listings, proposals
 
     return {"listings": listings.expire_due(), "proposals": proposals.expire_proposals()}
+
+
+def verify_ledger(check_id: int) -> bool | None:
+    """A verification of the chain asked for on the ledger page."""
+    from .services import ledger
+
+    check = ledger.run_check(check_id)
+    return check.ok if check else None
 
 
 def ledger_checkpoint() -> int:

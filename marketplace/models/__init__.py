@@ -1,7 +1,7 @@
 """SQLAlchemy models, one module per aggregate; import them all here so Alembic sees them."""
 from .audit import AuditEntry
 from .catalogue import Material, MaterialGrade, MaterialParameter
-from .delivery import LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, ShipmentStatus
+from .delivery import LedgerCheck, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, ShipmentStatus
 from .generation import GenerationRecord
 from .listing import ApiToken, DemandListing, ListingEvent, ListingStatus, SupplyListing, Use
 from .matching import (
@@ -48,6 +48,7 @@ __all__ = [
     "Decision",
     "DemandListing",
     "GenerationRecord",
+    "LedgerCheck",
     "LedgerCheckpoint",
     "LedgerEntry",
     "LedgerHead",

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -152,3 +153,20 @@ class LedgerCheckpoint(Model):
 
     def __repr__(self) -> str:
         return f"<LedgerCheckpoint {self.id} seq={self.seq}>"
+
+
+class LedgerCheck(Model):
+    """A verification of the whole chain asked for on the ledger page, run by the job worker (it reads every
+    entry: tens of seconds at a million entries, longer than a web request may take). Running while
+    `finished_at` is empty."""
+
+    __tablename__ = "ledger_check"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    entries: Mapped[int | None] = mapped_column(BigInteger)
+    first_bad_seq: Mapped[int | None] = mapped_column(BigInteger)
+    problem: Mapped[str] = mapped_column(Text, default="")

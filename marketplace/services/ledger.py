@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db, rowcount
-from ..models import Agreement, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
+from ..models import Agreement, LedgerCheck, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
 from ..schemas.ledger import CheckpointOut, LedgerEntryOut, PublicKeyOut
 from . import audit, summaries
 from .values import get_row
@@ -473,6 +473,33 @@ def verify_ledger(given: list[dict] | None = None, key: Ed25519PublicKey | None 
     if head.seq != count or head.hash != expected_prev:
         return ChainCheck(False, count, count + 1, f"entries after {count} are missing")
     return ChainCheck(True, count, checkpoints=len(targets), root=frontier.root().hex())
+
+
+def request_check(actor: User) -> LedgerCheck:
+    """Ask the job worker to verify the whole chain (staff only; the route checks). Sent once the request
+    commits; `latest_check` shows it running, then its result."""
+    from . import queue
+
+    check = LedgerCheck(requested_by_id=actor.id)
+    db.session.add(check)
+    db.session.flush()
+    queue.enqueue("verify_ledger", check.id)
+    return check
+
+
+def run_check(check_id: int) -> LedgerCheck | None:
+    """The job: verify the chain and store the answer on the request's row."""
+    check = db.session.get(LedgerCheck, check_id)
+    if check is None or check.finished_at is not None:
+        return check
+    result = verify_ledger()
+    check.ok, check.entries, check.first_bad_seq = result.ok, result.entries, result.first_bad_seq
+    check.problem, check.finished_at = result.problem, utcnow()
+    return check
+
+
+def latest_check() -> LedgerCheck | None:
+    return db.session.scalar(select(LedgerCheck).order_by(LedgerCheck.id.desc()).limit(1))
 
 
 # --- proofs --------------------------------------------------------------------------------------------

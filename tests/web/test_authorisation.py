@@ -118,7 +118,7 @@ MATRIX = [
      expect(404, anonymous=302, regulator=403, operator=403)),
     ("GET", "/deliveries/ledger", "/deliveries/ledger", expect(200, anonymous=302)),
     ("POST", "/deliveries/ledger/verify", "/deliveries/ledger/verify",
-     expect(403, anonymous=302, regulator=200, operator=200)),
+     expect(403, anonymous=302, regulator=302, operator=302)),
     ("GET", "/deliveries/ledger/<int:entry_id>/reverse", "/deliveries/ledger/{other_entry}/reverse",
      expect(403, anonymous=302, regulator=200, operator=200)),
     ("POST", "/deliveries/ledger/<int:entry_id>/reverse", "/deliveries/ledger/{other_entry}/reverse",

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from marketplace.models import AuditEntry, LedgerCheckpoint, LedgerEntry
 from marketplace.services import deliveries, ledger, subsidies, tokens
 from marketplace.services.generation import CST
+from tests.web.conftest import login, post_form
 from tests.web.deals import make_agreement
 from tests.web.insider import insider
 
@@ -428,6 +429,34 @@ def test_the_api_check_is_for_regulators_and_takes_a_kept_checkpoint(kept, db, c
     for body in ({"checkpoint": "x"}, {"checkpoint": {**kept_copy, "seq": "5"}}, {"checkpoint": {"seq": 1}}):
         resp = client.post("/api/v1/ledger/verify", json=body, headers=regulator)
         assert resp.status_code == 422 and resp.get_json()["error"]["field"] == "checkpoint"
+
+
+def test_the_verify_button_runs_as_a_job_and_the_page_shows_its_answer(kept, db, client, make_user):
+    """The chain is read by the job worker (immediate in tests), never inside the request that asks."""
+    from marketplace.models import LedgerCheck
+
+    regulator = make_user(kind="regulator")
+    login(client, regulator)
+    resp = post_form(client, "/deliveries/ledger/verify", {})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/deliveries/ledger")
+    check = db.session.scalar(select(LedgerCheck))
+    assert (check.ok, check.entries, check.requested_by_id) == (True, 5, regulator.id) and check.finished_at
+    page = client.get("/deliveries/ledger").get_data(as_text=True)
+    assert 'id="chain-ok"' in page and "UTC+8" in page
+    with insider(db):
+        db.session.execute(text("UPDATE ledger_entry SET net_kg = net_kg * 10 WHERE seq = 4"))
+    post_form(client, "/deliveries/ledger/verify", {})
+    page = client.get("/deliveries/ledger").get_data(as_text=True)
+    assert 'id="chain-broken"' in page and "entry 4 was altered" in page
+    db.session.add(LedgerCheck(requested_by_id=regulator.id))  # asked, the worker not yet done
+    db.session.commit()
+    page = client.get("/deliveries/ledger").get_data(as_text=True)
+    assert 'id="chain-running"' in page and 'id="chain-broken"' not in page
+    producer = make_user(kind="producer")
+    post_form(client, "/auth/logout", {})
+    login(client, producer)
+    assert post_form(client, "/deliveries/ledger/verify", {}).status_code == 403
+    assert 'id="chain-' not in client.get("/deliveries/ledger").get_data(as_text=True)  # staff only
 
 
 def test_a_malformed_checkpoint_file_is_a_clear_error(kept, runner, tmp_path):

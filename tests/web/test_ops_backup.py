@@ -255,8 +255,8 @@ def _grow_upload(info, data):
     (_drop_uploads, "are missing"),
     (_manifest_last, "does not start with manifest.json"),
     (_grow_upload, "not of the size"),
-], ids=["file", "manifest", "unsigned", "other-key", "unlisted", "absolute", "dotdot", "symlink", "hardlink", "unexpected", "missing",
-        "manifest-last", "size"])
+], ids=["file", "manifest", "unsigned", "other-key", "unlisted", "absolute", "dotdot", "symlink", "hardlink",
+        "unexpected", "missing", "manifest-last", "size"])
 def test_a_tampered_or_hostile_archive_is_refused_and_nothing_is_restored(app, db, runner, market, tmp_path,
                                                                          change, message):
     archive, bad = tmp_path / "b.tar.gz", tmp_path / "bad.tar.gz"
