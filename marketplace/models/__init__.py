@@ -16,7 +16,7 @@ from .matching import (
     TransportMode,
 )
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
-from .papers import Co2Certificate, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
+from .papers import Co2Certificate, Co2CertifiedEntry, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
 from .site import Site
 from .subsidy import (
     Baseline,
@@ -45,6 +45,7 @@ __all__ = [
     "ClaimEvent",
     "ClaimStatus",
     "Co2Certificate",
+    "Co2CertifiedEntry",
     "Decision",
     "DemandListing",
     "GenerationRecord",

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -144,3 +145,13 @@ class Co2Certificate(Model):
 
     def __repr__(self) -> str:
         return f"<Co2Certificate {self.id} {self.scope} {self.year} {self.net_t} t>"
+
+
+class Co2CertifiedEntry(Model):
+    """Each ledger entry a CO2 certificate counts, once: the primary key makes "a delivery's CO2 is certified
+    once" a rule of the database (two certificates issued at the same moment cannot both count an entry)."""
+
+    __tablename__ = "co2_certified_entry"
+
+    entry_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("co2_certificate.id"), index=True)

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -342,29 +342,40 @@ def co2_issue() -> ResponseReturnValue:
     return _co2_page(form, 400)
 
 
-def _public(certificate: Co2Certificate) -> dict[str, Any]:
-    """What anyone with the link may know: figures, method, ledger evidence; never who or where."""
+def _public(certificate: Co2Certificate, full: bool) -> dict[str, Any]:
+    """What a certificate's link discloses: figures, method, ledger evidence; never who or where. Only its
+    holders (`full`) see the tonnes and the avoided and transport CO2: with the published transport factors
+    those give the haul between the parties to a tenth of a kilometre. Anyone else sees the net avoided CO2,
+    rounded to whole tonnes, and the fields of the full figures as null."""
     cp = certificate.checkpoint
+    net = certificate.net_t if full else certificate.net_t.quantize(Decimal(1), ROUND_HALF_UP)
     return {"certificate": certificate.token, "scope": certificate.scope, "year": certificate.year,
-            "material": certificate.material, "tonnes": certificate.tonnes, "avoided_t": certificate.avoided_t,
-            "transport_t": certificate.transport_t, "net_t": certificate.net_t, "method": certificate.method,
+            "material": certificate.material, "detail": "full" if full else "net",
+            "tonnes": certificate.tonnes if full else None, "avoided_t": certificate.avoided_t if full else None,
+            "transport_t": certificate.transport_t if full else None, "net_t": net, "method": certificate.method,
             "issued_at": certificate.issued_at, "ledger_entries": certificate.entry_seqs,
             "entries_digest": certificate.entries_digest,
             "checkpoint": {"id": cp.id, "seq": cp.seq, "root": cp.root, "time": cp.time, "signature": cp.signature,
                            "key_id": cp.key_id}}
 
 
+def _holds(certificate: Co2Certificate) -> bool:
+    return bool(current_user.is_authenticated and co2_service.may_hold(current_user, certificate))
+
+
 @bp.route("/co2/<token>")
 def co2_verify(token: str) -> ResponseReturnValue:
     """The public verification page a certificate's QR code opens: no login, nothing confidential."""
     certificate = co2_service.by_token(token)
-    holder = current_user.is_authenticated and co2_service.may_hold(current_user, certificate)
-    return render_template("papers/co2_verify.html", c=certificate, public=_public(certificate), holder=holder)
+    holder = _holds(certificate)
+    return render_template("papers/co2_verify.html", c=certificate, public=_public(certificate, holder),
+                           holder=holder)
 
 
 @bp.route("/co2/<token>.json")
 def co2_json(token: str) -> ResponseReturnValue:
-    return _json(_public(co2_service.by_token(token)), f"co2-{token[:8]}.json")
+    certificate = co2_service.by_token(token)
+    return _json(_public(certificate, _holds(certificate)), f"co2-{token[:8]}.json")
 
 
 @bp.route("/co2/<token>.pdf")
@@ -374,6 +385,6 @@ def co2_pdf(token: str) -> ResponseReturnValue:
     if not co2_service.may_hold(current_user, certificate):
         abort(404)
     url = url_for("papers.co2_verify", token=certificate.token, _external=True)
-    html = render_template("papers/co2_pdf.html", c=certificate, public=_public(certificate), url=url,
+    html = render_template("papers/co2_pdf.html", c=certificate, public=_public(certificate, True), url=url,
                            qr=co2_service.qr_data_uri(url))
     return _download(pdf(html), "application/pdf", f"co2-certificate-{certificate.id}.pdf")

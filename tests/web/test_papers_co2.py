@@ -54,12 +54,18 @@ def test_the_public_page_shows_no_counterparty_identity_or_place(app, client, wo
         r = stranger.get(url)
         assert r.status_code == 200
         body = r.get_data(as_text=True)
-        assert "39.798" in body
+        assert ("40" in body) and "39.798" not in body  # the net, rounded: no figure gives the haul
         for secret in (world.producer_org.name, world.consumer.organisation.name,
                        world.producer_org.credit_code, world.consumer.organisation.credit_code,
                        world.site.name, "Lingwu", "Yinchuan", "38.0575", "106.6914", "T-1", "T-2", "40.0"):
             assert secret not in body, (url, secret)
     assert stranger.get(f"/papers/co2/{token}.pdf").status_code in (302, 401)  # the PDF is the holders'
+    public = stranger.get(f"/papers/co2/{token}.json").get_json()
+    assert (public["detail"], public["net_t"], public["tonnes"], public["avoided_t"], public["transport_t"]) == \
+        ("net", "40", None, None, None)
+    held = client.get(f"/papers/co2/{token}.json").get_json()  # the utiliser who holds it sees every figure
+    assert (held["detail"], held["net_t"], held["tonnes"]) == ("full", "39.798", "49.500")
+    assert "39.798" in client.get(f"/papers/co2/{token}").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("token", ["x", "A" * 43, "../../etc/passwd", "A" * 1000])

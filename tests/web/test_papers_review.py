@@ -72,6 +72,33 @@ def test_a_delivery_is_certified_once_whoever_asks(client, app, db, world):
     assert db.session.scalar(select(func.count(Co2Certificate.id))) == 1
 
 
+def test_two_certificates_issued_at_the_same_moment_cannot_both_count_a_delivery(client, app, db, world,
+                                                                                 monkeypatch):
+    """The rule is a primary key: a second issue that passed the check before the first committed is refused."""
+    from marketplace.models import Co2CertifiedEntry
+
+    login(client, world.consumer)
+    data = {"scope": "agreement", "agreement_id": world.agreement.id, "year": world.month[:4]}
+    real = ledger.checkpoint_for_claim
+
+    def the_other_issue_commits_meanwhile(actor):
+        checkpoint = real(actor)
+        other = Co2Certificate(token="t" * 43, scope="year", organisation_id=world.producer_org.id,
+                               year=int(world.month[:4]), material="粉煤灰", tonnes=1, avoided_t=1, transport_t=0,
+                               net_t=1, method={}, entry_seqs=[1], entries_digest="0" * 64,
+                               checkpoint_id=checkpoint.id)
+        db.session.add(other)
+        db.session.flush()
+        db.session.add(Co2CertifiedEntry(entry_seq=1, certificate_id=other.id))
+        db.session.flush()
+        return checkpoint
+
+    monkeypatch.setattr(ledger, "checkpoint_for_claim", the_other_issue_commits_meanwhile)
+    r = post_form(client, "/papers/co2", data, page="/papers/co2")
+    assert r.status_code == 400 and refused_as_certified(r)
+    assert db.session.scalar(select(func.count(Co2Certificate.id))) == 0  # the request's work rolled back
+
+
 @pytest.mark.parametrize("url", ["/papers/ledger", "/papers/vat", "/papers/env-tax"])
 def test_an_organisation_id_beyond_the_column_is_not_found(client, make_user, url):
     login(client, make_user(kind="regulator"))

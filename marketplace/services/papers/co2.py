@@ -20,13 +20,14 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from ... import policy
 from ...clock import cst_year_bounds, today_cst
 from ...errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ...extensions import db
-from ...models import Agreement, Co2Certificate, LedgerEntry, Material, Proposal, User
+from ...models import Agreement, Co2Certificate, Co2CertifiedEntry, LedgerEntry, Material, Proposal, User
 from ...schemas.common import validate
 from ...schemas.papers import Co2Request
 from .. import audit, ledger
@@ -85,6 +86,10 @@ def figures(entries: list[LedgerEntry], on: date) -> dict[str, Any]:
         }}
 
 
+ALREADY_CERTIFIED = _l("These deliveries are already certified; the certificate that covers them is on its "
+                       "holder's list.")
+
+
 def entries_digest(entries: list[LedgerEntry]) -> str:
     """SHA-256 over the entries' chain hashes in sequence order: whoever holds the ledger can recompute it."""
     return hashlib.sha256("".join(e.hash for e in entries).encode()).hexdigest()
@@ -112,11 +117,11 @@ def issue(actor: User, scope: str, year: object, agreement_id: object = None) ->
         raise ValidationError(_l("No confirmed deliveries in %(year)s to certify.", year=year), field="year")
     # A delivery's avoided CO2 is certified once, whoever asks first (the utiliser for an agreement, or either
     # party for a year): a second certificate over the same ledger entries would count the same tonnes twice.
-    certified = {seq for (seqs,) in db.session.execute(select(Co2Certificate.entry_seqs)) for seq in seqs or []}
+    certified = set(db.session.scalars(select(Co2CertifiedEntry.entry_seq).where(
+        Co2CertifiedEntry.entry_seq.between(candidates[0].seq, candidates[-1].seq))))
     candidates = [e for e in candidates if e.seq not in certified]
     if not candidates:
-        raise Conflict(_l("These deliveries are already certified; the certificate that covers them is on its "
-                          "holder's list."), field="year")
+        raise Conflict(ALREADY_CERTIFIED, field="year")
     checkpoint = ledger.checkpoint_for_claim(actor)  # verifies the chain; covers every entry now in the ledger
     entries = [e for e in candidates if e.seq <= checkpoint.seq]
     if not entries:
@@ -132,6 +137,11 @@ def issue(actor: User, scope: str, year: object, agreement_id: object = None) ->
         entries_digest=entries_digest(entries), checkpoint_id=checkpoint.id, issued_by_id=actor.id)
     db.session.add(certificate)
     db.session.flush()
+    try:
+        with db.session.begin_nested():  # the primary key refuses an entry another certificate took meanwhile
+            db.session.add_all(Co2CertifiedEntry(entry_seq=e.seq, certificate_id=certificate.id) for e in entries)
+    except IntegrityError:
+        raise Conflict(ALREADY_CERTIFIED, field="year") from None
     audit.record(actor, "co2.certificate", certificate, {"scope": scope, "year": year, "net_t": result["net_t"]})
     return certificate
 
