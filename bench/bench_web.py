@@ -152,11 +152,13 @@ def load(url: str, n_listings: int, n_entries: int, env: dict) -> dict:
         cur.execute("UPDATE ledger_head SET seq = %s, hash = %s WHERE id = 1", (first_seq + n_entries, last_hash))
         step("the ledger's monthly summary, from the whole ledger")
         cur.execute("DELETE FROM ledger_month_total")
-        cur.execute("""INSERT INTO ledger_month_total (month, site_id, producer_org_id, material, net_kg)
-            SELECT date_trunc('month', e.dispatched_at AT TIME ZONE 'Asia/Shanghai')::date, l.site_id,
+        cur.execute("""INSERT INTO ledger_month_total (month, site_id, consumer_site_id, producer_org_id, material,
+                                                         net_kg)
+            SELECT date_trunc('month', e.dispatched_at AT TIME ZONE 'Asia/Shanghai')::date, l.site_id, d.site_id,
                    e.producer_org_id, e.material, sum(e.net_kg)
             FROM ledger_entry e JOIN agreement a ON a.id = e.agreement_id
-            JOIN supply_listing l ON l.id = a.supply_listing_id GROUP BY 1, 2, 3, 4""")
+            JOIN supply_listing l ON l.id = a.supply_listing_id JOIN demand_listing d ON d.id = a.demand_listing_id
+            GROUP BY 1, 2, 3, 4, 5""")
         conn.commit()
     return facts_of(url)
 

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import SupplyListing, User
@@ -24,7 +25,9 @@ def tables(viewer: User, year: int) -> dict[str, list[dict]]:
                                     SupplyListing.tonnes > SupplyListing.tonnes_promised,
                                     SupplyListing.period_start <= date(year, 12, 31),
                                     SupplyListing.period_end >= date(year, 1, 1))
-        .order_by((SupplyListing.tonnes - SupplyListing.tonnes_promised).desc()).limit(15))
+        .order_by((SupplyListing.tonnes - SupplyListing.tonnes_promised).desc()).limit(15)
+        .options(joinedload(SupplyListing.organisation), joinedload(SupplyListing.material),
+                 joinedload(SupplyListing.site)))
     tables["unmatched"] = [{"listing": s.id, "organisation": s.organisation.name, "material": s.material.code,
                             "grade": s.grade or "", "county": s.site.county, "tonnes_remaining": s.tonnes_remaining,
                             "price_yuan_per_t": f"{s.price_yuan_per_t:.2f}", "period_end": s.period_end.isoformat()}

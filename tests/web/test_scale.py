@@ -489,3 +489,30 @@ def test_a_rounds_map_draws_the_largest_flows_and_says_how_many_it_left_out(clie
     drawn = [f for f in body["features"] if f["properties"]["kind"] == "flow"]
     assert len(drawn) == 2 and body["omitted"] == 1
     assert sorted((int(f["properties"]["tooltip"][0][1].replace(",", "")) for f in drawn), reverse=True) == tonnes[:2]
+
+
+def test_the_dashboard_sends_as_many_statements_for_15_unmatched_supplies_of_15_firms_as_for_one(
+        client, db, make_user, make_site):
+    """Its table of the largest unmatched supplies loads their firms, materials and sites with the listings
+    (it loaded each one by one: 45 more statements for 15 rows, 0.7 s of a 1 s page at scale)."""
+    from tests.web.deals import TODAY
+
+    regulator = make_user(kind="regulator")
+    login(client, regulator)
+
+    def offer(n: int) -> None:
+        for i in range(n):
+            producer = make_user(kind="producer")
+            site = make_site(producer.organisation, lat=f"38.{i + 10}", lon="106.5")
+            listing_service.create_listing(producer, "supply", {
+                "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": 100 + i, "price_yuan_per_t": "10",
+                "max_haul_km": 300, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+        db.session.commit()
+
+    offer(1)
+    one = count_per_page(client, db, ["/subsidies/dashboard"])
+    offer(14)
+    page = client.get("/subsidies/dashboard").get_data(as_text=True)
+    table = page.split('id="table-unmatched"')[1].split("</table>")[0]
+    assert table.count('href="/listings/supply/') == 15
+    assert count_per_page(client, db, ["/subsidies/dashboard"]) == one
