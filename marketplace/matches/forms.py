@@ -1,3 +1,4 @@
+import functools
 from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
@@ -60,13 +61,17 @@ def material_input(figure: str, code: str) -> str:
 def tariff_form(materials: list[Material]) -> TariffForm:
     """The tariff form with one value and one payload input per material of the catalogue; a service error
     on `value_yuan_per_t.fly_ash` shows on that material's input (FIELD_NAMES)."""
-    inputs = {(figure, m.code): material_input(figure, m.code)
-              for m in materials for figure in ("value_yuan_per_t", "payload_t")}
+    form: TariffForm = _tariff_form_class(tuple(m.code for m in materials))()
+    return form
+
+
+@functools.cache
+def _tariff_form_class(codes: tuple[str, ...]) -> type[TariffForm]:
+    """One class per catalogue (made once: SafeForm's request guard knows its fields by its subclasses)."""
+    inputs = {(figure, code): material_input(figure, code)
+              for code in codes for figure in ("value_yuan_per_t", "payload_t")}
     fields = {name: StringField(_l("Value (yuan per tonne)") if figure == "value_yuan_per_t"
                                 else _l("Truck payload (t)"))
               for (figure, _code), name in inputs.items()}
     names = {f"{figure}.{code}": name for (figure, code), name in inputs.items()}
-    form_class = type("MaterialTariffForm", (TariffForm,),
-                      {**fields, "MATERIAL_INPUTS": inputs, "FIELD_NAMES": names})
-    form: TariffForm = form_class()
-    return form
+    return type("MaterialTariffForm", (TariffForm,), {**fields, "MATERIAL_INPUTS": inputs, "FIELD_NAMES": names})

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from matching import Instance, InstanceError, Plan, SolveOptions, SolverError, solve
 
@@ -52,6 +52,8 @@ SOLVER_TIME_LIMIT_S = 10.0
 def _live(model, ids, period_start, period_end):
     query = (select(model).where(live(model))
              .options(joinedload(model.site), joinedload(model.material)))
+    if model is DemandListing:
+        query = query.options(selectinload(DemandListing.also_materials))
     if ids is not None:
         query = query.where(model.id.in_(ids or [-1]))
     if period_start is not None:
@@ -94,7 +96,10 @@ def build_instance(supplies: Sequence[SupplyListing], demands: Sequence[DemandLi
             d_by[f"D{d.id}"] = d
             price = d.max_delivered_price_yuan_per_t
             lat, lon = coarse_site_position(d.site)
-            d_json.append({"id": f"D{d.id}", "material": d.material.code, "min_grade": d.min_grade,
+            # a need that accepts other materials too is one demand for any mix of them (no grade then)
+            accepts = ({"materials": [m.code for m in d.materials]} if d.also_materials
+                       else {"material": d.material.code})
+            d_json.append({"id": f"D{d.id}", **accepts, "min_grade": d.min_grade,
                            "tonnes": tonnes, "lat": lat, "lon": lon,
                            "max_delivered_price_yuan_per_t": None if price is None else str(price),
                            "max_haul_km": d.max_haul_km, "rail": d.site.rail_siding,
@@ -260,9 +265,12 @@ def build_round(round_id: int) -> RoundWork:
             raise RoundFailed("listing_gone")
         own = own_side[0]
         if round_.scope == "demand":
-            supplies = [s for s in _live(SupplyListing, None, start, end) if s.material_id == own.material_id]
+            assert isinstance(own, DemandListing)
+            accepted = {m.id for m in own.materials}
+            supplies = [s for s in _live(SupplyListing, None, start, end) if s.material_id in accepted]
         else:
-            demands = [d for d in _live(DemandListing, None, start, end) if d.material_id == own.material_id]
+            demands = [d for d in _live(DemandListing, None, start, end)
+                       if own.material_id in {m.id for m in d.materials}]
     tariff = round_.tariff
     instance_json, s_by, d_by = build_instance(supplies, demands, tariff)
     if own is not None:

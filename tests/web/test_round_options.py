@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from marketplace.clock import today_cst
-from marketplace.models import MatchRound, Objective, Proposal, SupplyListing, TariffVersion, User
+from marketplace.models import DemandListing, MatchRound, Objective, Proposal, SupplyListing, TariffVersion, User
 from marketplace.services import listings as listing_service
 from marketplace.services import rounds, tariff
 from matching import Instance
@@ -319,3 +319,114 @@ def test_a_net_value_round_on_the_demo_market_moves_no_tonne_at_a_loss(demo, db)
              if p.transport_cost_yuan_per_t >= Decimal(values[p.supply_listing.material.code])]
     assert lossy and net.tonnes_matched < plain.tonnes_matched
     assert net.value_yuan - net.transport_cost_yuan > plain.value_yuan - plain.transport_cost_yuan
+
+
+# --- multi-material demands ---------------------------------------------------------------------------------
+
+def _demand_body(site_id, **changes):
+    body = {"site_id": site_id, "material": "fly_ash", "also_materials": ["gbf_slag"], "tonnes": 900,
+            "period_start": TODAY.isoformat(), "period_end": (TODAY + timedelta(days=30)).isoformat(),
+            "max_haul_km": 250}
+    body.update(changes)
+    return body
+
+
+@pytest.fixture
+def cement(market, make_user, make_site, db):
+    """A third cement works, near the slag, that takes fly ash or slag."""
+    user = make_user(kind="consumer")
+    site = make_site(user.organisation, lat="38.21", lon="106.31")
+    db.session.commit()
+    return user, site
+
+
+def test_a_demand_accepting_fly_ash_or_slag_is_paired_with_both(market, cement, client, db):
+    user, site = cement
+    headers = bearer(client, user)
+    r = client.post("/api/v1/demand-listings", json=_demand_body(site.id), headers=headers)
+    assert r.status_code == 201, r.get_data(as_text=True)
+    demand = r.get_json()
+    assert demand["material"] == "fly_ash" and demand["also_materials"] == ["gbf_slag"]
+    # the optimiser gets one demand for any mix of the two
+    listing = db.session.get(DemandListing, demand["id"])
+    instance, _, _ = rounds.build_instance([], [listing], tariff.tariff_in_force())
+    assert instance["demands"][0]["materials"] == ["fly_ash", "gbf_slag"] and "material" not in instance["demands"][0]
+    assert Instance.from_json(instance).demands[0].materials == ("fly_ash", "gbf_slag")
+    # its own round finds the slag as well as fly ash
+    queued = client.post("/api/v1/match-rounds", json={"demand_listing_ids": [demand["id"]]}, headers=headers)
+    assert queued.status_code == 202, queued.get_data(as_text=True)
+    done = client.get(f"/api/v1/match-rounds/{queued.get_json()['id']}", headers=headers).get_json()
+    assert done["status"] == "done", done
+    supplies = {p["supply_listing_id"] for p in done["proposals"]}
+    assert market["s3"].id in supplies and supplies & {market["s1"].id, market["s2"].id}
+    assert sum(p["tonnes"] for p in done["proposals"]) == 900
+
+
+def test_a_slag_producers_own_round_finds_the_need_that_also_takes_slag(market, cement, client, db):
+    user, site = cement
+    demand = listing_service.create_listing(user, "demand", {**_demand_body(site.id), "period_start": TODAY,
+                                                             "period_end": TODAY + timedelta(days=30)})
+    db.session.commit()
+    round_ = rounds.start_round(market["p3"], supply_listing_ids=[market["s3"].id])
+    db.session.commit()
+    offered = list(db.session.scalars(select(Proposal).where(Proposal.round_id == round_.id)))
+    assert {p.demand_listing_id for p in offered} == {demand.id} and sum(p.tonnes for p in offered) == 400
+    # and browsing needs for slag lists it
+    login(client, market["p3"])
+    r = client.get("/api/v1/demand-listings?material=gbf_slag", headers=bearer(client, market["p3"]))
+    assert [d["id"] for d in r.get_json()["items"]] == [demand.id]
+
+
+@pytest.mark.parametrize("changes, field", [
+    ({"also_materials": ["unobtainium"]}, "also_materials"),
+    ({"also_materials": "gbf_slag"}, "also_materials"),
+    ({"also_materials": [{"code": "gbf_slag"}]}, "also_materials"),
+    ({"also_materials": ["gbf_slag"] * 9}, "also_materials"),
+    ({"also_materials": ["x" * 41]}, "also_materials"),
+    ({"min_grade": "II"}, "also_materials"),
+    ({"quality_limits": {"loi": {"max": "8"}}}, "also_materials"),
+])
+def test_bad_accepted_materials_are_a_422_naming_the_field(market, cement, client, db, changes, field):
+    user, site = cement
+    r = client.post("/api/v1/demand-listings", json=_demand_body(site.id, **changes), headers=bearer(client, user))
+    assert r.status_code == 422, r.get_data(as_text=True)
+    assert r.get_json()["error"]["field"] == field
+    assert db.session.scalar(select(DemandListing.id).where(DemandListing.organisation_id
+                                                             == user.organisation_id)) is None
+
+
+def test_the_same_material_or_a_repeat_is_left_out_and_a_change_is_in_the_history(market, cement, client, db):
+    user, site = cement
+    headers = bearer(client, user)
+    body = _demand_body(site.id, also_materials=["fly_ash", "steel_slag", "gbf_slag", "steel_slag"])
+    demand = client.post("/api/v1/demand-listings", json=body, headers=headers).get_json()
+    assert demand["also_materials"] == ["gbf_slag", "steel_slag"]
+    r = client.patch(f"/api/v1/demand-listings/{demand['id']}", json={"also_materials": []}, headers=headers)
+    assert r.status_code == 200 and r.get_json()["also_materials"] == []
+    listing = db.session.get(DemandListing, demand["id"])
+    event = listing_service.history(listing)[-1]
+    assert event.changes["also_materials"] == [["gbf_slag", "steel_slag"], []]
+    # a grade is allowed again once the need takes one material
+    assert client.patch(f"/api/v1/demand-listings/{demand['id']}", json={"min_grade": "II"},
+                        headers=headers).status_code == 200
+
+
+def test_the_demand_form_takes_other_materials_and_refuses_them_with_a_grade_keeping_the_choice(cement, client, db):
+    user, site = cement
+    login(client, user)
+    data = {"site_id": str(site.id), "material": "fly_ash", "grade": "", "tonnes": "800",
+            "period_start": TODAY.isoformat(), "period_end": (TODAY + timedelta(days=60)).isoformat(),
+            "price": "", "max_haul_km": "150", "use": "cement", "also_materials": ["gbf_slag", "steel_slag"],
+            "publish": "Publish"}
+    r = post_form(client, "/listings/demand/new", data, page="/listings/demand/new")
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    mine = select(DemandListing).where(DemandListing.organisation_id == user.organisation_id)
+    listing = db.session.scalars(mine).one()
+    assert [m.code for m in listing.also_materials] == ["gbf_slag", "steel_slag"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert 'id="also-materials"' in page
+    r = post_form(client, "/listings/demand/new", {**data, "grade": "II"}, page="/listings/demand/new")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and re.search(r'has-error">\s*<label for="also_materials"', page)
+    assert re.search(r'<option selected value="gbf_slag">|<option[^>]*value="gbf_slag"[^>]*selected', page)
+    assert len(db.session.scalars(mine).all()) == 1
