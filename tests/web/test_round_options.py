@@ -430,3 +430,20 @@ def test_the_demand_form_takes_other_materials_and_refuses_them_with_a_grade_kee
     assert r.status_code == 200 and re.search(r'has-error">\s*<label for="also_materials"', page)
     assert re.search(r'<option selected value="gbf_slag">|<option[^>]*value="gbf_slag"[^>]*selected', page)
     assert len(db.session.scalars(mine).all()) == 1
+
+
+def test_an_imported_need_takes_other_materials_from_one_cell_as_exported(cement, db):
+    from marketplace.services import listing_files
+
+    user, site = cement
+    columns = listing_files.template_columns("demand", [])
+    assert "also_materials" in columns
+    end = (TODAY + timedelta(days=30)).isoformat()
+    data = ("site_id,material,tonnes,period_start,period_end,max_haul_km,also_materials\n"
+            f"{site.id},fly_ash,500,{TODAY.isoformat()},{end},150,\"gbf_slag, steel_slag\"\n"
+            f"{site.id},fly_ash,600,{TODAY.isoformat()},{end},150,\n").encode()
+    made = listing_files.import_listings(user, "demand", "needs.csv", data)
+    assert [[m.code for m in d.also_materials] for d in made] == [["gbf_slag", "steel_slag"], []]
+    row = listing_files.flatten(listing_service.listing_out(made[0], user).dump())
+    assert row["also_materials"] == "gbf_slag, steel_slag"
+    db.session.rollback()
