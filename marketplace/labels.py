@@ -35,6 +35,10 @@ PROPOSAL_STATUS = {
 DECISION = {"accepted": _l("You accepted"), "declined": _l("You declined")}
 ROUND_SCOPE = {"market": _l("Whole market"), "demand": _l("For one demand"), "supply": _l("For one supply")}
 MODE = {"road": _l("Road"), "rail": _l("Rail")}
+#: What a matching round optimises (matching.options.OBJECTIVES).
+OBJECTIVE = {"max_tonnes": _l("Most tonnes, then least transport cost"),
+             "net_value": _l("Most value net of transport (no tonne at a loss)"),
+             "delivered_cost": _l("Most tonnes, then least delivered cost (price + transport)")}
 ROUND_STATUS = {"queued": _l("Waiting for a worker"), "building": _l("Gathering the listings"),
                 "solving": _l("Solving"), "writing": _l("Writing the proposals"), "done": _l("Done"),
                 "failed": _l("Failed"), "cancelled": _l("Cancelled")}

@@ -58,6 +58,7 @@ def init_app(app: Flask) -> None:
             "scope_label": lambda value: labels.label(labels.ROUND_SCOPE, value),
             "round_status_label": lambda value: labels.label(labels.ROUND_STATUS, value),
             "mode_label": lambda value: labels.label(labels.MODE, value),
+            "objective_label": lambda value: labels.label(labels.OBJECTIVE, value),
             "listing_action_label": lambda value: labels.label(
                 labels.LISTING_ACTION if value in labels.LISTING_ACTION else labels.LISTING_STATUS, value),
             "awaiting_decision": _awaiting_decision,

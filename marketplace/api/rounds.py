@@ -25,11 +25,14 @@ from .spec import documented
 @documented(RoundOut, 403, 409, 422, status=202, json=RoundRequest, operation_id="create_round")
 def create_round() -> ResponseReturnValue:
     """Queue a matching round: the operator or a regulator over the market (narrowed by listing ids and a
-    period); a utiliser for one of its demand listings; a producer for one supply listing. Answers 202 with
+    period); a utiliser for one of its demand listings; a producer for one supply listing; with the optimiser's
+    options (objective, truckloads, minimum shipment, partner caps on both sides). Answers 202 with
     the round's id and status "queued"; GET /match-rounds/{round_id} follows it to "done"."""
     body = validate(RoundRequest, json_body())
     round_ = rounds.start_round(g.api_user, body.supply_listing_ids, body.demand_listing_ids, body.period_start,
-                                body.period_end, body.min_shipment_t, body.max_partners, body.compare_greedy)
+                                body.period_end, body.min_shipment_t, body.max_partners, body.compare_greedy,
+                                objective=body.objective, truckloads=body.truckloads,
+                                max_partners_per_supply=body.max_partners_per_supply)
     return jsonify(rounds.round_out(round_, []).dump()), 202
 
 

@@ -2,7 +2,7 @@ from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import DateField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import max_length, optional, required
@@ -26,6 +26,8 @@ class ListingForm(FlaskForm):
     price = StringField(_l("Price (yuan/t)"))
     max_haul_km = StringField(_l("Maximum haul distance (km)"), validators=[required()])
     use = SelectField(_l("Used for"), choices=[], validators=[optional()])
+    also_materials = SelectMultipleField(_l("Also accepts (one tonnage, any mix; no minimum grade or quality limits)"),
+                                         choices=[], validate_choice=False)  # the service names an unknown one
     notes = TextAreaField(_l("Notes"))
     certificate = FileField(_l("Lab certificate (PDF, PNG or JPEG, at most 5 MB)"))
     save_draft = SubmitField(_l("Save as draft"))

@@ -48,6 +48,7 @@ def _listing_form(side: str, materials: list[Material], obj: AnyListing | None =
     form = ListingForm(obj=obj)
     form.site_id.choices = choices((str(s.id), s.name) for s in sites.sites_of(current_user.organisation_id, True))
     form.material.choices = choices((m.code, m.name(locale)) for m in materials)
+    form.also_materials.choices = choices((m.code, m.name(locale)) for m in materials)
     grades = sorted({g for m in materials for g in m.grade_codes}, key=lambda g: (len(g), g))
     form.grade.choices = choices([("", "—")] + [(g, g) for g in grades])
     form.price.label.text = PRICE_LABEL[side]
@@ -69,6 +70,7 @@ def _form_values(side: str, form: ListingForm, materials: list[Material]) -> dic
     params = material.parameters if material else []
     if side == "demand":
         data["use"] = form.use.data or "other"
+        data["also_materials"] = list(form.also_materials.data or [])
     code = material.code if material else ""
     if side == "supply":
         data["quality"] = {p.code: request.form.get(f"q-{code}-{p.code}", "").strip() for p in params}
@@ -129,6 +131,7 @@ def edit(side: str, listing_id: int) -> ResponseReturnValue:
         form.max_haul_km.data = str(listing.max_haul_km)
         if isinstance(listing, DemandListing):
             form.use.data = listing.use
+            form.also_materials.data = [m.code for m in listing.also_materials]
         price = getattr(listing, PRICE_FIELD[side])
         form.price.data = "" if price is None else str(price)
     if form.validate_on_submit():

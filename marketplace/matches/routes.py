@@ -10,11 +10,12 @@ from ..deliveries.panel import agreement_panel
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import ProposalStatus, TariffVersion
-from ..services import agreements, listings, proposals, rounds
+from ..models.listing import AnyListing
+from ..services import agreements, catalogue, listings, proposals, rounds
 from ..services import tariff as tariff_service
 from ..web import run_service, staff_required
 from . import bp
-from .forms import CancelForm, DecisionForm, RoundForm, TariffForm
+from .forms import CancelForm, DecisionForm, RoundForm, material_input, tariff_form
 
 
 @bp.route("/rounds/")
@@ -26,26 +27,48 @@ def round_list() -> ResponseReturnValue:
                            tariff=tariff_service.tariff_in_force())
 
 
-@bp.route("/rounds/new", methods=["POST"])
+@bp.route("/rounds/new", methods=["GET", "POST"])
 @login_required
 def new_round() -> ResponseReturnValue:
+    """The round form with the optimiser's options: the operator or a regulator over the market; a firm for one
+    of its own listings (?supply_listing_id= or ?demand_listing_id=). A refused value shows on its field, with
+    what was typed kept."""
     form = RoundForm()
-    if not form.validate_on_submit():
-        flash(_("The round could not be started: check the dates."), "error")
-        return redirect(request.referrer if listings_referrer() else url_for("matches.round_list"))
-    supply_ids = [form.supply_listing_id.data] if form.supply_listing_id.data else None
-    demand_ids = [form.demand_listing_id.data] if form.demand_listing_id.data else None
-    round_ = run_service(form, rounds.start_round, current_user, supply_ids, demand_ids, form.period_start.data,
-                         form.period_end.data, form.min_shipment_t.data, form.max_partners.data,
-                         bool(form.compare_greedy.data))
-    if round_ is None:
-        return redirect(url_for("matches.round_list"))
-    flash(_("Round %(id)d is queued: this page follows it.", id=round_.id), "success")
-    return redirect(url_for("matches.round_detail", round_id=round_.id))
+    if request.method == "GET":
+        form.supply_listing_id.data = request.args.get("supply_listing_id", "")
+        form.demand_listing_id.data = request.args.get("demand_listing_id", "")
+    listing = _round_listing(form)
+    if request.method == "POST" and form.validate_on_submit():
+        supply_ids = [form.supply_listing_id.data] if form.supply_listing_id.data else None
+        demand_ids = [form.demand_listing_id.data] if form.demand_listing_id.data else None
+        round_ = run_service(form, rounds.start_round, current_user, supply_ids, demand_ids, form.period_start.data,
+                             form.period_end.data, form.min_shipment_t.data, form.max_partners.data,
+                             bool(form.compare_greedy.data), objective=form.objective.data,
+                             truckloads=bool(form.truckloads.data),
+                             max_partners_per_supply=form.max_partners_per_supply.data)
+        if round_ is not None:
+            flash(_("Round %(id)d is queued: this page follows it.", id=round_.id), "success")
+            return redirect(url_for("matches.round_detail", round_id=round_.id))
+    status = 422 if form.errors else 200
+    return render_template("matches/round_form.html", form=form, listing=listing,
+                           tariff=tariff_service.tariff_in_force()), status
 
 
-def listings_referrer() -> bool:
-    return bool(request.referrer and "/listings/" in request.referrer and request.referrer.startswith(request.host_url))
+def _round_listing(form: RoundForm) -> AnyListing | None:
+    """The firm's own listing a private round is for (404 for another's); None for a market round (staff
+    only: 403 for a firm)."""
+    for side in ("supply", "demand"):
+        raw = getattr(form, f"{side}_listing_id").data
+        if raw:
+            if not str(raw).isdigit() or len(str(raw)) > 12:
+                abort(404)
+            listing = listings.get_listing(side, int(raw), current_user)
+            if listing.organisation_id != current_user.organisation_id:
+                abort(404)
+            return listing
+    if not current_user.organisation.is_staff:
+        abort(403)
+    return None
 
 
 @bp.route("/rounds/<int:round_id>")
@@ -165,18 +188,26 @@ def tariff() -> ResponseReturnValue:
     current = tariff_service.tariff_in_force()
     if request.method == "POST" and not policy.may_edit_tariff(current_user):
         abort(403)
-    form = TariffForm()
+    materials = catalogue.materials()
+    form = tariff_form(materials)
     if request.method == "GET" and current is not None:
         for name in [*tariff_service.TARIFF_FIELDS, "proposal_lifetime_hours"]:
             value = getattr(current, name)
             getattr(form, name).data = "" if value is None else str(value)
+        for (figure, code), name in form.MATERIAL_INPUTS.items():
+            value = (getattr(current, figure) or {}).get(code)
+            getattr(form, name).data = "" if value is None else str(value)
     if form.validate_on_submit():
         data = {name: getattr(form, name).data
                 for name in [*tariff_service.TARIFF_FIELDS, "proposal_lifetime_hours", "note"]}
+        for figure in tariff_service.MATERIAL_FIELDS:  # an empty input leaves the material to the default
+            data[figure] = {code: getattr(form, name).data for (f, code), name in form.MATERIAL_INPUTS.items()
+                            if f == figure and (getattr(form, name).data or "").strip()}
         version = run_service(form, tariff_service.set_tariff, current_user, data)
         if version is not None:
             flash(_("Tariff version %(v)d is in force.", v=version.version), "success")
             return redirect(url_for("matches.tariff"))
     versions = list(db.session.scalars(select(TariffVersion).order_by(TariffVersion.version.desc())))
-    return render_template("matches/tariff.html", form=form, versions=versions,
-                           can_edit=policy.may_edit_tariff(current_user))
+    return render_template("matches/tariff.html", form=form, versions=versions, materials=materials,
+                           material_names={m.code: m.name(str(get_locale())) for m in materials},
+                           material_input=material_input, can_edit=policy.may_edit_tariff(current_user))

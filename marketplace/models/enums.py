@@ -2,10 +2,10 @@
 `claim.status == enums.ClaimStatus.DRAFT`, never with a bare string). Each is a CHECK in the database."""
 from .delivery import LedgerKind, ShipmentStatus
 from .listing import ListingStatus, Use
-from .matching import Decision, ProposalStatus, RoundScope, TransportMode
+from .matching import Decision, Objective, ProposalStatus, RoundScope, TransportMode
 from .organisation import OrgKind, UserRole, VerificationStatus
 from .subsidy import BaselineStatus, ClaimStatus, LoanStatus, RecoveryStatus, SchemeMode, Settlement
 
-__all__ = ["BaselineStatus", "ClaimStatus", "Decision", "LedgerKind", "ListingStatus", "LoanStatus", "OrgKind",
-           "ProposalStatus", "RecoveryStatus", "RoundScope", "SchemeMode", "Settlement", "ShipmentStatus",
+__all__ = ["BaselineStatus", "ClaimStatus", "Decision", "LedgerKind", "ListingStatus", "LoanStatus", "Objective",
+           "OrgKind", "ProposalStatus", "RecoveryStatus", "RoundScope", "SchemeMode", "Settlement", "ShipmentStatus",
            "TransportMode", "Use", "UserRole", "VerificationStatus"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    Column,
     ColumnElement,
     Date,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     and_,
     event,
@@ -187,6 +189,15 @@ class SupplyListing(ListingMixin, Model):
         return f"<SupplyListing {self.id} {self.status.value} {self.tonnes} t>"
 
 
+#: The other materials a demand accepts besides its own (a cement works taking fly ash or slag): one tonnage,
+#: served by any mix of them.
+demand_listing_material = Table(
+    "demand_listing_material", Model.metadata,
+    Column("demand_listing_id", ForeignKey("demand_listing.id", ondelete="CASCADE"), primary_key=True),
+    Column("material_id", ForeignKey("material.id"), primary_key=True),
+)
+
+
 class DemandListing(ListingMixin, Model):
     __tablename__ = "demand_listing"
     __table_args__ = _listing_checks() + _listing_indexes("demand_listing", "max_delivered_price_yuan_per_t")
@@ -198,6 +209,14 @@ class DemandListing(ListingMixin, Model):
     max_delivered_price_yuan_per_t: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     #: What the utiliser does with the waste (USES); some uses earn no subsidy (mine backfill, ...).
     use: Mapped[Use] = mapped_column(value_enum(Use, "use", length=30), default=Use.OTHER, server_default="other")
+    #: Alternatives to `material`, accepted as well (never `material` itself); ordered by code.
+    also_materials: Mapped[list[Material]] = relationship("Material", secondary=demand_listing_material,
+                                                          order_by="Material.code")
+
+    @property
+    def materials(self) -> list[Material]:
+        """Every material the demand accepts, its own first."""
+        return [self.material, *self.also_materials]
 
     def __repr__(self) -> str:
         return f"<DemandListing {self.id} {self.status.value} {self.tonnes} t>"

@@ -55,6 +55,13 @@ class TariffVersion(Model):
     co2_kg_per_t_km: Mapped[Decimal] = mapped_column(Numeric(8, 4))
     rail_co2_kg_per_t_km: Mapped[Decimal] = mapped_column(Numeric(8, 4))
     proposal_lifetime_hours: Mapped[int] = mapped_column(Integer)
+    #: {material code: decimal text}: what one tonne moved is worth to a `net_value` round (the optimiser
+    #: values a material left out at its avoided environmental tax).
+    value_yuan_per_t: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    #: {material code: whole tonnes}: one truckload, for rounds in whole truckloads (left out: 32 t).
+    payload_t: Mapped[dict] = mapped_column(JSON, default=dict, server_default="{}")
+    #: The least a rail pairing carries (0: no minimum); below it the pair goes by road.
+    min_train_t: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     note: Mapped[str] = mapped_column(String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -72,6 +79,17 @@ class RoundScope(enum.StrEnum):
     DEMAND = "demand"
     #: a private round for one supply listing
     SUPPLY = "supply"
+
+
+class Objective(enum.StrEnum):
+    """What a round optimises (matching.options.OBJECTIVES)."""
+
+    #: the most tonnes, then the least transport cost (policy rounds)
+    MAX_TONNES = "max_tonnes"
+    #: the most value of the tonnes moved minus their transport cost: no tonne moves at a loss
+    NET_VALUE = "net_value"
+    #: the most tonnes, then the least delivered cost (ex-works price + transport), what buyers pay
+    DELIVERED_COST = "delivered_cost"
 
 
 class TransportMode(enum.StrEnum):
@@ -127,6 +145,11 @@ class MatchRound(Model):
     period_end: Mapped[date | None] = mapped_column(Date)
     #: What the round was asked: listing ids, options; and what went in: supplies and demands counted.
     parameters: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The optimiser's options asked for (the minimum shipment and the cap per demand are in `parameters`).
+    objective: Mapped[Objective] = mapped_column(value_enum(Objective, "objective"), default=Objective.MAX_TONNES,
+                                                 server_default="max_tonnes")
+    truckloads: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    max_partners_per_supply: Mapped[int | None] = mapped_column(Integer)
     tariff_version_id: Mapped[int] = mapped_column(ForeignKey("tariff_version.id"))
     solver_status: Mapped[str] = mapped_column(String(20), default="")
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -135,6 +158,12 @@ class MatchRound(Model):
     transport_cost_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
     env_tax_avoided_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
     co2_kg: Mapped[Decimal] = mapped_column(Numeric(16, 3), default=Decimal(0))
+    #: What the buyers pay (ex-works price + transport) and what the tonnes moved are worth (the tariff's
+    #: values), as the plan reports them.
+    delivered_cost_yuan: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    value_yuan: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    #: The plan's marginal cost curve: [{tonnes_from, tonnes_to, cost_yuan, cost_yuan_per_t}] (matching/README.md).
+    marginal_cost_curve: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     status: Mapped[RoundStatus] = mapped_column(value_enum(RoundStatus, "round_status"),
                                                 default=RoundStatus.QUEUED, server_default="done", index=True)

@@ -62,6 +62,14 @@ QualityLimits = Annotated[
         "type": "object", "properties": {"min": _QUALITY_IN, "max": _QUALITY_IN}, "additionalProperties": False}})]
 
 
+#: Other materials a demand accepts besides `material` (one tonnage, served by any mix of them).
+AlsoMaterials = Annotated[
+    list[Annotated[str, Field(max_length=CODE_MAX)]] | None, Field(
+        max_length=8, description="other material codes accepted as well, one tonnage served by any mix of "
+                                  "them; such a need takes no min_grade and no quality_limits"),
+    Refusal(_l("Give the other accepted materials as a list of material codes."))]
+
+
 class SupplyListingCreate(Input):
     """A producer offers waste."""
 
@@ -92,9 +100,8 @@ class DemandListingCreate(Input):
     min_grade: Grade = None
     quality_limits: QualityLimits = None
     use: Annotated[Use | None, BLANK] = None
+    also_materials: AlsoMaterials = None
     notes: Notes = ""
-
-
 
 
 class SupplyListingUpdate(partial(SupplyListingCreate, "SupplyListingChange")):  # type: ignore[misc]
@@ -185,6 +192,7 @@ class DemandListingOut(ListingOut):
     quality_limits: dict[str, QualityBounds]
     max_delivered_price_yuan_per_t: MoneyText | None
     use: Literal[USES]  # type: ignore[valid-type]
+    also_materials: list[str] = Field(description="other material codes accepted as well")
 
 
 class Page(Output):

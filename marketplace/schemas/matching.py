@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from flask_babel import lazy_gettext as _l
 from pydantic import Field, StrictBool
 
-from ..models.matching import ProposalStatus
+from ..models.matching import Objective, ProposalStatus
 from .common import (
     BLANK,
     WHOLE,
@@ -32,8 +32,18 @@ class RoundRequest(Input):
     demand_listing_ids: ListingIds | None = None
     period_start: Annotated[IsoDate | None, BLANK] = None
     period_end: Annotated[IsoDate | None, BLANK] = None
+    #: the optimiser's options, named as in matching.options.SolveOptions
+    objective: Annotated[Annotated[Objective, Refusal(_l("Choose one of the objectives."))] | None, BLANK,
+                         Field(description="max_tonnes (default): most tonnes, then least transport cost; "
+                                           "net_value: most value net of transport, no tonne at a loss; "
+                                           "delivered_cost: most tonnes, then least price + transport")] = None
+    truckloads: Annotated[StrictBool, Field(description="pairings in whole truckloads (the tariff's payload of "
+                                                        "the material, default 32 t)")] = False
     min_shipment_t: Annotated[Annotated[int, Field(ge=0, le=100_000), WHOLE] | None, BLANK] = None
-    max_partners: Annotated[Annotated[int, Field(ge=1, le=1000), WHOLE] | None, BLANK] = None
+    max_partners: Annotated[Annotated[int, Field(ge=1, le=1000), WHOLE] | None, BLANK,
+                            Field(description="at most this many supplies per demand")] = None
+    max_partners_per_supply: Annotated[Annotated[int, Field(ge=1, le=1000), WHOLE] | None, BLANK,
+                                       Field(description="at most this many demands per supply")] = None
     #: also run the cheapest-first comparison (slower than the solve itself on a large market)
     compare_greedy: StrictBool = False
 
@@ -66,6 +76,15 @@ class ProposalList(Output):
     items: list[ProposalOut]
 
 
+class CurveSegment(Output):
+    """What the tonnes from `tonnes_from` to `tonnes_to` cost at least (without lot rules), in all and per tonne."""
+
+    tonnes_from: int
+    tonnes_to: int
+    cost_yuan: str
+    cost_yuan_per_t: str
+
+
 class RoundError(Output):
     code: str
     message: str
@@ -91,12 +110,22 @@ class RoundOut(Output):
     period_start: Day | None
     period_end: Day | None
     parameters: dict[str, Any]
+    objective: Objective
+    truckloads: bool
+    min_shipment_t: int
+    max_partners: int | None
+    max_partners_per_supply: int | None
     tariff_version: int
     solver_status: str
     stats: dict[str, Any]
     tonnes_matched: int
     transport_cost_yuan: MoneyText
     env_tax_avoided_yuan: MoneyText
+    delivered_cost_yuan: MoneyText | None = Field(description="ex-works price + transport of the tonnes matched")
+    value_yuan: MoneyText | None = Field(description="the tonnes matched at the tariff's value per tonne")
+    net_value_yuan: MoneyText | None = Field(description="value_yuan - transport_cost_yuan")
+    marginal_cost_curve: list[CurveSegment] = Field(
+        description="the least cost of the last tonnes: segments up to 50, 80, 90, 95 and 100 % of the tonnes")
     co2_kg: float
     baseline: dict[str, Any] | None
     proposals: list[ProposalOut]

@@ -244,6 +244,8 @@ def row_to_listing_data(side: str, row: dict) -> dict:
         elif key.startswith("quality."):
             if value != "":
                 quality[key.split(".", 1)[1]] = value
+        elif key == "also_materials" and isinstance(value, str):  # one cell: "gbf_slag, steel_slag" (as exported)
+            data[key] = [code for code in re.split(r"[,;\s]+", value) if code]
         else:
             data[key] = value
     if side == "supply":
@@ -278,7 +280,7 @@ def template_columns(side: str, materials: Iterable[Material]) -> list[str]:
         params = sorted({p.code for m in materials for p in m.parameters})
         return base + [f"quality.{p}" for p in params] + ["status"]
     base += ["min_grade", "tonnes", "period_start", "period_end", "max_delivered_price_yuan_per_t",
-             "max_haul_km", "use", "notes"]
+             "max_haul_km", "use", "also_materials", "notes"]
     params = sorted({p.code for m in materials for p in m.parameters})
     return base + [c for p in params for c in (f"quality_limits.{p}.min", f"quality_limits.{p}.max")] + ["status"]
 
@@ -296,6 +298,8 @@ def flatten(record: dict) -> dict:
                         out[f"{key}.{sub}.{bound}"] = v
                 else:
                     out[f"{key}.{sub}"] = inner
+        elif isinstance(value, list):  # other accepted materials: one cell
+            out[key] = ", ".join(str(v) for v in value)
         else:
             out[key] = "" if value is None else value
     return out

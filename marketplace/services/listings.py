@@ -10,9 +10,9 @@ from typing import Any, cast
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CTE, ColumnElement, Float, Select, case, func, literal, select, update
+from sqlalchemy import CTE, ColumnElement, Float, Select, case, func, literal, or_, select, update
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.orm import InstrumentedAttribute, contains_eager, joinedload
+from sqlalchemy.orm import InstrumentedAttribute, contains_eager, joinedload, selectinload
 
 from .. import gazetteer, policy
 from ..clock import today_cst
@@ -20,7 +20,7 @@ from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
 from ..labels import LISTING_STATUS, label
 from ..models import DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User
-from ..models.listing import EXPIRING_STATUSES, AnyListing, ListingModel, live, status_is
+from ..models.listing import EXPIRING_STATUSES, AnyListing, ListingModel, demand_listing_material, live, status_is
 from ..schemas import listings as listing_schemas
 from ..schemas.common import validate, validate_value
 from .catalogue import material_by_code
@@ -99,6 +99,30 @@ def _quality_limits(material: Material, values: object) -> dict[str, dict[str, s
     return out
 
 
+def _also_materials(material: Material, codes: list[str]) -> list[Material]:
+    """The other materials a demand accepts, from their codes (the demand's own material and repeats left out)."""
+    out: list[Material] = []
+    for code in codes:
+        other = material_by_code(code)
+        if other is None:
+            raise ValidationError(_l("Unknown material: %(code)s.", code=code[:40]), field="also_materials")
+        if other.id != material.id and other not in out:
+            out.append(other)
+    return sorted(out, key=lambda m: m.code)  # as the relationship orders them
+
+
+def _one_material_rules(values: dict[str, Any], existing: AnyListing | None) -> None:
+    """A minimum grade and quality limits belong to one material: a need that accepts others has neither (the
+    optimiser refuses a grade on such a demand, and another material's supply lacks the parameters)."""
+    also = values.get("also_materials", getattr(existing, "also_materials", []))
+    if not also:
+        return
+    if values.get("min_grade", getattr(existing, "min_grade", None)) or \
+            values.get("quality_limits", getattr(existing, "quality_limits", None)):
+        raise ValidationError(_l("A minimum grade and quality limits belong to one material: leave them empty "
+                                 "when the need accepts other materials too."), field="also_materials")
+
+
 def clean_listing(actor: User, side: str, data: dict[str, Any], existing: AnyListing | None = None) -> dict[str, Any]:
     """Validate the input of a new listing (or of a change to `existing`) and return clean column values.
 
@@ -146,6 +170,11 @@ def clean_listing(actor: User, side: str, data: dict[str, Any], existing: AnyLis
             values["use"] = fields["use"] or "other"
         if given("max_delivered_price_yuan_per_t"):
             values["max_delivered_price_yuan_per_t"] = fields["max_delivered_price_yuan_per_t"]
+        if given("also_materials") or ("material_id" in values and existing is not None):
+            codes = fields.get("also_materials") if given("also_materials") else \
+                [m.code for m in getattr(existing, "also_materials", [])]
+            values["also_materials"] = _also_materials(material, codes or [])
+        _one_material_rules(values, existing)
     for name in ("tonnes", "max_haul_km", "period_start", "period_end", "notes"):
         if given(name):
             values[name] = fields[name]
@@ -168,7 +197,10 @@ def _snapshot(listing: AnyListing) -> dict[str, Any]:
             "max_haul_km", "notes"]
     keys += (["grade", "quality", "price_yuan_per_t"] if listing.side == "supply"
              else ["min_grade", "quality_limits", "max_delivered_price_yuan_per_t", "use"])
-    return {k: _jsonable(getattr(listing, k)) for k in keys}
+    out = {k: _jsonable(getattr(listing, k)) for k in keys}
+    if isinstance(listing, DemandListing):
+        out["also_materials"] = [m.code for m in listing.also_materials]
+    return out
 
 
 def _jsonable(value):
@@ -546,8 +578,11 @@ class _Filtered:
         """The listings with site, material and organisation loaded (and joined to the distances if `near`)."""
         model = self.model
         query = select(model, *columns).join(Site, model.site_id == Site.id)
-        return ((self._joined(query) if near else query)
-                .options(contains_eager(model.site), joinedload(model.material), joinedload(model.organisation)))
+        query = ((self._joined(query) if near else query)
+                 .options(contains_eager(model.site), joinedload(model.material), joinedload(model.organisation)))
+        if model is DemandListing:
+            query = query.options(selectinload(DemandListing.also_materials))
+        return query
 
 
 def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
@@ -563,8 +598,13 @@ def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
     else:
         where.append(live(model))
     if s.material:
-        where.append(model.material_id == select(Material.id).where(Material.code == s.material)
-                     .scalar_subquery())
+        material_id = select(Material.id).where(Material.code == s.material).scalar_subquery()
+        if side == "demand":  # a need that accepts the material among others is found too
+            also = (select(demand_listing_material.c.demand_listing_id)
+                    .where(demand_listing_material.c.material_id == material_id))
+            where.append(or_(model.material_id == material_id, model.id.in_(also)))
+        else:
+            where.append(model.material_id == material_id)
     if s.grade:
         where.append((model.grade if side == "supply" else model.min_grade) == s.grade)
     if s.city:
@@ -651,7 +691,8 @@ def listing_out(listing: AnyListing, viewer: User, distance_km: float | None = N
                    price_yuan_per_t=listing.price_yuan_per_t, has_certificate=bool(listing.certificate_path))
     else:
         out.update(min_grade=listing.min_grade, quality_limits=dict(listing.quality_limits or {}),
-                   max_delivered_price_yuan_per_t=listing.max_delivered_price_yuan_per_t, use=listing.use)
+                   max_delivered_price_yuan_per_t=listing.max_delivered_price_yuan_per_t, use=listing.use,
+                   also_materials=[m.code for m in listing.also_materials])
     if distance_km is not None:
         out["distance_km"] = shown_distance(viewer, listing, distance_km)
     if can_see_identity(viewer, listing):

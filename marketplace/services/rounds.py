@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from matching import Instance, InstanceError, Plan, SolveOptions, SolverError, solve
 
@@ -23,6 +23,7 @@ from ..labels import ROUND_ERROR, ROUND_STATUS, label
 from ..models import (
     DemandListing,
     MatchRound,
+    Objective,
     Organisation,
     Proposal,
     ProposalStatus,
@@ -51,6 +52,8 @@ SOLVER_TIME_LIMIT_S = 10.0
 def _live(model, ids, period_start, period_end):
     query = (select(model).where(live(model))
              .options(joinedload(model.site), joinedload(model.material)))
+    if model is DemandListing:
+        query = query.options(selectinload(DemandListing.also_materials))
     if ids is not None:
         query = query.where(model.id.in_(ids or [-1]))
     if period_start is not None:
@@ -93,7 +96,10 @@ def build_instance(supplies: Sequence[SupplyListing], demands: Sequence[DemandLi
             d_by[f"D{d.id}"] = d
             price = d.max_delivered_price_yuan_per_t
             lat, lon = coarse_site_position(d.site)
-            d_json.append({"id": f"D{d.id}", "material": d.material.code, "min_grade": d.min_grade,
+            # a need that accepts other materials too is one demand for any mix of them (no grade then)
+            accepts = ({"materials": [m.code for m in d.materials]} if d.also_materials
+                       else {"material": d.material.code})
+            d_json.append({"id": f"D{d.id}", **accepts, "min_grade": d.min_grade,
                            "tonnes": tonnes, "lat": lat, "lon": lon,
                            "max_delivered_price_yuan_per_t": None if price is None else str(price),
                            "max_haul_km": d.max_haul_km, "rail": d.site.rail_siding,
@@ -114,20 +120,25 @@ def _own_pairs(s_by: dict, d_by: dict) -> list[tuple[str, str]]:
 
 def start_round(actor: User, supply_listing_ids: object = None, demand_listing_ids: object = None,
                 period_start: object = None, period_end: object = None, min_shipment_t: object = None,
-                max_partners: object = None, compare_greedy: object = False, run_now: bool = False) -> MatchRound:
+                max_partners: object = None, compare_greedy: object = False, run_now: bool = False,
+                objective: object = None, truckloads: object = False,
+                max_partners_per_supply: object = None) -> MatchRound:
     """Ask for a round: check who may run it on what, store it queued, and have a worker build, solve and
     write it (`run_queued_round`) once this transaction commits. Nothing here waits on the optimiser.
 
     The operator or a regulator rounds over the open market (optionally narrowed by listing ids and a
     period); a utiliser over one of its demand listings against all open supply ("find me supply"); a
     producer over one of its supply listings against all open demand. `compare_greedy` also runs the
-    cheapest-first comparison (it can take longer than the solve itself on a large market). `run_now` builds,
+    cheapest-first comparison (it can take longer than the solve itself on a large market). `objective`,
+    `truckloads`, `min_shipment_t`, `max_partners` (per demand) and `max_partners_per_supply` are the
+    optimiser's options (matching.options.SolveOptions), stored on the round. `run_now` builds,
     solves and writes it in the caller's transaction instead (seeding the demo; never a web request)."""
     org = actor.organisation
     fields = validate(RoundRequest, {"supply_listing_ids": supply_listing_ids, "demand_listing_ids": demand_listing_ids,
                                      "period_start": period_start, "period_end": period_end,
                                      "min_shipment_t": min_shipment_t, "max_partners": max_partners,
-                                     "compare_greedy": compare_greedy})
+                                     "compare_greedy": compare_greedy, "objective": objective,
+                                     "truckloads": truckloads, "max_partners_per_supply": max_partners_per_supply})
     supply_ids, demand_ids = fields.supply_listing_ids, fields.demand_listing_ids
     start, end = fields.period_start, fields.period_end
     if start and end and end < start:
@@ -144,6 +155,8 @@ def start_round(actor: User, supply_listing_ids: object = None, demand_listing_i
         parameters={"supply_listing_ids": supply_ids, "demand_listing_ids": demand_ids,
                     "min_shipment_t": min_t, "max_partners": partners, "hold_allowance_t": allowance,
                     "compare_greedy": compare_greedy},
+        objective=fields.objective or Objective.MAX_TONNES, truckloads=fields.truckloads,
+        max_partners_per_supply=fields.max_partners_per_supply,
         tariff_version_id=tariff.id, status=RoundStatus.QUEUED, job_id=f"round-{uuid.uuid4().hex}")
     db.session.add(round_)
     db.session.flush()
@@ -252,9 +265,12 @@ def build_round(round_id: int) -> RoundWork:
             raise RoundFailed("listing_gone")
         own = own_side[0]
         if round_.scope == "demand":
-            supplies = [s for s in _live(SupplyListing, None, start, end) if s.material_id == own.material_id]
+            assert isinstance(own, DemandListing)
+            accepted = {m.id for m in own.materials}
+            supplies = [s for s in _live(SupplyListing, None, start, end) if s.material_id in accepted]
         else:
-            demands = [d for d in _live(DemandListing, None, start, end) if d.material_id == own.material_id]
+            demands = [d for d in _live(DemandListing, None, start, end)
+                       if own.material_id in {m.id for m in d.materials}]
     tariff = round_.tariff
     instance_json, s_by, d_by = build_instance(supplies, demands, tariff)
     if own is not None:
@@ -265,6 +281,8 @@ def build_round(round_id: int) -> RoundWork:
         p = {**p, "hold_allowance_t": allowance}
     round_.parameters = {**p, "supplies": len(instance_json["supplies"]), "demands": len(instance_json["demands"])}
     options = SolveOptions.make(min_shipment_t=p.get("min_shipment_t") or 0, max_partners=p.get("max_partners"),
+                                objective=Objective(round_.objective).value, truckloads=round_.truckloads,
+                                max_partners_per_supply=round_.max_partners_per_supply,
                                 exclude=_own_pairs(s_by, d_by), time_limit_s=SOLVER_TIME_LIMIT_S,
                                 co2_kg_per_t_km=float(tariff.co2_kg_per_t_km),
                                 rail_co2_kg_per_t_km=float(tariff.rail_co2_kg_per_t_km),
@@ -315,6 +333,9 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     round_.transport_cost_yuan = plan.transport_cost_yuan
     round_.env_tax_avoided_yuan = plan.env_tax_avoided_yuan
     round_.co2_kg = Decimal(str(plan.co2_kg)).quantize(Decimal("0.001"))
+    round_.delivered_cost_yuan = plan.delivered_cost_yuan
+    round_.value_yuan = plan.value_yuan
+    round_.marginal_cost_curve = list(plan.marginal_cost_curve)
     round_.status = RoundStatus.DONE
     round_.finished_at = utcnow()
     db.session.flush()
@@ -492,7 +513,23 @@ def proposal_count(viewer: User, round_: MatchRound) -> int:
 def round_out(r: MatchRound, proposals: list[Proposal]) -> RoundOut:
     """The round with its progress; its results and proposals once it is done."""
     return RoundOut(**round_progress(r), scope=r.scope, created_at=r.created_at, period_start=r.period_start,
-                    period_end=r.period_end, parameters=r.parameters, tariff_version=r.tariff.version,
-                    solver_status=r.solver_status, stats=r.stats, tonnes_matched=r.tonnes_matched,
-                    transport_cost_yuan=r.transport_cost_yuan, env_tax_avoided_yuan=r.env_tax_avoided_yuan,
-                    co2_kg=float(r.co2_kg), baseline=r.baseline, proposals=[proposal_out(p) for p in proposals])
+                    period_end=r.period_end, parameters=r.parameters, **round_options(r),
+                    tariff_version=r.tariff.version, solver_status=r.solver_status, stats=r.stats,
+                    tonnes_matched=r.tonnes_matched, transport_cost_yuan=r.transport_cost_yuan,
+                    env_tax_avoided_yuan=r.env_tax_avoided_yuan, delivered_cost_yuan=r.delivered_cost_yuan,
+                    value_yuan=r.value_yuan, net_value_yuan=net_value_yuan(r),
+                    marginal_cost_curve=r.marginal_cost_curve or [], co2_kg=float(r.co2_kg), baseline=r.baseline,
+                    proposals=[proposal_out(p) for p in proposals])
+
+
+def round_options(r: MatchRound) -> dict[str, Any]:
+    """The optimiser's options the round was asked for, named as in matching.options.SolveOptions."""
+    p = r.parameters or {}
+    return {"objective": Objective(r.objective), "truckloads": r.truckloads,
+            "min_shipment_t": p.get("min_shipment_t") or 0, "max_partners": p.get("max_partners"),
+            "max_partners_per_supply": r.max_partners_per_supply}
+
+
+def net_value_yuan(r: MatchRound) -> Decimal | None:
+    """What the tonnes matched are worth net of their transport (None for a round from before values)."""
+    return None if r.value_yuan is None else r.value_yuan - r.transport_cost_yuan

@@ -91,6 +91,7 @@ MATRIX = [
     ("POST", "/listings/<any(supply, demand):side>/<int:listing_id>/status",
      "/listings/supply/{other_supply}/status", expect(403, anonymous=302)),
     ("GET", "/match/rounds/", "/match/rounds/", expect(200, anonymous=302)),
+    ("GET", "/match/rounds/new", "/match/rounds/new", expect(403, anonymous=302, regulator=200, operator=200)),
     ("POST", "/match/rounds/new", "/match/rounds/new", expect(403, anonymous=302, regulator=302, operator=302)),
     ("GET", "/match/rounds/<int:round_id>", "/match/rounds/{other_round}",
      expect(404, anonymous=302, regulator=200, operator=200)),
