@@ -3,7 +3,7 @@ train load per material; a round's objective, truckloads, cap per supply, value 
 marginal cost curve; the other materials a demand accepts
 
 Revision ID: 0014_tariff_values
-Revises: 0011_scale
+Revises: 0020_co2_entries
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014_tariff_values'
-down_revision = '0011_scale'
+down_revision = '0020_co2_entries'
 branch_labels = None
 depends_on = None
 
