@@ -327,7 +327,7 @@ def test_a_ticket_entered_and_confirmed_by_following_the_qr_links(deal, app, db)
 
 @pytest.mark.parametrize("value", ["abc", "-5", "1" * 10_000, "25000\x00"])
 def test_a_bad_receipt_on_the_phone_page_is_a_form_error_that_keeps_the_input(deal, client, db, value):
-    agreement, _, consumer = deal
+    _, _, consumer = deal
     shipment = ship(db, deal, 1, confirm=False)
     login(client, consumer)
     page = f"/deliveries/shipments/{shipment.id}/confirm"
