@@ -39,7 +39,8 @@ def sideways_overflow(page) -> str:
         const root = document.documentElement, over = root.scrollWidth - root.clientWidth;
         if (over <= 0) return '';
         const wide = [...document.querySelectorAll('body *')]
-            .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1).slice(0, 5).map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className);
+            .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1).slice(0, 5)
+            .map(e => e.tagName + (e.id ? '#' + e.id : '') + '.' + e.className);
         return over + 'px: ' + wide.join(', ');
     }""")
 
