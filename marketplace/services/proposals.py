@@ -141,9 +141,12 @@ def get_proposal(viewer: User, proposal_id: int) -> Proposal:
 def proposals_for(viewer: User, status: str | None = None, limit: int = 500) -> list[Proposal]:
     """Proposals to the viewer's organisation (all of them for staff), newest first."""
     query = select(Proposal).options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
+                                     # what the list shows of each (terms()): the same statements for any count
                                      joinedload(Proposal.supply_listing).joinedload(SupplyListing.site),
+                                     joinedload(Proposal.supply_listing).joinedload(SupplyListing.organisation),
                                      joinedload(Proposal.demand_listing).joinedload(DemandListing.site),
-                                     joinedload(Proposal.agreement))
+                                     joinedload(Proposal.demand_listing).joinedload(DemandListing.organisation),
+                                     joinedload(Proposal.round), joinedload(Proposal.agreement))
     if not viewer.organisation.is_staff:
         org_id = viewer.organisation_id
         query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
