@@ -54,6 +54,9 @@ class Config:
             "MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
         )
         # Geocoding: the built-in gazetteer always; an online geocoder (geopy Nominatim) only if asked.
+        # The public address of the site (https://host), for links that leave the browser: QR codes on a phone.
+        # Empty: the request's host.
+        self.PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
         self.GEOCODER = os.environ.get("GEOCODER", "gazetteer")  # gazetteer | nominatim
         self.GEOCODER_USER_AGENT = os.environ.get("GEOCODER_USER_AGENT", "ningxia-waste-exchange")
         # Delivery checks: flagged for people to look at, never silently blocking.

@@ -15,12 +15,13 @@ class ShipmentForm(FlaskForm):
 
     ticket_no = StringField(_l("Ticket number"), validators=[required()], render_kw=limits(ShipmentCreate, "ticket_no"))
     truck_plate = StringField(_l("Truck plate"), validators=[required()],
-                              render_kw=limits(ShipmentCreate, "truck_plate"))
+                              render_kw={**limits(ShipmentCreate, "truck_plate"), "autocapitalize": "characters"})
     dispatched_at = StringField(_l("Dispatched (date and time, China Standard Time)"), validators=[required()],
                                 render_kw=limits(ShipmentCreate, "dispatched_at"))
-    gross_kg = StringField(_l("Gross (kg)"), validators=[required()])
-    tare_kg = StringField(_l("Tare (kg)"), validators=[required()])
-    moisture_pct = StringField(_l("Moisture (%%)"))
+    # a phone shows its number pad for these (inputmode), and the page keeps what was typed on an error
+    gross_kg = StringField(_l("Gross (kg)"), validators=[required()], render_kw={"inputmode": "numeric"})
+    tare_kg = StringField(_l("Tare (kg)"), validators=[required()], render_kw={"inputmode": "numeric"})
+    moisture_pct = StringField(_l("Moisture (%%)"), render_kw={"inputmode": "decimal"})
     submit = SubmitField(_l("Record ticket"))
 
 
@@ -30,7 +31,8 @@ class ShipmentImportForm(FlaskForm):
 
 
 class ConfirmForm(FlaskForm):
-    received_net_kg = StringField(_l("Received net (kg)"), validators=[required()])  # ShipmentConfirmation's
+    received_net_kg = StringField(_l("Received net (kg)"), validators=[required()],  # ShipmentConfirmation's
+                                  render_kw={"inputmode": "numeric"})
     submit = SubmitField(_l("Confirm receipt"))
 
 

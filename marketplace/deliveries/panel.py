@@ -8,18 +8,24 @@ from flask_login import current_user
 
 from ..clock import cst_input, utcnow
 from ..models import Agreement
-from ..services import deliveries
+from ..services import agreements, deliveries
 from .forms import ConfirmForm, ShipmentForm, ShipmentImportForm
+
+
+def ticket_form() -> ShipmentForm:
+    """An empty ticket form: a new ticket is usually being typed soon after the truck left, so now, in CST."""
+    return ShipmentForm(data={"dispatched_at": cst_input(utcnow())})
 
 
 def agreement_panel(agreement: Agreement, shipment_form: ShipmentForm | None = None) -> dict[str, Any]:
     """Template context; a ticket form that was refused comes back as it was typed."""
-    if shipment_form is None:  # a new ticket is usually being typed soon after the truck left: now, in CST
-        shipment_form = ShipmentForm(data={"dispatched_at": cst_input(utcnow())})
+    if shipment_form is None:
+        shipment_form = ticket_form()
     shipments = deliveries.shipments_of(agreement)
     return {"shipments": shipments, "flags": deliveries.shipment_flags(shipments),
             "flag_text": deliveries.FLAG_TEXT, "shipment_form": shipment_form, "import_form": ShipmentImportForm(),
             "confirm_form": ConfirmForm(),
             "is_producer": current_user.organisation_id == agreement.producer_org_id,
             "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
-            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments)}
+            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments),
+            "progress": agreements.progress(agreement)}

@@ -1,5 +1,5 @@
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,9 +10,9 @@ from ..guard import page_arg
 from ..services import agreements, corrections, deliveries, listing_files
 from ..services import ledger as ledger_service
 from ..web import run_service, spreadsheet, staff_required, year_arg
-from . import bp
+from . import bp, qr
 from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
-from .panel import agreement_panel
+from .panel import agreement_panel, ticket_form
 
 SHIPMENT_COLUMNS = ["ticket_no", "truck_plate", "dispatched_at", "gross_kg", "tare_kg", "moisture_pct"]
 
@@ -37,6 +37,49 @@ def new_shipment(agreement_id: int) -> ResponseReturnValue:
             return _back(agreement_id)
     # Refused: the page again, with the ticket as typed and each error beside its field.
     return render_template("matches/agreement.html", a=agreement, **agreement_panel(agreement, form)), 422
+
+
+@bp.route("/agreements/<int:agreement_id>/tickets/new", methods=["GET", "POST"])
+@login_required
+def ticket_page(agreement_id: int) -> ResponseReturnValue:
+    """The ticket form alone, for a phone at the weighbridge (the agreement's QR code opens it)."""
+    agreement = agreements.get_agreement(current_user, agreement_id)
+    if current_user.organisation_id != agreement.producer_org_id:
+        abort(403)
+    form = ShipmentForm() if request.method == "POST" else ticket_form()
+    if form.validate_on_submit():
+        data = {name: getattr(form, name).data for name in SHIPMENT_COLUMNS}
+        shipment = run_service(form, deliveries.record_shipment, current_user, agreement_id, data)
+        if shipment is not None:
+            flash(_("Ticket %(ticket)s recorded: %(kg)s kg net.", ticket=shipment.ticket_no,
+                    kg=f"{shipment.net_kg:,}"), "success")
+            return redirect(url_for("deliveries.ticket_page", agreement_id=agreement_id))
+    return render_template("deliveries/ticket.html", a=agreement, form=form,
+                           progress=agreements.progress(agreement)), 422 if request.method == "POST" else 200
+
+
+@bp.route("/agreements/<int:agreement_id>/ticket-qr.svg")
+@login_required
+def agreement_qr(agreement_id: int) -> ResponseReturnValue:
+    """A QR code that opens the agreement's ticket form (for the producer's weighbridge clerk)."""
+    agreement = agreements.get_agreement(current_user, agreement_id)
+    return qr.svg_response(qr.public_url("deliveries.ticket_page", agreement_id=agreement.id))
+
+
+@bp.route("/agreements/<int:agreement_id>/agreement.pdf")
+@login_required
+def agreement_pdf(agreement_id: int) -> ResponseReturnValue:
+    """The agreement as a printable PDF: the parties, their contacts, the terms and the deliveries so far.
+    Only the two parties, the operator and regulators (anyone else: 404, as the page)."""
+    from ..services.papers.co2 import qr_data_uri
+    from ..services.papers.documents import pdf
+
+    agreement = agreements.get_agreement(current_user, agreement_id)
+    ticket_url = qr.public_url("deliveries.ticket_page", agreement_id=agreement.id)
+    html = render_template("deliveries/agreement_pdf.html", a=agreement, progress=agreements.progress(agreement),
+                           ticket_url=ticket_url, qr=qr_data_uri(ticket_url))
+    return Response(pdf(html), mimetype="application/pdf",
+                    headers={"Content-Disposition": f"attachment; filename=agreement-{agreement.id}.pdf"})
 
 
 @bp.route("/agreements/<int:agreement_id>/shipments/import", methods=["POST"])
@@ -72,20 +115,37 @@ def import_shipments(agreement_id: int) -> ResponseReturnValue:
     return _back(agreement_id)
 
 
-@bp.route("/shipments/<int:shipment_id>/confirm", methods=["POST"])
+@bp.route("/shipments/<int:shipment_id>/confirm", methods=["GET", "POST"])
 @login_required
 def confirm(shipment_id: int) -> ResponseReturnValue:
+    """GET: the receipt confirmation of one ticket, for a phone at the gate (the ticket's QR code opens it);
+    POST: confirm it (from this page or the agreement's table)."""
     shipment = deliveries.get_shipment(current_user, shipment_id)
     if current_user.organisation_id != shipment.agreement.consumer_org_id:
         abort(403)
     form = ConfirmForm()
+    if request.method == "GET":
+        if shipment.received_net_kg is None:
+            form.received_net_kg.data = str(shipment.net_kg)
+        return render_template("deliveries/confirm.html", s=shipment, form=form)
     if form.validate_on_submit():
         if run_service(form, deliveries.confirm_shipment, current_user, shipment_id,
                        form.received_net_kg.data) is not None:
             flash(_("Receipt of ticket %(ticket)s confirmed.", ticket=shipment.ticket_no), "success")
+            return _back(shipment.agreement_id)
+    if request.form.get("page") == "confirm":  # from the phone page: the error beside the field, as typed
+        return render_template("deliveries/confirm.html", s=shipment, form=form), 422
     for message in form.received_net_kg.errors:
         flash(message, "error")
     return _back(shipment.agreement_id)
+
+
+@bp.route("/shipments/<int:shipment_id>/confirm-qr.svg")
+@login_required
+def shipment_qr(shipment_id: int) -> ResponseReturnValue:
+    """A QR code that opens this ticket's receipt confirmation (for the utiliser's gate)."""
+    shipment = deliveries.get_shipment(current_user, shipment_id)
+    return qr.svg_response(qr.public_url("deliveries.confirm", shipment_id=shipment.id))
 
 
 @bp.route("/ledger")

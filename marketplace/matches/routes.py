@@ -142,7 +142,18 @@ def proposal_list() -> ResponseReturnValue:
     except ValidationError:
         abort(400)
     return render_template("matches/proposals.html", proposals=items, form=DecisionForm(), status=status,
-                           party=lambda p: proposals.party_of(current_user, p))
+                           party=lambda p: proposals.party_of(current_user, p),
+                           terms=lambda p: proposals.terms(current_user, p))
+
+
+@bp.route("/proposals/<int:proposal_id>")
+@login_required
+def proposal_detail(proposal_id: int) -> ResponseReturnValue:
+    """Everything accepting commits to, before the party accepts: the counterpart's county (its name and site
+    only once an agreement reveals them), material, grade, use, tonnes, period and prices per tonne and in total."""
+    proposal = proposals.get_proposal(current_user, proposal_id)
+    return render_template("matches/proposal.html", p=proposal, t=proposals.terms(current_user, proposal),
+                           form=DecisionForm())
 
 
 @bp.route("/proposals/<int:proposal_id>/decide", methods=["POST"])

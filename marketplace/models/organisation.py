@@ -69,6 +69,11 @@ class Organisation(Model):
         ForeignKey("user.id", use_alter=True, name="fk_organisation_verified_by_id_user")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Whom a counterparty calls about a deal: shown to the other party of an agreement (with the name),
+    #: never before one (policy.sees_site_of). Optional; the organisation's administrators keep them.
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
 
     users: Mapped[list[User]] = relationship(
         back_populates="organisation", foreign_keys="User.organisation_id", order_by="User.id"

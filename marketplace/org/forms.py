@@ -4,7 +4,7 @@ from wtforms.validators import Email
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, optional, required
-from ..schemas.accounts import UserIn
+from ..schemas.accounts import ContactIn, UserIn
 from ..schemas.common import limits
 from ..schemas.sites import SiteIn
 
@@ -43,3 +43,15 @@ class UserEditForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     """An empty form: a button that posts with a CSRF token."""
     submit = SubmitField(_l("Confirm"))
+
+
+class ContactForm(FlaskForm):
+    """Whom counterparties call about a deal; limits are ContactIn's (the service validates through it)."""
+
+    contact_name = StringField(_l("Contact person"), validators=[optional()],
+                               render_kw=limits(ContactIn, "contact_name"))
+    contact_phone = StringField(_l("Phone"), validators=[optional()],
+                                render_kw={**limits(ContactIn, "contact_phone"), "type": "tel"})
+    contact_email = StringField(_l("E-mail"), validators=[optional()],
+                                render_kw={**limits(ContactIn, "contact_email"), "type": "email"})
+    submit = SubmitField(_l("Save contact"))

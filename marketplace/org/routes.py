@@ -12,7 +12,7 @@ from ..models import Site
 from ..services import accounts, sites
 from ..web import org_admin_required, run_service
 from . import bp
-from .forms import ConfirmForm, SiteForm, UserEditForm, UserForm
+from .forms import ConfirmForm, ContactForm, SiteForm, UserEditForm, UserForm
 
 
 @bp.route("/")
@@ -20,6 +20,20 @@ from .forms import ConfirmForm, SiteForm, UserEditForm, UserForm
 def overview() -> ResponseReturnValue:
     org = current_user.organisation
     return render_template("org/overview.html", org=org, sites=sites.sites_of(org.id), form=ConfirmForm())
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+@org_admin_required
+def contact() -> ResponseReturnValue:
+    """The contact person agreed counterparties see on the agreement page and its PDF."""
+    org = current_user.organisation
+    form = ContactForm(obj=org)
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in ("contact_name", "contact_phone", "contact_email")}
+        if run_service(form, accounts.set_contact, current_user, data) is not None:
+            flash(_("Contact saved."), "success")
+            return redirect(url_for("org.overview"))
+    return render_template("org/contact.html", form=form), 422 if form.errors else 200
 
 
 # --- users -------------------------------------------------------------------------------------------

@@ -56,3 +56,15 @@ class UserIn(Input):
                      Refusal(_l("Enter a valid e-mail address."), kinds=("missing", "too_short"))]
     password: Annotated[str, Field(max_length=200)]
     name: Annotated[str, Field(max_length=100), LINE] = ""
+
+
+class ContactIn(Input):
+    """An organisation's contact person for deals (its administrators set it; agreed counterparties see it)."""
+
+    contact_name: Annotated[Annotated[str, Field(max_length=100), LINE] | None, BLANK] = None
+    contact_phone: Annotated[Annotated[str, Field(max_length=40, pattern=r"^\+?[0-9][0-9 ()\-]{4,38}$"), LINE,
+                                       Refusal(_l("Enter a phone number: digits, spaces, + ( ) -."),
+                                               kinds=("string_pattern_mismatch",))] | None, BLANK] = None
+    contact_email: Annotated[Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), LINE,
+                                       Refusal(_l("Enter a valid e-mail address."),
+                                               kinds=("string_pattern_mismatch",))] | None, BLANK] = None

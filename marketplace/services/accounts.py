@@ -16,7 +16,7 @@ from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
 from ..identifiers import is_valid_uscc, normalise_uscc
 from ..models import ApiToken, Organisation, OrgKind, User, UserRole, VerificationStatus
-from ..schemas.accounts import OrganisationIn, UserIn
+from ..schemas.accounts import ContactIn, OrganisationIn, UserIn
 from ..schemas.common import validate
 from . import audit
 from .values import get_row
@@ -295,6 +295,21 @@ def add_org_user(actor: User, email: str, password: str, name: str, role: UserRo
     user = create_user(actor.organisation, email, password, name, role)
     audit.record(actor, "user.add", user, {"email": user.email, "role": user.role})
     return user
+
+
+def set_contact(actor: User, data: dict) -> Organisation:
+    """An organisation administrator sets whom counterparties call about a deal (name, phone, e-mail)."""
+    if not actor.is_org_admin:
+        raise PermissionDenied(_l("Only an administrator of your organisation may change its contact."))
+    contact = validate(ContactIn, data)
+    org = actor.organisation
+    before = {"name": org.contact_name, "phone": org.contact_phone, "email": org.contact_email}
+    org.contact_name, org.contact_phone, org.contact_email = (
+        contact.contact_name, contact.contact_phone, contact.contact_email)
+    db.session.flush()
+    audit.record(actor, "organisation.contact", org, {
+        "from": before, "to": {"name": org.contact_name, "phone": org.contact_phone, "email": org.contact_email}})
+    return org
 
 
 def update_org_user(actor: User, user_id: int, role: UserRole | str, active: bool) -> User:

@@ -2,14 +2,25 @@
 listings in conditional UPDATEs, so that no tonne is ever promised twice."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import policy
 from ..errors import NotFound
 from ..extensions import db, rowcount
-from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
+from ..models import (
+    Agreement,
+    DemandListing,
+    LedgerEntry,
+    ListingStatus,
+    Proposal,
+    ProposalStatus,
+    SupplyListing,
+    User,
+)
 from ..models.listing import ListingModel, live
 from ..schemas.matching import AgreementOut
 from .values import get_row
@@ -93,3 +104,27 @@ def agreement_out(a: Agreement) -> AgreementOut:
                         transport_cost_yuan_per_t=a.transport_cost_yuan_per_t,
                         delivered_price_yuan_per_t=a.delivered_price_yuan_per_t, distance_km=float(a.distance_km),
                         mode=a.mode, period_start=a.period_start, period_end=a.period_end, created_at=a.created_at)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Deliveries against the agreed tonnes, in kilograms: on tickets (shipped), in the ledger (confirmed
+    receipts net of reversals), and what the agreement still allows."""
+
+    agreed_kg: int
+    shipped_kg: int
+    confirmed_kg: int
+
+    @property
+    def remaining_kg(self) -> int:
+        return max(self.agreed_kg - self.shipped_kg, 0)
+
+    def share(self, kg: int) -> float:
+        """A part of the agreed tonnes, 0..1 (a <progress> element's value)."""
+        return min(max(kg / self.agreed_kg, 0.0), 1.0) if self.agreed_kg else 0.0
+
+
+def progress(agreement: Agreement) -> Progress:
+    confirmed = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.net_kg), 0))
+                                  .where(LedgerEntry.agreement_id == agreement.id)) or 0
+    return Progress(agreed_kg=agreement.tonnes * 1000, shipped_kg=agreement.shipped_kg, confirmed_kg=int(confirmed))

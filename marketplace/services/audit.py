@@ -22,6 +22,7 @@ request_address: ContextVar[str] = ContextVar("request_address", default="")
 ACTIONS = (
     "organisation.verify",          # the operator verifies, rejects or returns an organisation
     "organisation.release_credit_code",
+    "organisation.contact",         # an organisation's contact person for deals changed (from, to)
     "user.add", "user.remove", "user.role", "user.password", "user.totp",
     "token.create", "token.revoke",
     "site.move",

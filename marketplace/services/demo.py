@@ -161,9 +161,12 @@ def _month_starts(today: date, count: int) -> list[date]:
 def _org(name: str, code: str, kind: OrgKind, verified: bool, log: list[str]) -> Organisation:
     org = db.session.scalar(select(Organisation).where(Organisation.credit_code == code))
     if org is None:
+        n = sum(map(ord, code)) % 10_000  # a fictitious contact person for deals, the same at every seeding
         org = Organisation(name=name, credit_code=code, kind=kind,
                            verification=VerificationStatus.VERIFIED if verified else VerificationStatus.PENDING,
-                           verified_at=utcnow() if verified else None)
+                           verified_at=utcnow() if verified else None,
+                           contact_name=f"{'王李张刘陈杨马赵'[n % 8]}{'经理' if n % 2 else '工'}",
+                           contact_phone=f"0951-555{n:04d}", contact_email=f"deals{n}@demo.example.cn")
         db.session.add(org)
         db.session.flush()
         log.append(f"organisation {name}")

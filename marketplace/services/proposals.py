@@ -11,7 +11,8 @@ and its acceptance that would start a hold beyond it is refused. Withdrawing or 
 pending proposals (status "withdrawn")."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,7 @@ from ..models import (
     ProposalStatus,
     RoundScope,
     SupplyListing,
+    Use,
     User,
 )
 from ..models.listing import AnyListing, live
@@ -139,7 +141,12 @@ def get_proposal(viewer: User, proposal_id: int) -> Proposal:
 def proposals_for(viewer: User, status: str | None = None, limit: int = 500) -> list[Proposal]:
     """Proposals to the viewer's organisation (all of them for staff), newest first."""
     query = select(Proposal).options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
-                                     joinedload(Proposal.demand_listing), joinedload(Proposal.agreement))
+                                     # what the list shows of each (terms()): the same statements for any count
+                                     joinedload(Proposal.supply_listing).joinedload(SupplyListing.site),
+                                     joinedload(Proposal.supply_listing).joinedload(SupplyListing.organisation),
+                                     joinedload(Proposal.demand_listing).joinedload(DemandListing.site),
+                                     joinedload(Proposal.demand_listing).joinedload(DemandListing.organisation),
+                                     joinedload(Proposal.round), joinedload(Proposal.agreement))
     if not viewer.organisation.is_staff:
         org_id = viewer.organisation_id
         query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
@@ -226,3 +233,68 @@ def proposal_out(p: Proposal) -> ProposalOut:
                        env_tax_avoided_yuan=p.env_tax_avoided_yuan, co2_kg=float(p.co2_kg),
                        producer_decision=p.producer_decision, consumer_decision=p.consumer_decision,
                        expires_at=p.expires_at, agreement_id=p.agreement.id if p.agreement else None)
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """The other side of a proposal as the viewer may see it: its county always (public on every listing),
+    its name and site only where an agreement already reveals them (policy.sees_site_of)."""
+
+    role: str  # "producer" | "consumer"
+    city: str
+    county: str
+    name: str | None
+    site_name: str | None
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What accepting a proposal commits to, for the viewer: who (as far as they may know), what, how much,
+    when and at what price, per tonne and in total."""
+
+    side: str | None  # the viewer's side, None for staff and a round's starter who is not a party
+    counterparts: list[Counterpart]
+    grade: str | None
+    use: Use
+    period_start: date
+    period_end: date
+    ex_works_total: Decimal
+    transport_total: Decimal
+    delivered_total: Decimal
+    other_accepted: bool
+    own_decision: Decision | None
+    #: Accepting a proposal of one's own *Find matches* round holds its tonnes for this many hours at most.
+    hold_hours: int | None
+
+
+def _counterpart(viewer: User, listing: AnyListing, role: str) -> Counterpart:
+    visible = policy.sees_site_of(viewer, listing.organisation_id)
+    return Counterpart(role=role, city=listing.site.city, county=listing.site.county,
+                       name=listing.organisation.name if visible else None,
+                       site_name=listing.site.name if visible else None)
+
+
+def terms(viewer: User, proposal: Proposal) -> Terms:
+    """The proposal's terms as the viewer may see them (see Terms); the period is the one an agreement would
+    take: the overlap of the two listings' periods (services.agreements.conclude)."""
+    side = party_of(viewer, proposal)
+    supply, demand = proposal.supply_listing, proposal.demand_listing
+    if side == "producer":
+        others = [_counterpart(viewer, demand, "consumer")]
+    elif side == "consumer":
+        others = [_counterpart(viewer, supply, "producer")]
+    else:
+        others = [_counterpart(viewer, supply, "producer"), _counterpart(viewer, demand, "consumer")]
+    own = {"producer": proposal.producer_decision, "consumer": proposal.consumer_decision}.get(side or "")
+    other = {"producer": proposal.consumer_decision, "consumer": proposal.producer_decision}.get(side or "")
+    tonnes = Decimal(proposal.tonnes)
+    starter = (side is not None and STARTER_SIDE.get(proposal.round.scope) == side
+               and proposal.round.organisation_id == viewer.organisation_id)
+    return Terms(side=side, counterparts=others, grade=supply.grade, use=demand.use,
+                 period_start=max(supply.period_start, demand.period_start),
+                 period_end=min(supply.period_end, demand.period_end),
+                 ex_works_total=proposal.price_yuan_per_t * tonnes,
+                 transport_total=proposal.transport_cost_yuan_per_t * tonnes,
+                 delivered_total=proposal.delivered_price_yuan_per_t * tonnes,
+                 other_accepted=other == Decision.ACCEPTED, own_decision=own,
+                 hold_hours=int(_setting("FIND_MATCHES_HOLD_HOURS")) if starter else None)

@@ -31,7 +31,9 @@ def test_operator_runs_a_round_and_both_parties_accept(page, site_url, runner, d
         log_in(page, site_url, user.email, DEMO_PASSWORD)
         expect(page.locator("#pending-count")).to_be_visible()
         page.click("#nav-proposals")
-        page.click(f"#accept-{proposal.id}")
+        page.click(f"#accept-{proposal.id}")  # opens the terms: what accepting commits to
+        expect(page.locator("#commitment")).to_contain_text(f"{proposal.tonnes:,}")
+        page.click("#confirm-accept")
         expect(page.locator(".flash-success")).to_be_visible()
         if user is producer:
             log_out(page)
