@@ -1,7 +1,7 @@
 """deals (issue #13): an organisation's contact person (name, phone, e-mail), shown to its agreed counterparties
 
 Revision ID: 0018_deals
-Revises: 0011_scale
+Revises: 0014_tariff_values
 Create Date: 2026-12-01 10:00:00
 
 """
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018_deals'
-down_revision = '0011_scale'
+down_revision = '0014_tariff_values'
 branch_labels = None
 depends_on = None
 
