@@ -144,7 +144,7 @@ def test_the_site_form_map_sets_and_follows_the_coordinates(page, site_url, make
     picker = page.locator("#site-map")
     expect(picker).to_have_attribute("data-map-ready", "picker")
     state = assert_stands_alone(page, "site-map")
-    assert page.locator("#lat").input_value() == "" and page.locator("#site-map .leaflet-marker-icon").count() == 0
+    assert page.locator("#lat").input_value() == "" and page.evaluate(MARKER) is None
 
     # A click on the map fills both inputs with that point, and the marker stands there.
     box = picker.bounding_box()
@@ -152,9 +152,13 @@ def test_the_site_form_map_sets_and_follows_the_coordinates(page, site_url, make
     lat, lon = float(page.locator("#lat").input_value()), float(page.locator("#lon").input_value())
     south, west, north, east = state["view"]
     assert south < lat < north and west < lon < east
-    expect(page.locator("#site-map .leaflet-marker-icon")).to_have_count(1)
+    expect(page.locator("#site-map .leaflet-marker-draggable")).to_have_count(1)
     clicked = page.evaluate(MARKER)
     assert clicked == pytest.approx([lat, lon], abs=1e-5)
+
+    # Picking a place from the gazetteer moves the marker there too.
+    page.select_option("#place", "Yanchi")
+    assert page.evaluate(MARKER) == [float(gazetteer.COUNTIES["Yanchi"].lat), float(gazetteer.COUNTIES["Yanchi"].lon)]
 
     # Typing coordinates moves the marker; the form saves what the inputs say.
     page.fill("#lat", "37.5200")
