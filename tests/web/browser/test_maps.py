@@ -51,8 +51,11 @@ MARKER = """() => { const e = window.ningxiaMaps.maps.find(m => m.element.id ===
 
 @pytest.fixture
 def offline(page, site_url):
-    """Every request that is not for the app is aborted and remembered; CSP violations are collected."""
-    left = []
+    """Every request that is not for the app is aborted and remembered; CSP violations are collected, and
+    errors on the browser's console (a refused request or script shows there) fail the test."""
+    left, errors = [], []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
 
     def guard(route):
         if route.request.url.startswith(site_url):
@@ -65,6 +68,7 @@ def offline(page, site_url):
     page.add_init_script(WATCH_CSP)
     yield left
     assert left == [], f"requests beyond the app: {left}"
+    assert errors == [], errors
 
 
 def assert_stands_alone(page, map_id: str, *, locale: str = "zh") -> dict:
@@ -89,9 +93,6 @@ def assert_stands_alone(page, map_id: str, *, locale: str = "zh") -> dict:
     # no tile server configured: no tile layer at all
     assert state["tiles"] == 0
     assert page.evaluate("window.__csp") == []
-    import os
-    if os.environ.get("MAP_SHOTS"):
-        page.locator(f"#{map_id}").screenshot(path=f"/tmp/maps-npm/{map_id}-{locale}-{len(os.listdir('/tmp/maps-npm'))}.png")
     return state
 
 
