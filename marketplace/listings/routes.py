@@ -248,7 +248,12 @@ def browse_map(side: str) -> ResponseReturnValue:
             tooltip=[(_("Material"), listing.material.name(locale))],
             link=url_for("listings.detail", side=side, listing_id=listing.id), link_text=_("Details"),
             id=listing.id))
-    return maps.feature_collection(features)
+    colour = maps.SUPPLY_COLOUR if side == "supply" else maps.DEMAND_COLOUR
+    title = (_("Supply listings, page %(page)d of %(pages)d", page=results.page, pages=max(results.pages, 1))
+             if side == "supply" else
+             _("Demand listings, page %(page)d of %(pages)d", page=results.page, pages=max(results.pages, 1)))
+    legend = [maps.legend("marker", colour, _("A listing: the larger, the more tonnes; others' at their county seat"))]
+    return maps.feature_collection(features, title=title, legend=legend)
 
 
 @bp.route(f"/{SIDE}/export.<any(csv, xlsx):fmt>")

