@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -18,7 +18,10 @@ def index() -> ResponseReturnValue:
     locale = str(get_locale())
     org = current_user.organisation
     form = GenerationForm()
-    form.site_id.choices = choices((s.id, s.name) for s in sites.sites_of(org.id, active_only=True))
+    own_sites = sites.sites_of(org.id, active_only=True)
+    form.site_id.choices = choices((s.id, s.name) for s in own_sites)
+    if request.method == "GET":
+        form.site_id.data = sites.default_site_id(own_sites)
     form.material.choices = choices((m.code, m.name(locale)) for m in catalogue.materials())
     if form.validate_on_submit():
         record = run_service(form, generation.record_generation, current_user, form.site_id.data,

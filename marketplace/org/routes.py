@@ -146,6 +146,19 @@ def archive_site(site_id: int) -> ResponseReturnValue:
     return redirect(url_for("org.overview"))
 
 
+@bp.route("/sites/<int:site_id>/default", methods=["POST"])
+@login_required
+def default_site(site_id: int) -> ResponseReturnValue:
+    """Make this site the firm's default: its listing and generation forms pre-select it."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    site = run_service(form, sites.set_default_site, current_user, site_id)
+    if site is not None:
+        flash(_("%(name)s is now your default site.", name=site.name), "success")
+    return redirect(url_for("org.overview"))
+
+
 @bp.route("/sites/<int:site_id>/delete", methods=["POST"])
 @login_required
 def delete_site(site_id: int) -> ResponseReturnValue:

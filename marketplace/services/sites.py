@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from .. import gazetteer, policy
 from ..clock import utcnow
@@ -113,11 +113,36 @@ def _check_move(actor: User, site: Site) -> None:
 
 
 def set_site_active(actor: User, site_id: int, active: bool) -> Site:
-    """Archive a site (it stays in the records that point at it) or bring it back."""
+    """Archive a site (it stays in the records that point at it; an archived site is nobody's default) or
+    bring it back."""
     site = get_own_site(actor, site_id)
     site.active = bool(active)
+    if not site.active:
+        site.is_default = False
     db.session.flush()
     return site
+
+
+def set_default_site(actor: User, site_id: int) -> Site:
+    """Make an active site of the actor's organisation its default: the one its listing and generation forms
+    pre-select. The previous default stops being one (cleared first: at most one per firm, by a unique index)."""
+    site = get_own_site(actor, site_id)
+    if not site.active:
+        raise Conflict(_l("An archived site cannot be the default; restore it first."))
+    db.session.execute(update(Site).where(Site.organisation_id == site.organisation_id, Site.id != site.id,
+                                          Site.is_default.is_(True)).values(is_default=False)
+                       .execution_options(synchronize_session="fetch"))
+    site.is_default = True
+    db.session.flush()
+    return site
+
+
+def default_site_id(sites: list[Site]) -> int | None:
+    """The site a form pre-selects among `sites` (a firm's active ones): its default, else the first in
+    Ningxia, else none (a form then asks)."""
+    chosen = next((s for s in sites if s.is_default), None) or next(
+        (s for s in sites if zone_of(s.lat, s.lon) == Zone.NINGXIA), None)
+    return chosen.id if chosen is not None else None
 
 
 def delete_site(actor: User, site_id: int) -> str:
@@ -132,7 +157,8 @@ def delete_site(actor: User, site_id: int) -> str:
 
 
 def sites_of(org_id: int, active_only: bool = False) -> list[Site]:
-    query = select(Site).where(Site.organisation_id == org_id).order_by(Site.name)
+    """The organisation's sites, its default first, then by name."""
+    query = select(Site).where(Site.organisation_id == org_id).order_by(Site.is_default.desc(), Site.name, Site.id)
     if active_only:
         query = query.where(Site.active.is_(True))
     return list(db.session.scalars(query))

@@ -199,3 +199,71 @@ def test_site_names_are_escaped(logged_in, db):
     page = client.get("/org/").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+# --- the default site ------------------------------------------------------------------------------------
+
+def selected_site(html: str) -> str | None:
+    """The value of the option the site select pre-selects."""
+    select_html = re.search(r'<select[^>]*name="site_id".*?</select>', html, re.S).group(0)
+    match = re.search(r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', select_html)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def test_the_default_site_is_pre_selected_on_the_listing_and_generation_forms(logged_in, make_site, db, client):
+    client, user = logged_in()
+    far = make_site(user.organisation, name="A 阿拉善堆场", lat="38.83", lon="105.67", county="")  # sorts first
+    home = make_site(user.organisation, name="B 宁东厂区")
+    other = make_site(user.organisation, name="C 灵武厂区")
+    # no default yet: the first site in Ningxia, not the neighbour's that sorts first
+    assert selected_site(client.get("/listings/supply/new").get_data(as_text=True)) == str(home.id)
+    assert selected_site(client.get("/generation/").get_data(as_text=True)) == str(home.id)
+    assert post_form(client, f"/org/sites/{other.id}/default", {}).status_code == 302
+    assert selected_site(client.get("/listings/supply/new").get_data(as_text=True)) == str(other.id)
+    assert selected_site(client.get("/generation/").get_data(as_text=True)) == str(other.id)
+    assert 'id="default-site"' in client.get("/org/").get_data(as_text=True)
+    post_form(client, f"/org/sites/{far.id}/default", {})
+    assert db.session.scalars(select(Site.id).where(Site.is_default.is_(True))).all() == [far.id]  # one only
+    assert selected_site(client.get("/generation/").get_data(as_text=True)) == str(far.id)
+
+
+def test_an_archived_site_is_no_default_and_cannot_become_one(logged_in, make_site, db):
+    client, user = logged_in()
+    site = make_site(user.organisation)
+    post_form(client, f"/org/sites/{site.id}/default", {})
+    post_form(client, f"/org/sites/{site.id}/archive", {})
+    db.session.refresh(site)
+    assert (site.active, site.is_default) == (False, False)
+    client.get("/lang/en")
+    post_form(client, f"/org/sites/{site.id}/default", {})
+    assert "archived site cannot be the default" in client.get("/org/").get_data(as_text=True)
+    db.session.refresh(site)
+    assert site.is_default is False
+
+
+def test_another_firms_site_cannot_be_made_my_default(logged_in, make_site, make_org, db):
+    client, _ = logged_in()
+    theirs = make_site(make_org())
+    assert post_form(client, f"/org/sites/{theirs.id}/default", {}).status_code == 404
+    db.session.refresh(theirs)
+    assert theirs.is_default is False
+
+
+def test_the_default_is_only_set_by_post_with_a_csrf_token(logged_in, make_site, db):
+    client, user = logged_in()
+    site = make_site(user.organisation)
+    assert client.get(f"/org/sites/{site.id}/default").status_code == 405
+    assert client.post(f"/org/sites/{site.id}/default").status_code == 400
+    db.session.refresh(site)
+    assert site.is_default is False
+
+
+def test_the_api_names_the_default_site(logged_in, make_site, client):
+    from tests.web.test_api_listings import API, issue_token
+
+    client, user = logged_in()
+    site = make_site(user.organisation)
+    post_form(client, f"/org/sites/{site.id}/default", {})
+    token = issue_token(client, user)
+    items = client.get(f"{API}/sites", headers={"Authorization": f"Bearer {token}"}).get_json()["items"]
+    assert [(i["id"], i["is_default"]) for i in items] == [(site.id, True)]
