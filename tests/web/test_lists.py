@@ -1,0 +1,228 @@
+"""Lists people live in: the ledger's filters and search (page and API), paging that stays stable, bad filters
+answered with a message (never a 500), and a constant number of statements per page."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+
+from marketplace.clock import CST, utcnow
+from tests.web.conftest import login, token_request
+from tests.web.test_scale import statements
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def ledger_world(db, make_user, make_site):
+    """A producer delivering fly ash to one utiliser and FGD gypsum to another; `add(n)` more tickets.
+    Tickets are dispatched one per day, going back from yesterday noon (China Standard Time)."""
+    from marketplace.services import deliveries
+    from tests.web.deals import make_agreement
+
+    producer = make_user(kind="producer")
+    ash_buyer, gypsum_buyer = make_user(kind="consumer"), make_user(kind="consumer")
+    psite = make_site(producer.organisation, lat="38.0575", lon="106.6914", county="Lingwu", park="Ningdong")
+    ash, _p, _c = make_agreement(make_user, make_site, tonnes=5000, producer=producer, consumer=ash_buyer,
+                                 producer_site=psite)
+    gypsum, _p, _c = make_agreement(make_user, make_site, tonnes=5000, material="fgd_gypsum", producer=producer,
+                                    consumer=gypsum_buyer, producer_site=psite)
+    for agreement in (ash, gypsum):
+        agreement.created_at = utcnow() - timedelta(days=400)
+    db.session.commit()
+    made: list[dict] = []
+    noon = datetime.now(CST).replace(hour=12, minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+    def add(n: int, agreement=None) -> None:
+        for _ in range(n):
+            i = len(made)
+            deal = agreement or (ash if i % 3 else gypsum)
+            buyer = ash_buyer if deal is ash else gypsum_buyer
+            when = noon - timedelta(days=i)
+            ticket = f"GB{i:05d}"
+            shipment = deliveries.record_shipment(producer, deal.id, {
+                "ticket_no": ticket, "truck_plate": f"宁C{10000 + i}",
+                "dispatched_at": when.strftime("%Y-%m-%dT%H:%M:%S"), "gross_kg": 40_000, "tare_kg": 15_000})
+            deliveries.confirm_shipment(buyer, shipment.id, 25_000)
+            db.session.commit()
+            made.append({"ticket": ticket, "agreement": deal.id, "day": when.date(),
+                         "material": "fly_ash" if deal is ash else "fgd_gypsum"})
+
+    return {"producer": producer, "ash_buyer": ash_buyer, "gypsum_buyer": gypsum_buyer, "ash": ash,
+            "gypsum": gypsum, "add": add, "made": made}
+
+
+def tickets_on(html: str) -> list[str]:
+    """The ticket numbers of the ledger table's rows, in order."""
+    return re.findall(r'<tr id="entry-\d+"><td>\d+</td><td>[^<]*</td><td>([^<]+)</td>', html)
+
+
+def page_html(client, url: str, status: int = 200) -> str:
+    response = client.get(url)
+    assert response.status_code == status, (url, response.status_code)
+    return response.get_data(as_text=True)
+
+
+# --- the ledger page ------------------------------------------------------------------------------------
+
+def test_the_ledger_filters_by_material_organisation_and_days(client, db, ledger_world, make_user):
+    ledger_world["add"](9)
+    made = ledger_world["made"]
+    regulator = make_user(kind="regulator")
+    login(client, regulator)
+    assert sorted(tickets_on(page_html(client, "/deliveries/ledger?material=fgd_gypsum"))) == sorted(
+        m["ticket"] for m in made if m["material"] == "fgd_gypsum")
+    buyer = ledger_world["gypsum_buyer"].organisation_id
+    assert sorted(tickets_on(page_html(client, f"/deliveries/ledger?org={buyer}"))) == sorted(
+        m["ticket"] for m in made if m["material"] == "fgd_gypsum")
+    days = sorted(m["day"] for m in made)
+    since, until = days[2], days[5]
+    shown = tickets_on(page_html(client, f"/deliveries/ledger?since={since}&until={until}"))
+    assert sorted(shown) == sorted(m["ticket"] for m in made if since <= m["day"] <= until)
+    assert len(shown) == 4  # both ends included, days in China Standard Time
+    both = tickets_on(page_html(client, f"/deliveries/ledger?material=fly_ash&since={since}&until={until}"))
+    assert sorted(both) == sorted(m["ticket"] for m in made if since <= m["day"] <= until
+                                  and m["material"] == "fly_ash")
+
+
+def test_the_ledger_searches_ticket_and_agreement_numbers(client, db, ledger_world, make_user):
+    ledger_world["add"](12)
+    login(client, make_user(kind="regulator"))
+    assert tickets_on(page_html(client, "/deliveries/ledger?q=GB00007")) == ["GB00007"]
+    assert sorted(tickets_on(page_html(client, "/deliveries/ledger?q=gb0001"))) == ["GB00010", "GB00011"]
+    gypsum = ledger_world["gypsum"].id
+    expected = sorted(m["ticket"] for m in ledger_world["made"] if m["agreement"] == gypsum)
+    assert sorted(tickets_on(page_html(client, f"/deliveries/ledger?q=%23{gypsum}"))) == expected
+    assert sorted(tickets_on(page_html(client, f"/deliveries/ledger?q={gypsum}"))) == expected
+    # LIKE's wildcards are text, not patterns
+    assert tickets_on(page_html(client, "/deliveries/ledger?q=GB%25")) == []
+    assert tickets_on(page_html(client, "/deliveries/ledger?q=_B")) == []
+
+
+def test_a_firm_filters_only_its_own_entries(client, db, ledger_world, make_user):
+    ledger_world["add"](6)
+    login(client, ledger_world["ash_buyer"])
+    mine = sorted(m["ticket"] for m in ledger_world["made"] if m["material"] == "fly_ash")
+    assert sorted(tickets_on(page_html(client, "/deliveries/ledger"))) == mine
+    other = ledger_world["gypsum_buyer"].organisation_id
+    assert tickets_on(page_html(client, f"/deliveries/ledger?org={other}")) == []  # nothing of others'
+    assert tickets_on(page_html(client, "/deliveries/ledger?material=fgd_gypsum")) == []
+    # the organisation filter offers the firm itself and its counterparties only
+    html = page_html(client, "/deliveries/ledger")
+    offered = set(re.findall(r'<option value="(\d+)"', re.search(r'<select[^>]*name="org".*?</select>', html,
+                                                                 re.S).group(0)))
+    assert offered == {str(ledger_world["ash_buyer"].organisation_id), str(ledger_world["producer"].organisation_id)}
+
+
+def test_paging_through_a_filtered_ledger_keeps_the_filter_and_shows_each_entry_once(client, db, ledger_world,
+                                                                                      make_user, monkeypatch):
+    ledger_world["add"](12)
+    login(client, make_user(kind="regulator"))
+    seen: list[str] = []
+    url = "/deliveries/ledger?material=fly_ash&per_page=3"
+    from marketplace.services import ledger as ledger_service
+
+    original = ledger_service.ledger_for
+    monkeypatch.setattr(ledger_service, "ledger_for",
+                        lambda viewer, page=1, per_page=50, filters=None: original(viewer, page, 3, filters))
+    html = page_html(client, url)
+    while True:
+        seen += tickets_on(html)
+        following = re.search(r'<a rel="next" class="pager-next" href="([^"]+)"', html)
+        if not following:
+            break
+        link = following.group(1).replace("&amp;", "&")
+        assert "material=fly_ash" in link
+        html = page_html(client, link)
+    expected = [m["ticket"] for m in reversed(ledger_world["made"]) if m["material"] == "fly_ash"]
+    assert sorted(seen) == sorted(expected) and len(seen) == len(set(seen)) == 8
+
+
+@pytest.mark.parametrize("query,field,message", [
+    ("material=nonsense", "material", "Unknown material"),
+    ("material=" + "x" * 41, "material", "At most 40 characters"),
+    ("org=abc", "org", "whole number"),
+    ("org=-1", "org", "between"),
+    ("org=99999999999999999999", "org", "between"),
+    ("since=2026-02-30", "since", "YYYY-MM-DD"),
+    ("since=1800-01-01", "since", "between 2000 and 2100"),
+    ("until=tomorrow", "until", "YYYY-MM-DD"),
+    ("since=2026-05-02&until=2026-05-01", "until", "comes before the first"),
+    ("q=" + "A" * 41, "q", "At most 40 characters"),
+])
+def test_a_bad_filter_is_a_message_beside_its_field_not_a_500(client, db, make_user, query, field, message):
+    login(client, make_user(kind="regulator"))
+    client.get("/lang/en")
+    html = page_html(client, f"/deliveries/ledger?{query}", 400)
+    block = re.search(rf'<div class="field[^"]*has-error">\s*<label for="{field}".*?</div>', html, re.S)
+    assert block and message in block.group(0), html[:3000]
+
+
+def test_hostile_search_text_is_harmless(client, db, ledger_world, make_user):
+    ledger_world["add"](2)
+    login(client, make_user(kind="regulator"))
+    for text in ("' OR 1=1 --", "<script>alert(1)</script>", "%", "\\", "#", "# ", "０１", "1e9", "#99999999999"):
+        html = page_html(client, "/deliveries/ledger?q=" + text.replace("%", "%25").replace("#", "%23"))
+        assert tickets_on(html) == []
+        assert "<script>alert(1)</script>" not in html
+    assert client.get("/deliveries/ledger?q=%00").status_code == 400  # the input guard
+
+
+# --- the ledger API ---------------------------------------------------------------------------------------
+
+def test_the_ledger_api_takes_the_same_filters(client, db, ledger_world, make_user):
+    ledger_world["add"](9)
+    made = ledger_world["made"]
+    regulator = make_user(kind="regulator")
+    token = client.post(f"{API}/auth/token", json=token_request(regulator)).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+
+    def tickets(query: str) -> list[str]:
+        response = client.get(f"{API}/ledger?{query}", headers=auth)
+        assert response.status_code == 200, response.get_json()
+        return [e["ticket_no"] for e in response.get_json()["items"]]
+
+    assert sorted(tickets("material=fgd_gypsum")) == sorted(m["ticket"] for m in made
+                                                             if m["material"] == "fgd_gypsum")
+    days = sorted(m["day"] for m in made)
+    assert sorted(tickets(f"since={days[1]}&until={days[3]}")) == sorted(
+        m["ticket"] for m in made if days[1] <= m["day"] <= days[3])
+    assert tickets("q=GB00004") == ["GB00004"]
+    ash = ledger_world["ash"].id
+    assert sorted(tickets(f"q={ash}&per_page=100")) == sorted(m["ticket"] for m in made if m["agreement"] == ash)
+    body = client.get(f"{API}/ledger?material=fly_ash&per_page=2&page=2", headers=auth).get_json()
+    assert (body["total"], body["page"], body["pages"], len(body["items"])) == (6, 2, 3, 2)
+    for query, field in (("material=nonsense", "material"), ("since=2026-13-01", "since"), ("org=x", "org"),
+                         ("since=2026-05-02&until=2026-05-01", "until"), ("q=" + "9" * 41, "q")):
+        response = client.get(f"{API}/ledger?{query}", headers=auth)
+        assert response.status_code == 422, query
+        assert response.get_json()["error"]["field"] == field
+
+
+# --- statements per page ----------------------------------------------------------------------------------
+
+def test_the_ledger_page_and_api_send_as_many_statements_for_30_entries_as_for_5(client, db, ledger_world,
+                                                                                 make_user):
+    regulator = make_user(kind="regulator")
+    login(client, regulator)
+    token = client.post(f"{API}/auth/token", json=token_request(regulator)).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    org = ledger_world["ash_buyer"].organisation_id
+    urls = ["/deliveries/ledger", "/deliveries/ledger?material=fly_ash", f"/deliveries/ledger?org={org}",
+            "/deliveries/ledger?q=GB&since=2000-01-01&until=2100-01-01", f"{API}/ledger?per_page=100",
+            f"{API}/ledger?per_page=100&material=fly_ash&q=GB&org={org}"]
+
+    def counts() -> dict[str, int]:
+        out = {}
+        for url in urls:
+            with statements(db) as sent:
+                response = client.get(url, headers=auth if url.startswith(API) else {})
+            assert response.status_code == 200, url
+            out[url] = len(sent)
+        return out
+
+    ledger_world["add"](5)
+    few = counts()
+    ledger_world["add"](25)
+    assert counts() == few
