@@ -226,3 +226,104 @@ def test_the_ledger_page_and_api_send_as_many_statements_for_30_entries_as_for_5
     few = counts()
     ledger_world["add"](25)
     assert counts() == few
+
+
+# --- the declarations of generation ------------------------------------------------------------------------
+
+@pytest.fixture
+def declarations(db, make_user, make_site):
+    """A producer with two sites and 30 months of fly ash at the first, 12 of gypsum at the second."""
+    from datetime import date
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    from marketplace.models import GenerationRecord, Material
+
+    producer = make_user(kind="producer")
+    north, south = make_site(producer.organisation, name="北厂"), make_site(producer.organisation, name="南厂")
+    ash, gypsum = (db.session.scalar(select(Material).where(Material.code == c)) for c in ("fly_ash", "fgd_gypsum"))
+
+    def months(n: int):
+        year, month = 2026, 10
+        for _ in range(n):
+            yield date(year, month, 1)
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+
+    def add(site, material, n):
+        db.session.add_all(GenerationRecord(site_id=site.id, material_id=material.id, month=m,
+                                            tonnes_generated=Decimal(1000 + i), tonnes_used_in_house=0, tonnes_stored=0)
+                           for i, m in enumerate(months(n)))
+        db.session.commit()
+
+    add(north, ash, 30)
+    add(south, gypsum, 12)
+    return {"producer": producer, "north": north, "south": south, "add": add, "ash": ash}
+
+
+def declared_rows(html: str) -> list[tuple[str, str]]:
+    table = re.search(r'<table class="data" id="records">.*?</table>', html, re.S).group(0)
+    return re.findall(r"<tr><td>(\d{4}-\d{2})</td><td>([^<]+)</td>", table)
+
+
+def test_declarations_are_paged_and_filtered_by_year_site_and_material(client, db, declarations):
+    login(client, declarations["producer"])
+    first = declared_rows(page_html(client, "/generation/"))
+    assert len(first) == 24 and first[0][0] == "2026-10"  # one page, newest first
+    html = page_html(client, "/generation/?page=2")
+    assert len(declared_rows(html)) == 42 - 24
+    assert not set(first) & set(declared_rows(html))  # no row on two pages
+    rows = declared_rows(page_html(client, "/generation/?year=2025"))
+    assert len(rows) == 12 + 2 and all(month.startswith("2025") for month, _site in rows)  # gypsum: Nov, Dec 2025
+    south = declarations["south"].id
+    assert {site for _m, site in declared_rows(page_html(client, f"/generation/?site={south}"))} == {"南厂"}
+    rows = declared_rows(page_html(client, "/generation/?material=fly_ash&year=2024"))
+    assert len(rows) == 8 and {site for _m, site in rows} == {"北厂"}  # May to December 2024
+    html = page_html(client, "/generation/?material=fly_ash&page=2")
+    assert len(declared_rows(html)) == 6
+    previous = re.search(r'<a rel="prev" class="pager-prev" href="([^"]+)"', html).group(1)
+    assert "material=fly_ash" in previous and "page=1" in previous  # the pager keeps the filter
+
+
+@pytest.mark.parametrize("query,field,message", [
+    ("year=abc", "filter-year", "whole number"),
+    ("year=1999", "filter-year", "between 2,000 and 2,100"),
+    ("year=20255", "filter-year", "between"),
+    ("site=x", "filter-site", "whole number"),
+    ("material=nonsense", "filter-material", "Unknown material"),
+])
+def test_a_bad_declarations_filter_is_a_message_beside_its_field(client, db, declarations, query, field, message):
+    login(client, declarations["producer"])
+    client.get("/lang/en")
+    html = page_html(client, f"/generation/?{query}", 400)
+    block = re.search(rf'<div class="field[^"]*has-error">\s*<label for="{field}".*?</div>', html, re.S)
+    assert block and message in block.group(0), html[-3000:]
+
+
+def test_another_firms_site_is_no_filter_of_mine(client, db, declarations, make_user, make_site):
+    other = make_user(kind="producer")
+    theirs = make_site(other.organisation)
+    login(client, declarations["producer"])
+    client.get("/lang/en")
+    html = page_html(client, f"/generation/?site={theirs.id}", 400)
+    assert "No such site in your organisation" in html
+
+
+def test_the_declarations_page_sends_as_many_statements_for_many_rows_as_for_few(client, db, declarations,
+                                                                                make_site):
+    login(client, declarations["producer"])
+    urls = ["/generation/", "/generation/?year=2025", f"/generation/?site={declarations['north'].id}&material=fly_ash",
+            "/generation/?page=2"]
+
+    def counts():
+        out = {}
+        for url in urls:
+            with statements(db) as sent:
+                assert client.get(url).status_code == 200
+            out[url] = len(sent)
+        return out
+
+    few = counts()
+    for i in range(5):
+        declarations["add"](make_site(declarations["producer"].organisation, name=f"厂{i}"), declarations["ash"], 30)
+    assert counts() == few
