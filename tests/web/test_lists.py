@@ -327,3 +327,85 @@ def test_the_declarations_page_sends_as_many_statements_for_many_rows_as_for_few
     for i in range(5):
         declarations["add"](make_site(declarations["producer"].organisation, name=f"厂{i}"), declarations["ash"], 30)
     assert counts() == few
+
+
+# --- the audit log ------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def audit_world(db, make_user):
+    """Entries by two users of different firms on three days; `add(n)` more by new users."""
+    from marketplace.models import AuditEntry
+
+    operator = make_user(kind="operator", email="ops@platform.example")
+    clerk = make_user(kind="producer", email="clerk@plant.example")
+    noon = datetime(2026, 11, 20, 12, tzinfo=CST)
+
+    def entry(user, action, day):
+        db.session.add(AuditEntry(at=noon + timedelta(days=day), actor_id=user.id, actor_org_id=user.organisation_id,
+                                  action=action, target_type="site", target_id=1, details={"n": day},
+                                  address="10.0.0.1"))
+
+    for day in range(3):
+        entry(operator, "organisation.verify", day)
+        entry(clerk, "site.move", day)
+    db.session.commit()
+
+    def add(n: int) -> None:
+        for i in range(n):
+            entry(make_user(kind="consumer"), "user.add", i % 3)
+        db.session.commit()
+
+    return {"operator": operator, "clerk": clerk, "add": add}
+
+
+def audit_rows(html: str) -> list[list[str]]:
+    table = re.search(r'<table class="data" id="audit">.*?</table>', html, re.S).group(0)
+    rows = [re.findall(r"<td>([^<]*)</td>", row) for row in re.findall(r"<tr>(<td>.*?)</tr>", table, re.S)]
+    return [row for row in rows if len(row) > 1]  # not the "no entries" row
+
+
+def test_the_audit_log_filters_by_actor_action_and_days(client, db, audit_world):
+    login(client, audit_world["operator"])
+    rows = audit_rows(page_html(client, "/admin/audit?actor=clerk@"))
+    assert len(rows) == 3 and {r[2] for r in rows} == {"clerk@plant.example"}
+    assert len(audit_rows(page_html(client, "/admin/audit?actor=CLERK@PLANT.EXAMPLE"))) == 3  # e-mails are lower case
+    assert audit_rows(page_html(client, "/admin/audit?actor=%25")) == []  # LIKE's wildcards are text
+    assert audit_rows(page_html(client, "/admin/audit?actor=nobody@x")) == []
+    rows = audit_rows(page_html(client, "/admin/audit?actor=clerk&action=site.move&since=2026-11-21&until=2026-11-22"))
+    assert len(rows) == 2
+    assert audit_rows(page_html(client, "/admin/audit?actor=ops&action=site.move")) == []
+
+
+@pytest.mark.parametrize("query,field,message", [
+    ("action=made.up", "action", "Unknown action"),
+    ("org=abc", "org", "whole number"),
+    ("actor=" + "a" * 255, "actor", "At most 254 characters"),
+    ("since=2026-02-30", "since", "YYYY-MM-DD"),
+    ("until=9999-12-31", "until", "between 2000 and 2100"),
+    ("since=2026-11-22&until=2026-11-21", "until", "comes before the first"),
+])
+def test_a_bad_audit_filter_is_a_message_beside_its_field(client, db, audit_world, query, field, message):
+    login(client, audit_world["operator"])
+    client.get("/lang/en")
+    html = page_html(client, f"/admin/audit?{query}", 400)
+    block = re.search(rf'<div class="field[^"]*has-error">\s*<label for="{field}".*?</div>', html, re.S)
+    assert block and message in block.group(0), html[-3000:]
+
+
+def test_the_audit_page_sends_as_many_statements_for_30_entries_as_for_6(client, db, audit_world):
+    """Each row names its actor and the actor's organisation: loaded with the page, not one query per row."""
+    login(client, audit_world["operator"])
+    urls = ["/admin/audit", "/admin/audit?actor=clerk", "/admin/audit?action=user.add&since=2026-11-20",
+            "/admin/audit?format=csv"]
+
+    def counts():
+        out = {}
+        for url in urls:
+            with statements(db) as sent:
+                assert client.get(url).status_code == 200
+            out[url] = len(sent)
+        return out
+
+    few = counts()
+    audit_world["add"](24)
+    assert counts() == few
