@@ -409,3 +409,87 @@ def test_the_audit_page_sends_as_many_statements_for_30_entries_as_for_6(client,
     few = counts()
     audit_world["add"](24)
     assert counts() == few
+
+
+# --- listings: search by number and notes ------------------------------------------------------------------
+
+@pytest.fixture
+def noted_market(db, make_user, make_site):
+    """Two producers' fly ash offers with notes, one consumer's demand."""
+    from tests.web.test_scale import add_listings
+
+    mine, theirs = make_user(kind="producer"), make_user(kind="producer")
+    my_site, their_site = make_site(mine.organisation), make_site(theirs.organisation, name="他厂")
+    own = add_listings(db, mine.organisation, [my_site], 3)
+    other = add_listings(db, theirs.organisation, [their_site], 3)
+    own[0].notes, own[1].notes = "干灰 罐车自提 Dry ash, tanker pickup", "湿灰"
+    other[0].notes = "干灰 secret discount 50%_off"
+    db.session.commit()
+    return {"mine": mine, "theirs": theirs, "own": own, "other": other}
+
+
+def listed_ids(html: str) -> list[int]:
+    table = re.search(r'<table class="data" id="results">.*?</table>', html, re.S).group(0)
+    return [int(i) for i in re.findall(r'<td><a href="/listings/supply/(\d+)">', table)]
+
+
+def test_browse_searches_numbers_and_only_the_notes_the_viewer_may_read(client, db, noted_market, make_user):
+    own, other = noted_market["own"], noted_market["other"]
+    login(client, noted_market["mine"])
+    assert listed_ids(page_html(client, "/listings/supply?q=干灰")) == [own[0].id]  # not the stranger's notes
+    assert listed_ids(page_html(client, "/listings/supply?q=DRY ASH")) == [own[0].id]  # any case
+    assert listed_ids(page_html(client, "/listings/supply?q=secret")) == []
+    assert listed_ids(page_html(client, f"/listings/supply?q=%23{other[1].id}")) == [other[1].id]  # by number
+    assert listed_ids(page_html(client, f"/listings/supply?q={own[2].id}")) == [own[2].id]
+    assert listed_ids(page_html(client, "/listings/supply?q=%25")) == []  # a wildcard is text
+    assert listed_ids(page_html(client, "/listings/supply?q=_")) == []
+    html = page_html(client, "/listings/supply?q=干灰&material=fly_ash")
+    assert 'value="干灰"' in html  # the search stays in its box
+    regulator = make_user(kind="regulator")
+    staff = client.application.test_client()
+    login(staff, regulator)
+    assert sorted(listed_ids(page_html(staff, "/listings/supply?q=干灰"))) == sorted([own[0].id, other[0].id])
+    assert listed_ids(page_html(staff, "/listings/supply?q=50%25_off")) == [other[0].id]
+
+
+def test_the_listing_api_searches_the_same_way(client, db, noted_market):
+    login(client, noted_market["mine"])
+    token = client.post(f"{API}/auth/token", json=token_request(noted_market["mine"])).get_json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    items = client.get(f"{API}/supply-listings?q=干灰", headers=auth).get_json()["items"]
+    assert [i["id"] for i in items] == [noted_market["own"][0].id]
+    response = client.get(f"{API}/supply-listings?q=" + "x" * 101, headers=auth)
+    assert response.status_code == 422 and response.get_json()["error"]["field"] == "q"
+
+
+def test_hostile_listing_searches_are_harmless(client, db, noted_market):
+    login(client, noted_market["mine"])
+    for text in ("' OR 1=1 --", "<script>alert(1)</script>", "\\", "#", "#99999999999999", "🙂"):
+        response = client.get("/listings/supply", query_string={"q": text})
+        assert response.status_code == 200
+        assert listed_ids(response.get_data(as_text=True)) == []
+        assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+    assert client.get("/listings/supply", query_string={"q": "x" * 101}).status_code == 200  # shown as a message
+
+
+def test_a_listing_search_sends_as_many_statements_for_50_listings_as_for_5(client, db, noted_market):
+    from tests.web.test_scale import add_listings
+
+    login(client, noted_market["mine"])
+    urls = ["/listings/supply?q=干灰", "/listings/supply?q=1&sort=price", "/listings/mine?q=灰"]
+    site = noted_market["own"][0].site
+
+    def counts():
+        out = {}
+        for url in urls:
+            with statements(db) as sent:
+                assert client.get(url).status_code == 200
+            out[url] = len(sent)
+        return out
+
+    few = counts()
+    rows = add_listings(db, noted_market["mine"].organisation, [site], 45)
+    for row in rows:
+        row.notes = "干灰"
+    db.session.commit()
+    assert counts() == few
