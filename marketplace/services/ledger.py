@@ -524,6 +524,13 @@ class LedgerFilter:
     def active(self) -> bool:
         return bool(self.material or self.org_id or self.since or self.until or self.q)
 
+    @property
+    def specific(self) -> bool:
+        """A search that matches few entries: an agreement's number or four characters of a ticket's (a shorter
+        prefix, "G", matches much of the ledger: newest first along the seq index is then the quick way)."""
+        number = self.q.removeprefix("#")
+        return len(self.q) >= 4 or (number.isascii() and number.isdigit())
+
 
 def ledger_filter(query: LedgerQuery) -> LedgerFilter:
     """The validated query's filters, checked against the catalogue; ValidationError naming the field."""
@@ -562,12 +569,18 @@ def _filtered(query: Select, f: LedgerFilter) -> Select:
 def ledger_for(viewer: User, page: int = 1, per_page: int = 50, filters: LedgerFilter | None = None) -> Pagination:
     """The entries the viewer may read (all for staff, else those of its organisation), newest first, narrowed by
     `filters`, one page: two statements (the count and the page) whatever the filters."""
-    query = select(LedgerEntry).order_by(LedgerEntry.seq.desc())
+    query = select(LedgerEntry)
+    narrow = not viewer.organisation.is_staff or (filters is not None and (bool(filters.org_id) or filters.specific))
     if not viewer.organisation.is_staff:
         org = viewer.organisation_id
         query = query.where(or_(LedgerEntry.producer_org_id == org, LedgerEntry.consumer_org_id == org))
     if filters is not None:
         query = _filtered(query, filters)
+    # Newest first. For a firm, an organisation or a search, order by an expression no index holds: PostgreSQL
+    # then finds the matches through their own indexes and sorts them (bounded by how many match), instead of
+    # walking the seq index backwards through the whole ledger when the matches are few or old (measured on
+    # 1,000,000 entries: 2 s for a firm's empty filter, 1.2 s for a ticket prefix, 0.1 s and 0.04 s so; README).
+    query = query.order_by((LedgerEntry.seq + 0).desc() if narrow else LedgerEntry.seq.desc())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
