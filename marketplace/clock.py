@@ -40,6 +40,15 @@ def cst_year_bounds(year: int) -> tuple[datetime, datetime]:
             datetime(year + 1, 1, 1, tzinfo=CST).astimezone(UTC))
 
 
+def cst_day_bounds(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
+    """The UTC instants of a range of whole days in China Standard Time: from `since` at midnight CST to the
+    end of `until` (exclusive); an open end is None. For filters by date ("dispatched from ... to ...")."""
+    def start(day: date) -> datetime:
+        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC)
+
+    return (start(since) if since else None, start(until) + timedelta(days=1) if until else None)
+
+
 def iso(moment: datetime | None) -> str | None:
     """ISO 8601 with its offset, in CST, for the API and files meant for machines."""
     return None if moment is None else to_cst(moment).isoformat()

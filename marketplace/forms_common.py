@@ -29,7 +29,7 @@ def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
 from datetime import date  # noqa: E402
 
 from flask_wtf import FlaskForm  # noqa: E402
-from wtforms.fields import PasswordField, TextAreaField  # noqa: E402
+from wtforms.fields import FieldList, FormField, PasswordField, TextAreaField  # noqa: E402
 from wtforms.fields.core import UnboundField  # noqa: E402
 
 from .services.values import CONTROL, CONTROL_IN_TEXT, MAX_YEAR, MIN_YEAR  # noqa: E402
@@ -58,6 +58,8 @@ class SafeForm(FlaskForm):
 
     class Meta(FlaskForm.Meta):
         def bind_field(self, form, unbound_field, options):
+            if issubclass(unbound_field.field_class, (FieldList, FormField)):  # no filters: their fields have them
+                return super().bind_field(form, unbound_field, options)
             multi_line = issubclass(unbound_field.field_class, (TextAreaField, PasswordField))
             filters = [_refuse_unsafe(multi_line), *unbound_field.kwargs.get("filters", ())]
             unbound_field = UnboundField(unbound_field.field_class, *unbound_field.args,

@@ -89,7 +89,7 @@ for _key, _zh, _en, _county, _lat, _lon in _PARKS:
 PLACES: dict[str, Place] = {**COUNTIES, **{p.key: p for p in PARKS.values()}}
 
 # Ningxia spans about 35.2-39.4 N, 104.3-107.7 E; with its neighbours' border areas (Inner Mongolia,
-# Gansu, Shaanxi) a haul of a few hundred km reaches this box. Outside it a site is allowed but warned.
+# Gansu, Shaanxi) a haul of a few hundred km reaches this box. Where a site may be saved is region.py's rule.
 REGION_BOUNDS = (Decimal("34.0"), Decimal("41.5"), Decimal("103.0"), Decimal("109.5"))
 
 

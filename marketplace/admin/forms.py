@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
-from ..forms_common import choices, max_length, optional, required
+from ..forms_common import choices, max_length, required
 
 
 class VerifyForm(FlaskForm):
@@ -25,7 +25,9 @@ class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    action = SelectField(_l("Action"), validators=[optional()])
-    org = SelectField(_l("Organisation"), validators=[optional()])
-    since = DateField(_l("From (date)"), validators=[optional()])
-    until = DateField(_l("Until (date, inclusive)"), validators=[optional()])
+    # shown with their errors here; schemas.accounts.AuditQuery validates the values
+    action = SelectField(_l("Action"), validate_choice=False)
+    org = SelectField(_l("Organisation"), validate_choice=False)
+    actor = StringField(_l("By (e-mail or its beginning)"), render_kw={"maxlength": 254})
+    since = StringField(_l("From (date)"), render_kw={"type": "date"})
+    until = StringField(_l("Until (date, inclusive)"), render_kw={"type": "date"})

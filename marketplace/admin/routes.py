@@ -1,5 +1,4 @@
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -9,10 +8,13 @@ from flask_login import current_user
 from sqlalchemy import case, select
 
 from .. import policy
-from ..clock import CST, CST_LABEL, format_cst
+from ..clock import CST_LABEL, cst_day_bounds, format_cst
+from ..errors import ValidationError
 from ..extensions import db
 from ..guard import page_arg
 from ..models import AuditEntry, Organisation, VerificationStatus
+from ..schemas.accounts import AuditQuery
+from ..schemas.common import validate
 from ..services import accounts, audit
 from ..services.values import get_row
 from ..web import flash_form_errors, role_required, run_service, spreadsheet, staff_required
@@ -90,22 +92,23 @@ AUDIT_EXPORT_MAX = 50_000
 
 
 def _audit_filters(form: AuditFilterForm) -> dict | None:
-    """The query's filters from a valid form (dates are China Standard Time days), or None."""
-    if not form.validate():
+    """The query's filters from the query string, validated by AuditQuery (dates are China Standard Time days);
+    None, with the message beside its field, for a bad one."""
+    args = {k: v for k, v in request.args.items() if k in AuditQuery.model_fields and v}
+    try:
+        query = validate(AuditQuery, args)
+        if query.action and query.action not in audit.ACTIONS:
+            raise ValidationError(_("Unknown action."), field="action")
+        if query.since and query.until and query.since > query.until:
+            raise ValidationError(_("The last day comes before the first."), field="until")
+    except ValidationError as e:
+        field = getattr(form, e.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, str(e.message)]
         return None
-    for field in (form.since, form.until):
-        if field.data is not None and not 2000 <= field.data.year <= 2100:
-            field.errors = [_("Choose a date between 2000 and 2100.")]
-            return None
-    def day_start(day):  # midnight in CST, as the UTC instant the database compares (SQLite drops zones)
-        return datetime(day.year, day.month, day.day, tzinfo=CST).astimezone(UTC)
-
-    return {
-        "action": form.action.data or None,
-        "organisation_id": int(form.org.data) if form.org.data else None,
-        "since": day_start(form.since.data) if form.since.data else None,
-        "until": day_start(form.until.data) + timedelta(days=1) if form.until.data else None,
-    }
+    since, until = cst_day_bounds(query.since, query.until)
+    return {"action": query.action, "organisation_id": query.org, "actor": query.actor, "since": since,
+            "until": until}
 
 
 def _audit_row(entry: AuditEntry) -> dict[str, Any]:
@@ -132,7 +135,7 @@ def audit_log() -> ResponseReturnValue:
     if filters is None:
         return render_template("admin/audit.html", form=form, page=None, rows=[], args={}), 400
     query = audit.query(**filters)
-    args = {k: v for k, v in request.args.items() if k in ("action", "org", "since", "until") and v}
+    args = {k: v for k, v in request.args.items() if k in AuditQuery.model_fields and v}
     fmt = request.args.get("format", "")
     if fmt in ("csv", "xlsx"):
         rows = [_audit_row(e) for e in db.session.scalars(query.limit(AUDIT_EXPORT_MAX))]

@@ -26,10 +26,11 @@ from .spec import documented
 @bp.get("/ledger")
 @documented(LedgerPage, 422, query=LedgerQuery, operation_id="ledger")
 def ledger() -> ResponseReturnValue:
-    """Ledger entries, newest first (all for regulators and the operator, else the caller's)"""
-    query = validate(LedgerQuery, {k: v for k, v in request.args.items() if k in ("page", "per_page")})
+    """Ledger entries, newest first (all for regulators and the operator, else the caller's), filtered by material,
+    organisation, days of dispatch and ticket or agreement number"""
+    query = validate(LedgerQuery, {k: v for k, v in request.args.items() if k in LedgerQuery.model_fields})
     page_no, per_page = query.page or 1, query.per_page or 25
-    page = ledger_service.ledger_for(g.api_user, page_no, per_page)
+    page = ledger_service.ledger_for(g.api_user, page_no, per_page, ledger_service.ledger_filter(query))
     return jsonify(LedgerPage(items=[ledger_service.entry_out(e) for e in page.items], total=page.total or 0,
                               page=page_no, per_page=per_page, pages=max(1, page.pages or 1)).dump())
 

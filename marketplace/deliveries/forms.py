@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import StringField, SubmitField
+from wtforms import SelectField, StringField, SubmitField
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import required
 from ..schemas.common import limits
 from ..schemas.deliveries import ShipmentCreate
-from ..schemas.ledger import Reversal
+from ..schemas.ledger import LedgerQuery, Reversal
 
 
 class ShipmentForm(FlaskForm):
@@ -39,3 +39,17 @@ class ConfirmForm(FlaskForm):
 class ReverseForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[required()], render_kw=limits(Reversal, "reason"))
     submit = SubmitField(_l("Reverse"))
+
+
+class LedgerFilterForm(FlaskForm):
+    """The ledger page's filters, read from the query string (a GET form: no CSRF token). It only shows them
+    and their errors: the values are validated by schemas.ledger.LedgerQuery, the API's query schema."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Ticket or agreement number"), render_kw=limits(LedgerQuery, "q"))
+    material = SelectField(_l("Material"), validate_choice=False)
+    org = SelectField(_l("Organisation"), validate_choice=False)
+    since = StringField(_l("Dispatched from"), render_kw={"type": "date"})
+    until = StringField(_l("until (inclusive)"), render_kw={"type": "date"})

@@ -1,17 +1,22 @@
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..errors import MarketplaceError
+from ..errors import MarketplaceError, ValidationError
 from ..extensions import db
+from ..forms_common import choices
 from ..guard import page_arg
-from ..services import agreements, corrections, deliveries, listing_files
+from ..models import LedgerCheck
+from ..schemas.common import validate
+from ..schemas.ledger import LedgerQuery
+from ..services import agreements, catalogue, corrections, deliveries, listing_files
 from ..services import ledger as ledger_service
 from ..web import run_service, spreadsheet, staff_required, year_arg
 from . import bp, qr
-from .forms import ConfirmForm, ReverseForm, ShipmentForm, ShipmentImportForm
+from .forms import ConfirmForm, LedgerFilterForm, ReverseForm, ShipmentForm, ShipmentImportForm
 from .panel import agreement_panel, ticket_form
 
 SHIPMENT_COLUMNS = ["ticket_no", "truck_plate", "dispatched_at", "gross_kg", "tare_kg", "moisture_pct"]
@@ -148,13 +153,40 @@ def shipment_qr(shipment_id: int) -> ResponseReturnValue:
     return qr.svg_response(qr.public_url("deliveries.confirm", shipment_id=shipment.id))
 
 
+def _ledger_page(check: LedgerCheck | None = None) -> ResponseReturnValue:
+    """The ledger page, filtered by the query string (validated by the API's schema); a bad filter is shown
+    beside its field, with a 400 and no rows."""
+    locale = str(get_locale())
+    form = LedgerFilterForm(request.args)
+    form.material.choices = choices([("", _("All materials"))] + [(m.code, m.name(locale))
+                                                                    for m in catalogue.materials()])
+    form.org.choices = choices([("", _("All organisations"))] + [
+        (str(i), name) for i, name in ledger_service.ledger_organisations(current_user)])
+    args = {k: v for k, v in request.args.items() if k in LEDGER_FILTERS and v}
+    try:
+        filters = ledger_service.ledger_filter(validate(LedgerQuery, args))
+    except ValidationError as e:
+        field = getattr(form, e.field or "", None)
+        if field is not None:
+            field.errors = [*field.errors, str(e.message)]
+        else:
+            flash(str(e.message), "error")
+        return render_template("deliveries/ledger.html", page=None, form=ReverseForm(), filter_form=form,
+                               args={}, check=check, reversed_ids=set()), 400
+    page = ledger_service.ledger_for(current_user, page=page_arg(), filters=filters)
+    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), filter_form=form, args=args,
+                           check=check, filtered=filters.active,
+                           reversed_ids=ledger_service.reversed_among([e.id for e in page.items]))
+
+
+#: the query parameters of the ledger page that filter it (the API's too, with page and per_page)
+LEDGER_FILTERS = ("material", "org", "since", "until", "q")
+
+
 @bp.route("/ledger")
 @login_required
 def ledger() -> ResponseReturnValue:
-    page = ledger_service.ledger_for(current_user, page=page_arg())
-    check = ledger_service.latest_check() if current_user.organisation.is_staff else None
-    return render_template("deliveries/ledger.html", page=page, form=ReverseForm(), check=check,
-                           reversed_ids=ledger_service.reversed_among([e.id for e in page.items]))
+    return _ledger_page(check=ledger_service.latest_check() if current_user.organisation.is_staff else None)
 
 
 @bp.route("/ledger/verify", methods=["POST"])

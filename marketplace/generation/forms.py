@@ -21,3 +21,15 @@ class GenerationForm(FlaskForm):
     stock_opening = StringField(_l("Stock at the month's start (t; blank: last month's closing)"))
     stock_closing = StringField(_l("Stock at the month's end (t)"))
     submit = SubmitField(_l("Record"))
+
+
+class GenerationFilterForm(FlaskForm):
+    """The declarations' filters, read from the query string (a GET form: no CSRF token). It only shows them and
+    their errors: schemas.sites.GenerationQuery validates the values."""
+
+    class Meta:
+        csrf = False
+
+    year = StringField(_l("Year"), id="filter-year", render_kw={"inputmode": "numeric", "maxlength": 4})
+    site = SelectField(_l("Site"), id="filter-site", validate_choice=False)
+    material = SelectField(_l("Material"), id="filter-material", validate_choice=False)

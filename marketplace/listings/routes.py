@@ -46,7 +46,11 @@ def _may_publish(side: str) -> bool:
 def _listing_form(side: str, materials: list[Material], obj: AnyListing | None = None) -> ListingForm:
     locale = str(get_locale())
     form = ListingForm(obj=obj)
-    form.site_id.choices = choices((str(s.id), s.name) for s in sites.sites_of(current_user.organisation_id, True))
+    own_sites = sites.sites_of(current_user.organisation_id, True)
+    form.site_id.choices = choices((str(s.id), s.name) for s in own_sites)
+    if obj is None and request.method == "GET":  # a new listing starts at the firm's default site
+        default = sites.default_site_id(own_sites)
+        form.site_id.data = str(default) if default is not None else None
     form.material.choices = choices((m.code, m.name(locale)) for m in materials)
     form.also_materials.choices = choices((m.code, m.name(locale)) for m in materials)
     grades = sorted({g for m in materials for g in m.grade_codes}, key=lambda g: (len(g), g))

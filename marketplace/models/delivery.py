@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     SmallInteger,
@@ -101,6 +102,12 @@ class LedgerEntry(Model):
     new entry that reverses an earlier one, with a reason."""
 
     __tablename__ = "ledger_entry"
+    __table_args__ = (
+        # the ledger page's filters, each newest first (by seq); ticket numbers by prefix (LIKE 'x%')
+        Index("ix_ledger_entry_material_seq", "material", "seq"),
+        Index("ix_ledger_entry_ticket_no", "ticket_no", postgresql_ops={"ticket_no": "varchar_pattern_ops"}),
+        Index("ix_ledger_entry_dispatched_at", "dispatched_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)

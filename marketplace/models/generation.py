@@ -5,7 +5,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, UniqueConstraint, event
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -29,6 +40,9 @@ class GenerationRecord(Model):
         CheckConstraint("tonnes_transferred_other >= 0", name="transferred_other_nonneg"),
         CheckConstraint("stock_opening IS NULL OR stock_opening >= 0", name="opening_nonneg"),
         CheckConstraint("stock_closing IS NULL OR stock_closing >= 0", name="closing_nonneg"),
+        # the declarations page's filters: material and year (month range)
+        Index("ix_generation_record_material_id_month", "material_id", "month"),
+        Index("ix_generation_record_month", "month"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -24,6 +24,9 @@ class Site(Model):
         Index("ix_site_lat_lon", "lat", "lon"),
         Index("ix_site_city", "city"),
         Index("ix_site_county", "county"),
+        # a firm has at most one default site (the one its listing and generation forms pre-select)
+        Index("uq_site_default_per_organisation", "organisation_id", unique=True,
+              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -37,6 +40,8 @@ class Site(Model):
     industrial_park: Mapped[str] = mapped_column(String(200), default="")
     rail_siding: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the firm's default site: pre-selected on its listing and generation forms (an active site; at most one)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     organisation: Mapped[Organisation] = relationship(back_populates="sites")

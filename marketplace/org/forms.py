@@ -19,6 +19,8 @@ class SiteForm(FlaskForm):
     county = SelectField(_l("County / district"), choices=choices([]), validators=[optional()])
     industrial_park = SelectField(_l("Industrial park"), choices=choices([]), validators=[optional()])
     rail_siding = BooleanField(_l("Has a rail siding"))
+    confirm_outside = BooleanField(_l("The site lies outside Ningxia, in a neighbouring region: the coordinates "
+                                      "are right"))
     submit = SubmitField(_l("Save site"))
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from .. import gazetteer
 from ..forms_common import choices
 from ..models import Site
+from ..region import Zone, zone_of
 from ..services import accounts, sites
 from ..web import org_admin_required, run_service
 from . import bp
@@ -110,12 +111,12 @@ def _save_site(form: SiteForm, operation: Callable[..., tuple[Site, bool]], *arg
     if form.lat.errors or form.lon.errors:
         return None
     result = run_service(form, operation, current_user, *args, form.name.data, form.lat.data, form.lon.data,
-                         form.county.data or "", form.industrial_park.data or "", form.rail_siding.data)
+                         form.county.data or "", form.industrial_park.data or "", form.rail_siding.data,
+                         confirm_outside=form.confirm_outside.data)
     if result is not None:
-        site, in_region = result
-        if not in_region:
-            flash(_("Note: %(name)s lies outside Ningxia and its neighbours. Check the coordinates.",
-                    name=site.name), "warning")
+        site, in_ningxia = result
+        if not in_ningxia:
+            flash(_("Note: %(name)s lies outside Ningxia, in a neighbouring region.", name=site.name), "warning")
         flash(_("Site %(name)s saved.", name=site.name), "success")
     return result
 
@@ -142,6 +143,7 @@ def edit_site(site_id: int) -> ResponseReturnValue:
     form = _site_form(obj=site)
     if request.method == "GET":
         form.lat.data, form.lon.data = str(site.lat), str(site.lon)
+        form.confirm_outside.data = zone_of(site.lat, site.lon) == Zone.NEIGHBOUR  # confirmed when it was saved
     if form.validate_on_submit() and _save_site(form, sites.update_site, site_id) is not None:
         return redirect(url_for("org.overview"))
     return render_template("org/site_form.html", form=form, places_data=PLACES_DATA, site=site)
@@ -155,6 +157,19 @@ def archive_site(site_id: int) -> ResponseReturnValue:
         abort(400)
     site = sites.get_own_site(current_user, site_id)
     run_service(form, sites.set_site_active, current_user, site_id, not site.active)
+    return redirect(url_for("org.overview"))
+
+
+@bp.route("/sites/<int:site_id>/default", methods=["POST"])
+@login_required
+def default_site(site_id: int) -> ResponseReturnValue:
+    """Make this site the firm's default: its listing and generation forms pre-select it."""
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    site = run_service(form, sites.set_default_site, current_user, site_id)
+    if site is not None:
+        flash(_("%(name)s is now your default site.", name=site.name), "success")
     return redirect(url_for("org.overview"))
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
-from .common import BLANK, LINE, Input, Moment, Output, Refusal
+from .common import BLANK, LINE, Id, Input, IsoDate, Moment, Output, Refusal
 
 MAX_DAYS = 365
 DEFAULT_DAYS = 90
@@ -68,3 +68,15 @@ class ContactIn(Input):
     contact_email: Annotated[Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), LINE,
                                        Refusal(_l("Enter a valid e-mail address."),
                                                kinds=("string_pattern_mismatch",))] | None, BLANK] = None
+
+
+class AuditQuery(Input):
+    """The audit page's filters (its query string); empty means not given."""
+
+    action: Annotated[Annotated[str, Field(max_length=60), LINE] | None, BLANK] = Field(
+        None, description="one of the log's actions")
+    org: Annotated[Id | None, BLANK] = Field(None, description="what an organisation did or had done to it")
+    actor: Annotated[Annotated[str, Field(max_length=254), LINE] | None, BLANK] = Field(
+        None, description="the acting user's e-mail address, or its beginning")
+    since: Annotated[IsoDate | None, BLANK] = Field(None, description="from this day (UTC+8)")
+    until: Annotated[IsoDate | None, BLANK] = Field(None, description="to this day, inclusive (UTC+8)")

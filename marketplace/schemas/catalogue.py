@@ -36,6 +36,7 @@ class SiteOut(Output):
     industrial_park: str | None
     rail_siding: bool
     active: bool
+    is_default: bool = Field(False, description="the site the firm's forms pre-select")
 
 
 class SiteList(Output):

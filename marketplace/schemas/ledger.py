@@ -5,14 +5,24 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from .common import BLANK, TEXT, WHOLE, Id, Input, Output, TonnesText
+from .common import BLANK, LINE, TEXT, WHOLE, Id, Input, IsoDate, Output, TonnesText
 
 Hex32 = Annotated[str, Field(pattern="^[0-9a-f]{64}$")]
 
 
 class LedgerQuery(Input):
+    """The ledger's filters (the page's and the API's query string); empty means not given."""
+
     page: Annotated[Annotated[int, Field(ge=1, le=100_000), WHOLE] | None, BLANK] = None
     per_page: Annotated[Annotated[int, Field(ge=1, le=100), WHOLE] | None, BLANK] = None
+    material: Annotated[Annotated[str, Field(max_length=40), LINE] | None, BLANK] = Field(
+        None, description="a material code, see GET /materials")
+    org: Annotated[Id | None, BLANK] = Field(None, description="an organisation's id: entries where it is the "
+                                                               "producer or the utiliser")
+    since: Annotated[IsoDate | None, BLANK] = Field(None, description="dispatched on or after this day (UTC+8)")
+    until: Annotated[IsoDate | None, BLANK] = Field(None, description="dispatched on or before this day (UTC+8)")
+    q: Annotated[Annotated[str, Field(max_length=40), LINE] | None, BLANK] = Field(
+        None, description="the beginning of a ticket number, or an agreement's number (12 or #12)")
 
 
 class ProofQuery(Input):

@@ -139,6 +139,8 @@ class ListingQuery(Input):
     mine: Annotated[Annotated[str, Field(max_length=10), LINE] | None, BLANK] = Field(
         None, description="1: only the caller's own")
     status: Annotated[Annotated[ListingStatus, Refusal(_l("Unknown status."))] | None, BLANK] = None
+    q: Annotated[Annotated[str, Field(max_length=100), LINE] | None, BLANK] = Field(
+        None, description="a listing's number, or words of the notes the caller may read")
     sort: Annotated[Annotated[Literal[SORTS], Refusal(_l("Unknown sort order."))] | None, BLANK] = None  # type: ignore[valid-type]
     page: Annotated[Annotated[int, Field(ge=1, le=100_000), WHOLE] | None, BLANK] = None
     per_page: Annotated[Annotated[int, Field(ge=1, le=100), WHOLE] | None, BLANK] = None

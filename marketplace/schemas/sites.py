@@ -7,7 +7,8 @@ from typing import Annotated
 from flask_babel import lazy_gettext as _l
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from .common import BLANK, EXACT, LINE, Input, Refusal
+from ..services.values import MAX_YEAR, MIN_YEAR
+from .common import BLANK, EXACT, LINE, WHOLE, Id, Input, Refusal
 
 SIX_PLACES = Decimal("0.000001")
 #: One site declaring more than this of one material in one month is a typing error, not a plant.
@@ -77,3 +78,13 @@ class GenerationFigures(Input):
     other_receivers: Annotated[str, Field(max_length=500), LINE] = ""
     stock_opening: Annotated[StockTonnes | None, BLANK] = None
     stock_closing: Annotated[StockTonnes | None, BLANK] = None
+
+
+class GenerationQuery(Input):
+    """The declarations page's filters (its query string); empty means not given."""
+
+    year: Annotated[Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR), WHOLE] | None, BLANK] = Field(
+        None, description="months of this year")
+    site: Annotated[Id | None, BLANK] = Field(None, description="one of the producer's sites")
+    material: Annotated[Annotated[str, Field(max_length=40), LINE] | None, BLANK] = Field(
+        None, description="a material code")

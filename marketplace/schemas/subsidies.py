@@ -146,15 +146,20 @@ class Settlement(Input):
     note: Annotated[str, Field(max_length=2000), TEXT] = ""
 
 
+#: A scheme has at most this many bands.
+MAX_BANDS = 20
+
+
 class SchemeVersion(Input):
-    """A regulator's new version of the subsidy scheme. Bands and excluded uses are written as text
-    ("0:10, 50000:20"; "mine_backfill, gangue_power") and read by the service."""
+    """A regulator's new version of the subsidy scheme. Bands are rows [{"from_t", "rate"}, ...] (the scheme
+    form) or text ("0:10, 50000:20"); excluded uses a list of codes or text ("mine_backfill, gangue_power"); the
+    service reads and checks both."""
 
     name: Annotated[Annotated[str, Field(max_length=200), TEXT], Field(min_length=1)]
     base_year: Year
     effective_from: IsoDate
     effective_to: Annotated[IsoDate | None, BLANK] = None
-    bands: Annotated[str, Field(max_length=500)]
+    bands: Annotated[str, Field(max_length=500)] | Annotated[list[dict[str, Any]], Field(max_length=MAX_BANDS)]
     mode: Annotated[Literal["whole", "tiered"], Refusal(_l("Choose whole-increment or tier-by-tier."), always=True)]
     cap_yuan: Annotated[Decimal, decimal_field(Decimal(0), Decimal(10**12), 2), EXACT, quantized(2)]
     exclude_own_waste: bool = True

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -13,7 +15,7 @@ from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import GenerationRecord, Site, User
 from ..schemas.common import validate
-from ..schemas.sites import GenerationFigures
+from ..schemas.sites import GenerationFigures, GenerationQuery
 from . import audit
 from .catalogue import material_by_code
 from .sites import get_own_site
@@ -97,9 +99,46 @@ def declared_figures(record: GenerationRecord) -> dict:
             "other_receivers": record.other_receivers}
 
 
-def records_of(org_id: int, limit: int = 500) -> list[GenerationRecord]:
-    return list(db.session.scalars(
-        select(GenerationRecord).join(Site).where(Site.organisation_id == org_id)
-        .options(joinedload(GenerationRecord.site), joinedload(GenerationRecord.material))
-        .order_by(GenerationRecord.month.desc(), Site.name).limit(limit)
-    ))
+@dataclass(frozen=True)
+class GenerationFilter:
+    year: int | None = None
+    site_id: int | None = None
+    material_id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.year or self.site_id or self.material_id)
+
+
+def generation_filter(org_id: int, query: GenerationQuery) -> GenerationFilter:
+    """The validated query's filters, the site checked to be the organisation's and the material to exist."""
+    site_id = None
+    if query.site is not None:
+        site = db.session.get(Site, query.site)
+        if site is None or site.organisation_id != org_id:
+            raise ValidationError(_l("No such site in your organisation."), field="site")
+        site_id = site.id
+    material_id = None
+    if query.material:
+        material = material_by_code(query.material)
+        if material is None:
+            raise ValidationError(_l("Unknown material."), field="material")
+        material_id = material.id
+    return GenerationFilter(year=query.year, site_id=site_id, material_id=material_id)
+
+
+def records_of(org_id: int, filters: GenerationFilter | None = None, page: int = 1, per_page: int = 24) -> Pagination:
+    """One page of an organisation's declarations, newest month first, narrowed by `filters`: two statements
+    (the count and the page with its sites and materials)."""
+    query = (select(GenerationRecord).join(Site).where(Site.organisation_id == org_id)
+             .options(joinedload(GenerationRecord.site), joinedload(GenerationRecord.material))
+             .order_by(GenerationRecord.month.desc(), Site.name, GenerationRecord.material_id, GenerationRecord.id))
+    f = filters or GenerationFilter()
+    if f.year:
+        query = query.where(GenerationRecord.month >= date(f.year, 1, 1),
+                            GenerationRecord.month < date(f.year + 1, 1, 1))
+    if f.site_id:
+        query = query.where(GenerationRecord.site_id == f.site_id)
+    if f.material_id:
+        query = query.where(GenerationRecord.material_id == f.material_id)
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)

@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, overload
 
 from cryptography.exceptions import InvalidSignature
@@ -31,16 +31,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Row, or_, select, update
+from sqlalchemy import Row, Select, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..clock import as_utc, utcnow
+from ..clock import as_utc, cst_day_bounds, utcnow
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db, rowcount
 from ..models import Agreement, LedgerCheck, LedgerCheckpoint, LedgerEntry, LedgerHead, LedgerKind, Shipment, User
-from ..schemas.ledger import CheckpointOut, LedgerEntryOut, PublicKeyOut
+from ..schemas.ledger import CheckpointOut, LedgerEntryOut, LedgerQuery, PublicKeyOut
 from . import audit, summaries
-from .values import get_row
+from .values import MAX_ID, get_row
 
 GENESIS = "0" * 64
 #: Version 2: every column but `hash` in the canonical form (version 1 left out id and recorded_by_id).
@@ -540,12 +540,93 @@ def consistency_proof(first_id: int, second_id: int) -> dict[str, Any]:
 
 # --- reading -------------------------------------------------------------------------------------------
 
-def ledger_for(viewer: User, page: int = 1, per_page: int = 50) -> Pagination:
-    query = select(LedgerEntry).order_by(LedgerEntry.seq.desc())
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What the ledger page and the API narrow the ledger to (each condition has its index)."""
+
+    material: str = ""
+    org_id: int | None = None
+    since: date | None = None  # days of dispatch in China Standard Time, both included
+    until: date | None = None
+    q: str = ""  # a ticket number's beginning, or an agreement's number
+
+    @property
+    def active(self) -> bool:
+        return bool(self.material or self.org_id or self.since or self.until or self.q)
+
+    @property
+    def specific(self) -> bool:
+        """A search that matches few entries: an agreement's number or four characters of a ticket's (a shorter
+        prefix, "G", matches much of the ledger: newest first along the seq index is then the quick way)."""
+        number = self.q.removeprefix("#")
+        return len(self.q) >= 4 or (number.isascii() and number.isdigit())
+
+
+def ledger_filter(query: LedgerQuery) -> LedgerFilter:
+    """The validated query's filters, checked against the catalogue; ValidationError naming the field."""
+    from .catalogue import material_by_code
+
+    if query.material and material_by_code(query.material) is None:
+        raise ValidationError(_l("Unknown material."), field="material")
+    if query.since and query.until and query.since > query.until:
+        raise ValidationError(_l("The last day comes before the first."), field="until")
+    return LedgerFilter(material=query.material or "", org_id=query.org, since=query.since, until=query.until,
+                        q=(query.q or "").strip())
+
+
+def _filtered(query: Select, f: LedgerFilter) -> Select:
+    if f.material:
+        query = query.where(LedgerEntry.material == f.material)
+    if f.org_id:
+        query = query.where(or_(LedgerEntry.producer_org_id == f.org_id, LedgerEntry.consumer_org_id == f.org_id))
+    start, end = cst_day_bounds(f.since, f.until)
+    if start is not None:
+        query = query.where(LedgerEntry.dispatched_at >= start)
+    if end is not None:
+        query = query.where(LedgerEntry.dispatched_at < end)
+    if f.q:
+        number = f.q.removeprefix("#")
+        # a ticket number by its beginning (as typed, or in capitals as tickets are printed): the index serves
+        # LIKE 'x%'; an agreement by its number
+        matches = [LedgerEntry.ticket_no.startswith(f.q, autoescape=True),
+                   LedgerEntry.ticket_no.startswith(f.q.upper(), autoescape=True)]
+        if number.isascii() and number.isdigit() and int(number) <= MAX_ID:
+            matches.append(LedgerEntry.agreement_id == int(number))
+        query = query.where(or_(*matches))
+    return query
+
+
+def ledger_for(viewer: User, page: int = 1, per_page: int = 50, filters: LedgerFilter | None = None) -> Pagination:
+    """The entries the viewer may read (all for staff, else those of its organisation), newest first, narrowed by
+    `filters`, one page: two statements (the count and the page) whatever the filters."""
+    query = select(LedgerEntry)
+    narrow = not viewer.organisation.is_staff or (filters is not None and (bool(filters.org_id) or filters.specific))
     if not viewer.organisation.is_staff:
         org = viewer.organisation_id
         query = query.where(or_(LedgerEntry.producer_org_id == org, LedgerEntry.consumer_org_id == org))
+    if filters is not None:
+        query = _filtered(query, filters)
+    # Newest first. For a firm, an organisation or a search, order by an expression no index holds: PostgreSQL
+    # then finds the matches through their own indexes and sorts them (bounded by how many match), instead of
+    # walking the seq index backwards through the whole ledger when the matches are few or old (measured on
+    # 1,000,000 entries: 2 s for a firm's empty filter, 1.2 s for a ticket prefix, 0.1 s and 0.04 s so; README).
+    query = query.order_by((LedgerEntry.seq + 0).desc() if narrow else LedgerEntry.seq.desc())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def ledger_organisations(viewer: User) -> list[tuple[int, str]]:
+    """(id, name) of the organisations the viewer may filter the ledger by: every producer and utiliser for staff,
+    else the viewer's own and its counterparties in the ledger (one statement)."""
+    from ..models import Organisation, OrgKind
+
+    query = select(Organisation.id, Organisation.name).order_by(Organisation.name, Organisation.id)
+    if viewer.organisation.is_staff:
+        parties_kinds = (OrgKind.PRODUCER, OrgKind.CONSUMER, OrgKind.BOTH)
+        return [(i, n) for i, n in db.session.execute(query.where(Organisation.kind.in_(parties_kinds)))]
+    org = viewer.organisation_id
+    parties = select(LedgerEntry.producer_org_id).where(LedgerEntry.consumer_org_id == org).union(
+        select(LedgerEntry.consumer_org_id).where(LedgerEntry.producer_org_id == org), select(literal(org)))
+    return [(i, n) for i, n in db.session.execute(query.where(Organisation.id.in_(parties)))]
 
 
 def entry_out(e: LedgerEntry) -> LedgerEntryOut:

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import numpy as np
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CTE, ColumnElement, Float, Select, case, func, literal, or_, select, update
+from sqlalchemy import CTE, ColumnElement, Float, Select, and_, case, func, literal, or_, select, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import InstrumentedAttribute, contains_eager, joinedload, selectinload
 
@@ -453,6 +453,7 @@ class Search:
     within_km: int | None = None
     mine: bool = False
     status: str = ""
+    q: str = ""  # a listing's number, or words of the notes the viewer may read
     sort: str = "newest"
     page: int = 1
     per_page: int = 25
@@ -585,6 +586,24 @@ class _Filtered:
         return query
 
 
+def _text_match(viewer: User, model: Any, q: str) -> ColumnElement[bool]:
+    """A listing by its number (12 or #12), or by words of its notes, case-insensitively: notes only of the
+    listings whose notes the viewer may read (its own, its agreed counterparties', all for staff), so that the
+    search reveals no more than the page shows. No index serves '%words%': the other filters and the page
+    bound it."""
+    matches: list[ColumnElement[bool]] = []
+    number = q.removeprefix("#").strip()
+    if number.isascii() and number.isdigit() and int(number) <= MAX_ID:
+        matches.append(model.id == int(number))
+    in_notes = model.notes.icontains(q, autoescape=True)
+    if viewer.organisation.is_staff:
+        matches.append(in_notes)
+    else:
+        readable = sorted({viewer.organisation_id} | policy.counterparties(viewer.organisation_id))
+        matches.append(and_(model.organisation_id.in_(readable), in_notes))
+    return or_(*matches)
+
+
 def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
     model: Any = model_for(side)  # either side's class: the side picks its columns below
     price = model.price_yuan_per_t if side == "supply" else model.max_delivered_price_yuan_per_t
@@ -617,6 +636,8 @@ def _filtered(viewer: User, side: str, s: Search) -> _Filtered:
         where.append(price <= s.max_price)
     if s.min_price is not None:
         where.append(price >= s.min_price)
+    if s.q:
+        where.append(_text_match(viewer, model, s.q))
 
     near: CTE | None = None
     if s.near_site_id is not None:
@@ -748,6 +769,7 @@ def search_from_args(args: Mapping[str, str], side: str) -> Search:
         raise ValidationError(_l("Choose one of your sites to measure the distance from."), field="near_site_id")
     s.mine = q.mine in ("1", "true", "yes")
     s.status = q.status.value if q.status else ""
+    s.q = (q.q or "").strip()
     sort = q.sort or ("distance" if s.near_site_id else "newest")
     if sort == "distance" and s.near_site_id is None:
         raise ValidationError(_l("Choose one of your sites to measure the distance from."), field="near_site_id")

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select
@@ -95,26 +96,45 @@ def scheme_out(s: SubsidyScheme) -> SchemeOut:
                      loan_benchmark_rate_pct=str(s.loan_benchmark_rate_pct))
 
 
-def parse_bands(text: object) -> list[dict[str, str]]:
-    """'0:10, 50000:20, 100000:25, 200000:30' -> bands (lower bound in tonnes : yuan per tonne)."""
-    if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise ValidationError(_l("Write bands as from_tonnes:rate, separated by commas."), field="bands")
+def parse_bands(value: object) -> list[dict[str, str]]:
+    """Bands (lower bound in tonnes of increment, yuan per tonne) from rows [{"from_t": "0", "rate": "10"}, ...]
+    (the scheme form; rows left wholly blank are skipped) or from text '0:10, 50000:20, 100000:25, 200000:30'.
+    Each figure is an exact decimal, not negative; the first band starts at 0 t and the bands go up."""
+    format_error = ValidationError(_l("Write bands as from_tonnes:rate, separated by commas."), field="bands")
+    if value is None:
+        value = ""
+    if isinstance(value, str):
+        rows: list[Any] = []
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            if ":" not in part:
+                raise format_error
+            low, rate = part.split(":", 1)
+            rows.append({"from_t": low.strip(), "rate": rate.strip()})
+    elif isinstance(value, list):
+        rows = [row for row in value if not (isinstance(row, dict) and not str(row.get("from_t") or "").strip()
+                                             and not str(row.get("rate") or "").strip())]
+    else:
+        raise format_error
     bands = []
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        if ":" not in part:
-            raise ValidationError(_l("Write bands as from_tonnes:rate, separated by commas."), field="bands")
-        low, rate = part.split(":", 1)
-        bands.append({"from_t": str(validate_value(BandFrom, low.strip(), "bands")),
-                      "rate": str(validate_value(BandRate, rate.strip(), "bands"))})
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise format_error
+        try:
+            bands.append({"from_t": str(validate_value(BandFrom, _stripped(row.get("from_t")), "bands")),
+                          "rate": str(validate_value(BandRate, _stripped(row.get("rate")), "bands"))})
+        except ValidationError as e:
+            raise ValidationError(_l("Band %(n)d: %(problem)s", n=n, problem=e.message), field="bands") from None
     if not bands or Decimal(bands[0]["from_t"]) != 0:
         raise ValidationError(_l("The first band starts at 0 t."), field="bands")
     if any(Decimal(a["from_t"]) >= Decimal(b["from_t"]) for a, b in itertools.pairwise(bands)):
-        raise ValidationError(_l("Bands must go up."), field="bands")
+        raise ValidationError(_l("Bands must go up: each starts above the one before."), field="bands")
     return bands
+
+
+def _stripped(value: object) -> object:
+    return value.strip() if isinstance(value, str) else value
 
 
 def set_scheme(actor: User, data: dict) -> SubsidyScheme:

@@ -1,10 +1,23 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, optional, required
 from ..schemas.common import limits
-from ..schemas.subsidies import BaselineDeclaration, LoanApplication, Review, SchemeVersion, Settlement
+from ..schemas.subsidies import MAX_BANDS, BaselineDeclaration, LoanApplication, Review, SchemeVersion, Settlement
 
 
 class BaselineForm(FlaskForm):
@@ -41,19 +54,33 @@ class SettleForm(FlaskForm):
     submit = SubmitField(_l("Record the settlement"))
 
 
+class BandRowForm(Form):
+    """One band of the scheme: from this increment (tonnes) on, this many yuan per tonne."""
+
+    from_t = StringField(_l("From (t of increment)"), render_kw={"inputmode": "decimal", "maxlength": 20})
+    rate = StringField(_l("Rate (yuan/t)"), render_kw={"inputmode": "decimal", "maxlength": 20})
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as a list of labelled checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
 class SchemeForm(FlaskForm):
     name = StringField(_l("Name"), validators=[required()], render_kw=limits(SchemeVersion, "name"))
     base_year = StringField(_l("Base year"), validators=[required()])
     effective_from = DateField(_l("In force from"), validators=[required()])
     effective_to = DateField(_l("until"), validators=[optional()])
-    bands = StringField(_l("Bands (increment from tonnes : yuan per tonne)"), validators=[required()],
-                        render_kw=limits(SchemeVersion, "bands"))
+    # rows (from tonnes, rate) that the service checks: numbers, not negative, the first from 0 t, going up
+    bands = FieldList(FormField(BandRowForm), label=_l("Bands"), min_entries=1, max_entries=MAX_BANDS)
     mode = SelectField(_l("Rate applies"), choices=choices([("whole", _l("to the whole increment")),
                                                            ("tiered", _l("tier by tier"))]))
     cap_yuan = StringField(_l("Cap per enterprise and year (yuan)"), validators=[required()])
     exclude_own_waste = BooleanField(_l("Exclude an enterprise's own waste"))
-    excluded_uses = StringField(_l("Excluded uses"),
-                                description=_l("Comma-separated: gangue_power (coal gangue only), mine_backfill, ..."))
+    excluded_uses = CheckboxesField(_l("Uses that earn no subsidy"), choices=[], validate_choice=False,
+                                    description=_l("Gangue power generation is excluded for coal gangue only."))
     loan_min_yuan = StringField(_l("Smallest loan of a demonstration project (yuan)"), validators=[required()])
     loan_benchmark_rate_pct = StringField(_l("One-year benchmark rate (%%)"), validators=[required()])
     submit = SubmitField(_l("Publish a new scheme version"))

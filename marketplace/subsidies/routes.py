@@ -8,10 +8,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import maps, policy
+from .. import labels, maps, policy
 from ..clock import today_cst
 from ..extensions import db
+from ..forms_common import choices
 from ..models import Agreement, Baseline, LoanProject
+from ..models.listing import USES
 from ..services import dashboard as dashboard_service
 from ..services import deliveries, subsidies
 from ..web import flash_form_errors, run_service, spreadsheet, staff_required, year_arg
@@ -189,20 +191,23 @@ def scheme() -> ResponseReturnValue:
     current = subsidies.scheme_in_force()
     if request.method == "POST" and not policy.may_review_subsidies(current_user):
         abort(403)
-    form = SchemeForm()
-    if request.method == "GET":
-        form.name.data, form.base_year.data = current.name, str(current.base_year)
-        form.effective_from.data, form.effective_to.data = current.effective_from, current.effective_to
-        form.bands.data = ", ".join(f"{b['from_t']}:{b['rate']}" for b in current.bands)
-        form.mode.data, form.cap_yuan.data = current.mode, str(current.cap_yuan)
-        form.exclude_own_waste.data = bool(current.exclusions.get("own_waste"))
-        form.excluded_uses.data = ", ".join(r["use"] for r in current.exclusions.get("rules", []))
-        form.loan_min_yuan.data = str(current.loan_min_yuan)
-        form.loan_benchmark_rate_pct.data = str(current.loan_benchmark_rate_pct)
+    initial = None
+    if request.method == "GET":  # the form starts from the version in force
+        initial = {
+            "name": current.name, "base_year": str(current.base_year), "effective_from": current.effective_from,
+            "effective_to": current.effective_to, "mode": current.mode, "cap_yuan": str(current.cap_yuan),
+            "bands": [{"from_t": _plain(b["from_t"]), "rate": _plain(b["rate"])} for b in current.bands],
+            "exclude_own_waste": bool(current.exclusions.get("own_waste")),
+            "excluded_uses": [r["use"] for r in current.exclusions.get("rules", [])],
+            "loan_min_yuan": str(current.loan_min_yuan),
+            "loan_benchmark_rate_pct": str(current.loan_benchmark_rate_pct)}
+    form = SchemeForm(data=initial)
+    form.excluded_uses.choices = choices((u, labels.label(labels.USE, u)) for u in USES)
     if form.validate_on_submit():
         data = {name: getattr(form, name).data for name in (
-            "name", "base_year", "effective_from", "effective_to", "bands", "mode", "cap_yuan", "exclude_own_waste",
+            "name", "base_year", "effective_from", "effective_to", "mode", "cap_yuan", "exclude_own_waste",
             "excluded_uses", "loan_min_yuan", "loan_benchmark_rate_pct")}
+        data["bands"] = [{"from_t": row.from_t.data or "", "rate": row.rate.data or ""} for row in form.bands]
         version = run_service(form, subsidies.set_scheme, current_user, data)
         if version is not None:
             flash(_("Scheme version %(v)d published.", v=version.version), "success")
@@ -211,6 +216,12 @@ def scheme() -> ResponseReturnValue:
                                        .order_by(subsidies.SubsidyScheme.version.desc())))
     return render_template("subsidies/scheme.html", form=form, versions=versions, current=current,
                            can_edit=policy.may_review_subsidies(current_user))
+
+
+def _plain(number: object) -> str:
+    """A stored band figure as a person types it: 50000.000 -> 50000, 12.50 -> 12.5."""
+    text = str(number)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 # --- the regulator's dashboard -------------------------------------------------------------------------

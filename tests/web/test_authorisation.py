@@ -55,6 +55,7 @@ MATRIX = [
     ("GET", "/org/sites/<int:site_id>/edit", "/org/sites/{other_site}/edit", expect(404, anonymous=302)),
     ("POST", "/org/sites/<int:site_id>/archive", "/org/sites/{other_site}/archive", expect(404, anonymous=302)),
     ("POST", "/org/sites/<int:site_id>/delete", "/org/sites/{other_site}/delete", expect(404, anonymous=302)),
+    ("POST", "/org/sites/<int:site_id>/default", "/org/sites/{other_site}/default", expect(404, anonymous=302)),
     ("GET", "/generation/", "/generation/", expect(403, anonymous=302, producer_admin=200, producer_member=200,
                                                    unverified_producer=200)),
     ("POST", "/generation/", "/generation/", expect(403, anonymous=302, producer_admin=200, producer_member=200,
