@@ -5,7 +5,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ from matching.plan import Plan
 from matching.seasonal import SeasonalError
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def seasonal(supplies: list, demands: list, periods: list[str], **tkw: Any) -> Instance:
@@ -319,3 +324,59 @@ def test_the_instance_json_round_trips() -> None:
     assert Instance.from_json(instance.to_json()) == instance
     flat = Instance.from_json({**_data(), "demands": [dem("D", tonnes=7)]})
     assert flat.demands[0].tonnes_by_period == (7, 7, 7) and flat.demands[0].tonnes == 21
+
+
+# ---------------------------------------------------------------------------
+# the command line
+# ---------------------------------------------------------------------------
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "matching", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_generates_solves_and_validates_a_seasonal_instance(tmp_path: Path) -> None:
+    inst, plan = tmp_path / "i.json", tmp_path / "p.json"
+    r = run("generate", "--supplies", "60", "--demands", "60", "--seed", "3", "--periods", "12", "-o", str(inst))
+    assert r.returncode == 0, r.stderr
+    data = json.loads(inst.read_text())
+    assert data["periods"] == MONTHS
+    assert any("storage" in s for s in data["supplies"]) and any("storage" in d for d in data["demands"])
+    # kilns are stopped in the winter months: most demands use nothing in January
+    assert sum(d["tonnes_by_period"][0] == 0 for d in data["demands"]) > len(data["demands"]) / 2
+    r = run("solve", str(inst), "-o", str(plan), "--validate")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(plan.read_text())
+    assert out["periods"] == MONTHS and out["storage"] and {p["period"] for p in out["pairings"]} <= set(MONTHS)
+    assert out["tonnes_matched"] >= out["baseline"]["tonnes_matched"]
+    r = run("validate", str(inst), str(plan))
+    assert r.returncode == 0 and r.stdout.startswith("ok:"), r.stderr
+    out["storage"][0]["end_stock_t"] += 10**6  # overfill a yard or silo
+    plan.write_text(json.dumps(out))
+    r = run("validate", str(inst), str(plan))
+    assert r.returncode == 1 and "capacity" in r.stderr
+
+
+@pytest.mark.parametrize("mutate, args, message", [
+    (lambda d: d["supplies"][0].update(tonnes_by_period=[1, 2]), [], "has 2 values, the instance has 3"),
+    (lambda d: d["supplies"][0].update(tonnes_by_period=[1, -2, 3]), [], "-2 is negative"),
+    (lambda d: d["supplies"][0]["storage"].update(initial_t=50), [], "exceeds capacity_t 10"),
+    (lambda d: None, ["--min-shipment", "5"], "cannot be combined with storage"),
+    (lambda d: None, ["--max-partners", "1"], "cannot be combined with storage"),
+])
+def test_cli_refuses_bad_seasonal_input_with_one_line(tmp_path: Path, mutate: Any, args: list[str],
+                                                      message: str) -> None:
+    data = _data()
+    mutate(data)
+    path = tmp_path / "i.json"
+    path.write_text(json.dumps(data))
+    r = run("solve", str(path), *args)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: ") and message in r.stderr, r.stderr
+
+
+def test_cli_generate_refuses_a_bad_period_count() -> None:
+    r = run("generate", "--supplies", "2", "--demands", "2", "--periods", "0")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1
