@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching_testlib import dem, north, seasonal_lp_optimum, sup, tariff
 
-from matching import Instance, InstanceError, SolveOptions, generate_instance, solve, validate
+from matching import Instance, InstanceError, SolveOptions, generate_instance, greedy, solve, validate
 from matching.plan import Plan
 from matching.seasonal import SeasonalError
 
@@ -198,6 +198,12 @@ def test_lot_rules_with_storage_are_refused_in_one_line() -> None:
                         [dem("D", tonnes=60)], MONTHS[:2])
     with pytest.raises(SeasonalError, match="cannot be combined with storage"):
         solve(instance, SolveOptions(truckloads=True))
+
+
+def test_the_greedy_baseline_refuses_a_seasonal_instance() -> None:
+    instance = seasonal([sup("S", tonnes=5)], [dem("D", tonnes=5)], MONTHS[:2])
+    with pytest.raises(SeasonalError, match="one period"):
+        greedy(instance)
 
 
 # ---------------------------------------------------------------------------
