@@ -31,7 +31,8 @@ source -> sink and the initial stock as node supplies.
 Lot rules (minimum shipment, truckloads, partner caps, rail minimum train
 load) hold per pairing and period; without storage the periods are
 independent, so each is solved as today's single-period instance (CP-SAT);
-combined with storage they are refused (:class:`SeasonalError`).
+with storage one two-phase CP-SAT covers the horizon (stock variables per
+yard, silo and period; :func:`_solve_lots_with_storage`).
 """
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ log = logging.getLogger(__name__)
 
 
 class SeasonalError(ValueError):
-    """A seasonal instance with options the seasonal solver does not support (one line)."""
+    """A seasonal instance where a one-period tool was asked for (one line)."""
 
 
 # ---------------------------------------------------------------------------
@@ -391,7 +392,7 @@ def without_storage(prof: Profiles) -> Profiles:
 
 
 def solve_seasonal(instance: Instance, options: SolveOptions) -> Plan:
-    """The exact seasonal plan (see the module's docstring); raises SeasonalError for lot rules with storage."""
+    """The seasonal plan (see the module's docstring): exact min-cost flow, or CP-SAT with lot rules."""
     t0 = time.perf_counter()
     prof = profiles(instance)
     from .solver import objective_costs
@@ -402,9 +403,7 @@ def solve_seasonal(instance: Instance, options: SolveOptions) -> Plan:
     train = instance.tariff.min_train_t if instance.tariff.has_rail else 0
     lots = arcs.n > 0 and (options.lot_rules or (train > 1 and bool(arcs.rail.any())))
     if lots and prof.has_storage:
-        raise SeasonalError(
-            "lot rules (minimum shipment, truckloads, partner caps, or the tariff's min_train_t with rail) "
-            "cannot be combined with storage in a seasonal instance: remove the storage or the rule")
+        return _solve_lots_with_storage(instance, view, prof, arcs, options, t0)
     if lots:
         return _solve_per_period(instance, prof, options, t0)
     t1 = time.perf_counter()
@@ -483,3 +482,217 @@ def _solve_per_period(instance: Instance, prof: Profiles, options: SolveOptions,
     _finish(instance, plan, prof, zero_s, zero_d)
     stats["seconds_total"] = round(time.perf_counter() - t0, 4)
     return plan
+
+
+# ---------------------------------------------------------------------------
+# lot rules with storage: two-phase CP-SAT over the time-expanded network
+# ---------------------------------------------------------------------------
+
+
+def _solve_lots_with_storage(instance: Instance, view: Instance, prof: Profiles, arcs: ArcSet,
+                             options: SolveOptions, t0: float) -> Plan:
+    """Lot rules per pairing and period, with yards and silos: CP-SAT on the whole horizon.
+
+    Variables: units per transport arc and period (``{0} U [lo, hi]``; with
+    partner caps a 0/1 "used" beside each), yard stock per supply and period
+    but the last, silo stock per demand and period.  Constraints: each
+    period's balance of every supply (ships + end stock - stock before <=
+    made) and demand (0 <= stock before + received - end stock <= usable),
+    partner caps per period.  Phase 1 the most tonnes (``net_value``: the most
+    value - transport - holding), phase 2 with that fixed the least transport
+    + holding (``net_value``: the most tonnes), hinted with the flow relaxation
+    rounded down to the rules (feasible by construction).  Written as CP-SAT
+    text format from numpy columns like :mod:`matching.cpsat`."""
+    from .cpsat import _hint, _linear, _rows, _s, _scaled
+    from .solver import _lot_arcs, _merge_twins, _trim, _units, objective_costs
+
+    n_s, n_per = prof.s_prod.shape
+    n_d = prof.d_use.shape[0]
+    larcs, lo_t = _lot_arcs(view, arcs, options)
+    units = _units(view, larcs, options)
+    cost = objective_costs(view, larcs, options.objective)
+    value = options.objective == "net_value"
+    if value:
+        worth = np.flatnonzero(cost > 0)  # no tonne at a loss
+        larcs, lo_t, units, cost = larcs.take(worth), lo_t[worth], units[worth], cost[worth]
+    # the flow relaxation: bound, and the hint once rounded down to the rules
+    net = build_network(prof, larcs, -cost if value else cost)
+    relaxed, _ = solve_network(net, options.objective)
+    t1 = time.perf_counter()
+    tr = net.blocks["transport"]
+    unit = units[net.t_arc]
+    lo = -(-lo_t[net.t_arc] // unit)
+    hi = net.caps[tr] // unit
+    ok = np.flatnonzero(hi >= np.maximum(lo, 1))
+    a, per, unit, lo, hi = net.t_arc[ok], net.t_per[ok].astype(np.int64), unit[ok], lo[ok], hi[ok]
+    f_rel = relaxed[tr][ok]
+    n = a.size
+    s_key = larcs.si[a].astype(np.int64) * n_per + per
+    d_key = larcs.di[a].astype(np.int64) * n_per + per
+    keyed = ArcSet(s_key, d_key, larcs.dkm[a], larcs.fen[a], larcs.rail[a], hi * unit)
+    hint_k = _trim(keyed, unit, lo, hi, f_rel, options)
+    yard_i, silo_j = net.yard_i, np.unique(net.silo_j)
+    ys_hint = relaxed[net.blocks["yard"]]
+    yd_hint = _silo_after(prof, np.bincount(d_key, weights=hint_k * unit, minlength=n_d * n_per)
+                          .astype(np.int64).reshape(n_d, n_per))[silo_j].ravel()
+
+    # ---- variables: k (units), y (used, with partner caps), yard stock, silo stock
+    caps = options.max_partners is not None or options.max_partners_per_supply is not None
+    m_s, m_d = yard_i.size * (n_per - 1), silo_j.size * n_per
+    y0 = n
+    ys0 = n + (n if caps else 0)
+    yd0 = ys0 + m_s
+    karc = np.arange(n, dtype=np.int64)
+    if caps:
+        dom = ["".join(np.char.add(np.char.add("variables { domain: [0, ", _s(hi)), "] }\n").tolist()),
+               "variables { domain: [0, 1] }\n" * n]
+    else:
+        low = np.where(lo <= 1, "", np.char.add(np.char.add("0, ", _s(lo)), ", "))
+        dom = ["".join(np.char.add(np.char.add(np.char.add("variables { domain: [0, ", low), _s(hi)),
+                                   "] }\n").tolist())]
+    ys_cap = np.repeat(prof.s_cap[yard_i], n_per - 1)
+    yd_cap = np.repeat(prof.d_cap[silo_j], n_per)
+    for capv in (ys_cap, yd_cap):
+        dom.append("".join(np.char.add(np.char.add("variables { domain: [0, ", _s(capv)), "] }\n").tolist()))
+    text = ["".join(dom)]
+    if caps:
+        y = karc + y0
+        # a used arc carries lo..hi units, an unused one none: k - hi*y <= 0 and k - lo*y >= 0
+        text.append(_rows(np.r_[karc, karc], np.r_[karc, y], np.r_[np.ones(n, np.int64), -hi],
+                          -hi, np.zeros(n, np.int64), np.ones(n, bool)))
+        text.append(_rows(np.r_[karc, karc], np.r_[karc, y], np.r_[np.ones(n, np.int64), -lo],
+                          np.zeros(n, np.int64), hi, np.ones(n, bool)))
+    # constraint: each supply and period: shipped + end stock - stock before <= made (the rest is lost)
+    ys_var = ys0 + np.arange(m_s, dtype=np.int64)
+    ys_i = np.repeat(yard_i, n_per - 1).astype(np.int64)
+    ys_p = np.tile(np.arange(n_per - 1), yard_i.size).astype(np.int64)
+    made = prof.s_prod.copy()
+    made[:, 0] += prof.s_init
+    row = np.r_[s_key, ys_i * n_per + ys_p, ys_i * n_per + ys_p + 1]
+    var = np.r_[karc, ys_var, ys_var]
+    coef = np.r_[unit, np.ones(m_s, np.int64), -np.ones(m_s, np.int64)]
+    s_lo = -np.repeat(prof.s_cap, n_per).reshape(n_s, n_per)
+    s_lo[:, 0] = 0
+    text.append(_rows(row, var, coef, s_lo.ravel(), made.ravel(), np.ones(n_s * n_per, bool)))
+    # constraint: each demand and period: 0 <= initial + received + stock before - end stock <= usable
+    yd_var = yd0 + np.arange(m_d, dtype=np.int64)
+    yd_j = np.repeat(silo_j, n_per).astype(np.int64)
+    yd_p = np.tile(np.arange(n_per), silo_j.size).astype(np.int64)
+    nxt = yd_p < n_per - 1
+    row = np.r_[d_key, yd_j * n_per + yd_p, (yd_j * n_per + yd_p + 1)[nxt]]
+    var = np.r_[karc, yd_var, yd_var[nxt]]
+    coef = np.r_[unit, -np.ones(m_d, np.int64), np.ones(int(nxt.sum()), np.int64)]
+    init0 = np.zeros((n_d, n_per), dtype=np.int64)
+    init0[:, 0] = prof.d_init
+    text.append(_rows(row, var, coef, -init0.ravel(), (prof.d_use - init0).ravel(), np.ones(n_d * n_per, bool)))
+    # constraint: partner caps, per period
+    for key, cap_p, size in ((d_key, options.max_partners, n_d * n_per),
+                             (s_key, options.max_partners_per_supply, n_s * n_per)):
+        if cap_p is None:
+            continue
+        count = np.bincount(key, minlength=size)
+        text.append(_rows(key, karc + y0, np.ones(n, np.int64), np.zeros(size, np.int64),
+                          np.full(size, cap_p, np.int64), count > cap_p))
+    base = "".join(text)
+
+    # ---- objective: two phases
+    stock_var = np.r_[ys_var, yd_var]
+    stock_hold = np.r_[np.repeat(prof.s_hold[yard_i], n_per - 1), np.repeat(prof.d_hold[silo_j], n_per)]
+    stock_ub = np.r_[ys_cap, yd_cap]
+    tonnes_c = unit
+    money_c = cost[a] * unit  # fen per unit: transport (+ price) or, net_value, value - transport
+    all_var = np.r_[karc, stock_var]
+    ub = np.r_[hi, stock_ub]
+    hint_vars = np.r_[karc, (karc + y0) if caps else np.zeros(0, np.int64), ys_var, yd_var]
+
+    def hint_text(k: np.ndarray, stocks: np.ndarray) -> str:
+        used = (k > 0).astype(np.int64) if caps else np.zeros(0, np.int64)
+        return _hint(hint_vars, np.r_[k, used, stocks])
+
+    if value:
+        gain = np.r_[money_c, -stock_hold]  # maximised: value - transport - holding
+        first, second = gain, np.r_[tonnes_c, np.zeros(stock_var.size, np.int64)]
+    else:
+        first = np.r_[tonnes_c, np.zeros(stock_var.size, np.int64)]
+        second = -np.r_[money_c, stock_hold]  # maximised: minus (transport + holding)
+    def objective(c: np.ndarray) -> str:
+        nz = np.flatnonzero(c)
+        return _linear("objective", all_var[nz], -c[nz])  # CP-SAT minimises
+
+    c1, scale1 = _scaled(first, ub)
+    start = time.perf_counter()
+    sol1, st1 = _run_cp(base + objective(c1) + hint_text(hint_k, np.r_[ys_hint, yd_hint]),
+                        options, options.time_limit_s / 3)
+    if sol1 is None:
+        sol1 = np.r_[hint_k, np.zeros(n if caps else 0, np.int64), ys_hint, yd_hint]
+    k1, stocks1 = sol1[:n], sol1[ys0:]
+    got = int(first @ np.r_[k1, stocks1])
+    nz = np.flatnonzero(first)
+    fix = _rows(np.zeros(nz.size, np.int64), all_var[nz], first[nz], np.array([got]),
+                np.array([int(np.abs(first) @ ub)]), np.array([True]))
+    c2, scale2 = _scaled(second, ub)
+    left = options.time_limit_s - (time.perf_counter() - start)
+    sol2, st2 = _run_cp(base + fix + objective(c2) + hint_text(k1, stocks1), options, left)
+    if sol2 is None:
+        sol2 = sol1
+    k, stocks = sol2[:n], sol2[ys0:]
+    t2 = time.perf_counter()
+
+    flow = _merge_twins(keyed, k * unit)
+    used = np.flatnonzero(flow > 0)
+    plan_arcs = larcs.take(a[used])
+    s_stock = np.zeros((n_s, n_per), dtype=np.int64)
+    if n_per > 1:
+        s_stock[yard_i, :-1] = stocks[:m_s].reshape(-1, n_per - 1)
+    d_stock = np.zeros((n_d, n_per), dtype=np.int64)
+    d_stock[silo_j] = stocks[m_s:].reshape(-1, n_per)
+    statuses = [st1["status"], st2["status"]]
+    status = "OPTIMAL" if statuses == ["OPTIMAL", "OPTIMAL"] and max(scale1, scale2) == 1 else "FEASIBLE"
+    stats: dict[str, Any] = {
+        "solver": "cp_sat", "objective": options.objective, "periods": n_per, "arcs": arcs.n,
+        "candidate_pairs": arcs.candidates, "lot_arcs": n, "phase_statuses": statuses,
+        "objective_scale": max(scale1, scale2),
+        "tonnes_upper_bound": int(relaxed[tr].sum()),
+        "seconds_relaxation": round(t1 - t0, 4), "seconds_solve": round(t2 - t1, 4)}
+    plan = assemble_plan(instance, plan_arcs, flow[used], status, options, stats, period=per[used])
+    _finish(instance, plan, prof, s_stock, d_stock)
+    stats["seconds_total"] = round(time.perf_counter() - t0, 4)
+    return plan
+
+
+def _silo_after(prof: Profiles, received: np.ndarray) -> np.ndarray:
+    """Silo stock at the end of each period when each kiln uses all it can (D x P).
+
+    With fewer tonnes received than a feasible plan, this never holds more than that plan did, so it
+    stays within the silos."""
+    stock = np.zeros(prof.d_use.shape, dtype=np.int64)
+    before = prof.d_init.copy()
+    for p in range(prof.periods):  # one step per period, every demand at once
+        have = before + received[:, p]
+        before = have - np.minimum(have, prof.d_use[:, p])
+        stock[:, p] = before
+    return stock
+
+
+def _run_cp(text: str, options: SolveOptions, seconds: float) -> tuple[np.ndarray | None, dict[str, Any]]:
+    """Solve a CP-SAT model given as text format; (solution or None, status and bound)."""
+    from ortools.sat.python import cp_model
+
+    from .cpsat import DEFAULT_WORKERS, SEED
+
+    model = cp_model.CpModel()
+    model.proto.merge_text_format(text)
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    prm.random_seed = SEED
+    prm.num_workers = options.workers or DEFAULT_WORKERS
+    prm.interleave_search = prm.num_workers > 1
+    prm.max_deterministic_time = prm.max_time_in_seconds = max(0.05, seconds)
+    code = solver.solve(model)
+    st = {"status": solver.status_name(code)}
+    if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return np.asarray(solver.response_proto.solution, dtype=np.int64), st
+    if code == cp_model.MODEL_INVALID:
+        from .solver import SolverError
+        raise SolverError(f"CP-SAT MODEL_INVALID: {model.validate()}")
+    return None, st
