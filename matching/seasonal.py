@@ -220,8 +220,9 @@ def build_network(prof: Profiles, arcs: ArcSet, cost: np.ndarray) -> Network:
     a = a.astype(np.int32)
     p = p.astype(np.int16)
     si, di = arcs.si[a], arcs.di[a]
+    # (an arc's own cap binds only for a rail pair's road twin: below the minimum train load)
     add("transport", s_node[si, p], d_node[di, p],
-        np.minimum(avail[si, p], take[di, p]), cost[a])
+        np.minimum(np.minimum(avail[si, p], take[di, p]), arcs.cap[a]), cost[a])
     del live, si, di
     # use: demand(j, p) -> sink
     j, q = np.nonzero(prof.d_use)

@@ -325,8 +325,9 @@ def _validate_seasonal(instance: Instance, plan: Plan, options: SolveOptions) ->
             before = r.storage.initial_t if r.storage else 0
             start = before
             moved = 0
-            assert r.tonnes_by_period is not None
-            for per, (made, end) in enumerate(zip(r.tonnes_by_period, levels, strict=True)):
+            # (an Instance built in Python without a profile: the same tonnes every period, as the solver reads it)
+            profile = r.tonnes_by_period if r.tonnes_by_period is not None else (r.tonnes,) * n_per
+            for per, (made, end) in enumerate(zip(profile, levels, strict=True)):
                 assert end is not None
                 at = f"{side} {r.id} in {labels[per]}"
                 if end > cap:
@@ -349,9 +350,9 @@ def _validate_seasonal(instance: Instance, plan: Plan, options: SolveOptions) ->
                                    f"so uses {used} t; it can use {made} t")
                 before = end
             if side == "supply":
-                left_s[rid] = r.tonnes + start - moved
+                left_s[rid] = sum(profile) + start - moved
             else:
-                left_d[rid] = r.tonnes - (start + moved - before)
+                left_d[rid] = sum(profile) - (start + moved - before)
     _check_totals(plan, tot, bad)
     if plan.holding_cost_yuan is None or _fen(plan.holding_cost_yuan) != holding:
         bad.append(f"holding_cost_yuan {plan.holding_cost_yuan}, expected {fen_to_yuan(holding)}")

@@ -261,6 +261,26 @@ def test_lot_rules_with_storage_give_valid_plans(options: SolveOptions) -> None:
                 assert len({p.supply for p in plan.pairings if p.period == label and p.demand == d}) <= 1
 
 
+@pytest.mark.parametrize("storage", [True, False])
+def test_rail_minimum_train_load_holds_per_period(storage: bool) -> None:
+    """A rail pair below the tariff's minimum train load goes by road, period by period."""
+    yard = {"storage": store(500, 0, "0.5")} if storage else {}
+    instance = seasonal(
+        [{**sup("S", tonnes=None, rail=True), "tonnes_by_period": [600, 100, 0], **yard}],
+        [{**dem("D", lat=north(150), tonnes=None, rail=True), "tonnes_by_period": [300, 100, 600],
+          **({"storage": store(100)} if storage else {})}],
+        MONTHS[:3], rail_fixed_yuan_per_t=10, rail_yuan_per_t_km="0.1", min_train_t=250)
+    plan = solve(instance, SolveOptions(time_limit_s=10))
+    assert plan.stats["solver"] == "cp_sat"
+    assert validate(instance, plan) == []
+    modes = {(p.period, p.mode) for p in plan.pairings}
+    assert all(p.mode == ("rail" if p.tonnes >= 250 else "road") for p in plan.pairings), modes
+    if storage:
+        assert plan.tonnes_matched == 700  # the yard carries 300 t of January's ash to March
+    else:
+        assert plan.tonnes_matched == 400
+
+
 def test_the_greedy_baseline_refuses_a_seasonal_instance() -> None:
     instance = seasonal([sup("S", tonnes=5)], [dem("D", tonnes=5)], MONTHS[:2])
     with pytest.raises(SeasonalError, match="one period"):  # its horizon totals would mean nothing
