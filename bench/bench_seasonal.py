@@ -62,7 +62,7 @@ def run_measured(cmd: list[str]) -> dict[str, Any]:
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024, "out": out}
 
 
-def bench(n: int, periods: int, seed: int, tmp: Path) -> dict[str, Any]:
+def bench(n: int, periods: int, seed: int, tmp: Path, tonnes: bool = True) -> dict[str, Any]:
     from matching import Instance, SolveOptions, build_arcs, jsonio
     from matching.generate import generate_seasonal
     from matching.seasonal import build_network, horizon_view, monthly_rounds, profiles, solve_network, without_storage
@@ -86,25 +86,33 @@ def bench(n: int, periods: int, seed: int, tmp: Path) -> dict[str, Any]:
     plan_path = tmp / f"plan_{n}.json"
     cli = run_measured([sys.executable, "-m", "matching", "solve", str(path), "-o", str(plan_path),
                         "--no-baseline"])
+    _progress("CLI", cli)  # printed at once: a long run stopped later keeps this measurement
     bare = run_measured([sys.executable, "-c", BARE, str(npz)])
+    _progress("bare", bare)
     plan = jsonio.loads(plan_path.read_bytes())
     bare_flow, bare_cost = (int(x) for x in bare["out"].split())
     cost_fen = round((float(plan["transport_cost_yuan"]) + float(plan["holding_cost_yuan"])) * 100)
 
+    row = {"n": n, "periods": periods, "arcs": arcs.n, "net_arcs": n_arcs, "net_nodes": n_nodes,
+           "cli": cli, "bare": bare,
+           "same": (bare_flow - forced, bare_cost) == (plan["tonnes_matched"], cost_fen),
+           "plan_t": plan["tonnes_matched"], "plan_yuan": cost_fen / 100,
+           "made_t": int(prof.s_prod.sum() + prof.s_init.sum()), "use_t": int(prof.d_use.sum())}
+    if not tonnes:
+        return row
     rounds_t, rounds_fen, rounds_hold = monthly_rounds(prof, arcs, arcs.fen)
     bare_net = build_network(without_storage(prof), arcs, arcs.fen)
     flow, _ = solve_network(bare_net, "max_tonnes")
     tr = bare_net.blocks["transport"]
     none_t = int(flow[tr].sum())
     none_fen = int(np.dot(flow[tr], bare_net.costs[tr]))
-    return {
-        "n": n, "periods": periods, "arcs": arcs.n, "net_arcs": n_arcs, "net_nodes": n_nodes,
-        "cli": cli, "bare": bare, "same": (bare_flow - forced, bare_cost) == (plan["tonnes_matched"], cost_fen),
-        "plan_t": plan["tonnes_matched"], "plan_yuan": cost_fen / 100,
-        "rounds_t": rounds_t, "rounds_yuan": (rounds_fen + rounds_hold) / 100,
-        "none_t": none_t, "none_yuan": none_fen / 100,
-        "made_t": int(prof.s_prod.sum() + prof.s_init.sum()), "use_t": int(prof.d_use.sum()),
-    }
+    return row | {"rounds_t": rounds_t, "rounds_yuan": (rounds_fen + rounds_hold) / 100,
+                  "none_t": none_t, "none_yuan": none_fen / 100}
+
+
+def _progress(what: str, r: dict[str, Any]) -> None:
+    print(f"    {what}: wall {r['wall']:.1f} s, CPU {r['cpu']:.1f} s, peak {r['rss']:,.0f} MB",
+          file=sys.stderr, flush=True)
 
 
 def main() -> None:
@@ -112,12 +120,13 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000")
     ap.add_argument("--periods", type=int, default=12)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--no-tonnes", action="store_true", help="skip the plan vs rounds vs no storage table")
     args = ap.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as d:
         for n in (int(x) for x in args.sizes.split(",")):
             print(f"... {n} x {n} x {args.periods}", file=sys.stderr, flush=True)
-            rows.append(bench(n, args.periods, args.seed, Path(d)))
+            rows.append(bench(n, args.periods, args.seed, Path(d), not args.no_tonnes))
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)\n")
     print("| size | base arcs | network arcs | CLI wall s | CLI CPU s | CLI peak MB | bare wall s | bare CPU s "
           "| bare peak MB | wall ratio | CPU ratio | memory ratio | same optimum |")
@@ -131,7 +140,7 @@ def main() -> None:
     print("\n| size | made + in yards t | usable t | 12-month plan t | yuan | monthly rounds t | yuan "
           "| no storage t | yuan | plan vs rounds | plan vs no storage |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
+    for r in (r for r in rows if "rounds_t" in r):
         print(f"| {r['n']:,} x {r['n']:,} x {r['periods']} | {r['made_t']:,} | {r['use_t']:,} | {r['plan_t']:,} "
               f"| {r['plan_yuan']:,.0f} | {r['rounds_t']:,} | {r['rounds_yuan']:,.0f} | {r['none_t']:,} "
               f"| {r['none_yuan']:,.0f} | {100 * (r['plan_t'] / r['rounds_t'] - 1):+.2f} % "
