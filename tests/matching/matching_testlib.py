@@ -315,9 +315,9 @@ def seasonal_lp_optimum(instance: Instance, objective: str = "max_tonnes") -> tu
 
     Written from the definition, sharing nothing with the solver but ``pair_terms``: variables x[a, p]
     (tonnes on allowed pair a in period p), yard and silo end stocks, demand use; rows are each
-    period's balances.  ``max_tonnes``/``delivered_cost``: most tonnes, then least transport (plus
-    ex-works price) plus holding; ``net_value``: (value - transport - holding, in fen) maximised, returned
-    as (tonnes, -net value) of that optimum's... only its objective is compared: (0, -best net value).
+    period's balances.  ``max_tonnes``/``delivered_cost``: (most tonnes, then least transport
+    (plus ex-works price) plus holding, in fen); ``net_value``: (0, least transport + holding - value,
+    in fen) - only that objective is compared, its tonnes are not unique.
     """
     arcs = allowed_arcs(instance)
     if objective == "net_value":
