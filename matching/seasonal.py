@@ -174,7 +174,11 @@ class Network:
 
     @property
     def n_arcs(self) -> int:
-        return int(self.tails.size)
+        return int(self.caps.size)
+
+    def release(self) -> None:
+        """Drop the arc ends and costs once OR-Tools holds its own copy (the caps and blocks stay)."""
+        self.tails = self.heads = self.costs = np.zeros(0, dtype=np.int32)
 
 
 def build_network(prof: Profiles, arcs: ArcSet, cost: np.ndarray) -> Network:
@@ -251,12 +255,17 @@ def _check(mcf: Any, status: Any) -> None:
         raise SolverError(f"min-cost flow failed with status {status!r}")
 
 
-def solve_network(net: Network, objective: str) -> tuple[np.ndarray, int]:
-    """Flow on every arc of the exact optimum, and the number of min-cost flow solves used."""
+def solve_network(net: Network, objective: str, release: bool = False) -> tuple[np.ndarray, int]:
+    """Flow on every arc of the exact optimum, and the number of min-cost flow solves used.
+
+    ``release``: drop the network's arc ends and costs once OR-Tools has copied them (the solve's
+    peak memory is then little more than OR-Tools' own)."""
     init = net.blocks["init"]
     offered = int(net.caps[net.blocks["production"]].sum())
     forced = int(net.caps[init].sum())
     mcf = _mcf(net)
+    if release:
+        net.release()
     if objective == "net_value":
         # free bypass: a tonne moves only if its value exceeds its transport and holding
         mcf.add_arc_with_capacity_and_unit_cost(net.source, net.sink, offered, 0)
@@ -414,7 +423,7 @@ def solve_seasonal(instance: Instance, options: SolveOptions) -> Plan:
         arcs, cost = arcs.take(worth), -cost[worth]
     net = build_network(prof, arcs, cost)
     t2 = time.perf_counter()
-    flow, solves = solve_network(net, options.objective)
+    flow, solves = solve_network(net, options.objective, release=True)
     t3 = time.perf_counter()
     tr = net.blocks["transport"]
     t_flow = flow[tr]
