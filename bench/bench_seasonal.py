@@ -137,6 +137,8 @@ def main() -> None:
               f"| {c['wall']:.1f} | {c['cpu']:.1f} | {c['rss']:,.0f} | {b['wall']:.1f} | {b['cpu']:.1f} "
               f"| {b['rss']:,.0f} | {c['wall'] / b['wall']:.2f} | {c['cpu'] / b['cpu']:.2f} "
               f"| {c['rss'] / b['rss']:.2f} | {'yes' if r['same'] else 'NO'} |")
+    if not any("rounds_t" in r for r in rows):
+        return
     print("\n| size | made + in yards t | usable t | 12-month plan t | yuan | monthly rounds t | yuan "
           "| no storage t | yuan | plan vs rounds | plan vs no storage |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
