@@ -97,6 +97,10 @@ def greedy(instance: Instance, options: SolveOptions | None = None,
            arcs: ArcSet | None = None) -> Plan:
     """Greedy cheapest-first plan (status ``HEURISTIC``), honouring all options."""
     options = options or SolveOptions()
+    if instance.seasonal:
+        from .seasonal import SeasonalError
+        raise SeasonalError("the greedy baseline works on one period; a seasonal plan's baseline "
+                            "(solve) is the monthly rounds")
     t0 = time.perf_counter()
     if arcs is None:
         arcs = build_arcs(instance, options)
