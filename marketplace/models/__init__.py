@@ -17,6 +17,7 @@ from .matching import (
 )
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .papers import Co2Certificate, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
+from .seasonal import ProductionWindow, ProposalMonth
 from .site import Site
 from .subsidy import (
     Baseline,
@@ -65,7 +66,9 @@ __all__ = [
     "Organisation",
     "ProductLine",
     "ProductionMonth",
+    "ProductionWindow",
     "Proposal",
+    "ProposalMonth",
     "ProposalStatus",
     "Recovery",
     "RecoveryStatus",

@@ -1,0 +1,30 @@
+"""The production calendar's windows and a seasonal round's horizon (issue #14)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import Field
+
+from ..gazetteer import CITIES
+from ..models.listing import USES
+from .common import LINE, TEXT, WHOLE, Input, IsoDate, Refusal
+
+City = Annotated[Literal[tuple(CITIES)], Refusal(_l("Unknown city."))]  # type: ignore[valid-type]
+WindowUse = Annotated[Literal[USES], Refusal(_l("Unknown use."))]  # type: ignore[valid-type]
+
+
+class WindowIn(Input):
+    """A staggered-production window: the lines of an industry in a city stop between two days (both included)."""
+
+    year: Annotated[int, Field(ge=2000, le=2100), WHOLE]
+    city: City
+    use: WindowUse
+    starts_on: IsoDate
+    ends_on: IsoDate
+    note: Annotated[str, Field(max_length=200), TEXT] = ""
+
+
+#: A month as YYYY-MM.
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), LINE,
+                  Refusal(_l("Enter a month as YYYY-MM."), kinds=("string_pattern_mismatch",))]
