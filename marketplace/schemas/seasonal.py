@@ -18,7 +18,7 @@ class WindowIn(Input):
     """A staggered-production window: the lines of an industry in a city stop between two days (both included)."""
 
     year: Annotated[int, Field(ge=2000, le=2100), WHOLE]
-    city: City
+    city: City  # type: ignore[valid-type]
     use: WindowUse
     starts_on: IsoDate
     ends_on: IsoDate

@@ -61,13 +61,13 @@ def save_window(actor: User, data: dict[str, Any], window_id: int | None = None)
     """Publish a new window, or correct one (`window_id`); the audit log keeps what it replaced."""
     _require_publisher(actor)
     fields = validate(WindowIn, data)
+    if not fields.year <= fields.starts_on.year <= fields.year + 1:
+        raise ValidationError(_l("The window starts in its year (or, for a winter window, the next)."),
+                              field="starts_on")
     if fields.ends_on < fields.starts_on:
         raise ValidationError(_l("The window ends before it starts."), field="ends_on")
     if (fields.ends_on - fields.starts_on).days > 365:
         raise ValidationError(_l("A window lasts at most a year."), field="ends_on")
-    if not fields.year <= fields.starts_on.year <= fields.year + 1:
-        raise ValidationError(_l("The window starts in its year (or, for a winter window, the next)."),
-                              field="starts_on")
     values = fields.model_dump()
     if window_id is None:
         window = ProductionWindow(**values, updated_by_id=actor.id)
