@@ -11,11 +11,12 @@ Example::
 """
 from .arcs import ArcSet, build_arcs
 from .catalogue import ENV_TAX_YUAN_PER_T, MATERIALS, grade_meets
-from .generate import generate_instance
+from .generate import generate_instance, generate_seasonal
 from .greedy import greedy
-from .model import Demand, Instance, InstanceError, QualityLimit, Supply, Tariff
+from .model import Demand, Instance, InstanceError, QualityLimit, Storage, Supply, Tariff
 from .options import SolveOptions
-from .plan import Baseline, Pairing, Plan
+from .plan import Baseline, Pairing, Plan, StockLevel
+from .seasonal import SeasonalError
 from .solver import SolverError, solve
 from .validation import PlanError, check, pair_terms, validate
 
@@ -31,13 +32,17 @@ __all__ = [
     "Plan",
     "PlanError",
     "QualityLimit",
+    "SeasonalError",
     "SolveOptions",
     "SolverError",
+    "StockLevel",
+    "Storage",
     "Supply",
     "Tariff",
     "build_arcs",
     "check",
     "generate_instance",
+    "generate_seasonal",
     "grade_meets",
     "greedy",
     "pair_terms",

@@ -97,7 +97,8 @@ def _parser() -> _Parser:
     p.add_argument("-v", "--verbose", action="count", default=0, help="log progress to stderr")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    s = sub.add_parser("solve", help="solve an instance, print the plan JSON")
+    s = sub.add_parser("solve", help="solve an instance (one period, or seasonal with 'periods'), "
+                                     "print the plan JSON")
     s.add_argument("instance", help="instance JSON file ('-' = stdin)")
     s.add_argument("-o", "--output", help="write the plan here instead of stdout")
     s.add_argument("--objective", choices=OBJECTIVES, default="max_tonnes",
@@ -134,6 +135,9 @@ def _parser() -> _Parser:
     g.add_argument("--seed", type=_count(0, 2**63 - 1), default=0)
     g.add_argument("--materials", default=None,
                    help="comma-separated material codes (default: 4 common ones)")
+    g.add_argument("--periods", type=_count(1, 520), default=None, metavar="N",
+                   help="a seasonal instance over N months from 2027-01 (winter-heavy ash, kiln stops, "
+                        "yards and silos)")
     g.add_argument("-o", "--output")
 
     v = sub.add_parser("validate", help="check a plan against an instance (exit 1 if invalid)")
@@ -172,13 +176,16 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from .generate import DEFAULT_MATERIALS, generate_instance
+    from .generate import DEFAULT_MATERIALS, generate_instance, generate_seasonal
 
     if args.supplies < 0 or args.demands < 0:
         raise _Usage("--supplies and --demands must be >= 0")
     materials = tuple(args.materials.split(",")) if args.materials else DEFAULT_MATERIALS
     try:
-        data = generate_instance(args.supplies, args.demands, args.seed, materials)
+        if args.periods is not None:
+            data = generate_seasonal(args.supplies, args.demands, args.seed, args.periods, materials)
+        else:
+            data = generate_instance(args.supplies, args.demands, args.seed, materials)
     except ValueError as exc:
         raise _Usage(str(exc)) from None
     _write_json(data, args.output)

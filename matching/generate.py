@@ -182,3 +182,116 @@ def generate_national(supplies: int, demands: int, seed: int = 0) -> dict[str, A
     tariff = {"road_yuan_per_t_km": 0.45, "handling_yuan_per_t": 8, "circuity": 1.3,
               "rail_fixed_yuan_per_t": 25, "rail_yuan_per_t_km": 0.16}
     return {"supplies": sup, "demands": dem, "tariff": tariff}
+
+
+# ---------------------------------------------------------------------------
+# seasonal instances (#14)
+# ---------------------------------------------------------------------------
+
+#: by-products of coal power: made mostly in the heating season (Ningxia heats 1 Nov - 31 Mar), a
+#: smaller summer peak from air conditioning; per calendar month, January first
+POWER_MATERIALS = frozenset({"fly_ash", "fgd_gypsum", "furnace_slag", "gasification_slag"})
+POWER_FACTOR = (1.35, 1.3, 1.15, 0.9, 0.8, 0.85, 0.95, 0.95, 0.8, 0.9, 1.2, 1.35)
+#: building-material demand besides the kilns' stops: low in the frozen months, peaks in spring and autumn
+CONSTRUCTION_FACTOR = (0.35, 0.45, 0.9, 1.2, 1.25, 1.1, 1.0, 1.0, 1.2, 1.25, 0.95, 0.5)
+#: staggered production (错峰生产) of clinker lines: every line 15 Nov - 31 Mar (136 days), and about
+#: 80 more days in summer and autumn, in windows that differ by city ((month, day), (month, day))
+WINTER_STOP = ((11, 15), (3, 31))
+SUMMER_STOPS: dict[str, tuple[tuple[tuple[int, int], tuple[int, int]], ...]] = {
+    "Yinchuan": (((6, 15), (7, 24)), ((9, 1), (10, 10))),
+    "Shizuishan": (((7, 1), (8, 9)), ((9, 20), (10, 29))),
+    "Wuzhong": (((6, 1), (7, 10)), ((8, 20), (9, 28))),
+    "Zhongwei": (((7, 15), (8, 23)), ((10, 1), (11, 9))),
+    "Guyuan": (((5, 20), (6, 28)), ((8, 10), (9, 18))),
+    "Lingwu": (((6, 20), (7, 29)), ((9, 10), (10, 19))),
+    "Qingtongxia": (((7, 5), (8, 13)), ((9, 25), (11, 3))),
+    "Huinong": (((6, 25), (8, 3)), ((9, 5), (10, 14))),
+    "Ningdong": (((7, 10), (8, 18)), ((10, 5), (11, 13))),
+}
+#: share of demands that are cement or clinker lines (the rest: concrete, block and board plants)
+KILN_SHARE = 0.75
+#: a running kiln uses twice the generated monthly rate, other plants 1.5 times: over the year demand
+#: about matches supply, month by month it does not (the point of storage)
+KILN_RATE = 2.0
+PLANT_RATE = 1.5
+YARD_SHARE = 0.5  # supplies with a yard
+SILO_SHARE = 0.4  # demands with a silo
+START_YEAR = 2027
+
+
+def _months(n: int) -> list[tuple[int, int]]:
+    return [(START_YEAR + k // 12, k % 12 + 1) for k in range(n)]
+
+
+def _running_share(city: str, year: int, month: int) -> float:
+    """Share of the month's days a clinker line of ``city`` may run."""
+    import calendar
+    import datetime as dt
+
+    days = calendar.monthrange(year, month)[1]
+    first, last = dt.date(year, month, 1), dt.date(year, month, days)
+
+    def overlap(a: dt.date, b: dt.date) -> int:
+        return max(0, (min(b, last) - max(a, first)).days + 1)
+
+    (wm, wd), (em, ed) = WINTER_STOP
+    stopped = overlap(dt.date(year - 1, wm, wd), dt.date(year, em, ed))  # the winter that began last year
+    stopped += overlap(dt.date(year, wm, wd), dt.date(year + 1, em, ed))
+    for (am, ad), (bm, bd) in SUMMER_STOPS[city]:
+        stopped += overlap(dt.date(year, am, ad), dt.date(year, bm, bd))
+    return max(0.0, 1.0 - stopped / days)
+
+
+def _city(lat: float, lon: float) -> str:
+    lo_lat, hi_lat, lo_lon, hi_lon = NINGDONG_BOX
+    if lo_lat <= lat <= hi_lat and lo_lon <= lon <= hi_lon:
+        return "Ningdong"
+    d = [(lat - p[1]) ** 2 + ((lon - p[2]) * 0.79) ** 2 for p in PLACES]
+    return PLACES[int(np.argmin(d))][0]
+
+
+def generate_seasonal(supplies: int, demands: int, seed: int = 0, periods: int = 12,
+                      materials: tuple[str, ...] = DEFAULT_MATERIALS) -> dict[str, Any]:
+    """A seasonal instance: :func:`generate_instance`'s sites and rules over ``periods`` months from
+    January 2027, its ``tonnes`` read as a monthly rate.
+
+    Power-plant by-products are made mostly in winter (:data:`POWER_FACTOR`); about three quarters
+    of the demands are clinker lines, stopped 15 November - 31 March and in two summer/autumn
+    windows of their city (:data:`SUMMER_STOPS`), the rest follow the building season
+    (:data:`CONSTRUCTION_FACTOR`), at :data:`KILN_RATE` / :data:`PLANT_RATE` times the generated
+    rate, so that the year's demand about matches the year's supply; half the supplies have a yard
+    (1-4 months of output, some stock already in it), 40 % of the demands a silo (2-10 weeks of
+    use)."""
+    if not 1 <= periods <= 520:
+        raise ValueError(f"periods must be from 1 to 520, got {periods}")
+    data = generate_instance(supplies, demands, seed, materials)
+    rng = np.random.default_rng([seed, 14])
+    months = _months(periods)
+    data["periods"] = [f"{y}-{m:02d}" for y, m in months]
+    month_ix = np.array([m - 1 for _, m in months])
+    for rec in data["supplies"]:
+        base = rec.pop("tonnes")
+        shape = np.array(POWER_FACTOR)[month_ix] if rec["material"] in POWER_MATERIALS \
+            else np.ones(periods)
+        noise = rng.uniform(0.9, 1.1, periods)
+        rec["tonnes_by_period"] = np.rint(base * shape * noise).astype(np.int64).tolist()
+        if rng.random() < YARD_SHARE:
+            cap = int(base * rng.uniform(1, 4))
+            rec["storage"] = {"capacity_t": cap, "initial_t": int(cap * rng.uniform(0, 0.5)),
+                              "holding_yuan_per_t_period": round(float(rng.uniform(0.3, 1.5)), 2)}
+    shares: dict[tuple[str, int, int], float] = {}
+    for rec in data["demands"]:
+        base = rec.pop("tonnes")
+        noise = rng.uniform(0.9, 1.1, periods)
+        if rng.random() < KILN_SHARE:
+            city = _city(rec["lat"], rec["lon"])
+            run = np.array([shares.setdefault((city, y, m), _running_share(city, y, m)) for y, m in months])
+            shape = KILN_RATE * run * rng.uniform(0.9, 1.1)
+        else:
+            shape = PLANT_RATE * np.array(CONSTRUCTION_FACTOR)[month_ix]
+        rec["tonnes_by_period"] = np.rint(base * shape * noise).astype(np.int64).tolist()
+        if rng.random() < SILO_SHARE:
+            cap = int(base * rng.uniform(0.5, 2.5))
+            rec["storage"] = {"capacity_t": cap, "initial_t": int(cap * rng.uniform(0, 0.3)),
+                              "holding_yuan_per_t_period": round(float(rng.uniform(0.5, 2.0)), 2)}
+    return data

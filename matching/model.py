@@ -47,11 +47,20 @@ BOUNDS: dict[str, tuple[Decimal, Decimal]] = {
     "value_yuan_per_t": (Decimal(0), Decimal(100_000)),
     "payload_t": (Decimal(1), Decimal(1_000_000)),
     "min_train_t": (Decimal(0), Decimal(1_000_000)),
+    "capacity_t": (Decimal(0), Decimal(10**9)),
+    "initial_t": (Decimal(0), Decimal(10**9)),
+    "holding_yuan_per_t_period": (Decimal(0), Decimal(1_000)),
 }
 #: most tonnes on one side of an instance (sum over its records)
 MAX_TOTAL_TONNES = 10**10
 #: most records on one side
 MAX_RECORDS = 2_000_000
+#: most periods of a seasonal instance (ten years of weeks); with holding <= 1,000 yuan/t per
+#: period a tonne's path costs at most 1.1e8 (transport) + 1e7 (price) + 2 x 520 x 1e5 fen of
+#: holding = 2.24e8 fen, times <= 2e10 units (supplies plus demands' initial stocks) < 4.5e18
+MAX_PERIODS = 520
+#: a period label: 1..40 characters
+MAX_LABEL_CHARS = 40
 #: longest string id, quality key; most quality keys per record
 MAX_ID_CHARS = 200
 MAX_KEYS = 100
@@ -59,13 +68,15 @@ MAX_KEYS = 100
 MAX_INT_ID = 2**53 - 1
 
 SUPPLY_FIELDS = frozenset({"id", "material", "grade", "tonnes", "lat", "lon", "price_yuan_per_t",
-                           "max_haul_km", "quality", "rail"})
+                           "max_haul_km", "quality", "rail", "tonnes_by_period", "storage"})
 DEMAND_FIELDS = frozenset({"id", "material", "materials", "min_grade", "tonnes", "lat", "lon",
-                           "max_delivered_price_yuan_per_t", "max_haul_km", "quality_limits", "rail"})
+                           "max_delivered_price_yuan_per_t", "max_haul_km", "quality_limits", "rail",
+                           "tonnes_by_period", "storage"})
+STORAGE_FIELDS = frozenset({"capacity_t", "initial_t", "holding_yuan_per_t_period"})
 TARIFF_FIELDS = frozenset({"road_yuan_per_t_km", "handling_yuan_per_t", "circuity",
                            "rail_fixed_yuan_per_t", "rail_yuan_per_t_km", "co2_kg_per_t_km",
                            "rail_co2_kg_per_t_km", "value_yuan_per_t", "payload_t", "min_train_t"})
-INSTANCE_FIELDS = frozenset({"supplies", "demands", "tariff"})
+INSTANCE_FIELDS = frozenset({"supplies", "demands", "tariff", "periods"})
 
 
 class InstanceError(ValueError):
@@ -94,6 +105,24 @@ class QualityLimit:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """A yard (at a supply) or silo (at a demand): stock carried from one period to the next.
+
+    ``capacity_t``: most stock at the end of any period; ``initial_t``: stock
+    at the start of the first period (<= capacity); holding cost per tonne of
+    end-of-period stock, per period.
+    """
+
+    capacity_t: int
+    initial_t: int = 0
+    holding_yuan_per_t_period: Decimal = Decimal(0)
+
+    @property
+    def holding_fen(self) -> int:
+        return scaled_int(self.holding_yuan_per_t_period, 2)
+
+
+@dataclass(frozen=True)
 class Supply:
     """Open supply of one material at one site (ex-works price, whole tonnes)."""
 
@@ -107,6 +136,9 @@ class Supply:
     grade: str | None = None
     quality: Mapping[str, float] = field(default_factory=dict)
     rail: bool = False
+    #: seasonal instances only: tonnes made available in each period (``tonnes`` is their sum)
+    tonnes_by_period: tuple[int, ...] | None = None
+    storage: Storage | None = None
 
     @property
     def price_fen(self) -> int:
@@ -138,6 +170,10 @@ class Demand:
     quality_limits: Mapping[str, QualityLimit] = field(default_factory=dict)
     rail: bool = False
     materials: tuple[str, ...] = ()
+    #: seasonal instances only: tonnes the demand can use in each period (0 = stopped; ``tonnes`` is
+    #: their sum)
+    tonnes_by_period: tuple[int, ...] | None = None
+    storage: Storage | None = None
 
     def __post_init__(self) -> None:
         if not self.materials:
@@ -219,6 +255,13 @@ class Instance:
     supplies: tuple[Supply, ...]
     demands: tuple[Demand, ...]
     tariff: Tariff
+    #: period labels of a seasonal (multi-period) instance; () = one period, today's instance
+    periods: tuple[str, ...] = ()
+
+    @property
+    def seasonal(self) -> bool:
+        """Several periods (or one named period) with profiles and storage."""
+        return bool(self.periods)
 
     @classmethod
     def from_json(cls, data: Any) -> Instance:
@@ -397,24 +440,98 @@ def _where(kind: str, i: int, data: Any) -> str:
     return where
 
 
-def _parse_supply(i: int, data: Any) -> Supply:
+def _parse_periods(rec: _Rec) -> tuple[str, ...] | None:
+    v = rec.get("periods", required=False)
+    if v is None:
+        return None
+    if not isinstance(v, list) or not v:
+        raise rec.fail("periods", f"expected a non-empty array of labels, got {_tname(v)}")
+    if len(v) > MAX_PERIODS:
+        raise rec.fail("periods", f"has {len(v)} periods, at most {MAX_PERIODS}")
+    seen: set[str] = set()
+    for k, label in enumerate(v):
+        if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL_CHARS:
+            raise rec.fail("periods", f"element {k}: expected a label of 1 to {MAX_LABEL_CHARS} characters,"
+                                      f" got {_tname(label)} {_short(label)}")
+        if label in seen:
+            raise rec.fail("periods", f"element {k}: label {_short(label)} appears twice")
+        seen.add(label)
+    return tuple(v)
+
+
+def _profile(rec: _Rec, periods: tuple[str, ...] | None) -> tuple[int, tuple[int, ...] | None, Storage | None]:
+    """(tonnes, tonnes_by_period, storage) of a record; a plain ``tonnes`` on a seasonal instance is
+    the same in every period."""
+    has_flat = rec.get("tonnes", required=False) is not None
+    has_prof = rec.get("tonnes_by_period", required=False) is not None
+    if periods is None:
+        for name in ("tonnes_by_period", "storage"):
+            if rec.get(name, required=False) is not None:
+                raise rec.fail(name, "needs the instance's 'periods' (a seasonal instance)")
+        return rec.whole("tonnes"), None, None  # type: ignore[return-value]
+    if has_flat == has_prof:
+        raise InstanceError(f"{rec.where}: give exactly one of the fields 'tonnes' and 'tonnes_by_period'")
+    if has_flat:
+        flat = rec.whole("tonnes")
+        assert flat is not None
+        prof = (flat,) * len(periods)
+    else:
+        v = rec.get("tonnes_by_period")
+        if not isinstance(v, list):
+            raise rec.fail("tonnes_by_period", f"expected an array of whole tonnes, got {_tname(v)}")
+        if len(v) != len(periods):
+            raise rec.fail("tonnes_by_period", f"has {len(v)} values, the instance has {len(periods)} periods")
+        lo, hi = BOUNDS["tonnes"]
+        out = []
+        for k, x in enumerate(v):
+            at = f"element {k} ({periods[k]})"
+            if isinstance(x, bool) or not isinstance(x, (int, float)) or \
+                    (isinstance(x, float) and not (math.isfinite(x) and x.is_integer())):
+                raise rec.fail("tonnes_by_period", f"{at}: expected a whole number, got {_tname(x)} {_short(x)}")
+            if x < 0:
+                raise rec.fail("tonnes_by_period", f"{at}: {_short(x)} is negative")
+            if x > hi:
+                raise rec.fail("tonnes_by_period", f"{at}: {_short(x)} is out of range {lo}..{hi}")
+            out.append(int(x))
+        prof = tuple(out)
+    return sum(prof), prof, _storage(rec)
+
+
+def _storage(rec: _Rec) -> Storage | None:
+    raw = rec.get("storage", required=False)
+    if raw is None:
+        return None
+    srec = _Rec(f"{rec.where}: storage", raw, STORAGE_FIELDS)
+    cap = srec.whole("capacity_t", bound="capacity_t")
+    initial = srec.whole("initial_t", required=False, bound="initial_t") or 0
+    assert cap is not None
+    if initial > cap:
+        raise srec.fail("initial_t", f"{initial} exceeds capacity_t {cap}")
+    holding = srec.decimal("holding_yuan_per_t_period", required=False)
+    return Storage(cap, initial, Decimal(0) if holding is None else holding)
+
+
+def _parse_supply(i: int, data: Any, periods: tuple[str, ...] | None = None) -> Supply:
     rec = _Rec(_where("supplies", i, data), data, SUPPLY_FIELDS)
     sid = _parse_id(rec)
     material = _material(rec)
     quality_raw = rec.mapping("quality")
     qrec = _Rec(f"{rec.where}: quality", quality_raw)
     quality = {str(k): qrec.number(k, bound="quality") for k in quality_raw}
+    tonnes, prof, storage = _profile(rec, periods)
     return Supply(
         id=sid,
         material=material,
         grade=_grade(rec, "grade", material),
-        tonnes=rec.whole("tonnes"),  # type: ignore[arg-type]
+        tonnes=tonnes,
         lat=rec.number("lat"),  # type: ignore[arg-type]
         lon=rec.number("lon"),  # type: ignore[arg-type]
         price_yuan_per_t=rec.decimal("price_yuan_per_t"),  # type: ignore[arg-type]
         max_haul_km=rec.decimal("max_haul_km", places=6),  # type: ignore[arg-type]
         quality=quality,  # type: ignore[arg-type]
         rail=rec.flag("rail"),
+        tonnes_by_period=prof,
+        storage=storage,
     )
 
 
@@ -435,7 +552,7 @@ def _demand_materials(rec: _Rec) -> tuple[str, ...]:
     return out
 
 
-def _parse_demand(i: int, data: Any) -> Demand:
+def _parse_demand(i: int, data: Any, periods: tuple[str, ...] | None = None) -> Demand:
     rec = _Rec(_where("demands", i, data), data, DEMAND_FIELDS)
     did = _parse_id(rec)
     materials = _demand_materials(rec)
@@ -453,18 +570,21 @@ def _parse_demand(i: int, data: Any) -> Demand:
         if lo is not None and hi is not None and lo > hi:
             raise brec.fail("min", f"{lo} exceeds max {hi}")
         limits[str(key)] = QualityLimit(lo, hi)
+    tonnes, prof, storage = _profile(rec, periods)
     return Demand(
         id=did,
         material=materials[0],
         materials=materials,
         min_grade=min_grade,
-        tonnes=rec.whole("tonnes"),  # type: ignore[arg-type]
+        tonnes=tonnes,
         lat=rec.number("lat"),  # type: ignore[arg-type]
         lon=rec.number("lon"),  # type: ignore[arg-type]
         max_delivered_price_yuan_per_t=rec.decimal("max_delivered_price_yuan_per_t", required=False),
         max_haul_km=rec.decimal("max_haul_km", places=6),  # type: ignore[arg-type]
         quality_limits=limits,
         rail=rec.flag("rail"),
+        tonnes_by_period=prof,
+        storage=storage,
     )
 
 
@@ -527,15 +647,18 @@ def parse_instance(data: Any) -> Instance:
         if len(v) > MAX_RECORDS:
             raise rec.fail(key, f"has {len(v)} records, at most {MAX_RECORDS}")
         lists[key] = v
-    supplies = tuple(_parse_supply(i, s) for i, s in enumerate(lists["supplies"]))
-    demands = tuple(_parse_demand(i, d) for i, d in enumerate(lists["demands"]))
+    periods = _parse_periods(rec)
+    supplies = tuple(_parse_supply(i, s, periods) for i, s in enumerate(lists["supplies"]))
+    demands = tuple(_parse_demand(i, d, periods) for i, d in enumerate(lists["demands"]))
+    side: tuple[Supply, ...] | tuple[Demand, ...]
     for key, side in (("supplies", supplies), ("demands", demands)):
-        total = sum(r.tonnes for r in side)
+        # over the horizon, initial stocks included: every flow the solvers form stays below this
+        total = sum(r.tonnes + (r.storage.initial_t if r.storage else 0) for r in side)
         if total > MAX_TOTAL_TONNES:
             raise rec.fail(key, f"total {total} t exceeds the maximum {MAX_TOTAL_TONNES} t")
     _check_unique("supplies", supplies)
     _check_unique("demands", demands)
-    return Instance(supplies, demands, _parse_tariff(rec.get("tariff")))
+    return Instance(supplies, demands, _parse_tariff(rec.get("tariff")), periods or ())
 
 
 # ---------------------------------------------------------------------------
@@ -554,7 +677,8 @@ def instance_to_json(inst: Instance) -> dict[str, Any]:
         r: dict[str, Any] = {"id": s.id, "material": s.material}
         if s.grade is not None:
             r["grade"] = s.grade
-        r.update(tonnes=s.tonnes, lat=s.lat, lon=s.lon,
+        r.update(_tonnes_json(s))
+        r.update(lat=s.lat, lon=s.lon,
                  price_yuan_per_t=_num(s.price_yuan_per_t), max_haul_km=_num(s.max_haul_km))
         if s.quality:
             r["quality"] = dict(s.quality)
@@ -570,7 +694,8 @@ def instance_to_json(inst: Instance) -> dict[str, Any]:
             r["material"] = d.material
         if d.min_grade is not None:
             r["min_grade"] = d.min_grade
-        r.update(tonnes=d.tonnes, lat=d.lat, lon=d.lon)
+        r.update(_tonnes_json(d))
+        r.update(lat=d.lat, lon=d.lon)
         if d.max_delivered_price_yuan_per_t is not None:
             r["max_delivered_price_yuan_per_t"] = _num(d.max_delivered_price_yuan_per_t)
         r["max_haul_km"] = _num(d.max_haul_km)
@@ -598,4 +723,17 @@ def instance_to_json(inst: Instance) -> dict[str, Any]:
         tar["payload_t"] = dict(t.payload_t)
     if t.min_train_t:
         tar["min_train_t"] = t.min_train_t
-    return {"supplies": sup, "demands": dem, "tariff": tar}
+    out: dict[str, Any] = {"supplies": sup, "demands": dem, "tariff": tar}
+    if inst.periods:
+        out["periods"] = list(inst.periods)
+    return out
+
+
+def _tonnes_json(r: Supply | Demand) -> dict[str, Any]:
+    if r.tonnes_by_period is None:
+        return {"tonnes": r.tonnes}
+    out: dict[str, Any] = {"tonnes_by_period": list(r.tonnes_by_period)}
+    if r.storage is not None:
+        out["storage"] = {"capacity_t": r.storage.capacity_t, "initial_t": r.storage.initial_t,
+                          "holding_yuan_per_t_period": _num(r.storage.holding_yuan_per_t_period)}
+    return out

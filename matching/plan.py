@@ -37,9 +37,12 @@ class Pairing:
     transport_cost_yuan: Decimal
     env_tax_avoided_yuan: Decimal
     co2_kg: float
+    #: label of the period the tonnes move in (seasonal plans only)
+    period: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {} if self.period is None else {"period": self.period}
+        return out | {
             "supply": self.supply,
             "demand": self.demand,
             "material": self.material,
@@ -66,7 +69,30 @@ class Pairing:
             transport_cost_yuan=r.money("transport_cost_yuan", "0"),
             env_tax_avoided_yuan=r.money("env_tax_avoided_yuan", "0"),
             co2_kg=r.real("co2_kg", 0.0),
+            period=None if r.data.get("period") is None else r.text("period"),
         )
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """Stock of a yard (``side`` "supply") or silo ("demand") at the end of one period."""
+
+    side: str
+    listing: Id
+    period: str
+    end_stock_t: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"side": self.side, "listing": self.listing, "period": self.period,
+                "end_stock_t": self.end_stock_t}
+
+    @classmethod
+    def from_json(cls, d: Any) -> StockLevel:
+        r = _Fields("storage", d)
+        side = r.text("side")
+        if side not in ("supply", "demand"):
+            raise ValueError("storage: field 'side' must be 'supply' or 'demand'")
+        return cls(side, r.ident("listing"), r.text("period"), r.whole("end_stock_t"))
 
 
 class _Fields:
@@ -168,6 +194,12 @@ class Plan:
     delivered_cost_yuan: Decimal | None = None
     value_yuan: Decimal | None = None
     marginal_cost_curve: list[dict[str, Any]] = field(default_factory=list)
+    #: seasonal plans only (None / [] otherwise): the period labels, every yard's and silo's stock
+    #: at the end of every period, the holding cost of that stock, transport + holding
+    periods: list[str] | None = None
+    storage: list[StockLevel] = field(default_factory=list)
+    holding_cost_yuan: Decimal | None = None
+    total_cost_yuan: Decimal | None = None
 
     @property
     def transport_cost_fen(self) -> int:
@@ -196,7 +228,12 @@ class Plan:
             "baseline": None if self.baseline is None else self.baseline.to_json(),
             "options": self.options,
             "stats": self.stats,
-        }
+        } | ({} if self.periods is None else {
+            "periods": list(self.periods),
+            "storage": [x.to_json() for x in self.storage],
+            "holding_cost_yuan": _opt_yuan(self.holding_cost_yuan),
+            "total_cost_yuan": _opt_yuan(self.total_cost_yuan),
+        })
 
     @classmethod
     def from_json(cls, d: Any) -> Plan:
@@ -219,7 +256,19 @@ class Plan:
         stats = r._get("stats", None) or {}
         if not isinstance(options, dict) or not isinstance(stats, dict):
             raise ValueError("plan: fields 'options' and 'stats' must be objects")
+        periods = r._get("periods", None)
+        if periods is not None and (not isinstance(periods, list)
+                                    or not all(isinstance(x, str) for x in periods)):
+            raise ValueError("plan: field 'periods' must be an array of labels")
+        stock = r._get("storage", None) or []
+        if not isinstance(stock, list):
+            raise ValueError("plan: field 'storage' must be an array")
         return cls(
+            periods=periods,
+            storage=[StockLevel.from_json(x) for x in stock],
+            holding_cost_yuan=None if r.data.get("holding_cost_yuan") is None
+            else r.money("holding_cost_yuan"),
+            total_cost_yuan=None if r.data.get("total_cost_yuan") is None else r.money("total_cost_yuan"),
             status=r.text("status"),
             tonnes_matched=r.whole("tonnes_matched"),
             transport_cost_yuan=r.money("transport_cost_yuan"),
@@ -258,8 +307,11 @@ def co2_kg(tonnes: int, dkm: int, factor: float) -> float:
 
 
 def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
-                  options: SolveOptions, stats: dict[str, Any]) -> Plan:
-    """Turn per-arc tonnes into a :class:`Plan` (totals in integer fen)."""
+                  options: SolveOptions, stats: dict[str, Any], period: np.ndarray | None = None) -> Plan:
+    """Turn per-arc tonnes into a :class:`Plan` (totals in integer fen).
+
+    ``period`` (seasonal plans): the period index of each arc; the pairings
+    then carry the period's label and are ordered by supply, demand, period."""
     used = np.flatnonzero(flow > 0)
     si = arcs.si[used]
     di = arcs.di[used]
@@ -267,7 +319,8 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
     fen = arcs.fen[used]
     dkm = arcs.dkm[used]
     rail = arcs.rail[used]
-    order = np.lexsort((di, si))
+    per = None if period is None else period[used]
+    order = np.lexsort((di, si)) if per is None else np.lexsort((per, di, si))
     sup, dem = instance.supplies, instance.demands
     road_f, rail_f = co2_factors(instance, options)
 
@@ -293,6 +346,7 @@ def assemble_plan(instance: Instance, arcs: Any, flow: np.ndarray, status: str,
             transport_cost_yuan=fen_to_yuan(t * f),
             env_tax_avoided_yuan=fen_to_yuan(tax_fen),
             co2_kg=co2,
+            period=None if per is None else instance.periods[int(per[k])],
         ))
     shipped_s = np.bincount(si, weights=tons, minlength=len(sup)).astype(np.int64)
     shipped_d = np.bincount(di, weights=tons, minlength=len(dem)).astype(np.int64)

@@ -342,10 +342,15 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
 
     Uses min-cost flow, or two-phase CP-SAT when ``options`` or the tariff
     impose lot rules (status OPTIMAL or FEASIBLE, the cost gap in ``stats``).
+    A seasonal instance (``periods``) is solved over its whole horizon by
+    :func:`matching.seasonal.solve_seasonal`.
     Raises ValueError for options naming unknown ids, SolverError if a
     solver fails.
     """
     options = options or SolveOptions()
+    if instance.seasonal:
+        from .seasonal import solve_seasonal
+        return solve_seasonal(instance, options)
     t0 = time.perf_counter()
     arcs = build_arcs(instance, options)
     t1 = time.perf_counter()

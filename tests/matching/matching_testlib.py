@@ -308,3 +308,87 @@ def lp_least_cost(instance: Instance, tonnes: int, arcs: list | None = None) -> 
                 method="highs")
     assert r.status == 0
     return round(r.fun)
+
+
+def seasonal_lp_optimum(instance: Instance, objective: str = "max_tonnes") -> tuple[int, int]:
+    """(tonnes shipped, cost in fen) of the time-expanded network by HiGHS LPs, from the scalar rules.
+
+    Written from the definition, sharing nothing with the solver but ``pair_terms``: variables x[a, p]
+    (tonnes on allowed pair a in period p), yard and silo end stocks, demand use; rows are each
+    period's balances.  ``max_tonnes``/``delivered_cost``: most tonnes, then least transport (plus
+    ex-works price) plus holding; ``net_value``: (value - transport - holding, in fen) maximised, returned
+    as (tonnes, -net value) of that optimum's... only its objective is compared: (0, -best net value).
+    """
+    arcs = allowed_arcs(instance)
+    if objective == "net_value":
+        arcs = [a for a in arcs
+                if a[2].fen_per_t < instance.tariff.value_fen(instance.supplies[a[0]].material)]
+    n_per = len(instance.periods)
+    sup, dem = instance.supplies, instance.demands
+    n_a = len(arcs)
+    # variable layout: x (n_a * P), ys (S * P), yd (D * P), u (D * P)
+    n_s, n_d = len(sup), len(dem)
+    x0, ys0, yd0, u0 = 0, n_a * n_per, n_a * n_per + n_s * n_per, n_a * n_per + (n_s + n_d) * n_per
+    n_var = u0 + n_d * n_per
+    bounds = [(0, None)] * (n_a * n_per)
+    bounds += [(0, s.storage.capacity_t if s.storage else 0) for s in sup for _ in range(n_per)]
+    bounds += [(0, d.storage.capacity_t if d.storage else 0) for d in dem for _ in range(n_per)]
+    bounds += [(0, d.tonnes_by_period[p]) for d in dem for p in range(n_per)]  # type: ignore[index]
+    a_ub, b_ub, a_eq, b_eq = [], [], [], []
+    for i, s in enumerate(sup):
+        init = s.storage.initial_t if s.storage else 0
+        for p in range(n_per):
+            row = np.zeros(n_var)
+            for k, (a_i, _, _) in enumerate(arcs):
+                if a_i == i:
+                    row[x0 + k * n_per + p] = 1
+            row[ys0 + i * n_per + p] = 1
+            rhs = s.tonnes_by_period[p]  # type: ignore[index]
+            if p == 0:
+                rhs += init
+            else:
+                row[ys0 + i * n_per + p - 1] = -1
+            a_ub.append(row)
+            b_ub.append(rhs)
+    for j, d in enumerate(dem):
+        init = d.storage.initial_t if d.storage else 0
+        for p in range(n_per):
+            row = np.zeros(n_var)
+            for k, (_, a_j, _) in enumerate(arcs):
+                if a_j == j:
+                    row[x0 + k * n_per + p] = 1
+            row[yd0 + j * n_per + p] = -1
+            row[u0 + j * n_per + p] = -1
+            rhs = 0
+            if p == 0:
+                rhs = -init
+            else:
+                row[yd0 + j * n_per + p - 1] = 1
+            a_eq.append(row)
+            b_eq.append(rhs)
+    hold = np.zeros(n_var)
+    hold[ys0:yd0] = [s.storage.holding_fen if s.storage else 0 for s in sup for _ in range(n_per)]
+    hold[yd0:u0] = [d.storage.holding_fen if d.storage else 0 for d in dem for _ in range(n_per)]
+    unit = np.zeros(n_var)
+    fen = np.zeros(n_var)
+    for k, (i, _, t) in enumerate(arcs):
+        unit[x0 + k * n_per: x0 + (k + 1) * n_per] = 1
+        per_t = t.fen_per_t
+        if objective == "delivered_cost":
+            per_t += sup[i].price_fen
+        if objective == "net_value":
+            per_t -= instance.tariff.value_fen(sup[i].material)
+        fen[x0 + k * n_per: x0 + (k + 1) * n_per] = per_t
+    kw = {"A_ub": np.array(a_ub) if a_ub else None, "b_ub": b_ub or None,
+          "A_eq": np.array(a_eq) if a_eq else None, "b_eq": b_eq or None, "bounds": bounds, "method": "highs"}
+    if objective == "net_value":
+        r = linprog(fen + hold, **kw)
+        assert r.status == 0, r.message
+        return 0, round(r.fun)
+    r1 = linprog(-unit, **kw)
+    assert r1.status == 0, r1.message
+    tonnes = round(-r1.fun)
+    a_eq2 = [*a_eq, unit]
+    r2 = linprog(fen + hold, **{**kw, "A_eq": np.array(a_eq2), "b_eq": [*b_eq, tonnes]})
+    assert r2.status == 0, r2.message
+    return tonnes, round(r2.fun)
