@@ -46,4 +46,4 @@ def domain_error(e: MarketplaceError) -> ResponseReturnValue:
 
 
 # One module per feature, each adding its routes to `bp` (Flask's pattern: the package imports them last).
-from . import accounts, catalogue, deliveries, docs, ledger, listings, rounds, sites, subsidies  # noqa: E402,F401
+from . import accounts, catalogue, deliveries, docs, ledger, listings, rounds, seasonal, sites, subsidies  # noqa: E402,F401

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from ..clock import cst_input, utcnow
 from ..models import Agreement
-from ..services import deliveries
+from ..services import deliveries, seasons
 from .forms import ConfirmForm, ShipmentForm, ShipmentImportForm
 
 
@@ -22,4 +22,5 @@ def agreement_panel(agreement: Agreement, shipment_form: ShipmentForm | None = N
             "confirm_form": ConfirmForm(),
             "is_producer": current_user.organisation_id == agreement.producer_org_id,
             "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
-            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments)}
+            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments),
+            "schedule": seasons.schedule_of(agreement, shipments)}

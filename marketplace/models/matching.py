@@ -200,7 +200,8 @@ class Proposal(Model):
     demand_listing: Mapped[DemandListing] = relationship("DemandListing")
     agreement: Mapped[Agreement | None] = relationship(back_populates="proposal", uselist=False)
     #: A seasonal round's delivery schedule by month (empty for a single-period round).
-    schedule: Mapped[list[ProposalMonth]] = relationship(back_populates="proposal", order_by="ProposalMonth.month")
+    schedule: Mapped[list[ProposalMonth]] = relationship(back_populates="proposal", order_by="ProposalMonth.month",
+                                                         lazy="selectin")
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.status.value} {self.tonnes} t>"

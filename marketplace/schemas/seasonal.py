@@ -9,6 +9,7 @@ from pydantic import Field
 from ..gazetteer import CITIES
 from ..models.listing import USES
 from .common import LINE, TEXT, WHOLE, Input, IsoDate, Refusal
+from .matching import ListingIds
 
 City = Annotated[Literal[tuple(CITIES)], Refusal(_l("Unknown city."))]  # type: ignore[valid-type]
 WindowUse = Annotated[Literal[USES], Refusal(_l("Unknown use."))]  # type: ignore[valid-type]
@@ -28,3 +29,13 @@ class WindowIn(Input):
 #: A month as YYYY-MM.
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), LINE,
                   Refusal(_l("Enter a month as YYYY-MM."), kinds=("string_pattern_mismatch",))]
+
+
+class SeasonalRoundRequest(Input):
+    """A round over a horizon of months: the operator or a regulator over the market (narrowed by listing ids); a
+    utiliser for one of its demand listings; a producer for one supply listing."""
+
+    horizon_start: Month = Field(description="the first month planned, YYYY-MM")
+    horizon_months: Annotated[int, Field(ge=1, le=24), WHOLE] = Field(12, description="how many months, 1 to 24")
+    supply_listing_ids: ListingIds | None = None
+    demand_listing_ids: ListingIds | None = None

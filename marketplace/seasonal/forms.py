@@ -1,5 +1,5 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms import DateField, HiddenField, SelectField, StringField, SubmitField
 
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import max_length, required
@@ -19,3 +19,15 @@ class WindowForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     submit = SubmitField(_l("Withdraw"))
+
+
+class SeasonalRoundForm(FlaskForm):
+    """A round over a horizon of months (services/rounds.py start_seasonal_round checks it)."""
+
+    horizon_start = StringField(_l("From month (YYYY-MM)"), validators=[required()],
+                                render_kw={"maxlength": 7, "placeholder": "2027-01"})
+    horizon_months = StringField(_l("Months"), default="12", validators=[required()],
+                                 render_kw={"inputmode": "numeric", "maxlength": 2})
+    supply_listing_id = HiddenField()
+    demand_listing_id = HiddenField()
+    submit = SubmitField(_l("Plan a seasonal round"))

@@ -7,10 +7,10 @@ from flask_login import current_user, login_required
 from .. import gazetteer, labels, policy
 from ..forms_common import choices
 from ..models.listing import USES
-from ..services import calendar, seasonal_desk
+from ..services import calendar, rounds, seasonal_desk
 from ..web import run_service, staff_required, year_arg
 from . import bp
-from .forms import DeleteForm, WindowForm
+from .forms import DeleteForm, SeasonalRoundForm, WindowForm
 
 
 def _window_form(**kwargs: object) -> WindowForm:
@@ -78,6 +78,27 @@ def delete_window(window_id: int) -> ResponseReturnValue:
     calendar.delete_window(current_user, window_id)
     flash(_("Window withdrawn."), "success")
     return redirect(url_for("seasonal.calendar_page"))
+
+
+@bp.route("/rounds", methods=["POST"])
+@login_required
+def new_round() -> ResponseReturnValue:
+    """Start a seasonal round: the operator or a regulator over the market, a firm for one of its own listings."""
+    form = SeasonalRoundForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+        return redirect(url_for("matches.round_list"))
+    supply_ids = [form.supply_listing_id.data] if form.supply_listing_id.data else None
+    demand_ids = [form.demand_listing_id.data] if form.demand_listing_id.data else None
+    round_ = run_service(form, rounds.start_seasonal_round, current_user, form.horizon_start.data,
+                         form.horizon_months.data, supply_ids, demand_ids)
+    if round_ is None:
+        for errors in form.errors.values():
+            flash(str(errors[0]), "error")
+        return redirect(url_for("matches.round_list"))
+    flash(_("Round %(id)d is queued: this page follows it.", id=round_.id), "success")
+    return redirect(url_for("matches.round_detail", round_id=round_.id))
 
 
 @bp.route("/desk")

@@ -12,6 +12,7 @@ from ..extensions import db, rowcount
 from ..models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing, User
 from ..models.listing import ListingModel, live
 from ..schemas.matching import AgreementOut
+from . import seasons
 from .values import get_row
 
 
@@ -47,6 +48,9 @@ def conclude(proposal: Proposal) -> None:
     tonnes = proposal.tonnes
     supply_ok = _promise(SupplyListing, proposal.supply_listing_id, tonnes)
     demand_ok = supply_ok and _promise(DemandListing, proposal.demand_listing_id, tonnes)
+    if demand_ok and not seasons.months_free(proposal):  # a seasonal schedule: no month's tonnes twice
+        _release(DemandListing, proposal.demand_listing_id, tonnes)
+        demand_ok = False
     if not demand_ok:
         if supply_ok:
             _release(SupplyListing, proposal.supply_listing_id, tonnes)
