@@ -50,7 +50,8 @@ def test_the_operator_plans_a_year_and_the_yard_carries_winter_ash_to_the_spring
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     round_ = db.session.scalar(select(MatchRound))
     assert round_.status == RoundStatus.DONE, (round_.error, round_.error_detail)
-    assert round_.parameters["seasonal"]["periods"][0] == "2027-01" and len(round_.parameters["seasonal"]["periods"]) == 12
+    periods = round_.parameters["seasonal"]["periods"]
+    assert periods[0] == "2027-01" and len(periods) == 12
     proposal = db.session.scalar(select(Proposal))
     months = {m.month: m.tonnes for m in proposal.schedule}
     assert proposal.tonnes == sum(months.values()) == round_.tonnes_matched
@@ -164,8 +165,9 @@ def test_two_proposals_for_the_same_month_s_tonnes_are_never_both_promised(clien
     assert db.session.get(Proposal, first.id).status == ProposalStatus.AGREED
     assert db.session.get(Proposal, second.id).status == ProposalStatus.LAPSED  # April is promised already
     assert db.session.scalar(select(func.count(Agreement.id))) == 1
-    promised = db.session.scalar(select(func.sum(ProposalMonth.tonnes)).join(
-        Agreement, Agreement.proposal_id == ProposalMonth.proposal_id).where(Agreement.supply_listing_id == supply.id))
+    promised = db.session.scalar(
+        select(func.sum(ProposalMonth.tonnes)).join(Agreement, Agreement.proposal_id == ProposalMonth.proposal_id)
+        .where(Agreement.supply_listing_id == supply.id))
     assert promised == 500
     assert listings.get_listing("supply", supply.id).tonnes_promised == 500  # the lapsed one released its tonnes
 
