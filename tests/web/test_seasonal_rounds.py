@@ -151,7 +151,8 @@ def april_only(make_user, make_site, db):
 def test_two_proposals_for_the_same_month_s_tonnes_are_never_both_promised(client, make_user, april_only, db):
     producer, consumer, supply = april_only
     operator_runs(client, make_user)
-    operator_runs(client.application.test_client(), make_user)  # a second round before anyone decided: April's 500 t proposed again
+    # a second round before anyone decided: April's 500 t are proposed again
+    operator_runs(client.application.test_client(), make_user)
     first, second = db.session.scalars(select(Proposal).order_by(Proposal.id)).all()
     assert [(m.month, m.tonnes) for m in first.schedule] == [(date(2027, 4, 1), 500)]
     assert [(m.month, m.tonnes) for m in second.schedule] == [(date(2027, 4, 1), 500)]
