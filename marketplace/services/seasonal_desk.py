@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from ..clock import today_cst
 from ..extensions import db
-from ..models import Agreement, GenerationRecord, ProposalMonth, SupplyListing
+from ..models import Agreement, GenerationRecord, MatchRound, ProposalMonth, RoundStatus, SupplyListing
 from ..models.listing import DemandListing, live
 from . import calendar, deliveries
 from .dashboard import TARGET_RATE
@@ -64,6 +64,23 @@ def _silos() -> dict[str, int]:
     return out
 
 
+def planned_stock(year: int) -> tuple[list[float | None] | None, int | None]:
+    """The stock in yards and silos at each month's end of the year as the latest seasonal round planned it
+    (None where its horizon does not reach), and that round's id; (None, None) without a seasonal round."""
+    for round_ in db.session.scalars(select(MatchRound).where(MatchRound.status == RoundStatus.DONE)
+                                     .order_by(MatchRound.id.desc()).limit(50)):
+        seasonal = (round_.stats or {}).get("seasonal")
+        if not seasonal:
+            continue
+        by_period = {p: s + d for p, s, d in zip(seasonal["periods"], seasonal["stock_t"]["supply"],
+                                                 seasonal["stock_t"]["demand"], strict=True)}
+        months = [f"{year}-{m:02d}" for m in range(1, 13)]
+        if not set(months) & set(by_period):
+            continue
+        return [None if m not in by_period else float(by_period[m]) for m in months], round_.id
+    return None, None
+
+
 def figures(year: int, today: date | None = None) -> dict[str, Any]:
     """Every figure and series of the desk (the page's table and its charts' JSON show the same)."""
     today = today or today_cst()
@@ -111,6 +128,7 @@ def figures(year: int, today: date | None = None) -> dict[str, Any]:
         return (used / totals["generated"]).quantize(Decimal("0.0001")) if totals["generated"] else None
 
     stock = _stock_by_month(year)
+    stock_planned, stock_round = planned_stock(year)
     charts = {
         "months": [r["month"] for r in rows],
         "generated": [float(r["projected_generated_t"]) for r in rows],
@@ -120,9 +138,10 @@ def figures(year: int, today: date | None = None) -> dict[str, Any]:
         "with_plan": [float(r["with_plan_t"]) for r in rows],
         "without_plan": [float(r["without_plan_t"]) for r in rows],
         "stock_declared": stock,
+        "stock_planned": stock_planned,
         "rate_with": float(rate(totals["with"]) or 0) * 100, "rate_without": float(rate(totals["without"]) or 0) * 100,
         "target": float(TARGET_RATE) * 100,
     }
     return {"rows": rows, "rate_with_plan": rate(totals["with"]), "rate_without_plan": rate(totals["without"]),
             "generated_t": totals["generated"], "silos": _silos(), "charts": charts,
-            "today_month": f"{today:%Y-%m}", "planned_total_t": sum(planned.values())}
+            "today_month": f"{today:%Y-%m}", "planned_total_t": sum(planned.values()), "stock_round": stock_round}
