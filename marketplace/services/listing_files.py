@@ -296,6 +296,8 @@ def flatten(record: dict) -> dict:
                         out[f"{key}.{sub}.{bound}"] = v
                 else:
                     out[f"{key}.{sub}"] = inner
+        elif isinstance(value, list):  # a monthly profile: one cell, January to December
+            out[key] = " ".join(str(v) for v in value)
         else:
             out[key] = "" if value is None else value
     return out

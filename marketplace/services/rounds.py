@@ -282,7 +282,8 @@ def build_round(round_id: int) -> RoundWork:
 def solve_round(work: RoundWork) -> Plan:
     """The solve phase: no database, only the optimiser."""
     try:
-        return solve(Instance.from_json(work.instance_json), work.options)
+        plan = solve(Instance.from_json(work.instance_json), work.options)
+        return seasons.compare_without_storage(work.instance_json, work.options, plan) if plan.periods else plan
     except (InstanceError, SeasonalError) as e:  # a listing the marketplace accepted but the optimiser does not
         raise RoundFailed("invalid_instance", str(e)) from e
     except SolverError as e:

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from matching import Instance, Plan, SolveOptions, solve
+
 from ..clock import to_cst
 from ..extensions import db
 from ..models import Agreement, DemandListing, Proposal, ProposalMonth, Shipment, SupplyListing
@@ -69,6 +71,16 @@ def add_seasons(instance: dict[str, Any], months: Sequence[date], s_by: dict[Any
         if storage is not None:
             node["storage"] = storage
     return {**instance, "periods": [label(m) for m in months]}
+
+
+def compare_without_storage(instance: dict[str, Any], options: SolveOptions, plan: Plan) -> Plan:
+    """A seasonal plan, with what the same round would move without any yard or silo in its stats
+    ("tonnes_without_storage"): the difference that storage makes, shown on the round page."""
+    if any("storage" in node for node in (*instance["supplies"], *instance["demands"])):
+        bare = {**instance, "supplies": [{k: v for k, v in n.items() if k != "storage"} for n in instance["supplies"]],
+                "demands": [{k: v for k, v in n.items() if k != "storage"} for n in instance["demands"]]}
+        plan.stats = {**plan.stats, "tonnes_without_storage": solve(Instance.from_json(bare), options).tonnes_matched}
+    return plan
 
 
 def month_of(period: str) -> date:

@@ -309,3 +309,20 @@ def test_no_such_window_is_404(client, make_user):
     login(client, make_user(kind="regulator"))
     assert client.get("/seasonal/calendar/999999").status_code == 404
     assert client.get("/seasonal/calendar/99999999999999999999").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_exports_carry_the_monthly_profile_in_one_cell(producer, db, fmt):
+    client, _user, site = producer
+    post(client, "/listings/supply/new", supply_form(site.id))
+    r = client.get(f"/listings/supply/export.{fmt}?mine=1")
+    assert r.status_code == 200  # a list in a row was a 500 (openpyxl cannot write a list)
+    if fmt == "csv":
+        assert " ".join(str(t) for t in PROFILE) in r.get_data(as_text=True)
+    else:
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        cells = [c.value for row in load_workbook(BytesIO(r.data)).active.iter_rows() for c in row]
+        assert " ".join(str(t) for t in PROFILE) in cells
