@@ -104,7 +104,10 @@ def _fits(listing: AnyListing, promised: dict[date, int], adding: dict[date, int
     yard or silo each month within its own profile; with one, cumulatively (stock carried forward), a supply
     never shipping more by the end of a month than its stock plus what it made until then, a demand never taking
     more than it used until then plus its silo's free room."""
-    months = calendar.months_between(min([*promised, *adding]), max([*promised, *adding]))
+    first = min([*promised, *adding])
+    if listing.storage_capacity_t:  # stock carried forward: what was made (or used) since the period began counts
+        first = min(first, calendar.month_start(listing.period_start))
+    months = calendar.months_between(first, max([*promised, *adding]))
     wanted = [promised.get(m, 0) + adding.get(m, 0) for m in months]
     profile = calendar.tonnes_by_month(listing.monthly_tonnes, listing.tonnes, listing.period_start,
                                        listing.period_end, months)

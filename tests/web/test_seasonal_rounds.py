@@ -216,3 +216,20 @@ def test_the_agreement_shows_planned_against_delivered_by_cst_month(client, make
     outsider = client.application.test_client()
     login(outsider, make_user(kind="consumer"))
     assert outsider.get(f"/match/agreements/{agreement.id}").status_code == 404
+
+
+def test_a_yard_s_winter_stock_may_be_promised_for_the_spring_but_never_twice(client, make_user, market, db):
+    """The plan ships in April what the yard kept from the winter: accepting it must count the months before the
+    first delivery (the yard's stock), and a second round's copy of the same tonnes must still lapse."""
+    operator_runs(client, make_user)
+    operator_runs(client.application.test_client(), make_user)
+    first, second = db.session.scalars(select(Proposal).order_by(Proposal.id)).all()
+    assert first.tonnes > sum(min(a, u) for a, u in zip(ASH, market["demand"].monthly_tonnes, strict=True))
+    for proposal in (first, second):
+        for party in (market["producer"], market["consumer"]):
+            c = client.application.test_client()
+            login(c, party)
+            post_form(c, f"/match/proposals/{proposal.id}/decide", {"decision": "accept"})
+    db.session.expire_all()
+    assert db.session.get(Proposal, first.id).status == ProposalStatus.AGREED
+    assert db.session.get(Proposal, second.id).status == ProposalStatus.LAPSED
