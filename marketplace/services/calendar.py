@@ -188,21 +188,24 @@ def demand_profile(city: str, use: str, tonnes: int, start: date, end: date) -> 
     return spread(tonnes, weights)
 
 
-def supply_profile(site_id: int, material_id: int) -> list[int] | None:
-    """The default profile of a supply: per calendar month, what the producer declared it generated and did not
-    use in-house at this site (the latest year declared for each month), in whole tonnes. None when nothing is
+def supply_profile(site_id: int, material_id: int, tonnes: int, start: date, end: date) -> list[int] | None:
+    """The default profile of a supply: its tonnes over the months of its period in proportion to what the
+    producer declared it generated and did not use in-house at this site in the same calendar month (the latest
+    year declared; a month never declared weighs as the declared months' average). None when nothing is
     declared."""
     rows = db.session.execute(select(GenerationRecord.month, GenerationRecord.tonnes_generated,
                                      GenerationRecord.tonnes_used_in_house).where(
         GenerationRecord.site_id == site_id, GenerationRecord.material_id == material_id)).all()
-    if not rows:
-        return None
-    profile: dict[int, tuple[date, int]] = {}
+    latest: dict[int, tuple[date, Decimal]] = {}
     for month, generated, in_house in rows:
-        free = int((generated - in_house).to_integral_value(ROUND_FLOOR))
-        if month.month not in profile or profile[month.month][0] < month:
-            profile[month.month] = (month, max(0, free))
-    return [profile.get(m, (date.min, 0))[1] for m in range(1, 13)]
+        if month.month not in latest or latest[month.month][0] < month:
+            latest[month.month] = (month, max(Decimal(0), generated - in_house))
+    if not latest or not any(v for _m, v in latest.values()):
+        return None
+    average = sum((v for _m, v in latest.values()), Decimal(0)) / len(latest)
+    months = _calendar_months(start, end)
+    weights = [(latest[n][1] if n in latest else average) if n in months else Decimal(0) for n in range(1, 13)]
+    return spread(tonnes, weights)
 
 
 def tonnes_by_month(monthly: list[int] | None, tonnes: int, start: date, end: date, months: list[date]) -> list[int]:

@@ -194,7 +194,8 @@ def _default_profile(side: str, values: dict[str, Any]) -> list[int] | None:
     """A new listing without its own monthly profile: a supply takes its site's declared generation, a cement
     or clinker demand the production calendar of its city (the firm may correct either afterwards)."""
     if side == "supply":
-        return calendar.supply_profile(values["site_id"], values["material_id"])
+        return calendar.supply_profile(values["site_id"], values["material_id"], values["tonnes"],
+                                       values["period_start"], values["period_end"])
     site = db.session.get_one(Site, values["site_id"])
     return calendar.demand_profile(site.city, str(values.get("use") or "other"), values["tonnes"],
                                    values["period_start"], values["period_end"])

@@ -220,7 +220,12 @@ def test_a_supply_takes_its_declared_generation_by_default(client, make_user, ma
     body = supply_body(site.id)
     del body["monthly_tonnes"]
     listing = client.post(f"{API}/supply-listings", json=body, headers=api_token(client, user)).get_json()
-    assert listing["monthly_tonnes"] == [1100, 0, 0, 0, 0, 0, 400, 0, 0, 0, 0, 1200]
+    months = listing["monthly_tonnes"]
+    # the listing's 8,000 t shaped like the declarations (1,100 t free in January, 400 in July, 1,200 in
+    # December; the other months as their average, 900)
+    assert sum(months) == 8000
+    assert months[0] == round(8000 * 1100 / 10800) and months[6] == round(8000 * 400 / 10800)
+    assert max(months) == months[11] and months[1] == months[5] == months[7]
 
 
 # --- the production calendar page -------------------------------------------------------------------------
