@@ -2,6 +2,7 @@
 from flask import g, jsonify
 from flask.typing import ResponseReturnValue
 
+from ..schemas.common import validate
 from ..schemas.matching import RoundOut
 from ..schemas.seasonal import SeasonalRoundRequest
 from ..services import rounds
@@ -16,7 +17,7 @@ def create_seasonal_round() -> ResponseReturnValue:
     """Queue a seasonal round over `horizon_months` months from `horizon_start`: listings offer or take their
     monthly profiles, yards and silos carry stock, and each proposal carries its delivery schedule by month.
     Answers 202; GET /match-rounds/{round_id} follows it to "done"."""
-    body = json_body()
-    round_ = rounds.start_seasonal_round(g.api_user, body.get("horizon_start"), body.get("horizon_months", 12),
-                                         body.get("supply_listing_ids"), body.get("demand_listing_ids"))
+    body = validate(SeasonalRoundRequest, json_body())  # unknown fields are refused by name
+    round_ = rounds.start_seasonal_round(g.api_user, body.horizon_start, body.horizon_months,
+                                         body.supply_listing_ids, body.demand_listing_ids)
     return jsonify(rounds.round_out(round_, []).dump()), 202

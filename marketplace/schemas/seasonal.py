@@ -26,8 +26,8 @@ class WindowIn(Input):
     note: Annotated[str, Field(max_length=200), TEXT] = ""
 
 
-#: A month as YYYY-MM.
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$"), LINE,
+#: A month as YYYY-MM, in 2000-2099.
+Month = Annotated[str, Field(pattern=r"^20\d\d-(0[1-9]|1[0-2])$"), LINE,
                   Refusal(_l("Enter a month as YYYY-MM."), kinds=("string_pattern_mismatch",))]
 
 

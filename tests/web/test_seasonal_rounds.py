@@ -83,6 +83,8 @@ def test_the_api_runs_a_seasonal_round_and_shows_each_schedule(client, make_user
 @pytest.mark.parametrize("body,field", [
     ({"horizon_start": "2027-13"}, "horizon_start"),
     ({"horizon_start": "27-01"}, "horizon_start"),
+    ({"horizon_start": "0000-01"}, "horizon_start"),  # was a 500: year 0
+    ({"horizon_start": "2027-01", "x-unknown": 42}, "x-unknown"),
     ({"horizon_start": None}, "horizon_start"),
     ({"horizon_start": "2027-01", "horizon_months": 0}, "horizon_months"),
     ({"horizon_start": "2027-01", "horizon_months": 25}, "horizon_months"),
