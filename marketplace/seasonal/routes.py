@@ -55,7 +55,7 @@ def edit_window(window_id: int) -> ResponseReturnValue:
     if not policy.may_publish_calendar(current_user):
         abort(403)
     window = calendar.get_window(window_id)
-    form = _window_form(obj=window)
+    form = _window_form(obj=window) if request.method == "GET" else _window_form()  # a POST says every field
     if request.method == "GET":
         form.year.data = str(window.year)
     if form.validate_on_submit():
@@ -85,6 +85,8 @@ def delete_window(window_id: int) -> ResponseReturnValue:
 def new_round() -> ResponseReturnValue:
     """Start a seasonal round: the operator or a regulator over the market, a firm for one of its own listings."""
     form = SeasonalRoundForm()
+    if not (current_user.organisation.is_staff or form.supply_listing_id.data or form.demand_listing_id.data):
+        abort(403)  # a firm plans only for one of its own listings (the service checks which)
     if not form.validate_on_submit():
         for errors in form.errors.values():
             flash(str(errors[0]), "error")
