@@ -70,3 +70,8 @@ def may_manage_accounts(user: User) -> bool:
 def may_review_subsidies(user: User) -> bool:
     """Regulators publish schemes and decide baselines and claims."""
     return user.organisation.is_regulator
+
+
+def may_publish_calendar(user: User) -> bool:
+    """Regulators publish the staggered-production calendar (错峰生产)."""
+    return user.organisation.is_regulator

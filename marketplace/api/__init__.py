@@ -54,6 +54,7 @@ from . import (  # noqa: E402,F401
     ledger,
     listings,
     rounds,
+    seasonal,
     sites,
     subsidies,
     tariff,

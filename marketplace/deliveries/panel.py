@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from ..clock import cst_input, utcnow
 from ..models import Agreement
-from ..services import agreements, deliveries
+from ..services import agreements, deliveries, seasons
 from .forms import ConfirmForm, ShipmentForm, ShipmentImportForm
 
 
@@ -28,4 +28,5 @@ def agreement_panel(agreement: Agreement, shipment_form: ShipmentForm | None = N
             "is_producer": current_user.organisation_id == agreement.producer_org_id,
             "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
             "confirmed_kg": sum(s.counted_kg or 0 for s in shipments),
-            "progress": agreements.progress(agreement)}
+            "progress": agreements.progress(agreement),
+            "schedule": seasons.schedule_of(agreement, shipments)}

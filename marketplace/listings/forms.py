@@ -29,6 +29,11 @@ class ListingForm(FlaskForm):
     also_materials = SelectMultipleField(_l("Also accepts (one tonnage, any mix; no minimum grade or quality limits)"),
                                          choices=[], validate_choice=False)  # the service names an unknown one
     notes = TextAreaField(_l("Notes"))
+    #: The 12 month inputs (m-1 .. m-12) are rendered by the template; this field carries their errors.
+    monthly_tonnes = StringField(_l("Tonnes per month"))
+    storage_capacity_t = StringField(_l("Yard or silo capacity (t)"))
+    storage_stock_t = StringField(_l("Stock now (t)"))
+    holding_yuan_per_t_month = StringField(_l("Holding cost (yuan per t and month)"))
     certificate = FileField(_l("Lab certificate (PDF, PNG or JPEG, at most 5 MB)"))
     save_draft = SubmitField(_l("Save as draft"))
     publish = SubmitField(_l("Publish"))

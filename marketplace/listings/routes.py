@@ -1,9 +1,10 @@
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,6 +27,7 @@ GRADE_FIELD = {"supply": "grade", "demand": "min_grade"}
 PRICE_FIELD = {"supply": "price_yuan_per_t", "demand": "max_delivered_price_yuan_per_t"}
 PRICE_LABEL = {"supply": _l("Ex-works price (yuan/t; negative when you pay to be rid of it)"),
                "demand": _l("Maximum delivered price (yuan/t; optional)")}
+SEASONAL_FIELDS = ("storage_capacity_t", "storage_stock_t", "holding_yuan_per_t_month")
 STATUS_ACTIONS = {"open": _l("Publish"), "draft": _l("Back to draft"), "withdrawn": _l("Withdraw")}
 
 
@@ -70,7 +72,8 @@ def _form_values(side: str, form: ListingForm, materials: list[Material]) -> dic
     material = next((m for m in materials if m.code == form.material.data), None)
     data = {"site_id": form.site_id.data, "material": form.material.data, GRADE_FIELD[side]: form.grade.data or None,
             "tonnes": form.tonnes.data, "period_start": form.period_start.data, "period_end": form.period_end.data,
-            "max_haul_km": form.max_haul_km.data, "notes": form.notes.data or "", PRICE_FIELD[side]: form.price.data}
+            "max_haul_km": form.max_haul_km.data, "notes": form.notes.data or "", PRICE_FIELD[side]: form.price.data,
+            **_seasonal_values(form)}
     params = material.parameters if material else []
     if side == "demand":
         data["use"] = form.use.data or "other"
@@ -83,6 +86,18 @@ def _form_values(side: str, form: ListingForm, materials: list[Material]) -> dic
                                            "max": request.form.get(f"qmax-{code}-{p.code}", "").strip()}
                                   for p in params}
     return data
+
+
+def _seasonal_values(form: ListingForm) -> dict[str, Any]:
+    """The monthly profile (12 inputs m-1 .. m-12; all blank: none, the service's default) and the yard or silo."""
+    months = [request.form.get(f"m-{m}", "").strip() for m in range(1, 13)]
+    return {"monthly_tonnes": months if any(months) else None,
+            **{name: (form[name].data or "").strip() for name in SEASONAL_FIELDS}}
+
+
+def month_names() -> list[str]:
+    """January .. December, abbreviated in the reader's language."""
+    return [format_date(date(2000, m, 1), "MMM") for m in range(1, 13)]
 
 
 def _save_certificate(listing: AnyListing) -> bool:
@@ -117,7 +132,7 @@ def new(side: str) -> ResponseReturnValue:
             flash(_("Listing saved."), "success")
             return redirect(url_for("listings.detail", side=side, listing_id=listing.id))
     return render_template("listings/form.html", form=form, side=side, materials=materials, grades=grades,
-                           listing=None, verified=current_user.organisation.is_verified)
+                           listing=None, verified=current_user.organisation.is_verified, months=month_names())
 
 
 @bp.route(f"/{SIDE}/<int:listing_id>/edit", methods=["GET", "POST"])
@@ -138,6 +153,9 @@ def edit(side: str, listing_id: int) -> ResponseReturnValue:
             form.also_materials.data = [m.code for m in listing.also_materials]
         price = getattr(listing, PRICE_FIELD[side])
         form.price.data = "" if price is None else str(price)
+        for name in SEASONAL_FIELDS:
+            value = getattr(listing, name)
+            form[name].data = "" if value is None else str(value)
     if form.validate_on_submit():
         updated = run_service(form, listings.update_listing, current_user, side, listing_id,
                               _form_values(side, form, materials))
@@ -145,7 +163,7 @@ def edit(side: str, listing_id: int) -> ResponseReturnValue:
             flash(_("Listing saved."), "success")
             return redirect(url_for("listings.detail", side=side, listing_id=listing_id))
     return render_template("listings/form.html", form=form, side=side, materials=materials, grades=grades,
-                           listing=listing, verified=True)
+                           listing=listing, verified=True, months=month_names())
 
 
 @bp.route(f"/{SIDE}/<int:listing_id>")
@@ -158,7 +176,7 @@ def detail(side: str, listing_id: int) -> ResponseReturnValue:
         "listings/detail.html", listing=listing, side=side, own=own,
         identity=listings.can_see_identity(current_user, listing),
         history=listings.history(listing) if own or current_user.organisation.is_staff else [],
-        moves=moves, actions=STATUS_ACTIONS, form=StatusForm())
+        moves=moves, actions=STATUS_ACTIONS, form=StatusForm(), months=month_names())
 
 
 @bp.route(f"/{SIDE}/<int:listing_id>/status", methods=["POST"])

@@ -18,6 +18,7 @@ from .matching import (
 )
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .papers import Co2Certificate, Co2CertifiedEntry, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
+from .seasonal import ProductionWindow, ProposalMonth
 from .site import Site
 from .subsidy import (
     Baseline,
@@ -69,7 +70,9 @@ __all__ = [
     "Organisation",
     "ProductLine",
     "ProductionMonth",
+    "ProductionWindow",
     "Proposal",
+    "ProposalMonth",
     "ProposalStatus",
     "Recovery",
     "RecoveryStatus",

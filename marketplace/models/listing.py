@@ -105,6 +105,12 @@ def _listing_checks() -> tuple:
         CheckConstraint("tonnes_promised >= 0 AND tonnes_promised <= tonnes", name="promised_within_tonnes"),
         CheckConstraint("period_end >= period_start", name="period_order"),
         CheckConstraint("max_haul_km > 0", name="haul_positive"),
+        # the yard or silo (issue #14): stock within capacity, nothing negative
+        CheckConstraint("storage_capacity_t IS NULL OR storage_capacity_t > 0", name="storage_capacity_positive"),
+        CheckConstraint("storage_stock_t IS NULL OR (storage_stock_t >= 0 AND storage_capacity_t IS NOT NULL "
+                        "AND storage_stock_t <= storage_capacity_t)", name="storage_stock_within"),
+        CheckConstraint("holding_yuan_per_t_month IS NULL OR holding_yuan_per_t_month >= 0",
+                        name="holding_nonneg"),
     )
 
 
@@ -131,6 +137,13 @@ class ListingMixin:
     period_end: Mapped[date] = mapped_column(Date)
     max_haul_km: Mapped[int] = mapped_column(Integer)
     notes: Mapped[str] = mapped_column(Text, default="")
+    #: Whole tonnes per calendar month, January first (12 values): what the listing makes available (supply)
+    #: or can use (demand; 0 in a stopped month) in each month of its period; None: spread evenly.
+    monthly_tonnes: Mapped[list[int] | None] = mapped_column(JSON)
+    #: The yard or silo the listing draws from (supply) or fills (demand): capacity, stock now, holding cost.
+    storage_capacity_t: Mapped[int | None] = mapped_column(Integer)
+    storage_stock_t: Mapped[int | None] = mapped_column(Integer)
+    holding_yuan_per_t_month: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

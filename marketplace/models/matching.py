@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .catalogue import Material
     from .listing import DemandListing, SupplyListing
     from .organisation import Organisation, User
+    from .seasonal import ProposalMonth
 
 
 class TariffVersion(Model):
@@ -227,6 +228,9 @@ class Proposal(Model):
     supply_listing: Mapped[SupplyListing] = relationship("SupplyListing")
     demand_listing: Mapped[DemandListing] = relationship("DemandListing")
     agreement: Mapped[Agreement | None] = relationship(back_populates="proposal", uselist=False)
+    #: A seasonal round's delivery schedule by month (empty for a single-period round).
+    schedule: Mapped[list[ProposalMonth]] = relationship(back_populates="proposal", order_by="ProposalMonth.month",
+                                                         lazy="selectin")
 
     def __repr__(self) -> str:
         return f"<Proposal {self.id} {self.status.value} {self.tonnes} t>"

@@ -44,6 +44,18 @@ Price = Annotated[Decimal, decimal_field(PRICE_MIN, PRICE_MAX, 2), EXACT, quanti
 #: A quality figure: -1,000,000 to 1,000,000 with at most four decimals.
 QualityValue = Annotated[Decimal, decimal_field(QUALITY_MIN, QUALITY_MAX, 4), EXACT, quantized(4)]
 Notes = Annotated[str, Field(max_length=NOTES_MAX), TEXT]
+#: Seasonal profile (issue #14): whole tonnes in each calendar month, January first; the yard or silo.
+MonthTonnes = Annotated[int, Field(ge=0, le=MAX_TONNES), WHOLE]
+MonthlyTonnes = Annotated[
+    Annotated[list[MonthTonnes], Field(min_length=12, max_length=12)] | None,
+    Refusal(_l("Give 12 whole, non-negative tonnes, January to December."),
+            kinds=("too_short", "too_long", "list_type")),
+    Field(description="12 whole tonnes, January to December: what the listing makes available (supply) or can "
+                      "use (demand) in each month of its period; null: spread evenly")]
+StorageTonnes = Annotated[Annotated[int, Field(ge=0, le=MAX_TONNES), WHOLE] | None, BLANK]
+HOLDING_MAX = Decimal("1000")
+Holding = Annotated[Annotated[Decimal, decimal_field(0, HOLDING_MAX, 2), EXACT, quantized(2)] | None, BLANK,
+                    Field(description="yuan per tonne and month of keeping stock in the yard or silo")]
 Site = Annotated[Id, Refusal(_l("Choose one of your sites.")), Field(description="one of the caller's own sites")]
 MaterialCode = Annotated[str, Field(max_length=CODE_MAX, description="a material code, see GET /materials"),
                          Refusal(_l("Unknown material."))]
@@ -84,6 +96,10 @@ class SupplyListingCreate(Input):
     grade: Grade = None
     quality: Quality = None
     notes: Notes = ""
+    storage_capacity_t: StorageTonnes = Field(None, description="the yard's or silo's capacity, whole tonnes")
+    storage_stock_t: StorageTonnes = Field(None, description="its stock now, at most the capacity")
+    holding_yuan_per_t_month: Holding = None
+    monthly_tonnes: MonthlyTonnes = None
 
 
 class DemandListingCreate(Input):
@@ -102,6 +118,10 @@ class DemandListingCreate(Input):
     use: Annotated[Use | None, BLANK] = None
     also_materials: AlsoMaterials = None
     notes: Notes = ""
+    storage_capacity_t: StorageTonnes = Field(None, description="the yard's or silo's capacity, whole tonnes")
+    storage_stock_t: StorageTonnes = Field(None, description="its stock now, at most the capacity")
+    holding_yuan_per_t_month: Holding = None
+    monthly_tonnes: MonthlyTonnes = None
 
 
 class SupplyListingUpdate(partial(SupplyListingCreate, "SupplyListingChange")):  # type: ignore[misc]
@@ -178,6 +198,10 @@ class ListingOut(Output):
     lon: DecimalText | None = None
     organisation: str | None = Field(None, description="as site_id")
     notes: str | None = Field(None, description="as site_id")
+    monthly_tonnes: list[int] | None = Field(None, description="12 whole tonnes, January to December")
+    storage_capacity_t: int | None = None
+    storage_stock_t: int | None = None
+    holding_yuan_per_t_month: MoneyText | None = None
 
 
 class SupplyListingOut(ListingOut):

@@ -70,6 +70,12 @@ class ProposalOut(Output):
     consumer_decision: str | None
     expires_at: Moment
     agreement_id: int | None
+    schedule: list[MonthTonnes] | None = Field(None, description="a seasonal round's delivery schedule by month")
+
+
+class MonthTonnes(Output):
+    month: str = Field(description="YYYY-MM (China Standard Time)")
+    tonnes: int = Field(ge=1)
 
 
 class ProposalList(Output):

@@ -23,6 +23,7 @@ from ..models import (
 )
 from ..models.listing import ListingModel, live
 from ..schemas.matching import AgreementOut
+from . import seasons
 from .values import get_row
 
 
@@ -58,6 +59,9 @@ def conclude(proposal: Proposal) -> None:
     tonnes = proposal.tonnes
     supply_ok = _promise(SupplyListing, proposal.supply_listing_id, tonnes)
     demand_ok = supply_ok and _promise(DemandListing, proposal.demand_listing_id, tonnes)
+    if demand_ok and not seasons.months_free(proposal):  # a seasonal schedule: no month's tonnes twice
+        _release(DemandListing, proposal.demand_listing_id, tonnes)
+        demand_ok = False
     if not demand_ok:
         if supply_ok:
             _release(SupplyListing, proposal.supply_listing_id, tonnes)

@@ -32,6 +32,8 @@ ACTIONS = (
     "tariff.version", "scheme.version",
     # generation.correct: a monthly declaration corrected, with the figures it replaced (the 台账 cites them)
     "generation.correct", "co2.certificate",
+    # calendar.window: a staggered-production window published, corrected (before/after) or withdrawn
+    "calendar.window",
 )
 
 

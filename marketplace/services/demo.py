@@ -243,6 +243,8 @@ def seed_demo(today: date | None = None, seed: int = 20261123) -> list[str]:
     db.session.flush()
     _history(rng, today, log)
     db.session.flush()
+    _seasons(today, log)
+    db.session.flush()
     return log
 
 
@@ -440,3 +442,67 @@ def _history(rng: random.Random, today: date, log: list[str]) -> None:
             subsidies.mark_paid(regulator, claim.id)
     log.append(f"history: baselines {len(HISTORY_BASELINES)}, claims {len(HISTORY_CLAIMS)}")
     assert db.session.scalar(select(SubsidyClaim.id).limit(1)) is not None
+
+
+# --- seasonal planning (issue #14): a year of profiles, yards and silos ------------------------------------
+
+#: Power plants' fly ash by calendar month, as a share of an average month: the heating season (November to
+#: March) burns more coal. (producer index, yard capacity t, stock now t)
+SEASONAL_PLANTS = [(2, 9000, 2500), (4, 6000, 1500), (6, 8000, 2000), (3, 0, 0)]
+HEATING = [1.35, 1.3, 1.15, 0.85, 0.75, 0.7, 0.75, 0.8, 0.85, 0.95, 1.2, 1.35]
+#: Ready-mix concrete by month: little in the frozen months, peaks in spring and autumn building.
+BUILDING = [0.35, 0.3, 0.8, 1.25, 1.35, 1.15, 0.95, 1.0, 1.3, 1.35, 0.9, 0.4]
+#: (consumer index, tonnes a year, silo capacity t, stock now t): cement works take the production calendar's
+#: stops by default (no tonnes 15 November - 31 March); concrete plants the building season.
+SEASONAL_USERS = [(5, 26000, 2500, 300), (6, 22000, 0, 0), (7, 20000, 0, 0), (11, 14000, 1200, 100),
+                  (12, 12000, 0, 0)]
+SEASONAL_NOTE = "全年分月计划（演示）"
+
+
+def _seasons(today: date, log: list[str]) -> None:
+    """Year-long fly ash listings from next month with monthly profiles: winter-heavy power plants (three with
+    a yard), cement works stopped in winter (one with a silo) and concrete plants busy in spring and autumn, so
+    that a seasonal round over the next twelve months shows what storage changes."""
+    from ..models import SupplyListing
+    from .calendar import add_months, month_end, spread
+    from .listings import create_listing
+
+    if db.session.scalar(select(SupplyListing.id).where(SupplyListing.notes == SEASONAL_NOTE).limit(1)):
+        return
+    start = add_months(today.replace(day=1), 1)
+    end = month_end(add_months(start, 11))
+    order = [(start.month - 1 + k) % 12 for k in range(12)]  # calendar months of the year ahead
+
+    def by_code(code: str) -> Organisation | None:
+        return db.session.scalar(select(Organisation).where(Organisation.credit_code == code))
+
+    for p_idx, capacity, stock in SEASONAL_PLANTS:
+        org = by_code(_credit_code("9", p_idx))
+        if org is None or not org.is_verified:
+            continue
+        base = 42000 * 0.2  # a fifth of the ash offered through the platform
+        monthly = [round(base * HEATING[m] / 100) * 100 for m in range(12)]
+        create_listing(org.users[0], "supply", {
+            "site_id": org.sites[0].id, "material": "fly_ash", "grade": "II",
+            "quality": {"loi": "6.8", "fineness_45um": "24.0", "water_demand_ratio": "101", "so3": "1.2",
+                        "moisture": "0.5"},
+            "tonnes": sum(monthly[m] for m in order) + stock, "period_start": start, "period_end": end,
+            "price_yuan_per_t": "30", "max_haul_km": 250, "monthly_tonnes": monthly, "notes": SEASONAL_NOTE,
+            **({"storage_capacity_t": capacity, "storage_stock_t": stock, "holding_yuan_per_t_month": "0.60"}
+               if capacity else {})}, "open")
+        log.append(f"seasonal supply of {org.name}")
+    for c_idx, tonnes, capacity, stock in SEASONAL_USERS:
+        org = by_code(_credit_code("9", 100 + c_idx))
+        if org is None or not org.is_verified:
+            continue
+        cement = org.name.endswith("水泥有限公司")
+        profile = None if cement else spread(tonnes, [Decimal(str(BUILDING[m])) for m in range(12)])
+        create_listing(org.users[0], "demand", {
+            "site_id": org.sites[0].id, "material": "fly_ash", "min_grade": "II",
+            "quality_limits": {"loi": {"max": "8"}}, "tonnes": tonnes, "period_start": start, "period_end": end,
+            "max_delivered_price_yuan_per_t": "110", "max_haul_km": 250, "use": "cement" if cement else "concrete",
+            "monthly_tonnes": profile,
+            "notes": SEASONAL_NOTE,
+            **({"storage_capacity_t": capacity, "storage_stock_t": stock, "holding_yuan_per_t_month": "1.20"}
+               if capacity else {})}, "open")
+        log.append(f"seasonal demand of {org.name}")

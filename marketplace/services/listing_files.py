@@ -298,8 +298,8 @@ def flatten(record: dict) -> dict:
                         out[f"{key}.{sub}.{bound}"] = v
                 else:
                     out[f"{key}.{sub}"] = inner
-        elif isinstance(value, list):  # other accepted materials: one cell
-            out[key] = ", ".join(str(v) for v in value)
+        elif isinstance(value, list):  # other accepted materials "a, b"; a monthly profile "Jan Feb ... Dec"
+            out[key] = (", " if key == "also_materials" else " ").join(str(v) for v in value)
         else:
             out[key] = "" if value is None else value
     return out

@@ -23,13 +23,15 @@ from ..models import DemandListing, ListingEvent, ListingStatus, Material, Site,
 from ..models.listing import EXPIRING_STATUSES, AnyListing, ListingModel, demand_listing_material, live, status_is
 from ..schemas import listings as listing_schemas
 from ..schemas.common import validate, validate_value
+from . import calendar
 from .catalogue import material_by_code
 from .proposals import end_pending_proposals
 from .values import MAX_ID, get_row, plain
 
 MODELS: dict[str, type[SupplyListing] | type[DemandListing]] = {"supply": SupplyListing, "demand": DemandListing}
 #: Fields an owner may change once part of the listing is promised in agreements.
-CHANGEABLE_WHEN_PROMISED = {"tonnes", "period_end", "notes", "price_yuan_per_t", "max_delivered_price_yuan_per_t"}
+CHANGEABLE_WHEN_PROMISED = {"tonnes", "period_end", "notes", "price_yuan_per_t", "max_delivered_price_yuan_per_t",
+                            "storage_capacity_t", "storage_stock_t", "holding_yuan_per_t_month"}
 #: Status moves an owner may make; the others (partly/fully matched, expired) belong to the system.
 OWNER_MOVES = {
     ListingStatus.DRAFT: {ListingStatus.OPEN, ListingStatus.WITHDRAWN},
@@ -175,9 +177,11 @@ def clean_listing(actor: User, side: str, data: dict[str, Any], existing: AnyLis
                 [m.code for m in getattr(existing, "also_materials", [])]
             values["also_materials"] = _also_materials(material, codes or [])
         _one_material_rules(values, existing)
-    for name in ("tonnes", "max_haul_km", "period_start", "period_end", "notes"):
+    for name in ("tonnes", "max_haul_km", "period_start", "period_end", "notes", "monthly_tonnes",
+                 "storage_capacity_t", "storage_stock_t", "holding_yuan_per_t_month"):
         if given(name):
             values[name] = fields[name]
+    _check_storage(values, existing)
 
     start = values.get("period_start", getattr(existing, "period_start", None))
     end = values.get("period_end", getattr(existing, "period_end", None))
@@ -190,11 +194,48 @@ def clean_listing(actor: User, side: str, data: dict[str, Any], existing: AnyLis
     return values
 
 
+def _check_storage(values: dict[str, Any], existing: AnyListing | None) -> None:
+    """The yard or silo: a stock and a holding cost need a capacity, and the stock fits in it."""
+    names = ("storage_capacity_t", "storage_stock_t", "holding_yuan_per_t_month")
+    if not any(name in values for name in names):
+        return
+    capacity, stock, holding = (values.get(n, getattr(existing, n, None)) for n in names)
+    if capacity == 0:
+        raise ValidationError(_l("A yard or silo holds at least one tonne (leave it blank if there is none)."),
+                              field="storage_capacity_t")
+    if capacity is None and (stock or holding):
+        raise ValidationError(_l("Give the capacity of the yard or silo first."), field="storage_capacity_t")
+    if capacity is not None:
+        values.setdefault("storage_stock_t", stock if stock is not None else 0)
+        if values["storage_stock_t"] is None:
+            values["storage_stock_t"] = 0
+        values.setdefault("holding_yuan_per_t_month", holding if holding is not None else Decimal("0.00"))
+        if values["holding_yuan_per_t_month"] is None:
+            values["holding_yuan_per_t_month"] = Decimal("0.00")
+        if values["storage_stock_t"] > capacity:
+            raise ValidationError(_l("The stock cannot exceed the capacity (%(n)s t).", n=f"{capacity:,}"),
+                                  field="storage_stock_t")
+    else:
+        values["storage_stock_t"] = values["holding_yuan_per_t_month"] = None
+
+
+def _default_profile(side: str, values: dict[str, Any]) -> list[int] | None:
+    """A new listing without its own monthly profile: a supply takes its site's declared generation, a cement
+    or clinker demand the production calendar of its city (the firm may correct either afterwards)."""
+    if side == "supply":
+        return calendar.supply_profile(values["site_id"], values["material_id"], values["tonnes"],
+                                       values["period_start"], values["period_end"])
+    site = db.session.get_one(Site, values["site_id"])
+    return calendar.demand_profile(site.city, str(values.get("use") or "other"), values["tonnes"],
+                                   values["period_start"], values["period_end"])
+
+
 # --- lifecycle -----------------------------------------------------------------------------------------
 
 def _snapshot(listing: AnyListing) -> dict[str, Any]:
     keys = ["status", "site_id", "material_id", "tonnes", "tonnes_promised", "period_start", "period_end",
-            "max_haul_km", "notes"]
+            "max_haul_km", "notes", "monthly_tonnes", "storage_capacity_t", "storage_stock_t",
+            "holding_yuan_per_t_month"]
     keys += (["grade", "quality", "price_yuan_per_t"] if listing.side == "supply"
              else ["min_grade", "quality_limits", "max_delivered_price_yuan_per_t", "use"])
     out = {k: _jsonable(getattr(listing, k)) for k in keys}
@@ -233,7 +274,10 @@ def check_new_listing(actor: User, side: str, data: dict,
     _require_publisher(actor, side)
     data = {"status": getattr(status, "value", status), **data}
     status = ListingStatus(validate(listing_schemas.CREATE[side], data).model_dump()["status"])
-    return clean_listing(actor, side, data), status
+    values = clean_listing(actor, side, data)
+    if values.get("monthly_tonnes") is None:
+        values["monthly_tonnes"] = _default_profile(side, values)
+    return values, status
 
 
 def insert_listing(actor: User, side: str, values: dict[str, Any], status: ListingStatus) -> AnyListing:
@@ -706,7 +750,9 @@ def listing_out(listing: AnyListing, viewer: User, distance_km: float | None = N
            "tonnes": listing.tonnes, "tonnes_promised": listing.tonnes_promised,
            "tonnes_remaining": listing.tonnes_remaining, "period_start": listing.period_start,
            "period_end": listing.period_end, "max_haul_km": listing.max_haul_km, "city": site.city,
-           "county": site.county, "created_at": listing.created_at, "updated_at": listing.updated_at}
+           "county": site.county, "created_at": listing.created_at, "updated_at": listing.updated_at,
+           "monthly_tonnes": listing.monthly_tonnes, "storage_capacity_t": listing.storage_capacity_t,
+           "storage_stock_t": listing.storage_stock_t, "holding_yuan_per_t_month": listing.holding_yuan_per_t_month}
     if isinstance(listing, SupplyListing):
         out.update(grade=listing.grade, quality=dict(listing.quality or {}),
                    price_yuan_per_t=listing.price_yuan_per_t, has_certificate=bool(listing.certificate_path))

@@ -232,7 +232,9 @@ def proposal_out(p: Proposal) -> ProposalOut:
                        delivered_price_yuan_per_t=p.delivered_price_yuan_per_t,
                        env_tax_avoided_yuan=p.env_tax_avoided_yuan, co2_kg=float(p.co2_kg),
                        producer_decision=p.producer_decision, consumer_decision=p.consumer_decision,
-                       expires_at=p.expires_at, agreement_id=p.agreement.id if p.agreement else None)
+                       expires_at=p.expires_at, agreement_id=p.agreement.id if p.agreement else None,
+                       **({"schedule": [{"month": f"{m.month:%Y-%m}", "tonnes": m.tonnes} for m in p.schedule]}
+                          if p.schedule else {}))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from matching import Instance, InstanceError, Plan, SolveOptions, SolverError, solve
+from matching import Instance, InstanceError, Plan, SeasonalError, SolveOptions, SolverError, solve
 
 from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -26,6 +26,7 @@ from ..models import (
     Objective,
     Organisation,
     Proposal,
+    ProposalMonth,
     ProposalStatus,
     RoundScope,
     RoundStatus,
@@ -38,7 +39,8 @@ from ..models.matching import FINISHED_ROUND, RUNNING_ROUND
 from ..ops.metrics import time_phase
 from ..schemas.common import validate
 from ..schemas.matching import RoundOut, RoundRequest
-from . import queue
+from ..schemas.seasonal import SeasonalRoundRequest
+from . import calendar, queue, seasons
 from .listings import coarse_site_position
 from .proposals import STARTER_SIDE, held_by, hold_cap, pending_tonnes, proposal_out
 from .tariff import tariff_in_force, tariff_json
@@ -122,7 +124,8 @@ def start_round(actor: User, supply_listing_ids: object = None, demand_listing_i
                 period_start: object = None, period_end: object = None, min_shipment_t: object = None,
                 max_partners: object = None, compare_greedy: object = False, run_now: bool = False,
                 objective: object = None, truckloads: object = False,
-                max_partners_per_supply: object = None) -> MatchRound:
+                max_partners_per_supply: object = None,
+                seasonal: dict[str, Any] | None = None) -> MatchRound:
     """Ask for a round: check who may run it on what, store it queued, and have a worker build, solve and
     write it (`run_queued_round`) once this transaction commits. Nothing here waits on the optimiser.
 
@@ -154,7 +157,7 @@ def start_round(actor: User, supply_listing_ids: object = None, demand_listing_i
         started_by_id=actor.id, organisation_id=org.id, scope=scope, period_start=start, period_end=end,
         parameters={"supply_listing_ids": supply_ids, "demand_listing_ids": demand_ids,
                     "min_shipment_t": min_t, "max_partners": partners, "hold_allowance_t": allowance,
-                    "compare_greedy": compare_greedy},
+                    "compare_greedy": compare_greedy, **({"seasonal": seasonal} if seasonal else {})},
         objective=fields.objective or Objective.MAX_TONNES, truckloads=fields.truckloads,
         max_partners_per_supply=fields.max_partners_per_supply,
         tariff_version_id=tariff.id, status=RoundStatus.QUEUED, job_id=f"round-{uuid.uuid4().hex}")
@@ -279,6 +282,9 @@ def build_round(round_id: int) -> RoundWork:
         except Conflict as e:
             raise RoundFailed("hold_cap", str(e.message)) from e
         p = {**p, "hold_allowance_t": allowance}
+    if p.get("seasonal"):  # a seasonal round: profiles and yards/silos over its months (services/seasons.py)
+        instance_json = seasons.add_seasons(instance_json, [seasons.month_of(x) for x in p["seasonal"]["periods"]],
+                                            s_by, d_by)
     round_.parameters = {**p, "supplies": len(instance_json["supplies"]), "demands": len(instance_json["demands"])}
     options = SolveOptions.make(min_shipment_t=p.get("min_shipment_t") or 0, max_partners=p.get("max_partners"),
                                 objective=Objective(round_.objective).value, truckloads=round_.truckloads,
@@ -294,8 +300,9 @@ def build_round(round_id: int) -> RoundWork:
 def solve_round(work: RoundWork) -> Plan:
     """The solve phase: no database, only the optimiser."""
     try:
-        return solve(Instance.from_json(work.instance_json), work.options)
-    except InstanceError as e:  # a listing the marketplace accepted but the optimiser does not: a bug
+        plan = solve(Instance.from_json(work.instance_json), work.options)
+        return seasons.compare_without_storage(work.instance_json, work.options, plan) if plan.periods else plan
+    except (InstanceError, SeasonalError) as e:  # a listing the marketplace accepted but the optimiser does not
         raise RoundFailed("invalid_instance", str(e)) from e
     except SolverError as e:
         raise RoundFailed("solver_failed", str(e)) from e
@@ -305,6 +312,8 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     """The write phase: the round's totals and its proposals, in one INSERT of many rows; the round is done.
     A pairing whose listing left the market while the round was solving is not offered. Returns how many
     proposals were written."""
+    if plan.periods:
+        return write_seasonal_round(round_id, work, plan)
     round_ = db.session.get_one(MatchRound, round_id)
     live_s = {f"S{x.id}": x for x in _still_live(SupplyListing, set(work.supplies.values()))
               if isinstance(x, SupplyListing)}
@@ -533,3 +542,78 @@ def round_options(r: MatchRound) -> dict[str, Any]:
 def net_value_yuan(r: MatchRound) -> Decimal | None:
     """What the tonnes matched are worth net of their transport (None for a round from before values)."""
     return None if r.value_yuan is None else r.value_yuan - r.transport_cost_yuan
+
+
+# --- seasonal rounds (issue #14) -----------------------------------------------------------------------------
+
+def start_seasonal_round(actor: User, horizon_start: object, horizon_months: object,
+                         supply_listing_ids: object = None, demand_listing_ids: object = None,
+                         run_now: bool = False) -> MatchRound:
+    """A round over a horizon of months (e.g. 12 from a chosen month): each listing offers or takes its monthly
+    profile, its yard or silo carries stock from month to month, and each proposal carries its delivery schedule
+    by month. Who may run it is as for `start_round` (the operator or a regulator over the market, a firm for
+    one of its own listings); lot rules (minimum shipment, partner caps) do not apply to it."""
+    fields = validate(SeasonalRoundRequest, {"horizon_start": horizon_start, "horizon_months": horizon_months,
+                                             "supply_listing_ids": supply_listing_ids,
+                                             "demand_listing_ids": demand_listing_ids})
+    months = seasons.horizon(fields.horizon_start, fields.horizon_months)
+    return start_round(actor, fields.supply_listing_ids, fields.demand_listing_ids, months[0].isoformat(),
+                       calendar.month_end(months[-1]).isoformat(), run_now=run_now,
+                       seasonal={"periods": [seasons.label(m) for m in months]})
+
+
+def write_seasonal_round(round_id: int, work: RoundWork, plan: Plan) -> int:
+    """The write phase of a seasonal round: one proposal per supply, demand and mode, with its schedule by month
+    (the plan's pairings of that pair, one per period); the stock of yards and silos per month in the round's
+    stats. Returns how many proposals were written."""
+    round_ = db.session.get_one(MatchRound, round_id)
+    live_s = {f"S{x.id}": x for x in _still_live(SupplyListing, set(work.supplies.values()))
+              if isinstance(x, SupplyListing)}
+    live_d = {f"D{x.id}": x for x in _still_live(DemandListing, set(work.demands.values()))}
+    expires = utcnow() + timedelta(hours=work.lifetime_hours)
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for pairing in plan.pairings:
+        if str(pairing.supply) in live_s and str(pairing.demand) in live_d:
+            groups.setdefault((str(pairing.supply), str(pairing.demand), str(pairing.mode)), []).append(pairing)
+    written = []
+    for (sid, did, _mode), pairings in groups.items():
+        s, d, first = live_s[sid], live_d[did], pairings[0]
+        proposal = Proposal(
+            round_id=round_id, supply_listing_id=s.id, demand_listing_id=d.id, producer_org_id=s.organisation_id,
+            consumer_org_id=d.organisation_id, tonnes=sum(p.tonnes for p in pairings),
+            distance_km=first.distance_km, mode=first.mode, price_yuan_per_t=s.price_yuan_per_t,
+            transport_cost_yuan_per_t=first.transport_cost_yuan_per_t,
+            delivered_price_yuan_per_t=first.delivered_price_yuan_per_t,
+            env_tax_avoided_yuan=sum((Decimal(str(p.env_tax_avoided_yuan)) for p in pairings), Decimal(0)),
+            co2_kg=Decimal(str(sum(p.co2_kg for p in pairings))).quantize(Decimal("0.001")),
+            status=ProposalStatus.PENDING, expires_at=expires, created_at=utcnow())
+        db.session.add(proposal)
+        written.append((proposal, pairings))
+    db.session.flush()
+    months: list[dict[str, Any]] = []
+    for proposal, pairings in written:
+        by_month: dict[date, int] = {}
+        for p in pairings:
+            month = seasons.month_of(str(p.period))
+            by_month[month] = by_month.get(month, 0) + p.tonnes
+        months += [{"proposal_id": proposal.id, "month": m, "tonnes": t} for m, t in sorted(by_month.items()) if t]
+    if months:
+        db.session.execute(insert(ProposalMonth), months)
+    periods = list(plan.periods or [])
+    stock = {side: [0] * len(periods) for side in ("supply", "demand")}
+    for level in plan.storage:
+        stock[level.side][periods.index(level.period)] += level.end_stock_t
+    round_.solver_status = plan.status
+    round_.stats = {**plan.stats, "seasonal": {
+        "periods": periods, "stock_t": stock,
+        "holding_cost_yuan": None if plan.holding_cost_yuan is None else f"{plan.holding_cost_yuan:.2f}",
+        "total_cost_yuan": None if plan.total_cost_yuan is None else f"{plan.total_cost_yuan:.2f}"}}
+    round_.baseline = plan.baseline.to_json() if plan.baseline else None
+    round_.tonnes_matched = plan.tonnes_matched
+    round_.transport_cost_yuan = plan.transport_cost_yuan
+    round_.env_tax_avoided_yuan = plan.env_tax_avoided_yuan
+    round_.co2_kg = Decimal(str(plan.co2_kg)).quantize(Decimal("0.001"))
+    round_.status = RoundStatus.DONE
+    round_.finished_at = utcnow()
+    db.session.flush()
+    return len(written)

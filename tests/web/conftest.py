@@ -74,7 +74,7 @@ def _app():
 
 # Reference data the migrations seed; every other row is deleted after each test.
 CATALOGUE_TABLES = {"material", "material_grade", "material_parameter", "alembic_version", "tariff_version",
-                    "ledger_head", "subsidy_scheme", "reference_factor", "vat_catalogue_row"}
+                    "ledger_head", "subsidy_scheme", "reference_factor", "vat_catalogue_row", "production_window"}
 #: Tables that refuse UPDATE and DELETE on PostgreSQL (a trigger); emptied between tests by TRUNCATE.
 APPEND_ONLY_TABLES = {"audit_entry", "ledger_entry", "ledger_checkpoint"}
 #: Tables whose version 1 comes from a migration and stays; later versions are test data.
@@ -90,6 +90,12 @@ def clean_database(db) -> None:
                 conn.execute(table.update().values(seq=0, hash="0" * 64))  # the chain starts again
             elif table.name in VERSIONED_TABLES:
                 conn.execute(table.delete().where(table.c.version > 1))  # keep the migration's version 1
+            elif table.name == "production_window":  # the migration's calendar, as it seeded it
+                from marketplace.clock import utcnow
+                from marketplace.services.calendar import seeded_rows
+
+                conn.execute(table.delete())
+                conn.execute(table.insert(), [{**row, "updated_at": utcnow()} for row in seeded_rows()])
             elif table.name in APPEND_ONLY_TABLES and conn.dialect.name == "postgresql":
                 conn.execute(text(f"TRUNCATE {table.name} CASCADE"))  # its trigger refuses DELETE, by design
             elif table.name not in CATALOGUE_TABLES:

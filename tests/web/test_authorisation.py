@@ -116,6 +116,17 @@ MATRIX = [
     ("GET", "/match/agreements/<int:agreement_id>", "/match/agreements/{other_agreement}",
      expect(404, anonymous=302, regulator=200, operator=200)),
     ("GET", "/match/tariff", "/match/tariff", expect(403, anonymous=302, regulator=200, operator=200)),
+    # seasonal planning: everyone reads the production calendar, regulators publish it; the seasonal desk is staff's
+    ("GET", "/seasonal/calendar", "/seasonal/calendar", expect(200, anonymous=302)),
+    ("POST", "/seasonal/calendar", "/seasonal/calendar", expect(403, anonymous=302, regulator=200)),
+    ("GET", "/seasonal/calendar/<int:window_id>", "/seasonal/calendar/{window}",
+     expect(403, anonymous=302, regulator=200)),
+    ("POST", "/seasonal/calendar/<int:window_id>", "/seasonal/calendar/{window}",
+     expect(403, anonymous=302, regulator=200)),
+    ("POST", "/seasonal/calendar/<int:window_id>/delete", "/seasonal/calendar/{window}/delete",
+     expect(403, anonymous=302, regulator=302)),
+    ("POST", "/seasonal/rounds", "/seasonal/rounds", expect(403, anonymous=302, regulator=302, operator=302)),
+    ("GET", "/seasonal/desk", "/seasonal/desk", expect(403, anonymous=302, regulator=200, operator=200)),
     ("POST", "/match/tariff", "/match/tariff", expect(403, anonymous=302, operator=200)),
     ("POST", "/deliveries/agreements/<int:agreement_id>/shipments",
      "/deliveries/agreements/{other_agreement}/shipments", expect(404, anonymous=302, regulator=403, operator=403)),
@@ -229,6 +240,9 @@ def world(make_user, make_org, make_site, db):
         own_site = make_site(user.organisation if user else stranger.organisation, name="own site")
         from datetime import date, timedelta
 
+        from sqlalchemy import select
+
+        from marketplace.models import ProductionWindow
         from marketplace.services.listings import create_listing
         from marketplace.services.tokens import create_token
 
@@ -245,7 +259,8 @@ def world(make_user, make_org, make_site, db):
                "other_user": stranger.id, "other_supply": other_supply.id, "other_draft": other_draft.id,
                "other_token": token.id, "other_round": other_round.id, "other_proposal": other_proposal.id,
                "other_agreement": other_agreement.id, "other_shipment": other_shipment.id,
-               "other_entry": other_entry, "other_org": stranger.organisation_id, **extra}
+               "other_entry": other_entry, "other_org": stranger.organisation_id, **extra,
+               "window": db.session.scalar(select(ProductionWindow.id).order_by(ProductionWindow.id).limit(1))}
         return user, ids
 
     return build

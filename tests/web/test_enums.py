@@ -12,7 +12,8 @@ ENUM_COLUMNS = {
     ("supply_listing", "status"), ("demand_listing", "status"), ("demand_listing", "use"),
     ("match_round", "scope"), ("match_round", "status"), ("match_round", "objective"), ("proposal", "mode"),
     ("proposal", "status"), ("proposal", "producer_decision"),
-    ("proposal", "consumer_decision"), ("agreement", "mode"), ("agreement", "use"), ("shipment", "status"),
+    ("proposal", "consumer_decision"), ("agreement", "mode"), ("agreement", "use"), ("production_window", "use"),
+    ("shipment", "status"),
     ("ledger_entry", "kind"), ("subsidy_scheme", "mode"), ("baseline", "status"), ("subsidy_claim", "status"),
     ("subsidy_recovery", "status"), ("subsidy_recovery", "settlement"), ("loan_project", "status"),
 }

@@ -42,11 +42,11 @@ def valid_value(name: str) -> str:
     """A value of the right shape for a field, by its name (so that checks after the format are reached)."""
     if "email" in name:
         return "user@example.org"
-    if name in ("period_start", "period_end", "effective_from", "effective_to"):
+    if name in ("period_start", "period_end", "effective_from", "effective_to", "starts_on", "ends_on"):
         return "2026-03-01"
     if name == "dispatched_at":
         return "2026-03-01T08:00"
-    if name == "month":
+    if name in ("month", "horizon_start"):
         return "2026-01"
     if name in ("year", "base_year"):
         return "2024"
@@ -85,7 +85,7 @@ def hostile_values(name: str):
 
 
 #: Form fields that views read from request.form without a form class (the listing quality parameters).
-EXTRA_FIELDS = ["q-fly_ash-loi", "qmin-fly_ash-loi", "qmax-fly_ash-loi"]
+EXTRA_FIELDS = ["q-fly_ash-loi", "qmin-fly_ash-loi", "qmax-fly_ash-loi", "m-1", "m-7", "m-12"]
 #: Routes whose success would end the session or the world under test: fuzzed last.
 LAST = ("logout", "delete", "archive", "revoke", "edit_user")
 STAFF = ("regulator", "operator")

@@ -19,6 +19,7 @@ from marketplace.models import (
     ListingStatus,
     MatchRound,
     Organisation,
+    ProductionWindow,
     Proposal,
     ProposalStatus,
     Shipment,
@@ -100,6 +101,7 @@ def _ids(db, user: User | None, demo) -> dict[str, object]:
         "seq": _first(db, LedgerEntry.seq),
         "code": "en",
         "token": demo["token"],
+        "window_id": _first(db, ProductionWindow.id),
     }
 
 
