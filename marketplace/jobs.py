@@ -64,6 +64,7 @@ class Jobs:
         self.huey = make_huey(app.config["JOBS_URL"])
         self.tasks: dict[str, TaskWrapper] = {}
         self.task("run_round")(run_round)
+        self.task("send_notification_emails")(send_notification_emails)
         self.huey.periodic_task(crontab(minute=f"*/{EXPIRY_EVERY_MINUTES}"), name="expire_due")(
             self._edge(expire_due))
         self.huey.periodic_task(crontab(**CHECKPOINT_AT_UTC), name="ledger_checkpoint")(
@@ -158,6 +159,14 @@ def expire_due() -> dict[str, int]:
     from .services import listings, proposals
 
     return {"listings": listings.expire_due(), "proposals": proposals.expire_proposals()}
+
+
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """E-mail the notifications of one committed event to their users (SMTP_HOST; off when it is empty)."""
+    from .services import notifications
+
+    base = str(current_app.config.get("PUBLIC_URL", "")).rstrip("/")
+    return notifications.send_emails(notification_ids, link=(lambda n: f"{base}/notifications/") if base else None)
 
 
 def ledger_checkpoint() -> int:

@@ -15,6 +15,7 @@ from .matching import (
     TariffVersion,
     TransportMode,
 )
+from .notification import Notification, NotificationKind
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .papers import Co2Certificate, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
 from .site import Site
@@ -61,6 +62,8 @@ __all__ = [
     "Material",
     "MaterialGrade",
     "MaterialParameter",
+    "Notification",
+    "NotificationKind",
     "OrgKind",
     "Organisation",
     "ProductLine",

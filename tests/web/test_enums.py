@@ -15,6 +15,7 @@ ENUM_COLUMNS = {
     ("proposal", "consumer_decision"), ("agreement", "mode"), ("agreement", "use"), ("shipment", "status"),
     ("ledger_entry", "kind"), ("subsidy_scheme", "mode"), ("baseline", "status"), ("subsidy_claim", "status"),
     ("subsidy_recovery", "status"), ("subsidy_recovery", "settlement"), ("loan_project", "status"),
+    ("notification", "kind"),
 }
 
 
