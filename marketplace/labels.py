@@ -58,6 +58,13 @@ REVIEW_STATUS = {"pending": _l("Waiting for review"), "submitted": _l("Waiting f
                  "approved": _l("Approved"), "rejected": _l("Rejected")}
 SUBSIDY_MEASURE = {"claimed": _l("claimed"), "approved": _l("approved"), "paid": _l("paid"),
                    "to_recover": _l("to recover"), "recovered": _l("recovered"), "net": _l("net of recoveries")}
+#: The flags a shipment may carry (services/deliveries.shipment_flags): never blocking, for people to look at.
+SHIPMENT_FLAG = {
+    "over_payload": _l("Net weight above the legal payload"),
+    "plate_too_fast": _l("The same truck on another ticket too soon for the distance between them"),
+    "receipt_difference": _l("Received weight differs from the ticket beyond the tolerance"),
+    "producer_over_declared": _l("The producer's utilised tonnes exceed what it declared as generated plus stock"),
+}
 #: What a notification says, by its kind; the %(...)s are its figures (services/notifications.text).
 NOTIFICATION_KIND = {
     "proposals_new": _l("%(count)s new proposals for your organisation (matching round %(round)s)"),

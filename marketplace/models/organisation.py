@@ -145,7 +145,7 @@ class User(UserMixin, Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: Notifications also by e-mail (when a server is configured); the user may turn it off.
     email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
-    #: The language of the user's e-mails ("zh", "en"): the one chosen last when signed in; None: the default.
+    #: The language of the user's e-mails ("zh", "en"), chosen on the notifications page; None: the default.
     locale: Mapped[str | None] = mapped_column(String(5))
 
     organisation: Mapped[Organisation] = relationship(

@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from .. import policy
+from .. import labels, policy
 from ..clock import as_utc, cst_year_bounds, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
@@ -149,12 +149,7 @@ def shipment_out(s: Shipment, flags: list[str] | None = None) -> ShipmentOut:
 
 # --- anomaly flags -------------------------------------------------------------------------------------
 
-FLAG_TEXT = {
-    "over_payload": _l("Net weight above the legal payload"),
-    "plate_too_fast": _l("The same truck on another ticket too soon for the distance between them"),
-    "receipt_difference": _l("Received weight differs from the ticket beyond the tolerance"),
-    "producer_over_declared": _l("The producer's utilised tonnes exceed what it declared as generated plus stock"),
-}
+FLAG_TEXT = labels.SHIPMENT_FLAG  # the flags' words (notifications show them too)
 
 
 def shipments_of(agreement: Agreement) -> list[Shipment]:

@@ -22,6 +22,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db, rowcount
 from ..models import Material, Notification, NotificationKind, User
 from . import queue
+from .values import get_row
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def page_for(user: User, page: int = 1, unread_only: bool = False) -> Pagination
 
 def mark_read(user: User, notification_id: int) -> Notification:
     """Mark one of the user's notifications read (another user's is not found: 404)."""
-    notification = db.session.get(Notification, notification_id)
+    notification = get_row(Notification, notification_id)
     if notification is None or notification.user_id != user.id:
         raise NotFound(_l("No such notification."))
     if notification.read_at is None:
@@ -100,15 +101,13 @@ def material_names(locale: str) -> dict[str, str]:
 def text(n: Notification, materials: Mapping[str, str], reason: bool = True) -> str:
     """The notification in the current language: the label of its kind with its figures, no codes; with the
     reviewer's reason unless told (an e-mail's subject is one line)."""
-    from .deliveries import FLAG_TEXT
-
     d = dict(n.details or {})
     values = {
         "count": f"{int(d.get('count', 0)):,}", "round": d.get("round", n.target_id),
         "agreement": d.get("agreement", n.target_id), "ticket": d.get("ticket", ""),
         "tonnes": f"{int(d.get('tonnes', 0)):,}", "year": d.get("year", ""),
         "material": materials.get(str(d.get("material", "")), str(d.get("material", ""))),
-        "flags": "; ".join(str(FLAG_TEXT.get(f, f)) for f in d.get("flags", [])),
+        "flags": "; ".join(labels.label(labels.SHIPMENT_FLAG, f) for f in d.get("flags", [])),
         "reason": d.get("reason", ""),
     }
     words = str(labels.NOTIFICATION_KIND.get(n.kind.value, n.kind.value)) % values

@@ -153,7 +153,7 @@ def test_the_operators_home_lists_firms_to_verify_and_failed_rounds(demo, db, cl
 
 
 def test_a_new_firm_is_told_that_nothing_waits(client, logged_in):
-    client, user = logged_in(kind="consumer")
+    client, _user = logged_in(kind="consumer")
     html = client.get("/").get_data(as_text=True)
     assert 'id="todo-empty"' in html
     assert 'class="card todo"' not in html
@@ -161,13 +161,13 @@ def test_a_new_firm_is_told_that_nothing_waits(client, logged_in):
 
 
 def test_a_staff_home_with_nothing_to_review_is_empty_too(client, logged_in):
-    client, user = logged_in(kind="regulator")
+    client, _user = logged_in(kind="regulator")
     html = client.get("/").get_data(as_text=True)
     assert 'id="todo-empty"' in html
 
 
 def test_the_chart_comes_as_json_with_no_inline_script(client, logged_in):
-    client, user = logged_in(kind="producer")
+    client, _user = logged_in(kind="producer")
     response = client.get("/")
     html = response.get_data(as_text=True)
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)
