@@ -91,6 +91,20 @@ def mark_all_read(user: User) -> int:
     return rowcount(result) or 0
 
 
+def history_read() -> int:
+    """Mark read every notification but those of tickets still waiting for their receipt (the demo's history,
+    seeded at once, is old news; its trucks on their way are not)."""
+    from ..models import Shipment, ShipmentStatus
+
+    waiting = select(Shipment.id).where(Shipment.status == ShipmentStatus.DISPATCHED)
+    result = db.session.execute(
+        update(Notification).where(Notification.read_at.is_(None),
+                                   ~((Notification.kind == NotificationKind.TICKET_TO_CONFIRM)
+                                     & Notification.target_id.in_(waiting)))
+        .values(read_at=utcnow()).execution_options(synchronize_session=False))
+    return rowcount(result) or 0
+
+
 # --- words ---------------------------------------------------------------------------------------------
 
 def material_names(locale: str) -> dict[str, str]:

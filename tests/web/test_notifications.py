@@ -295,3 +295,15 @@ def test_an_unreachable_server_loses_no_notification(app, db, make_user, make_si
         app.config.update(SMTP_HOST="", SMTP_PORT=25, SMTP_TLS="starttls")
     assert kinds_of(db, consumer) == ["proposals_new", "agreement_concluded"]
     assert db.session.scalar(select(func.count(Notification.id)).where(Notification.emailed_at.is_not(None))) == 0
+
+
+def test_the_demo_starts_with_only_the_trucks_on_their_way_unread(demo, db):
+    """The demo's history is seeded at once: its notices are read, but for the tickets still waiting for their
+    receipt, which the utilisers' menus count."""
+    from marketplace.models import Shipment, ShipmentStatus
+
+    unread = db.session.scalars(select(Notification).where(Notification.read_at.is_(None))).all()
+    waiting = set(db.session.scalars(select(Shipment.id).where(Shipment.status == ShipmentStatus.DISPATCHED)))
+    assert unread and waiting
+    assert {n.kind for n in unread} == {NotificationKind.TICKET_TO_CONFIRM}
+    assert {n.target_id for n in unread} == waiting
