@@ -236,3 +236,11 @@ def test_a_staff_home_reads_no_ledger_entry(demo, db, client, email):
     with statements(db) as sent:
         assert client.get("/").status_code == 200
     assert not [s for s in sent if "ledger_entry" in s]
+
+
+def test_the_current_month_is_marked_as_not_over(client, logged_in):
+    client, _user = logged_in(kind="producer")
+    client.get("/lang/en")
+    months = chart_data(client.get("/").get_data(as_text=True))["months"]
+    assert len(months) == today_cst().month
+    assert months[-1].endswith("(so far)") and not any("(so far)" in m for m in months[:-1])

@@ -307,3 +307,14 @@ def test_the_demo_starts_with_only_the_trucks_on_their_way_unread(demo, db):
     assert unread and waiting
     assert {n.kind for n in unread} == {NotificationKind.TICKET_TO_CONFIRM}
     assert {n.target_id for n in unread} == waiting
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/notifications/?unread=1"])
+def test_marking_read_goes_back_only_to_a_page_of_this_site(db, client, make_user, make_site, target):
+    _agreement, _producer, consumer = make_agreement(make_user, make_site)
+    mine = db.session.scalar(select(Notification.id).where(Notification.user_id == consumer.id).limit(1))
+    login(client, consumer)
+    response = post_form(client, f"/notifications/{mine}/read", {"next": target})
+    assert response.status_code == 302
+    expected = target if target.startswith("/notifications") else "/notifications/"
+    assert response.headers["Location"] == expected
