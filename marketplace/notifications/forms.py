@@ -1,12 +1,13 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField
+from wtforms import BooleanField, HiddenField, SelectField
 
 from ..forms_common import choices
 
 
 class MarkForm(FlaskForm):
-    """Mark one or all read: the CSRF token is the whole form."""
+    """Mark one or all read; `next`: the page to go back to (a path on this site, else the list)."""
+    next = HiddenField()
 
 
 class EmailSettingsForm(FlaskForm):

@@ -47,8 +47,8 @@ def _locale() -> str:
     return str(get_locale() or "zh")
 
 
-def _back() -> ResponseReturnValue:
-    target = request.form.get("next")
+def _back(form: MarkForm) -> ResponseReturnValue:
+    target = form.next.data
     return redirect(target if is_safe_next(target) else url_for("notifications.index"))
 
 
@@ -59,7 +59,7 @@ def mark_read(notification_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         abort(400)
     notifications.mark_read(current_user, notification_id)  # another user's: 404
-    return _back()
+    return _back(form)
 
 
 @bp.route("/read-all", methods=["POST"])
@@ -70,7 +70,7 @@ def mark_all_read() -> ResponseReturnValue:
         abort(400)
     done = notifications.mark_all_read(current_user)
     flash(_("%(count)s notifications marked read.", count=done), "success")
-    return _back()
+    return _back(form)
 
 
 @bp.route("/settings", methods=["POST"])
