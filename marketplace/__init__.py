@@ -63,6 +63,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     from .listings import bp as listings_bp
     from .main import bp as main_bp
     from .matches import bp as matches_bp
+    from .notifications import bp as notifications_bp
     from .org import bp as org_bp
     from .papers import bp as papers_bp
     from .seasonal import bp as seasonal_bp
@@ -79,6 +80,7 @@ def create_app(config_class: type[Config] | Config | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(papers_bp, url_prefix="/papers")
     app.register_blueprint(seasonal_bp, url_prefix="/seasonal")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # the API authenticates each request by its bearer token, never by cookie
 

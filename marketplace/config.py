@@ -82,6 +82,13 @@ class Config:
         self.METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")  # empty: /metrics answers 127.0.0.1 only
         # Background jobs (marketplace/jobs.py): huey's embedded SQLite queue unless told (redis://, postgresql://).
         self.JOBS_URL = os.environ.get("JOBS_URL", f"sqlite:///{BASE_DIR / 'instance' / 'jobs.db'}")
+        # Notifications by e-mail (README "Notifications"): off unless SMTP_HOST is set; sent by a background job.
+        self.SMTP_HOST = os.environ.get("SMTP_HOST", "")
+        self.SMTP_PORT = int(os.environ.get("SMTP_PORT", "25"))
+        self.SMTP_USER = os.environ.get("SMTP_USER", "")
+        self.SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+        self.SMTP_FROM = os.environ.get("SMTP_FROM", "")
+        self.SMTP_TLS = os.environ.get("SMTP_TLS", "starttls")  # starttls | ssl | none
         self.DEBUG = _bool("FLASK_DEBUG", False)
         self.TESTING = False
 

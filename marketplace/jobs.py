@@ -65,6 +65,7 @@ class Jobs:
         self.tasks: dict[str, TaskWrapper] = {}
         self.task("run_round")(run_round)
         self.task("verify_ledger")(verify_ledger)
+        self.task("send_notification_emails")(send_notification_emails)
         self.huey.periodic_task(crontab(minute=f"*/{EXPIRY_EVERY_MINUTES}"), name="expire_due")(
             self._edge(expire_due))
         self.huey.periodic_task(crontab(**CHECKPOINT_AT_UTC), name="ledger_checkpoint")(
@@ -167,6 +168,14 @@ def verify_ledger(check_id: int) -> bool | None:
 
     check = ledger.run_check(check_id)
     return check.ok if check else None
+
+
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """E-mail the notifications of one committed event to their users (SMTP_HOST; off when it is empty)."""
+    from .services import notifications
+
+    base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")  # e-mails carry no link without it
+    return notifications.send_emails(notification_ids, link=(lambda n: f"{base}/notifications/") if base else None)
 
 
 def ledger_checkpoint() -> int:

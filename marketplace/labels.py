@@ -62,6 +62,24 @@ REVIEW_STATUS = {"pending": _l("Waiting for review"), "submitted": _l("Waiting f
                  "approved": _l("Approved"), "rejected": _l("Rejected")}
 SUBSIDY_MEASURE = {"claimed": _l("claimed"), "approved": _l("approved"), "paid": _l("paid"),
                    "to_recover": _l("to recover"), "recovered": _l("recovered"), "net": _l("net of recoveries")}
+#: The flags a shipment may carry (services/deliveries.shipment_flags): never blocking, for people to look at.
+SHIPMENT_FLAG = {
+    "over_payload": _l("Net weight above the legal payload"),
+    "plate_too_fast": _l("The same truck on another ticket too soon for the distance between them"),
+    "receipt_difference": _l("Received weight differs from the ticket beyond the tolerance"),
+    "producer_over_declared": _l("The producer's utilised tonnes exceed what it declared as generated plus stock"),
+}
+#: What a notification says, by its kind; the %(...)s are its figures (services/notifications.text).
+NOTIFICATION_KIND = {
+    "proposals_new": _l("%(count)s new proposals for your organisation (matching round %(round)s)"),
+    "agreement_concluded": _l("Agreement %(agreement)s concluded: %(tonnes)s t of %(material)s"),
+    "ticket_to_confirm": _l("Ticket %(ticket)s is on its way: confirm the receipt (agreement %(agreement)s)"),
+    "receipt_flagged": _l("The receipt of ticket %(ticket)s is flagged: %(flags)s"),
+    "baseline_approved": _l("Your baseline for %(year)s was approved"),
+    "baseline_rejected": _l("Your baseline for %(year)s was rejected"),
+    "claim_approved": _l("Your subsidy claim for %(year)s was approved"),
+    "claim_rejected": _l("Your subsidy claim for %(year)s was rejected"),
+}
 USER_ROLE = {"admin": _l("Administrator"), "member": _l("Member")}
 
 

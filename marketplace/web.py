@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
             "listing_action_label": lambda value: labels.label(
                 labels.LISTING_ACTION if value in labels.LISTING_ACTION else labels.LISTING_STATUS, value),
             "awaiting_decision": _awaiting_decision,
+            "unread_notifications": _unread_notifications,
             "use_label": lambda value: labels.label(labels.USE, value),
             "claim_status_label": lambda value: labels.label(labels.CLAIM_STATUS, value),
             "review_status_label": lambda value: labels.label(labels.REVIEW_STATUS, value),
@@ -198,6 +199,15 @@ def _awaiting_decision() -> int:
     from .services.proposals import awaiting_decision
 
     return awaiting_decision(current_user)
+
+
+def _unread_notifications() -> int:
+    """The navigation's count of the user's unread notifications (one indexed COUNT)."""
+    if not current_user.is_authenticated:
+        return 0
+    from .services.notifications import unread_count
+
+    return unread_count(current_user)
 
 
 def flash_form_errors(form: FlaskForm) -> None:

@@ -16,6 +16,7 @@ from .matching import (
     TariffVersion,
     TransportMode,
 )
+from .notification import Notification, NotificationKind
 from .organisation import Organisation, OrgKind, User, UserRole, VerificationStatus
 from .papers import Co2Certificate, Co2CertifiedEntry, ProductionMonth, ProductLine, ReferenceFactor, VatCatalogueRow
 from .seasonal import ProductionWindow, ProposalMonth
@@ -65,6 +66,8 @@ __all__ = [
     "Material",
     "MaterialGrade",
     "MaterialParameter",
+    "Notification",
+    "NotificationKind",
     "Objective",
     "OrgKind",
     "Organisation",

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String
+from sqlalchemy import Boolean, DateTime, Enum, ForeignKey, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -148,6 +148,10 @@ class User(UserMixin, Model):
     #: The last TOTP time step accepted, so that a code cannot be used twice within its window.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Notifications also by e-mail (when a server is configured); the user may turn it off.
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: The language of the user's e-mails ("zh", "en"), chosen on the notifications page; None: the default.
+    locale: Mapped[str | None] = mapped_column(String(5))
 
     organisation: Mapped[Organisation] = relationship(
         back_populates="users", foreign_keys=[organisation_id]

@@ -16,6 +16,7 @@ from ..models import (
     DemandListing,
     LedgerEntry,
     ListingStatus,
+    NotificationKind,
     Proposal,
     ProposalStatus,
     SupplyListing,
@@ -24,6 +25,7 @@ from ..models import (
 from ..models.listing import ListingModel, live
 from ..schemas.matching import AgreementOut
 from . import seasons
+from .notifications import notify
 from .values import get_row
 
 
@@ -73,16 +75,19 @@ def conclude(proposal: Proposal) -> None:
     demand = db.session.get_one(DemandListing, proposal.demand_listing_id)
     db.session.expire(supply)
     db.session.expire(demand)
-    db.session.add(Agreement(
+    agreement = Agreement(
         proposal_id=proposal.id, supply_listing_id=supply.id, demand_listing_id=demand.id,
         producer_org_id=proposal.producer_org_id, consumer_org_id=proposal.consumer_org_id,
         material_id=supply.material_id, tonnes=tonnes, price_yuan_per_t=proposal.price_yuan_per_t,
         transport_cost_yuan_per_t=proposal.transport_cost_yuan_per_t,
         delivered_price_yuan_per_t=proposal.delivered_price_yuan_per_t, distance_km=proposal.distance_km,
         mode=proposal.mode, use=demand.use, period_start=max(supply.period_start, demand.period_start),
-        period_end=min(supply.period_end, demand.period_end)))
+        period_end=min(supply.period_end, demand.period_end))
+    db.session.add(agreement)
     db.session.flush()
     db.session.expire(proposal)
+    notify(NotificationKind.AGREEMENT_CONCLUDED, agreement, {agreement.producer_org_id, agreement.consumer_org_id},
+           {"agreement": agreement.id, "tonnes": tonnes, "material": supply.material.code})
 
 
 def agreements_for(viewer: User, limit: int = 500) -> list[Agreement]:

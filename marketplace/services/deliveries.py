@@ -15,7 +15,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from .. import policy
+from .. import labels, policy
 from ..clock import as_utc, cst_year_bounds, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
@@ -25,6 +25,7 @@ from ..models import (
     LedgerKind,
     LedgerMonthTotal,
     Material,
+    NotificationKind,
     Organisation,
     Shipment,
     ShipmentStatus,
@@ -36,6 +37,7 @@ from ..schemas.common import validate
 from ..schemas.deliveries import ShipmentConfirmation, ShipmentCreate, ShipmentOut
 from .agreements import get_agreement
 from .ledger import append_entry
+from .notifications import notify
 from .values import get_row
 
 PLATE = re.compile(r"^[\u4e00-\u9fff][A-Z][A-Z0-9]{5,6}$")
@@ -100,6 +102,8 @@ def record_shipment(actor: User, agreement_id: int, data: dict, now: datetime | 
     except IntegrityError:  # the same ticket sent twice at the same moment: the database keeps one
         raise Conflict(_l("Ticket %(ticket)s is already recorded.", ticket=ticket), field="ticket_no") from None
     db.session.expire(agreement)
+    notify(NotificationKind.TICKET_TO_CONFIRM, shipment, [agreement.consumer_org_id],
+           {"ticket": ticket, "agreement": agreement.id})
     return shipment
 
 
@@ -129,6 +133,10 @@ def confirm_shipment(actor: User, shipment_id: int, received_net_kg: object,
     db.session.expire(shipment)
     append_entry(kind=LedgerKind.UTILISATION, shipment=shipment, agreement=agreement,
                  net_kg=min(shipment.net_kg, received), confirmed_at=now, actor=actor)
+    flags = shipment_flags([shipment]).get(shipment.id)
+    if flags:  # both parties hear of it: a flag never blocks, but someone should look
+        notify(NotificationKind.RECEIPT_FLAGGED, shipment, {agreement.producer_org_id, agreement.consumer_org_id},
+               {"ticket": shipment.ticket_no, "agreement": agreement.id, "flags": flags})
     return shipment
 
 
@@ -141,12 +149,7 @@ def shipment_out(s: Shipment, flags: list[str] | None = None) -> ShipmentOut:
 
 # --- anomaly flags -------------------------------------------------------------------------------------
 
-FLAG_TEXT = {
-    "over_payload": _l("Net weight above the legal payload"),
-    "plate_too_fast": _l("The same truck on another ticket too soon for the distance between them"),
-    "receipt_difference": _l("Received weight differs from the ticket beyond the tolerance"),
-    "producer_over_declared": _l("The producer's utilised tonnes exceed what it declared as generated plus stock"),
-}
+FLAG_TEXT = labels.SHIPMENT_FLAG  # the flags' words (notifications show them too)
 
 
 def shipments_of(agreement: Agreement) -> list[Shipment]:

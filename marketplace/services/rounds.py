@@ -335,6 +335,7 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
             "expires_at": expires, "created_at": utcnow()})
     if rows:
         db.session.execute(insert(Proposal), rows)
+        _notify_parties(round_, rows)
     round_.solver_status = plan.status
     round_.stats = plan.stats
     round_.baseline = plan.baseline.to_json() if plan.baseline else None
@@ -349,6 +350,18 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     round_.finished_at = utcnow()
     db.session.flush()
     return len(rows)
+
+
+def _notify_parties(round_: MatchRound, rows: list[dict]) -> None:
+    """Each organisation offered proposals by the round hears of them once, with its count (both sides)."""
+    from collections import Counter
+
+    from ..models import NotificationKind
+    from .notifications import notify
+
+    counts = Counter(org for r in rows for org in {r["producer_org_id"], r["consumer_org_id"]})
+    notify(NotificationKind.PROPOSALS_NEW, round_, counts, {"round": round_.id},
+           per_organisation={org: {"count": n} for org, n in counts.items()})
 
 
 def _still_live(model: ListingModel, ids: set[int]) -> list[AnyListing]:

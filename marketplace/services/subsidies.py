@@ -28,6 +28,7 @@ from ..models import (
     LedgerEntry,
     LoanProject,
     LoanStatus,
+    NotificationKind,
     Recovery,
     RecoveryStatus,
     SchemeMode,
@@ -55,6 +56,7 @@ from ..schemas.subsidies import (
 )
 from . import audit, ledger
 from .deliveries import year_bounds
+from .notifications import notify
 from .values import get_row
 
 FEN = Decimal("0.01")
@@ -249,6 +251,8 @@ def review_baseline(actor: User, baseline_id: int, decision: object, reason: obj
     db.session.flush()
     audit.record(actor, "baseline.review", baseline, {"decision": decision, "reason": reason, "year": baseline.year,
                                                       "tonnes": baseline.tonnes})
+    notify(NotificationKind.BASELINE_APPROVED if decision == "approve" else NotificationKind.BASELINE_REJECTED,
+           baseline, [baseline.organisation_id], {"year": baseline.year, "reason": reason})
     return baseline
 
 
@@ -442,6 +446,8 @@ def review_claim(actor: User, claim_id: int, decision: object, reason: object = 
     _event(claim, actor, claim.status, **details)
     db.session.flush()
     audit.record(actor, "claim.review", claim, {"decision": decision, **details})
+    notify(NotificationKind.CLAIM_APPROVED if decision == "approve" else NotificationKind.CLAIM_REJECTED,
+           claim, [claim.organisation_id], {"year": claim.year, "reason": reason})
     return claim
 
 

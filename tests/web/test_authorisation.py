@@ -208,6 +208,11 @@ MATRIX = [
     ("POST", "/papers/co2", "/papers/co2", expect(400, anonymous=302, regulator=403, operator=403)),
     ("GET", "/papers/co2/<token>", "/papers/co2/" + "A" * 43, expect(404)),  # public, by its unguessable id
     ("GET", "/papers/co2/<token>.json", "/papers/co2/" + "A" * 43 + ".json", expect(404)),
+    # notifications (issue #13): each user's own; one that is not theirs (or none) is not found
+    ("GET", "/notifications/", "/notifications/", expect(200, anonymous=302)),
+    ("POST", "/notifications/<int:notification_id>/read", "/notifications/999999/read", expect(404, anonymous=302)),
+    ("POST", "/notifications/read-all", "/notifications/read-all", expect(302)),
+    ("POST", "/notifications/settings", "/notifications/settings", expect(302)),
     ("GET", "/papers/co2/<token>.pdf", "/papers/co2/" + "A" * 43 + ".pdf", expect(404, anonymous=302)),
 ]
 

@@ -16,6 +16,7 @@ ENUM_COLUMNS = {
     ("shipment", "status"),
     ("ledger_entry", "kind"), ("subsidy_scheme", "mode"), ("baseline", "status"), ("subsidy_claim", "status"),
     ("subsidy_recovery", "status"), ("subsidy_recovery", "settlement"), ("loan_project", "status"),
+    ("notification", "kind"),
 }
 
 
