@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, select
 
-from .. import policy
-from ..clock import CST, CST_LABEL, format_cst
+from .. import labels, policy
+from ..clock import CST, CST_LABEL, as_utc, format_cst
 from ..extensions import db
 from ..guard import page_arg
 from ..models import AuditEntry, Organisation, VerificationStatus
@@ -108,14 +108,20 @@ def _audit_filters(form: AuditFilterForm) -> dict | None:
     }
 
 
-def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+def _audit_row(entry: AuditEntry, codes: bool = False) -> dict[str, Any]:
+    """An entry as people read it (the page, the exports); `codes` (`?codes=1`) as machines read it."""
+    if codes:
+        return {"at": as_utc(entry.at), "action": entry.action, "actor": entry.actor.email if entry.actor else "",
+                "organisation": entry.actor_org.name if entry.actor_org else "", "target_type": entry.target_type,
+                "target_id": entry.target_id, "details": json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+                "address": entry.address}
     return {
         _("Time (%(zone)s)", zone=CST_LABEL): format_cst(entry.at, "%Y-%m-%d %H:%M:%S"),
-        _("Action"): entry.action,
+        _("Action"): labels.label(labels.AUDIT_ACTION, entry.action),
         _("By"): entry.actor.email if entry.actor else "",
         _("Organisation"): entry.actor_org.name if entry.actor_org else "",
-        _("Target"): f"{entry.target_type}:{entry.target_id}" if entry.target_type else "",
-        _("Details"): json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+        _("Target"): labels.target(entry.target_type, entry.target_id),
+        _("Details"): labels.details(entry.details) if isinstance(entry.details, dict) else str(entry.details),
         _("Address"): entry.address,
     }
 
@@ -125,7 +131,8 @@ def _audit_row(entry: AuditEntry) -> dict[str, Any]:
 def audit_log() -> ResponseReturnValue:
     """Regulators and the operator read (and export) the log of privileged actions, newest first."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("All actions"))] + [(a, a) for a in audit.ACTIONS]
+    form.action.choices = [("", _("All actions"))] + [(a, labels.label(labels.AUDIT_ACTION, a))
+                                                       for a in audit.ACTIONS]
     form.org.choices = [("", _("All organisations"))] + [
         (str(o.id), o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]
     filters = _audit_filters(form)
@@ -135,7 +142,8 @@ def audit_log() -> ResponseReturnValue:
     args = {k: v for k, v in request.args.items() if k in ("action", "org", "since", "until") and v}
     fmt = request.args.get("format", "")
     if fmt in ("csv", "xlsx"):
-        rows = [_audit_row(e) for e in db.session.scalars(query.limit(AUDIT_EXPORT_MAX))]
+        codes = request.args.get("codes") == "1"
+        rows = [_audit_row(e, codes) for e in db.session.scalars(query.limit(AUDIT_EXPORT_MAX))]
         return spreadsheet(rows, fmt, "audit-log", _("Audit log"))
     page = db.paginate(query, page=page_arg(), per_page=AUDIT_PAGE_SIZE, error_out=False)
     return render_template("admin/audit.html", form=form, page=page, rows=[_audit_row(e) for e in page.items],

@@ -20,7 +20,7 @@ class ShipmentForm(FlaskForm):
                                 render_kw=limits(ShipmentCreate, "dispatched_at"))
     gross_kg = StringField(_l("Gross (kg)"), validators=[required()])
     tare_kg = StringField(_l("Tare (kg)"), validators=[required()])
-    moisture_pct = StringField(_l("Moisture (%%)"))
+    moisture_pct = StringField(_l("Moisture (%)"))
     submit = SubmitField(_l("Record ticket"))
 
 

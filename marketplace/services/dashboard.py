@@ -57,3 +57,17 @@ def charts(tables: dict[str, list[dict]]) -> dict[str, list]:
         "cities": [r["group"] for r in cities],
         "city_rates": [float(r["utilisation_rate"] or 0) * 100 for r in cities],
     }
+
+
+def totals(rows: list[dict]) -> dict:
+    """The totals row of a utilisation table: sums of its tonnes, and the rates of those sums (not their mean)."""
+    def total(key: str) -> Decimal:
+        return sum((Decimal(r.get(key) or 0) for r in rows), Decimal(0))
+
+    out = {key: total(key) for key in ("generated_t", "used_in_house_t", "utilised_platform_t", "stored_t",
+                                       "disposed_t")}
+    generated = out["generated_t"]
+    used = generated - out["stored_t"] - out["disposed_t"]
+    out["utilisation_rate"] = (used / generated).quantize(Decimal("0.0001")) if generated else None
+    out["platform_share"] = (out["utilised_platform_t"] / generated).quantize(Decimal("0.0001")) if generated else None
+    return out

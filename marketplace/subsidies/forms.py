@@ -55,5 +55,5 @@ class SchemeForm(FlaskForm):
     excluded_uses = StringField(_l("Excluded uses"),
                                 description=_l("Comma-separated: gangue_power (coal gangue only), mine_backfill, ..."))
     loan_min_yuan = StringField(_l("Smallest loan of a demonstration project (yuan)"), validators=[required()])
-    loan_benchmark_rate_pct = StringField(_l("One-year benchmark rate (%%)"), validators=[required()])
+    loan_benchmark_rate_pct = StringField(_l("One-year benchmark rate (%)"), validators=[required()])
     submit = SubmitField(_l("Publish a new scheme version"))

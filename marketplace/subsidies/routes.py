@@ -230,7 +230,8 @@ def dashboard() -> ResponseReturnValue:
 @staff_required
 def dashboard_export(table: str, fmt: str) -> ResponseReturnValue:
     year = year_arg()
-    return spreadsheet(dashboard_service.tables(current_user, year)[table], fmt, f"{table}-{year}", f"{table} {year}")
+    return spreadsheet(dashboard_service.tables(current_user, year)[table], fmt, f"{table}-{year}",
+                       f"{table} {year}", group=table)
 
 
 @bp.route("/dashboard/flows.json")
