@@ -96,6 +96,22 @@ FIELD = {
     "baseline_tonnes": _l("Baseline (t)"), "rate_yuan_per_t": _l("Rate (yuan/t)"),
     "claim_id": _l("Claim"), "created_at": _l("Created"), "submitted_at": _l("Submitted"),
     "decided_at": _l("Decided"), "paid_at": _l("Paid"), "affected": _l("Affected by a reversal"),
+    # the fields the services name in their errors (a form without such a field flashes "Label: message")
+    "near_site_id": _l("Near my site"), "credit_code": _l("Unified social credit code"), "email": _l("E-mail"),
+    "password": _l("Password"), "current_password": _l("Current password"), "account_password": _l("Password"),
+    "org_name": _l("Organisation name"), "name": _l("Name"), "kind": _l("Kind"), "role": _l("Role"),
+    "lat": _l("Latitude"), "lon": _l("Longitude"), "industrial_park": _l("Industrial park"),
+    "gross_kg": _l("Gross (kg)"), "tare_kg": _l("Tare (kg)"), "received_net_kg": _l("Received net (kg)"),
+    "net_kg": _l("Net (kg)"), "ticket_no": _l("Ticket"), "truck_plate": _l("Truck"),
+    "dispatched_at": _l("Dispatched"), "month": _l("Month"), "bands": _l("Bands"),
+    "excluded_uses": _l("Excluded uses"), "loan_yuan": _l("Loan (yuan)"), "file": _l("File"),
+    "group_by": _l("Group by"), "tonnes_stored": _l("Put into storage (t)"), "note": _l("Note"),
+    "code": _l("Code"), "from": _l("From"), "evidence": _l("Evidence"), "settlement": _l("Settlement"),
+    "offset_claim_id": _l("Claim to offset against"), "demand_listing_ids": _l("Demands"),
+    "effective_to": _l("In force until"), "checkpoint": _l("Checkpoint"), "other_receivers": _l("Other receivers"),
+    "rail_yuan_per_t_km": _l("Rail (yuan per t·km)"), "max_price": _l("Highest price (yuan/t)"),
+    "agreement_id": _l("Agreement"), "period": _l("Period"), "raw_input_t": _l("Raw material input (t)"),
+    "waste_input_t": _l("Waste input (t)"), "vat_code": _l("VAT refund catalogue item"),
 }
 #: Every action of the audit log (services/audit.ACTIONS), as a sentence's verb.
 AUDIT_ACTION = {
@@ -113,10 +129,12 @@ AUDIT_ACTION = {
 }
 #: The tables a change or an audit entry points at.
 TARGET = {"organisation": _l("Organisation"), "user": _l("User"), "api_token": _l("API token"), "site": _l("Site"),
-          "ledger_entry": _l("Ledger entry"), "baseline": _l("Baseline"), "subsidy_claim": _l("Claim"),
-          "recovery": _l("Recovery"), "loan_project": _l("Loan project"), "tariff": _l("Tariff"),
-          "subsidy_scheme": _l("Subsidy scheme"), "generation_record": _l("Declaration"),
-          "co2_certificate": _l("CO2 certificate")}
+          "ledger_entry": _l("Ledger entry"), "ledger_checkpoint": _l("Ledger checkpoint"), "baseline": _l("Baseline"),
+          "subsidy_claim": _l("Claim"), "subsidy_recovery": _l("Recovery"), "loan_project": _l("Loan project"),
+          "tariff_version": _l("Tariff version"), "subsidy_scheme": _l("Subsidy scheme"),
+          "generation_record": _l("Declaration"), "co2_certificate": _l("CO2 certificate"),
+          "supply_listing": _l("Supply listing"), "demand_listing": _l("Demand listing"),
+          "agreement": _l("Agreement"), "proposal": _l("Proposal"), "match_round": _l("Matching round")}
 #: Kinds of label a template can ask `code_label(kind, value)` for.
 KINDS: dict[str, Mapping[Any, object]] = {
     "org_kind": ORG_KIND, "verification": VERIFICATION, "listing_status": LISTING_STATUS,
@@ -253,8 +271,11 @@ def _site_name(value: object) -> str:
     return found.name if found else str(value)
 
 
-def export_header(column: str) -> str:
-    """A column's header in an export for people: the field's name, or the column as it is when it has none."""
+def export_header(column: str, group: str | None = None) -> str:
+    """A column's header in an export for people: the field's name, or the column as it is when it has none;
+    a utilisation table's "group" column is named by what it groups (City, Material, ...)."""
+    if column == "group" and group in UTILISATION_GROUP:
+        return str(UTILISATION_GROUP[group])
     return str(FIELD.get(column, column))
 
 

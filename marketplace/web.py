@@ -277,7 +277,7 @@ def run_service(form: FlaskForm, operation: Callable[P, T], *args: P.args, **kwa
             errors.append(str(e.message))
             field.errors = errors
         else:
-            flash(f"{e.field}: {e.message}" if e.field else str(e.message), "error")
+            flash(f"{labels.field(e.field)}: {e.message}" if e.field else str(e.message), "error")
         return None
 
 
@@ -320,7 +320,7 @@ def spreadsheet(rows: Iterable[dict[str, Any]], fmt: str, name: str, title: str,
     if request.args.get("codes") == "1":
         spool = Spool(rows)
     else:
-        spool = Spool(rows, names=labels.export_header, typed=fmt == "xlsx",
+        spool = Spool(rows, names=lambda column: labels.export_header(column, group), typed=fmt == "xlsx",
                       cell=lambda column, value: labels.export_value(column, value, group, csv=fmt == "csv"))
     filename = f"{name}.{fmt}"
     if fmt == "csv":

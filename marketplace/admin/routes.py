@@ -40,7 +40,7 @@ def organisation(org_id: int) -> ResponseReturnValue:
     org = get_row(Organisation, org_id)
     if org is None:
         abort(404)
-    form = VerifyForm(decision=org.verification.value, note=org.verification_note or "")
+    form = VerifyForm(decision=_proposed_decision(org), note=org.verification_note or "")
     if form.validate_on_submit():
         if org.is_staff:
             abort(403)
@@ -67,8 +67,15 @@ def release_credit_code(org_id: int) -> ResponseReturnValue:
             return redirect(url_for("admin.organisation", org_id=org_id))
     flash_form_errors(form)
     return render_template("admin/organisation.html", org=org, release_form=form,
-                           form=VerifyForm(formdata=None, decision=org.verification.value,
+                           form=VerifyForm(formdata=None, decision=_proposed_decision(org),
                                            note=org.verification_note or "")), 400
+
+
+def _proposed_decision(org: Organisation) -> str:
+    """What the verify form pre-selects: "verify" for an organisation waiting (not "return to pending", which
+    would leave it waiting), else its present state."""
+    status = org.verification
+    return VerificationStatus.VERIFIED.value if status == VerificationStatus.PENDING else status.value
 
 
 @bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])

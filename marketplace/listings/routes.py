@@ -198,7 +198,7 @@ def _browse_search(side: str) -> tuple[listings.Search, MarketplaceError | None]
 def browse(side: str) -> ResponseReturnValue:
     search, error = _browse_search(side)
     if error is not None:
-        flash(f"{error.field}: {error.message}" if error.field else str(error.message), "error")
+        flash(f"{labels.field(error.field)}: {error.message}" if error.field else str(error.message), "error")
     try:
         results = listings.search(current_user, side, search)
     except MarketplaceError as e:

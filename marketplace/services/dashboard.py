@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -46,9 +47,14 @@ def overall(rows: list[dict]) -> dict:
             "rate": (used / generated).quantize(Decimal("0.0001")) if generated else None}
 
 
-def charts(tables: dict[str, list[dict]]) -> dict[str, list]:
+def charts(tables: dict[str, list[dict]], today: date | None = None) -> dict[str, Any]:
+    """The series the charts draw. `partial` is the index of the month still running (today's, China Standard
+    Time), which the chart marks as "so far" rather than plotting it as a drop; None when every month is over."""
     months, cities = tables["month"], tables["city"]
+    current = f"{today:%Y-%m}" if today else ""
+    labels = [r["group"] for r in months]
     return {
+        "partial": labels.index(current) if current in labels else None,
         "months": [r["group"] for r in months],
         "generated": [float(r["generated_t"]) for r in months],
         "used": [float(Decimal(r["generated_t"]) - Decimal(r["stored_t"]) - Decimal(r.get("disposed_t", 0)))

@@ -1,14 +1,16 @@
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import maps, policy
+from .. import labels, maps, policy
 from ..clock import today_cst
 from ..extensions import db
 from ..models import Agreement, Baseline, LoanProject
@@ -220,9 +222,12 @@ def scheme() -> ResponseReturnValue:
 def dashboard() -> ResponseReturnValue:
     year = year_arg()
     tables = dashboard_service.tables(current_user, year)
+    charts = dashboard_service.charts(tables, today_cst())
+    charts["cities"] = [labels.place(city) for city in charts["cities"]]  # the reader's names, not pinyin keys
+    charts["months"] = [format_date(date.fromisoformat(f"{month}-01"), "MMM") for month in charts["months"]]
     return render_template("subsidies/dashboard.html", year=year, tables=tables,
                            overall=dashboard_service.overall(tables["city"]), target=dashboard_service.TARGET_RATE,
-                           charts=dashboard_service.charts(tables))
+                           charts=charts)
 
 
 @bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
