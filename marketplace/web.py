@@ -82,6 +82,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(show_tonnes, "tonnes")
     app.add_template_filter(show_kg_as_tonnes, "kg_tonnes")
     app.add_template_filter(show_integer, "integer")
+    app.add_template_filter(show_number, "number")
     app.add_template_filter(show_money, "money")
     app.add_template_filter(show_percent, "percent")
 
@@ -217,6 +218,12 @@ def show_integer(value: object) -> str:
     """`{{ x|integer }}`: 4223988 -> '4,223,988'."""
     number = _number(value)
     return "" if number is None else format_decimal(number, "#,##0")
+
+
+def show_number(value: object) -> str:
+    """`{{ x|number }}`: grouped, with the decimals it has (up to three): 1200 -> '1,200', 12.5 -> '12.5'."""
+    number = _number(value)
+    return "" if number is None else format_decimal(number, "#,##0.###")
 
 
 def show_money(value: object) -> str:

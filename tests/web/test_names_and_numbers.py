@@ -266,3 +266,36 @@ def test_the_csv_for_people_writes_rates_as_per_cent_and_names(demo, client, db)
     assert rows and "Utilisation rate" in rows[0] and "Material" in rows[0]  # the group column named as such
     assert all(row["Utilisation rate"].endswith("%") for row in rows if row["Utilisation rate"])
     assert "Fly ash" in {row["Material"] for row in rows} and "fly_ash" not in text
+
+
+def test_the_claims_table_totals_its_tonnes_and_yuan(demo, client, db):
+    from tests.web.test_subsidies import YEAR
+
+    _regulator(client, db)
+    rows = _page_cells(client.get(f"/subsidies/dashboard?year={YEAR - 1}").get_data(as_text=True), "table-claims")
+    body, total = rows[1:-1], rows[-1]
+    assert len(body) == 5
+    assert Decimal(total[-2].replace(",", "")) == sum(Decimal(r[4].replace(",", "")) for r in body)
+    assert Decimal(total[-3].replace(",", "")) == sum(Decimal(r[3].replace(",", "")) for r in body)
+
+
+def test_a_listing_history_names_fields_and_values(logged_in, make_site, db):
+    from datetime import timedelta
+
+    from marketplace.clock import today_cst
+    from marketplace.services import listings
+
+    client, user = logged_in(kind="producer")
+    site, other = make_site(user.organisation), make_site(user.organisation, name="二号灰库")
+    listing = listings.create_listing(user, "supply", {
+        "site_id": site.id, "material": "fly_ash", "grade": "II", "tonnes": 700, "period_start": today_cst(),
+        "period_end": today_cst() + timedelta(days=20), "price_yuan_per_t": "35.50", "max_haul_km": 150})
+    listings.update_listing(user, "supply", listing.id, {"site_id": other.id, "material": "fly_ash", "grade": "II",
+                                                          "tonnes": 800, "period_start": today_cst(),
+                                                          "period_end": today_cst() + timedelta(days=20),
+                                                          "price_yuan_per_t": "40", "max_haul_km": 150})
+    db.session.commit()
+    client.get("/lang/en")
+    history = visible_text(client.get(f"/listings/supply/{listing.id}").get_data(as_text=True).split('id="history"')[1])
+    assert "Price (yuan/t): 35.50 → 40.00" in history and "Site: 一号厂区 → 二号灰库" in history
+    assert "price_yuan_per_t" not in history and "site_id" not in history

@@ -1,8 +1,11 @@
 """In a real browser: the regulator's charts carry titles, units and unclipped axes, name cities in the page's
 language, and mark the month still running as "so far" instead of plotting it as a drop."""
+from decimal import Decimal
+
 from sqlalchemy import select
 
-from marketplace.models import User
+from marketplace.clock import today_cst
+from marketplace.models import GenerationRecord, User
 from marketplace.services.demo import DEMO_PASSWORD
 from tests.web.browser.test_onboarding import log_in
 
@@ -16,6 +19,11 @@ OPTIONS = """() => window.dashboardCharts.map(chart => {
 
 
 def test_the_dashboard_charts_have_titles_units_names_and_a_marked_partial_month(page, site_url, demo, db):
+    # the month still running has its first declaration (a few days' worth)
+    record = db.session.scalar(select(GenerationRecord).order_by(GenerationRecord.month.desc()))
+    db.session.add(GenerationRecord(site_id=record.site_id, material_id=record.material_id,
+                                    month=today_cst().replace(day=1), tonnes_generated=Decimal("120")))
+    db.session.commit()
     regulator = db.session.scalar(select(User).where(User.email == "regulator@example.com"))
     log_in(page, site_url, regulator.email, DEMO_PASSWORD)
     page.goto(f"{site_url}/lang/zh?next=/subsidies/dashboard")
