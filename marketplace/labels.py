@@ -271,6 +271,10 @@ def _site_name(value: object) -> str:
     return found.name if found else str(value)
 
 
+#: Which statuses an export's "status" column holds, by the table (the `group` of web.spreadsheet).
+STATUS_OF_TABLE: dict[str, Mapping[Any, object]] = {"claims": CLAIM_STATUS, "listings": LISTING_STATUS}
+
+
 def export_header(column: str, group: str | None = None) -> str:
     """A column's header in an export for people: the field's name, or the column as it is when it has none;
     a utilisation table's "group" column is named by what it groups (City, Material, ...)."""
@@ -292,6 +296,10 @@ def export_value(column: str, value: object, group: str | None = None, csv: bool
         return place(value)
     if column == "park":
         return place(f"park:{value}")
+    if column == "status" and group in STATUS_OF_TABLE:
+        return label(STATUS_OF_TABLE[group], value)
+    if column == "mode":
+        return label(MODE, value)
     if column == "measure":
         return label(SUBSIDY_MEASURE, value)
     if column == "use":

@@ -319,7 +319,8 @@ def spreadsheet(rows: Iterable[dict[str, Any]], fmt: str, name: str, title: str,
 
     For people (the default) headers and names are in the page's language and an XLSX holds figures as numbers
     with number formats (rates as per cent); `?codes=1` gives machines the column codes and values as stored.
-    `group` names what a utilisation table's "group" column holds (region, city, park, material, month)."""
+    `group` names what the table is: a utilisation table's grouping (region, city, park, material, month; its
+    "group" column), or "claims" / "listings" (which statuses the "status" column holds)."""
     from flask import Response, send_file
 
     from .services.exports import Spool, csv_chunks, xlsx_file

@@ -258,7 +258,7 @@ def export(side: str, fmt: str) -> ResponseReturnValue:
     rows = ({**listing_files.flatten(listings.listing_out(item, current_user, km).dump()),
              "created_at": item.created_at, "updated_at": item.updated_at}  # instants: the file writes them in CST
             for item, km in listings.search_all(current_user, side, search))
-    return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings")
+    return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings", group="listings")
 
 
 @bp.route(f"/{SIDE}/import", methods=["GET", "POST"])

@@ -70,10 +70,10 @@ def totals(rows: list[dict]) -> dict:
     def total(key: str) -> Decimal:
         return sum((Decimal(r.get(key) or 0) for r in rows), Decimal(0))
 
-    out = {key: total(key) for key in ("generated_t", "used_in_house_t", "utilised_platform_t", "stored_t",
-                                       "disposed_t")}
-    generated = out["generated_t"]
-    used = generated - out["stored_t"] - out["disposed_t"]
+    out: dict[str, Decimal | None] = {key: total(key) for key in ("generated_t", "used_in_house_t",
+                                                                  "utilised_platform_t", "stored_t", "disposed_t")}
+    generated, platform = total("generated_t"), total("utilised_platform_t")
+    used = generated - total("stored_t") - total("disposed_t")
     out["utilisation_rate"] = (used / generated).quantize(Decimal("0.0001")) if generated else None
-    out["platform_share"] = (out["utilised_platform_t"] / generated).quantize(Decimal("0.0001")) if generated else None
+    out["platform_share"] = (platform / generated).quantize(Decimal("0.0001")) if generated else None
     return out

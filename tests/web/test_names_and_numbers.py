@@ -299,3 +299,29 @@ def test_a_listing_history_names_fields_and_values(logged_in, make_site, db):
     history = visible_text(client.get(f"/listings/supply/{listing.id}").get_data(as_text=True).split('id="history"')[1])
     assert "Price (yuan/t): 35.50 → 40.00" in history and "Site: 一号厂区 → 二号灰库" in history
     assert "price_yuan_per_t" not in history and "site_id" not in history
+
+
+def test_the_listing_export_for_people_has_names_numbers_and_labelled_times(logged_in, make_site, db):
+    from datetime import timedelta
+
+    from openpyxl import load_workbook
+
+    from marketplace.clock import today_cst
+    from marketplace.services import listings
+
+    client, user = logged_in(kind="producer")
+    listings.create_listing(user, "supply", {
+        "site_id": make_site(user.organisation).id, "material": "carbide_slag", "tonnes": 1200,
+        "period_start": today_cst(), "period_end": today_cst() + timedelta(days=20), "price_yuan_per_t": "35.50",
+        "max_haul_km": 150})
+    db.session.commit()
+    client.get("/lang/en")
+    sheet = load_workbook(io.BytesIO(client.get("/listings/supply/export.xlsx?mine=1").data)).active
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, sheet[2], strict=False))
+    assert row["Material"].value == "Calcium carbide slag" and row["Status"].value == "Open"
+    assert row["Tonnes"].value == 1200 and row["Tonnes"].number_format == "#,##0.000"
+    assert row["Price (yuan/t)"].value == 35.5 and row["Price (yuan/t)"].number_format == "#,##0.00"
+    assert "Created (UTC+8)" in header and "created_at" not in " ".join(map(str, header))
+    machine = load_workbook(io.BytesIO(client.get("/listings/supply/export.xlsx?mine=1&codes=1").data)).active
+    assert "material" in [c.value for c in machine[1]] and "carbide_slag" in [c.value for c in machine[2]]
