@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeGuard, TypeVar
 
@@ -197,39 +197,47 @@ def show_date(value: date | None, pattern: str = "yyyy-MM-dd") -> str:
 
 
 def _number(value: object) -> Decimal | None:
-    if value is None or value == "":
+    """A figure as an exact Decimal; None for nothing or for text that is not a number (shown as it is)."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
-    return value if isinstance(value, Decimal) else Decimal(str(value))
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _as_text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def show_tonnes(value: object, digits: int = 3) -> str:
     """`{{ x|tonnes }}`: 1234.5 -> '1,234.500' in the page's locale ('' for nothing)."""
     number = _number(value)
-    return "" if number is None else format_decimal(number, "#,##0." + "0" * digits if digits else "#,##0")
+    return _as_text(value) if number is None else format_decimal(number, "#,##0." + "0" * digits if digits else "#,##0")
 
 
 def show_kg_as_tonnes(value: object) -> str:
     """`{{ kg|kg_tonnes }}`: a weighbridge's kilograms as tonnes, beside deals counted in tonnes."""
     number = _number(value)
-    return "" if number is None else show_tonnes(number / 1000)
+    return _as_text(value) if number is None else show_tonnes(number / 1000)
 
 
 def show_integer(value: object) -> str:
     """`{{ x|integer }}`: 4223988 -> '4,223,988'."""
     number = _number(value)
-    return "" if number is None else format_decimal(number, "#,##0")
+    return _as_text(value) if number is None else format_decimal(number, "#,##0")
 
 
 def show_number(value: object) -> str:
     """`{{ x|number }}`: grouped, with the decimals it has (up to three): 1200 -> '1,200', 12.5 -> '12.5'."""
     number = _number(value)
-    return "" if number is None else format_decimal(number, "#,##0.###")
+    return _as_text(value) if number is None else format_decimal(number, "#,##0.###")
 
 
 def show_money(value: object) -> str:
     """`{{ x|money }}`: yuan to the fen, grouped: '1,234,567.80'."""
     number = _number(value)
-    return "" if number is None else format_decimal(number, "#,##0.00")
+    return _as_text(value) if number is None else format_decimal(number, "#,##0.00")
 
 
 def show_percent(value: object, digits: int = 1) -> str:

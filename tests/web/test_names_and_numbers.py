@@ -325,3 +325,23 @@ def test_the_listing_export_for_people_has_names_numbers_and_labelled_times(logg
     assert "Created (UTC+8)" in header and "created_at" not in " ".join(map(str, header))
     machine = load_workbook(io.BytesIO(client.get("/listings/supply/export.xlsx?mine=1&codes=1").data)).active
     assert "material" in [c.value for c in machine[1]] and "carbide_slag" in [c.value for c in machine[2]]
+
+
+def test_county_names_say_what_each_division_is_in_english():
+    """"Lingwu" stood beside "Huinong District": a county-level city says so too."""
+    from marketplace import gazetteer
+
+    for place in gazetteer.COUNTIES.values():
+        assert place.name_en.endswith(("District", "County", "City")), place.name_en
+
+
+def test_the_number_filters_group_digits_and_never_fail_on_text(app):
+    from marketplace.web import show_integer, show_kg_as_tonnes, show_money, show_number, show_percent, show_tonnes
+
+    with app.test_request_context():
+        assert show_tonnes(Decimal("4223988")) == "4,223,988.000" and show_tonnes("12.5", 0) == "12"
+        assert show_money("1234567.8") == "1,234,567.80" and show_integer(4223988) == "4,223,988"
+        assert show_number(1200) == "1,200" and show_number(Decimal("12.5")) == "12.5"
+        assert show_percent("0.4231") == "42.3%" and show_percent(None) == "—" and show_percent("0.73", 0) == "73%"
+        assert show_kg_as_tonnes(61500) == "61.500"
+        assert show_money(None) == "" and show_money("—") == "—" and show_tonnes("n/a") == "n/a"
