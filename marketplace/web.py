@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeGuard, TypeVar
 
 from flask import Flask, Response, abort, flash, g, got_request_exception, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -68,6 +68,9 @@ def init_app(app: Flask) -> None:
             "review_status_label": lambda value: labels.label(labels.REVIEW_STATUS, value),
             "subsidy_measure_label": lambda value: labels.label(labels.SUBSIDY_MEASURE, value),
             "group_label": lambda value: labels.label(labels.UTILISATION_GROUP, value),
+            **labels.template_helpers(),
+            "totals": _utilisation_totals,
+            "column_total": column_total,
             "map_config": maps.config,
             "policy": policy,
             "enums": enums,
@@ -77,10 +80,13 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(show_datetime, "datetime")
     app.add_template_filter(show_date, "date")
 
-    @app.template_filter("tonnes")
-    def format_tonnes(value: Decimal | None) -> str:
-        """1234.5 -> '1,234.500' (exact: the value is a Decimal)."""
-        return "" if value is None else f"{value:,.3f}"
+    # Numbers in the page's locale (Babel): grouped, exact (Decimals are never rounded through a float).
+    app.add_template_filter(show_tonnes, "tonnes")
+    app.add_template_filter(show_kg_as_tonnes, "kg_tonnes")
+    app.add_template_filter(show_integer, "integer")
+    app.add_template_filter(show_number, "number")
+    app.add_template_filter(show_money, "money")
+    app.add_template_filter(show_percent, "percent")
 
     def error_page(status: int, message: object, code: str | None = None,
                    field: str | None = None) -> ResponseReturnValue:
@@ -192,6 +198,68 @@ def show_date(value: date | None, pattern: str = "yyyy-MM-dd") -> str:
     return format_date(value, pattern)
 
 
+def _number(value: object) -> Decimal | None:
+    """A figure as an exact Decimal; None for nothing or for text that is not a number (shown as it is)."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _as_text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def show_tonnes(value: object, digits: int = 3) -> str:
+    """`{{ x|tonnes }}`: 1234.5 -> '1,234.500' in the page's locale ('' for nothing)."""
+    number = _number(value)
+    return _as_text(value) if number is None else format_decimal(number, "#,##0." + "0" * digits if digits else "#,##0")
+
+
+def show_kg_as_tonnes(value: object) -> str:
+    """`{{ kg|kg_tonnes }}`: a weighbridge's kilograms as tonnes, beside deals counted in tonnes."""
+    number = _number(value)
+    return _as_text(value) if number is None else show_tonnes(number / 1000)
+
+
+def show_integer(value: object) -> str:
+    """`{{ x|integer }}`: 4223988 -> '4,223,988'."""
+    number = _number(value)
+    return _as_text(value) if number is None else format_decimal(number, "#,##0")
+
+
+def show_number(value: object) -> str:
+    """`{{ x|number }}`: grouped, with the decimals it has (up to three): 1200 -> '1,200', 12.5 -> '12.5'."""
+    number = _number(value)
+    return _as_text(value) if number is None else format_decimal(number, "#,##0.###")
+
+
+def show_money(value: object) -> str:
+    """`{{ x|money }}`: yuan to the fen, grouped: '1,234,567.80'."""
+    number = _number(value)
+    return _as_text(value) if number is None else format_decimal(number, "#,##0.00")
+
+
+def show_percent(value: object, digits: int = 1) -> str:
+    """`{{ rate|percent }}`: a fraction as a per cent, 0.4231 -> '42.3%' ('—' when there is no rate)."""
+    number = _number(value)
+    return "—" if number is None else format_percent(number, "#,##0." + "0" * digits + "%" if digits else "#,##0%")
+
+
+def column_total(rows: Iterable[Any], key: str) -> Decimal:
+    """`{{ column_total(rows, 'amount_yuan') }}`: the exact sum of a table's column (dicts or objects)."""
+    return sum((_number(row.get(key) if isinstance(row, dict) else getattr(row, key)) or Decimal(0)
+                for row in rows), Decimal(0))
+
+
+def _utilisation_totals(rows: list[dict]) -> dict:
+    from .services.dashboard import totals
+
+    return totals(rows)
+
+
 def _awaiting_decision() -> int:
     """The navigation's count of proposals waiting for the user's organisation."""
     if not current_user.is_authenticated or current_user.organisation.is_staff:
@@ -235,7 +303,7 @@ def run_service(form: FlaskForm, operation: Callable[P, T], *args: P.args, **kwa
             errors.append(str(e.message))
             field.errors = errors
         else:
-            flash(f"{e.field}: {e.message}" if e.field else str(e.message), "error")
+            flash(f"{labels.field(e.field)}: {e.message}" if e.field else str(e.message), "error")
         return None
 
 
@@ -264,14 +332,23 @@ org_admin_required = role_required(lambda u: u.is_org_admin)
 producer_required = role_required(lambda u: u.organisation.is_producer)
 
 
-def spreadsheet(rows: Iterable[dict[str, Any]], fmt: str, name: str, title: str) -> Response:
+def spreadsheet(rows: Iterable[dict[str, Any]], fmt: str, name: str, title: str, group: str | None = None) -> Response:
     """A table as a CSV or XLSX download: every export of the platform goes through here. The rows may be a
-    generator: they are spooled to a temporary file, the CSV streams, the XLSX is written in write-only mode."""
+    generator: they are spooled to a temporary file, the CSV streams, the XLSX is written in write-only mode.
+
+    For people (the default) headers and names are in the page's language and an XLSX holds figures as numbers
+    with number formats (rates as per cent); `?codes=1` gives machines the column codes and values as stored.
+    `group` names what the table is: a utilisation table's grouping (region, city, park, material, month; its
+    "group" column), or "claims" / "listings" (which statuses the "status" column holds)."""
     from flask import Response, send_file
 
     from .services.exports import Spool, csv_chunks, xlsx_file
 
-    spool = Spool(rows)
+    if request.args.get("codes") == "1":
+        spool = Spool(rows)
+    else:
+        spool = Spool(rows, names=lambda column: labels.export_header(column, group), typed=fmt == "xlsx",
+                      cell=lambda column, value: labels.export_value(column, value, group, csv=fmt == "csv"))
     filename = f"{name}.{fmt}"
     if fmt == "csv":
         return Response(csv_chunks(spool), mimetype="text/csv; charset=utf-8",

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import case, select
 
-from .. import policy
-from ..clock import CST_LABEL, cst_day_bounds, format_cst
+from .. import labels, policy
+from ..clock import CST_LABEL, as_utc, cst_day_bounds, format_cst
 from ..errors import ValidationError
 from ..extensions import db
 from ..guard import page_arg
@@ -42,7 +42,7 @@ def organisation(org_id: int) -> ResponseReturnValue:
     org = get_row(Organisation, org_id)
     if org is None:
         abort(404)
-    form = VerifyForm(decision=org.verification.value, note=org.verification_note or "")
+    form = VerifyForm(decision=_proposed_decision(org), note=org.verification_note or "")
     if form.validate_on_submit():
         if org.is_staff:
             abort(403)
@@ -69,8 +69,15 @@ def release_credit_code(org_id: int) -> ResponseReturnValue:
             return redirect(url_for("admin.organisation", org_id=org_id))
     flash_form_errors(form)
     return render_template("admin/organisation.html", org=org, release_form=form,
-                           form=VerifyForm(formdata=None, decision=org.verification.value,
+                           form=VerifyForm(formdata=None, decision=_proposed_decision(org),
                                            note=org.verification_note or "")), 400
+
+
+def _proposed_decision(org: Organisation) -> str:
+    """What the verify form pre-selects: "verify" for an organisation waiting (not "return to pending", which
+    would leave it waiting), else its present state."""
+    status = org.verification
+    return VerificationStatus.VERIFIED.value if status == VerificationStatus.PENDING else status.value
 
 
 @bp.route("/users/<int:user_id>/reset-two-factor", methods=["POST"])
@@ -111,14 +118,20 @@ def _audit_filters(form: AuditFilterForm) -> dict | None:
             "until": until}
 
 
-def _audit_row(entry: AuditEntry) -> dict[str, Any]:
+def _audit_row(entry: AuditEntry, codes: bool = False) -> dict[str, Any]:
+    """An entry as people read it (the page, the exports); `codes` (`?codes=1`) as machines read it."""
+    if codes:
+        return {"at": as_utc(entry.at), "action": entry.action, "actor": entry.actor.email if entry.actor else "",
+                "organisation": entry.actor_org.name if entry.actor_org else "", "target_type": entry.target_type,
+                "target_id": entry.target_id, "details": json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+                "address": entry.address}
     return {
         _("Time (%(zone)s)", zone=CST_LABEL): format_cst(entry.at, "%Y-%m-%d %H:%M:%S"),
-        _("Action"): entry.action,
+        _("Action"): labels.label(labels.AUDIT_ACTION, entry.action),
         _("By"): entry.actor.email if entry.actor else "",
         _("Organisation"): entry.actor_org.name if entry.actor_org else "",
-        _("Target"): f"{entry.target_type}:{entry.target_id}" if entry.target_type else "",
-        _("Details"): json.dumps(entry.details, ensure_ascii=False, sort_keys=True),
+        _("Target"): labels.target(entry.target_type, entry.target_id),
+        _("Details"): labels.details(entry.details) if isinstance(entry.details, dict) else str(entry.details),
         _("Address"): entry.address,
     }
 
@@ -128,7 +141,8 @@ def _audit_row(entry: AuditEntry) -> dict[str, Any]:
 def audit_log() -> ResponseReturnValue:
     """Regulators and the operator read (and export) the log of privileged actions, newest first."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("All actions"))] + [(a, a) for a in audit.ACTIONS]
+    form.action.choices = [("", _("All actions"))] + [(a, labels.label(labels.AUDIT_ACTION, a))
+                                                       for a in audit.ACTIONS]
     form.org.choices = [("", _("All organisations"))] + [
         (str(o.id), o.name) for o in db.session.scalars(select(Organisation).order_by(Organisation.name))]
     filters = _audit_filters(form)
@@ -138,7 +152,8 @@ def audit_log() -> ResponseReturnValue:
     args = {k: v for k, v in request.args.items() if k in AuditQuery.model_fields and v}
     fmt = request.args.get("format", "")
     if fmt in ("csv", "xlsx"):
-        rows = [_audit_row(e) for e in db.session.scalars(query.limit(AUDIT_EXPORT_MAX))]
+        codes = request.args.get("codes") == "1"
+        rows = [_audit_row(e, codes) for e in db.session.scalars(query.limit(AUDIT_EXPORT_MAX))]
         return spreadsheet(rows, fmt, "audit-log", _("Audit log"))
     page = db.paginate(query, page=page_arg(), per_page=AUDIT_PAGE_SIZE, error_out=False)
     return render_template("admin/audit.html", form=form, page=page, rows=[_audit_row(e) for e in page.items],

@@ -1,9 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import Email, EqualTo
+from wtforms.fields import Field
+from wtforms.validators import Email, EqualTo, ValidationError
 
-from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
+from ..forms_common import SafeForm as FlaskForm
 from ..forms_common import choices, max_length, required
+from ..identifiers import is_valid_uscc, normalise_uscc  # control characters and absurd dates are field errors
 from ..schemas.accounts import DEFAULT_DAYS, OrganisationIn, TokenSettings, UserIn
 from ..schemas.common import limits
 
@@ -14,12 +16,20 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Log in"))
 
 
+def valid_credit_code(form: FlaskForm, field: Field) -> None:
+    """The check character is tested with the other fields, so that its error shows on the first submit (the
+    service tests it again, with the register of codes already taken)."""
+    if field.data and not is_valid_uscc(normalise_uscc(field.data)):
+        raise ValidationError(_l("This is not a valid unified social credit code (18 characters, check character "
+                                 "last)."))
+
+
 class RegisterForm(FlaskForm):
     """Limits: the schemas' (schemas.accounts OrganisationIn, UserIn), reported by the service on the field."""
 
     org_name = StringField(_l("Organisation name"), validators=[required()],
                            render_kw=limits(OrganisationIn, "org_name"))
-    credit_code = StringField(_l("Unified social credit code"), validators=[required()],
+    credit_code = StringField(_l("Unified social credit code"), validators=[required(), valid_credit_code],
                               render_kw=limits(OrganisationIn, "credit_code"),
                               description=_l("18 characters, as on the business licence."))
     kind = SelectField(_l("The organisation"), choices=choices([

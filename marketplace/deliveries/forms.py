@@ -21,7 +21,7 @@ class ShipmentForm(FlaskForm):
     # a phone shows its number pad for these (inputmode), and the page keeps what was typed on an error
     gross_kg = StringField(_l("Gross (kg)"), validators=[required()], render_kw={"inputmode": "numeric"})
     tare_kg = StringField(_l("Tare (kg)"), validators=[required()], render_kw={"inputmode": "numeric"})
-    moisture_pct = StringField(_l("Moisture (%%)"), render_kw={"inputmode": "decimal"})
+    moisture_pct = StringField(_l("Moisture (%)"), render_kw={"inputmode": "decimal"})
     submit = SubmitField(_l("Record ticket"))
 
 

@@ -236,4 +236,4 @@ def utilisation_export(fmt: str) -> ResponseReturnValue:
     if group_by not in deliveries.GROUPS:
         abort(400)
     return spreadsheet(deliveries.utilisation(year, group_by), fmt, f"utilisation-{year}-{group_by}",
-                       f"utilisation {year}")
+                       f"utilisation {year}", group=group_by)

@@ -223,7 +223,7 @@ def _browse_search(side: str) -> tuple[listings.Search, MarketplaceError | None]
 def browse(side: str) -> ResponseReturnValue:
     search, error = _browse_search(side)
     if error is not None:
-        flash(f"{error.field}: {error.message}" if error.field else str(error.message), "error")
+        flash(f"{labels.field(error.field)}: {error.message}" if error.field else str(error.message), "error")
     try:
         results = listings.search(current_user, side, search)
     except MarketplaceError as e:
@@ -288,7 +288,7 @@ def export(side: str, fmt: str) -> ResponseReturnValue:
     rows = ({**listing_files.flatten(listings.listing_out(item, current_user, km).dump()),
              "created_at": item.created_at, "updated_at": item.updated_at}  # instants: the file writes them in CST
             for item, km in listings.search_all(current_user, side, search))
-    return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings")
+    return spreadsheet(rows, fmt, f"{side}-listings", f"{side} listings", group="listings")
 
 
 @bp.route(f"/{SIDE}/import", methods=["GET", "POST"])

@@ -105,9 +105,9 @@ def _fill_from_place(form: SiteForm) -> None:
 
 def _save_site(form: SiteForm, operation: Callable[..., tuple[Site, bool]], *args: object) -> tuple[Site, bool] | None:
     _fill_from_place(form)
-    for field in (form.lat, form.lon):
-        if not field.data:
-            field.errors = [*field.errors, _("Pick a place or enter the coordinates.")]
+    missing = [field for field in (form.lat, form.lon) if not field.data]
+    if missing:  # said once, on the first coordinate missing (not once per coordinate)
+        missing[0].errors = [*missing[0].errors, _("Pick a place or enter the coordinates.")]
     if form.lat.errors or form.lon.errors:
         return None
     result = run_service(form, operation, current_user, *args, form.name.data, form.lat.data, form.lon.data,

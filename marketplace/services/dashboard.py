@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
@@ -49,9 +50,14 @@ def overall(rows: list[dict]) -> dict:
             "rate": (used / generated).quantize(Decimal("0.0001")) if generated else None}
 
 
-def charts(tables: dict[str, list[dict]]) -> dict[str, list]:
+def charts(tables: dict[str, list[dict]], today: date | None = None) -> dict[str, Any]:
+    """The series the charts draw. `partial` is the index of the month still running (today's, China Standard
+    Time), which the chart marks as "so far" rather than plotting it as a drop; None when every month is over."""
     months, cities = tables["month"], tables["city"]
+    current = f"{today:%Y-%m}" if today else ""
+    labels = [r["group"] for r in months]
     return {
+        "partial": labels.index(current) if current in labels else None,
         "months": [r["group"] for r in months],
         "generated": [float(r["generated_t"]) for r in months],
         "used": [float(Decimal(r["generated_t"]) - Decimal(r["stored_t"]) - Decimal(r.get("disposed_t", 0)))
@@ -60,3 +66,17 @@ def charts(tables: dict[str, list[dict]]) -> dict[str, list]:
         "cities": [r["group"] for r in cities],
         "city_rates": [float(r["utilisation_rate"] or 0) * 100 for r in cities],
     }
+
+
+def totals(rows: list[dict]) -> dict:
+    """The totals row of a utilisation table: sums of its tonnes, and the rates of those sums (not their mean)."""
+    def total(key: str) -> Decimal:
+        return sum((Decimal(r.get(key) or 0) for r in rows), Decimal(0))
+
+    out: dict[str, Decimal | None] = {key: total(key) for key in ("generated_t", "used_in_house_t",
+                                                                  "utilised_platform_t", "stored_t", "disposed_t")}
+    generated, platform = total("generated_t"), total("utilised_platform_t")
+    used = generated - total("stored_t") - total("disposed_t")
+    out["utilisation_rate"] = (used / generated).quantize(Decimal("0.0001")) if generated else None
+    out["platform_share"] = (platform / generated).quantize(Decimal("0.0001")) if generated else None
+    return out

@@ -18,7 +18,7 @@ from .. import gazetteer, policy
 from ..clock import today_cst
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ..extensions import db, rowcount
-from ..labels import LISTING_STATUS, label
+from ..labels import FIELD, LISTING_STATUS, label
 from ..models import DemandListing, ListingEvent, ListingStatus, Material, Site, SupplyListing, User
 from ..models.listing import EXPIRING_STATUSES, AnyListing, ListingModel, demand_listing_material, live, status_is
 from ..schemas import listings as listing_schemas
@@ -337,7 +337,7 @@ def update_listing(actor: User, side: str, listing_id: int, data: dict[str, Any]
         changed = [k for k in frozen if _jsonable(values[k]) != _jsonable(getattr(listing, k))]
         if changed:
             raise Conflict(_l("Part of this listing is promised; %(field)s can no longer change.",
-                              field=changed[0]), field=changed[0])
+                              field=label(FIELD, changed[0])), field=changed[0])
         if values.get("tonnes", listing.tonnes) < listing.tonnes_promised:
             raise Conflict(_l("%(n)s t are already promised; the listing cannot offer fewer.",
                               n=listing.tonnes_promised), field="tonnes")

@@ -82,5 +82,5 @@ class SchemeForm(FlaskForm):
     excluded_uses = CheckboxesField(_l("Uses that earn no subsidy"), choices=[], validate_choice=False,
                                     description=_l("Gangue power generation is excluded for coal gangue only."))
     loan_min_yuan = StringField(_l("Smallest loan of a demonstration project (yuan)"), validators=[required()])
-    loan_benchmark_rate_pct = StringField(_l("One-year benchmark rate (%%)"), validators=[required()])
+    loan_benchmark_rate_pct = StringField(_l("One-year benchmark rate (%)"), validators=[required()])
     submit = SubmitField(_l("Publish a new scheme version"))

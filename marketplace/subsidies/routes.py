@@ -1,8 +1,10 @@
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -231,9 +233,12 @@ def _plain(number: object) -> str:
 def dashboard() -> ResponseReturnValue:
     year = year_arg()
     tables = dashboard_service.tables(current_user, year)
+    charts = dashboard_service.charts(tables, today_cst())
+    charts["cities"] = [labels.place(city) for city in charts["cities"]]  # the reader's names, not pinyin keys
+    charts["months"] = [format_date(date.fromisoformat(f"{month}-01"), "MMM") for month in charts["months"]]
     return render_template("subsidies/dashboard.html", year=year, tables=tables,
                            overall=dashboard_service.overall(tables["city"]), target=dashboard_service.TARGET_RATE,
-                           charts=dashboard_service.charts(tables))
+                           charts=charts)
 
 
 @bp.route("/dashboard/<any(city, region, park, material, month, unmatched, subsidies, claims, recoveries):table>"
@@ -241,7 +246,8 @@ def dashboard() -> ResponseReturnValue:
 @staff_required
 def dashboard_export(table: str, fmt: str) -> ResponseReturnValue:
     year = year_arg()
-    return spreadsheet(dashboard_service.tables(current_user, year)[table], fmt, f"{table}-{year}", f"{table} {year}")
+    return spreadsheet(dashboard_service.tables(current_user, year)[table], fmt, f"{table}-{year}",
+                       f"{table} {year}", group=table)
 
 
 @bp.route("/dashboard/flows.json")

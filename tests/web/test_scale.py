@@ -201,7 +201,7 @@ def test_listing_exports_stream_in_the_page_order_with_one_query(client, db, mar
 
     login(client, market["consumer"])
     near = market["csites"][0].id
-    url = f"/listings/supply/export.{{}}?near_site_id={near}&within_km=500&sort=-price"
+    url = f"/listings/supply/export.{{}}?codes=1&near_site_id={near}&within_km=500&sort=-price"
 
     def export(fmt: str):
         with statements(db) as sent:

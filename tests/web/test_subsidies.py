@@ -321,6 +321,7 @@ def test_dashboard_exports_match_the_page(demo, client, db):
     from marketplace.models import User
 
     login(client, db.session.scalar(select(User).where(User.email == "regulator@example.com")), "demo-pass-2026")
+    client.get("/lang/en")  # the exports' headers are in the page's language
     year = YEAR - 1
     page = client.get(f"/subsidies/dashboard?year={year}").get_data(as_text=True)
     book = load_workbook(io.BytesIO(client.get(f"/subsidies/dashboard/claims.xlsx?year={year}").data))
@@ -329,8 +330,9 @@ def test_dashboard_exports_match_the_page(demo, client, db):
     assert len(data) == 5
     for row in data:
         record = dict(zip(header, row, strict=False))
-        assert f'/subsidies/claims/{record["id"]}"' in page and record["amount_yuan"] in page
+        assert isinstance(record["Amount (yuan)"], (int, float))  # a number, not text
+        assert f'/subsidies/claims/{record["Number"]}"' in page and f'{record["Amount (yuan)"]:,.2f}' in page
     city = client.get(f"/subsidies/dashboard/city.csv?year={year}").get_data(as_text=True).lstrip("\ufeff")
     for line in city.splitlines()[1:]:
         generated = line.split(",")[1]
-        assert generated in page
+        assert f"{Decimal(generated):,.3f}" in page

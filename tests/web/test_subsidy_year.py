@@ -266,11 +266,11 @@ def test_dashboard_subsidy_figures_and_claims_follow_the_year(deal, parties, cli
     deliver(db, deal, [30_000])
     claim_approve_pay(client, c, r)  # 200.00 paid for this year
     login(client, regulator)
-    this = client.get(f"/subsidies/dashboard/subsidies.csv?year={YEAR}").get_data(as_text=True)
-    other = client.get(f"/subsidies/dashboard/subsidies.csv?year={YEAR - 1}").get_data(as_text=True)
+    this = client.get(f"/subsidies/dashboard/subsidies.csv?codes=1&year={YEAR}").get_data(as_text=True)
+    other = client.get(f"/subsidies/dashboard/subsidies.csv?codes=1&year={YEAR - 1}").get_data(as_text=True)
     assert "paid,200.00" in this and "paid,0.00" in other
     assert "200.00" not in other
-    claims_other = client.get(f"/subsidies/dashboard/claims.csv?year={YEAR - 1}").get_data(as_text=True)
+    claims_other = client.get(f"/subsidies/dashboard/claims.csv?codes=1&year={YEAR - 1}").get_data(as_text=True)
     assert len(claims_other.strip().splitlines()) <= 1  # header only: the claim is for this year
     page = client.get(f"/subsidies/dashboard?year={YEAR - 1}").get_data(as_text=True)
     assert 'id="kpi-paid"' in page and "/subsidies/claims/" not in page
@@ -287,8 +287,8 @@ def test_dashboard_unmatched_supplies_are_those_offered_in_the_year(make_user, m
         "period_end": today + timedelta(days=30), "price_yuan_per_t": "10", "max_haul_km": 300})
     db.session.commit()
     client, _ = logged_in(kind="regulator")
-    earlier = client.get(f"/subsidies/dashboard/unmatched.csv?year={today.year - 3}").get_data(as_text=True)
-    assert f"\n{listing.id}," in client.get(f"/subsidies/dashboard/unmatched.csv?year={today.year}").get_data(
+    earlier = client.get(f"/subsidies/dashboard/unmatched.csv?codes=1&year={today.year - 3}").get_data(as_text=True)
+    assert f"\n{listing.id}," in client.get(f"/subsidies/dashboard/unmatched.csv?codes=1&year={today.year}").get_data(
         as_text=True)
     assert f"\n{listing.id}," not in earlier  # a live listing of today was not on offer three years ago
 

@@ -55,6 +55,7 @@ def _figures(row: dict[str, Any]) -> list[Any]:
 
 def report_workbook(report: RegionalReport) -> bytes:
     """The report as the city industry bureaus' tables: by city, then by category."""
+    from ...gazetteer import city_label
     from .documents import workbook
 
     title = f"一般工业固体废物产生及综合利用情况表（{report.period.label}）"
@@ -63,7 +64,7 @@ def report_workbook(report: RegionalReport) -> bytes:
              None if overall["rate"] is None else float(overall["rate"] * 100), float(overall["platform"])]
     return workbook([
         ("按地市", [title, "单位：吨"], ["地市", *_HEADERS],
-         [[row["group"], *_figures(row)] for row in report.by_city] + [total]),
+         [[city_label(row["group"], "zh"), *_figures(row)] for row in report.by_city] + [total]),
         ("按类别", [title, "单位：吨"], ["废物代码", "类别", *_HEADERS],
          [[row["waste_code"], row["name_zh"], *_figures(row)] for row in report.by_category]),
     ])
