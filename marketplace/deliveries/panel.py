@@ -27,6 +27,6 @@ def agreement_panel(agreement: Agreement, shipment_form: ShipmentForm | None = N
             "confirm_form": ConfirmForm(),
             "is_producer": current_user.organisation_id == agreement.producer_org_id,
             "is_consumer": current_user.organisation_id == agreement.consumer_org_id,
-            "confirmed_kg": sum(s.counted_kg or 0 for s in shipments),
-            "progress": agreements.progress(agreement),
+            "confirmed_kg": (progress := agreements.progress(agreement)).confirmed_kg,  # the ledger's, net
+            "progress": progress,
             "schedule": seasons.schedule_of(agreement, shipments)}

@@ -22,7 +22,7 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, overload
 
 from cryptography.exceptions import InvalidSignature
@@ -480,6 +480,11 @@ def request_check(actor: User) -> LedgerCheck:
     commits; `latest_check` shows it running, then its result."""
     from . import queue
 
+    running = db.session.scalar(select(LedgerCheck).where(LedgerCheck.finished_at.is_(None),
+                                                          LedgerCheck.requested_at > utcnow() - timedelta(hours=1))
+                                .order_by(LedgerCheck.id.desc()).limit(1))
+    if running is not None:  # one at a time: asking again waits for the one under way (unless its worker died)
+        return running
     check = LedgerCheck(requested_by_id=actor.id)
     db.session.add(check)
     db.session.flush()

@@ -56,16 +56,16 @@ def send_all(messages: list[Message]) -> list[bool]:
     results = []
     with server:
         for m in messages:
-            email = EmailMessage()
-            email["From"] = sender
-            email["To"] = m.to
-            email["Subject"] = m.subject
-            email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-            email.set_content(m.body)
-            try:
+            try:  # one message that cannot be built or is refused never stops the others
+                email = EmailMessage()
+                email["From"] = sender
+                email["To"] = m.to
+                email["Subject"] = " ".join(m.subject.split())  # one line, whatever the text held
+                email["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+                email.set_content(m.body)
                 server.send_message(email)
                 results.append(True)
-            except smtplib.SMTPException:
+            except (smtplib.SMTPException, ValueError):
                 log.exception("e-mail to %s refused", m.to)
                 results.append(False)
     return results

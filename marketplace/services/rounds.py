@@ -612,6 +612,8 @@ def write_seasonal_round(round_id: int, work: RoundWork, plan: Plan) -> int:
         months += [{"proposal_id": proposal.id, "month": m, "tonnes": t} for m, t in sorted(by_month.items()) if t]
     if months:
         db.session.execute(insert(ProposalMonth), months)
+    _notify_parties(round_, [{"producer_org_id": p.producer_org_id, "consumer_org_id": p.consumer_org_id}
+                             for p, _ in written])
     periods = list(plan.periods or [])
     stock = {side: [0] * len(periods) for side in ("supply", "demand")}
     for level in plan.storage:

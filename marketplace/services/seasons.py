@@ -18,7 +18,7 @@ from matching import Instance, Plan, SolveOptions, solve
 
 from ..clock import to_cst
 from ..extensions import db
-from ..models import Agreement, DemandListing, Proposal, ProposalMonth, Shipment, SupplyListing
+from ..models import Agreement, DemandListing, LedgerEntry, Proposal, ProposalMonth, Shipment, SupplyListing
 from ..models.listing import AnyListing
 from . import calendar
 
@@ -140,15 +140,19 @@ def months_free(proposal: Proposal) -> bool:
 # --- an agreement's months -------------------------------------------------------------------------------
 
 def schedule_of(agreement: Agreement, shipments: Iterable[Shipment]) -> list[dict[str, Any]]:
-    """Planned against delivered tonnes by month (CST month of each ticket's dispatch; confirmed tickets count
-    what the ledger counts, the others their dispatched net weight). Empty for an agreement without a schedule."""
+    """Planned against delivered tonnes by month (CST month of each ticket's dispatch): what the ledger counts
+    (net of reversals), plus the dispatched net weight of tickets not yet confirmed. Empty for an agreement
+    without a schedule."""
     planned = {m.month: m.tonnes for m in agreement.proposal.schedule}
     if not planned:
         return []
     delivered: dict[date, int] = defaultdict(int)
+    for when, kg in db.session.execute(select(LedgerEntry.dispatched_at, LedgerEntry.net_kg)
+                                       .where(LedgerEntry.agreement_id == agreement.id)):
+        delivered[to_cst(when).date().replace(day=1)] += kg  # reversals are entries too: they take it back
     for s in shipments:
-        delivered[to_cst(s.dispatched_at).date().replace(day=1)] += s.counted_kg if s.counted_kg is not None \
-            else s.net_kg
+        if s.counted_kg is None:  # on its way: its dispatched net weight until the ledger counts it
+            delivered[to_cst(s.dispatched_at).date().replace(day=1)] += s.net_kg
     months = calendar.months_between(min([*planned, *delivered]), max([*planned, *delivered]))
     return [{"month": label(m), "planned_t": planned.get(m, 0),
              "delivered_t": (Decimal(delivered.get(m, 0)) / 1000).quantize(Decimal("0.001"))} for m in months]

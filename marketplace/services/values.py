@@ -14,10 +14,11 @@ from ..errors import ValidationError
 Row = TypeVar("Row")
 When = TypeVar("When", bound=date)  # a date or a datetime
 
-#: Characters no text the platform stores may contain: C0 controls, DEL, lone surrogates.
-CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+#: Characters no one-line text the platform stores may contain: C0 controls, DEL, lone surrogates, and the
+#: Unicode line breaks (NEL, line and paragraph separators) that e-mail headers and splitlines() break on.
+CONTROL = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
 #: The same, less tab, CR and LF: allowed in multi-line text (form text areas, JSON strings).
-CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\ud800-\udfff]")
 
 MAX_ID = 2**31 - 1
 

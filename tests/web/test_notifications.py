@@ -318,3 +318,53 @@ def test_marking_read_goes_back_only_to_a_page_of_this_site(db, client, make_use
     assert response.status_code == 302
     expected = target if target.startswith("/notifications") else "/notifications/"
     assert response.headers["Location"] == expected
+
+
+def test_unicode_line_breaks_never_reach_a_one_line_field_and_one_bad_message_never_stops_the_others(
+        app, db, make_user, make_site, smtp):
+    """A ticket number with U+2028 made the e-mail job crash on its Subject (the review): such text is refused
+    where it is typed, and a message that cannot be built is skipped, the next one still sent."""
+    from marketplace.errors import ValidationError
+    from marketplace.services import deliveries, mail
+    from tests.web.deals import TODAY
+
+    agreement, producer, _ = make_agreement(make_user, make_site)
+    for separator in ("\u2028", "\u2029", "\x85"):
+        with pytest.raises(ValidationError) as refused:
+            deliveries.record_shipment(producer, agreement.id, {
+                "ticket_no": f"T-1{separator}X", "truck_plate": "宁A12345",
+                "dispatched_at": f"{TODAY.isoformat()}T08:00:00", "gross_kg": 40_000, "tare_kg": 15_000})
+        assert refused.value.field == "ticket_no"
+    db.session.rollback()
+    smtp.clear()
+    sent = mail.send_all([mail.Message("a@example.com", "bad\u2028subject", "x"),
+                          mail.Message("bad\nto@example.com", "fine", "x"),
+                          mail.Message("b@example.com", "fine", "y")])
+    assert sent[0] is True and sent[1] is False and sent[2] is True  # the subject is made one line
+    assert [m["To"] for m in smtp] == ["a@example.com", "b@example.com"]
+    assert decode_subject(smtp[0]) == "bad subject"
+
+
+def test_a_seasonal_round_tells_both_firms_of_their_proposals(app, db, client, make_user, make_site):
+    """Seasonal rounds wrote proposals without a notice (the review): now each side hears, as for any round."""
+    from datetime import date
+
+    from marketplace.services import listings, rounds
+
+    producer, consumer = make_user(kind="producer"), make_user(kind="consumer")
+    operator = make_user(kind="operator")
+    psite, csite = make_site(producer.organisation), make_site(consumer.organisation)
+    year = date.today().year + 1
+    listings.create_listing(producer, "supply", {
+        "site_id": psite.id, "material": "fly_ash", "grade": "I", "tonnes": 1200, "price_yuan_per_t": "10",
+        "max_haul_km": 300, "period_start": date(year, 1, 1), "period_end": date(year, 12, 31)})
+    listings.create_listing(consumer, "demand", {
+        "site_id": csite.id, "material": "fly_ash", "tonnes": 1200, "max_haul_km": 300,
+        "period_start": date(year, 1, 1), "period_end": date(year, 12, 31)})
+    db.session.commit()
+    round_ = rounds.start_seasonal_round(operator, f"{year}-01", 12, run_now=True)
+    db.session.commit()
+    assert round_.status == "done" and round_.tonnes_matched > 0
+    told = set(db.session.scalars(select(Notification.user_id).where(
+        Notification.kind == NotificationKind.PROPOSALS_NEW)))
+    assert {producer.id, consumer.id} <= told

@@ -218,6 +218,19 @@ def test_the_agreement_shows_planned_against_delivered_by_cst_month(client, make
     outsider = client.application.test_client()
     login(outsider, make_user(kind="consumer"))
     assert outsider.get(f"/match/agreements/{agreement.id}").status_code == 404
+    # confirmed, then struck out of the ledger: the schedule counts what the ledger counts, as the progress does
+    from marketplace.models import LedgerEntry, Shipment
+    from marketplace.services import corrections, deliveries
+
+    first = db.session.scalar(select(Shipment).where(Shipment.ticket_no == "T-1"))
+    deliveries.confirm_shipment(consumer, first.id, 30_000)
+    db.session.commit()
+    entry = db.session.scalar(select(LedgerEntry).where(LedgerEntry.ticket_no == "T-1"))
+    corrections.reverse_entry(make_user(kind="regulator"), entry.id, "称重记录有误")
+    db.session.commit()
+    page = c.get(f"/match/agreements/{agreement.id}").get_data(as_text=True)
+    november = page.split('id="month-2026-11"')[1].split("</tr>")[0]
+    assert "-300.000" in november and "30.000" not in november.replace("-300.000", "")
 
 
 def test_a_yard_s_winter_stock_may_be_promised_for_the_spring_but_never_twice(client, make_user, market, db):
