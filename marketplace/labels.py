@@ -94,6 +94,10 @@ UNIT = {"t": _l("t"), "kg": _l("kg"), "yuan": _l("yuan"), "yuan_per_t": _l("yuan
         "percent": _l("%")}
 #: The fields of listings, claims and their histories, by their stored names.
 FIELD = {
+    "also_materials": _l("Also accepts"), "starts_on": _l("Stopped from"), "ends_on": _l("Stopped to (included)"),
+    "storage_capacity_t": _l("Yard or silo capacity (t)"), "storage_stock_t": _l("Stock now (t)"),
+    "until": _l("Until (date, inclusive)"), "locale": _l("Language of my e-mails"),
+    "confirm_outside": _l("The site lies outside Ningxia, in a neighbouring region: the coordinates are right"),
     "status": _l("Status"), "site_id": _l("Site"), "material_id": _l("Material"), "material": _l("Material"),
     "tonnes": _l("Tonnes"), "tonnes_promised": _l("Tonnes promised"), "period_start": _l("Available from"),
     "period_end": _l("Available until"), "max_haul_km": _l("Longest haul (km)"), "notes": _l("Notes"),
