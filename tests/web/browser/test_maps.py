@@ -88,7 +88,7 @@ def assert_stands_alone(page, map_id: str, *, locale: str = "zh") -> dict:
         sent = page.evaluate("(url) => fetch(url).then(r => r.json())", url)
         assert sent["title"] and state["title"] == sent["title"]
         assert state["legend"][:len(sent["legend"])] == [entry["label"] for entry in sent["legend"]]
-    borders = {"zh": ["宁夏（省界）", "市界", "县界"], "en": ["Ningxia (province)", "City border", "County border"]}
+    borders = {"zh": ["宁夏（自治区界）", "地级市界", "县（区）界"], "en": ["Ningxia (province)", "City border", "County border"]}
     assert len(state["legend"]) >= 4 and state["legend"][-3:] in (borders[locale], borders["en"]), state["legend"]
     # no tile server configured: no tile layer at all
     assert state["tiles"] == 0
@@ -108,7 +108,7 @@ def test_every_map_draws_ningxia_with_a_title_a_legend_and_fits_its_content(page
     page.click("#lang-en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     state = assert_stands_alone(page, "listings-map", locale="en")
-    assert "Lingwu" in state["places"] and "Yinchuan" in state["places"]
+    assert "Lingwu City" in state["places"] and "Yinchuan" in state["places"]
     page.click("#lang-zh")
 
     # A filter that finds nothing: an empty map still shows the whole of Ningxia.

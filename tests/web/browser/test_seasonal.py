@@ -30,7 +30,8 @@ def test_from_a_seasonal_round_to_an_agreement_s_schedule(page, site_url, market
         log_in(page, site_url, user.email, PASSWORD)
         page.click("#nav-proposals")
         expect(page.locator(f"#schedule-{proposal.id}")).to_be_visible()
-        page.click(f"#accept-{proposal.id}")
+        page.click(f"#accept-{proposal.id}")  # opens the terms: what accepting commits to
+        page.click("#confirm-accept")
         expect(page.locator(".flash-success")).to_be_visible()
         if user is market["producer"]:
             log_out(page)
