@@ -88,7 +88,8 @@ def assert_stands_alone(page, map_id: str, *, locale: str = "zh") -> dict:
         sent = page.evaluate("(url) => fetch(url).then(r => r.json())", url)
         assert sent["title"] and state["title"] == sent["title"]
         assert state["legend"][:len(sent["legend"])] == [entry["label"] for entry in sent["legend"]]
-    borders = {"zh": ["宁夏（自治区界）", "地级市界", "县（区）界"], "en": ["Ningxia (province)", "City border", "County border"]}
+    borders = {"zh": ["宁夏（自治区界）", "地级市界", "县（区）界"],
+               "en": ["Ningxia (province)", "City border", "County border"]}
     assert len(state["legend"]) >= 4 and state["legend"][-3:] in (borders[locale], borders["en"]), state["legend"]
     # no tile server configured: no tile layer at all
     assert state["tiles"] == 0
