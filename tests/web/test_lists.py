@@ -9,7 +9,7 @@ import pytest
 
 from marketplace.clock import CST, utcnow
 from tests.web.conftest import login, token_request
-from tests.web.test_scale import statements
+from tests.web.test_scale import count_per_page, statements
 
 API = "/api/v1"
 
@@ -315,18 +315,10 @@ def test_the_declarations_page_sends_as_many_statements_for_many_rows_as_for_few
     urls = ["/generation/", "/generation/?year=2025", f"/generation/?site={declarations['north'].id}&material=fly_ash",
             "/generation/?page=2"]
 
-    def counts():
-        out = {}
-        for url in urls:
-            with statements(db) as sent:
-                assert client.get(url).status_code == 200
-            out[url] = len(sent)
-        return out
-
-    few = counts()
+    few = count_per_page(client, db, urls)
     for i in range(5):
         declarations["add"](make_site(declarations["producer"].organisation, name=f"厂{i}"), declarations["ash"], 30)
-    assert counts() == few
+    assert count_per_page(client, db, urls) == few
 
 
 # --- the audit log ------------------------------------------------------------------------------------------
@@ -398,17 +390,9 @@ def test_the_audit_page_sends_as_many_statements_for_30_entries_as_for_6(client,
     urls = ["/admin/audit", "/admin/audit?actor=clerk", "/admin/audit?action=user.add&since=2026-11-20",
             "/admin/audit?format=csv"]
 
-    def counts():
-        out = {}
-        for url in urls:
-            with statements(db) as sent:
-                assert client.get(url).status_code == 200
-            out[url] = len(sent)
-        return out
-
-    few = counts()
+    few = count_per_page(client, db, urls)
     audit_world["add"](24)
-    assert counts() == few
+    assert count_per_page(client, db, urls) == few
 
 
 # --- listings: search by number and notes ------------------------------------------------------------------
@@ -479,17 +463,9 @@ def test_a_listing_search_sends_as_many_statements_for_50_listings_as_for_5(clie
     urls = ["/listings/supply?q=干灰", "/listings/supply?q=1&sort=price", "/listings/mine?q=灰"]
     site = noted_market["own"][0].site
 
-    def counts():
-        out = {}
-        for url in urls:
-            with statements(db) as sent:
-                assert client.get(url).status_code == 200
-            out[url] = len(sent)
-        return out
-
-    few = counts()
+    few = count_per_page(client, db, urls)
     rows = add_listings(db, noted_market["mine"].organisation, [site], 45)
     for row in rows:
         row.notes = "干灰"
     db.session.commit()
-    assert counts() == few
+    assert count_per_page(client, db, urls) == few
