@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 
 #: below this many arcs, parts are solved one after the other in this process
 PARALLEL_MIN_ARCS = 20_000
+#: Above this many arcs a minimum train load that is the only lot rule is met by repairing the flow relaxation
+#: (_solve_train) instead of CP-SAT, whose model of a market-wide round (millions of arcs) fits neither the
+#: time limit nor memory; below it CP-SAT gives the exact plan.
+TRAIN_REPAIR_MIN_ARCS = 250_000
+TRAIN_REPAIR_ROUNDS = 20
 _MATERIAL_CODES = tuple(MATERIALS)
 
 
@@ -127,15 +132,16 @@ def min_cost_flow_arcs(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray, cost: np.
 
 
 def fixed_flow_arcs(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray, cost: np.ndarray, tonnes: int,
-                    optional: bool = False) -> np.ndarray:
+                    optional: bool = False, cap: np.ndarray | None = None) -> np.ndarray:
     """Least-cost flow of exactly ``tonnes`` (or, ``optional``, of at most that, free to stop).
 
     ``optional`` adds a zero-cost bypass source -> sink: with costs
-    ``cost - value`` it is the ``net_value`` optimum.
+    ``cost - value`` it is the ``net_value`` optimum.  ``cap`` overrides the
+    arcs' capacities.
     """
     if arcs.n == 0 or tonnes == 0:
         return np.zeros(arcs.n, dtype=np.int64)
-    mcf, src, snk = _flow_network(arcs, s_t, d_t, cost)
+    mcf, src, snk = _flow_network(arcs, s_t, d_t, cost, cap)
     if optional:
         mcf.add_arc_with_capacity_and_unit_cost(src, snk, tonnes, 0)
     mcf.set_node_supply(src, tonnes)
@@ -317,6 +323,56 @@ def _solve_lots(instance: Instance, arcs: ArcSet, options: SolveOptions,
     return larcs, flow, status, info
 
 
+def _solve_train(instance: Instance, arcs: ArcSet, options: SolveOptions,
+                 s_t: np.ndarray, d_t: np.ndarray) -> tuple[ArcSet, np.ndarray, str, dict[str, Any]]:
+    """A minimum train load, the only lot rule, on a market too large for CP-SAT: the flow relaxation repaired.
+
+    The arcs are those of the CP-SAT model (each rail arc at least the train load, its road twin below it).
+    Solve the flow without the train load; while some rail arcs carry less than it, close them (their
+    road twins stay) and solve again.  The plan is OPTIMAL when no rail arc had to be closed (the relaxation
+    met the rule), else FEASIBLE with its gap to the relaxation's bound, which the first solve gives."""
+    larcs, lo = _lot_arcs(instance, arcs, options)
+    cost = objective_costs(instance, larcs, options.objective)
+    if options.objective == "net_value":
+        keep = np.flatnonzero(cost > 0)  # no tonne at a loss (a road twin may not be worth its haul)
+        larcs, lo, cost = larcs.take(keep), lo[keep], cost[keep]
+    cap = larcs.cap.copy()
+
+    def flow() -> np.ndarray:
+        if options.objective == "net_value":
+            return fixed_flow_arcs(larcs, s_t, d_t, -cost, int(s_t.sum()), optional=True, cap=cap)
+        return min_cost_flow_arcs(larcs, s_t, d_t, cost, cap=cap)
+
+    f = relaxed = flow()
+    closed = rounds = 0
+    while rounds < TRAIN_REPAIR_ROUNDS:
+        rounds += 1
+        short = np.flatnonzero((f > 0) & (f < lo))
+        if short.size == 0:
+            break
+        closed += short.size
+        cap[short] = 0
+        f = flow()
+    f = f.copy()
+    f[(f > 0) & (f < lo)] = 0  # still short after the last round: those tonnes are not offered
+    f = _merge_twins(larcs, f)
+    status = "OPTIMAL" if closed == 0 else "FEASIBLE"
+    info: dict[str, Any] = {"train_repair_rounds": rounds, "rail_arcs_closed": closed, "lot_arcs": larcs.n}
+    achieved, bound = int(f @ cost), int(relaxed @ cost)
+    if options.objective == "net_value":
+        gap = 0.0 if bound <= 0 else max(0.0, (bound - achieved) / bound)
+        info.update(value_bound_yuan=str(fen_to_yuan(bound)), gap=round(gap, 9),
+                    tonnes_upper_bound=int(relaxed.sum()))
+    else:
+        tonnes = int(f.sum())
+        if tonnes != int(relaxed.sum()):  # the least cost of the plan's own tonnes without the rule
+            bound = int(fixed_flow_arcs(larcs, s_t, d_t, cost, tonnes) @ cost)
+        gap = 0.0 if achieved <= 0 else max(0.0, (achieved - bound) / achieved)
+        info.update(tonnes_upper_bound=int(relaxed.sum()), cost_bound_yuan=str(fen_to_yuan(bound)),
+                    flow_gap=round(gap, 9), lot_cost_bound_yuan=str(fen_to_yuan(bound)), gap=round(gap, 9))
+    return larcs, f, status, info
+
+
 def _merge_twins(larcs: ArcSet, flow: np.ndarray) -> np.ndarray:
     """A pair used both by rail and by its road twin: move the road tonnes onto rail (cheaper, same lots)."""
     used = np.flatnonzero(flow > 0)
@@ -365,7 +421,12 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
     if options.objective == "net_value":
         worth = np.flatnonzero(cost > 0)  # no tonne at a loss
         plan_arcs, cost = arcs.take(worth), cost[worth]
-    if lots:
+    repair = lots and not options.lot_rules and plan_arcs.n > TRAIN_REPAIR_MIN_ARCS
+    if repair:
+        plan_arcs, flow, status, info = _solve_train(instance, plan_arcs, options, s_t, d_t)
+        stats["solver"] = "min_cost_flow_train_repair"
+        stats.update(info)
+    elif lots:
         plan_arcs, flow, status, info = _solve_lots(instance, plan_arcs, options, s_t, d_t)
         stats["solver"] = "cp_sat"
         stats.update(info)
@@ -374,7 +435,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
     else:
         flow = min_cost_flow_arcs(plan_arcs, s_t, d_t, cost)
     t2 = time.perf_counter()
-    if lots:
+    if lots and not repair:
         stats.update(_bounds(instance, arcs, plan_arcs, flow, options, s_t, d_t, stats.pop("cp_sat_bound")))
     t3 = time.perf_counter()
 

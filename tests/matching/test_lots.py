@@ -121,6 +121,41 @@ def test_rail_only_above_the_minimum_train_load():
         assert validate(i, plan) == []
 
 
+def test_a_market_too_large_for_cp_sat_meets_the_train_load_by_repairing_the_flow(monkeypatch):
+    # a market-wide round (millions of arcs) with one rail pair must not become one CP-SAT model
+    monkeypatch.setattr(solver_mod, "TRAIN_REPAIR_MIN_ARCS", 0)
+    far = north(200)
+    for tonnes, mode, status in ((400, "rail", "OPTIMAL"), (300, "road", "FEASIBLE")):
+        i = inst([sup("S1", lat=far, rail=True, tonnes=tonnes)], [dem("D1", rail=True, tonnes=1000)],
+                 min_train_t=400, **RAIL)
+        plan = solve(i)
+        assert plan.stats["solver"] == "min_cost_flow_train_repair"
+        assert [(p.tonnes, p.mode) for p in plan.pairings] == [(tonnes, mode)]
+        assert plan.status == status  # 300 t by rail in the relaxation: the rail arc closed, road instead
+        assert plan.stats["rail_arcs_closed"] == (status == "FEASIBLE")
+        assert validate(i, plan) == []
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(tiny())
+def test_the_train_repair_gives_valid_plans_optimal_when_it_says_so(case):
+    i, opts = case
+    opts = SolveOptions(objective=opts.objective, time_limit_s=10, processes=1)  # the train load the only rule
+    exact = solve(i, opts)
+    solver_mod.TRAIN_REPAIR_MIN_ARCS, saved = 0, solver_mod.TRAIN_REPAIR_MIN_ARCS
+    try:
+        plan = solve(i, opts)
+    finally:
+        solver_mod.TRAIN_REPAIR_MIN_ARCS = saved
+    assert validate(i, plan, opts) == []
+    best, got = plan_score(i, exact, opts.objective), plan_score(i, plan, opts.objective)
+    assert got <= best  # never better than the optimum (scores: larger is better)
+    if plan.status == "OPTIMAL":
+        assert got == best
+    if plan.stats["solver"] == "min_cost_flow_train_repair":  # rail arcs and a train load in this instance
+        assert plan.stats["gap"] >= 0
+
+
 def test_partner_cap_on_the_supply_side():
     i = inst([sup("S1", tonnes=90)],
              [dem("D1", lat=north(0), tonnes=40), dem("D2", lat=north(10), tonnes=50), dem("D3", lat=north(20))])
