@@ -27,6 +27,7 @@ from sqlalchemy import (
     and_,
     event,
     or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
@@ -121,6 +122,8 @@ def _listing_indexes(table: str, price: str) -> tuple[Index, ...]:
         Index(f"ix_{table}_material_status", "material_id", "status"),
         Index(f"ix_{table}_price_id", price, "id"),
         Index(f"ix_{table}_tonnes_id", "tonnes", "id"),
+        # the tonnes still free: the dashboard's largest unmatched supplies, the "at least N t" filter
+        Index(f"ix_{table}_remaining", text("(tonnes - tonnes_promised)")),
     )
 
 
