@@ -712,22 +712,30 @@ def search(viewer: User, side: str, s: Search) -> Results:
 
     Three statements whatever the page size or the number of listings: the origin site (when measuring
     distances), the count, and the page (its ids chosen on the narrowest join, then loaded with site,
-    material and organisation). Distances are computed, filtered and sorted in the database."""
+    material and organisation). Distances are computed, filtered and sorted in the database. When they are
+    measured, every matching row is measured and sorted anyway, so the page's statement counts them too
+    (a window count) instead of a second statement measuring them all again."""
     f = _filtered(viewer, side, s)
     model = f.model
-    total = db.session.scalar(f.narrow(func.count()))
     keys = [model.id.label("id")] + ([f.distance.label("km")] if f.distance is not None else [])
+    counted = f.distance is not None
+    if counted:
+        keys.append(func.count().over().label("total"))
+    else:
+        total = db.session.scalar(f.narrow(func.count())) or 0
     page = f.narrow(*keys).order_by(*f.order).offset((s.page - 1) * s.per_page).limit(s.per_page).subquery()
-    query = (f.full(page.c.km if f.distance is not None else literal(None), near=False)
-             .join(page, model.id == page.c.id))
+    extra = [page.c.km if f.distance is not None else literal(None)] + ([page.c.total] if counted else [])
+    query = f.full(*extra, near=False).join(page, model.id == page.c.id)
     if f.distance is not None and s.sort == "distance":
         query = query.order_by(page.c.km, model.id)
     else:
         query = query.order_by(*f.order)
     rows = db.session.execute(query).all()
+    if counted:  # past the last page no row carries the count: count on its own then
+        total = rows[0][2] if rows else (db.session.scalar(f.narrow(func.count())) or 0 if s.page > 1 else 0)
     items = [row[0] for row in rows]
     distances = {row[0].id: float(row[1]) for row in rows if row[1] is not None}
-    return Results(items=items, total=total or 0, page=s.page, per_page=s.per_page, distances=distances)
+    return Results(items=items, total=total, page=s.page, per_page=s.per_page, distances=distances)
 
 
 def search_all(viewer: User, side: str, s: Search, batch: int = 1_000) -> Iterator[tuple[Any, float | None]]:
