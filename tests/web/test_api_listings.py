@@ -895,6 +895,15 @@ def test_list_filters(market, query, expected):
     assert body["total"] == len(expected)
 
 
+@pytest.mark.parametrize("page, shown", [(1, 2), (2, 2), (3, 0)])
+def test_the_total_is_the_same_on_every_page_when_distances_are_measured(market, page, shown):
+    # the page's own statement counts the rows it measures; past the last page the count is asked on its own
+    viewer, _ids, _a, _b = market
+    body = viewer.get(PATHS["supply"], query_string={"near_site_id": viewer.site.id, "within_km": 2000,
+                                                       "per_page": 2, "page": page}).get_json()
+    assert (len(body["items"]), body["total"]) == (shown, 4)
+
+
 @pytest.mark.parametrize("sort, expected", [
     ("price", ["b_steel_slag", "b_fly_ash_I", "a_fly_ash_II", "a_slag_S95"]),
     ("-price", ["a_slag_S95", "a_fly_ash_II", "b_fly_ash_I", "b_steel_slag"]),
