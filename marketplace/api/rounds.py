@@ -13,6 +13,7 @@ from ..schemas.matching import (
     ProposalOut,
     ProposalQuery,
     RoundOut,
+    RoundQuery,
     RoundRequest,
 )
 from ..services import agreements, proposals, rounds
@@ -33,16 +34,20 @@ def create_round() -> ResponseReturnValue:
                                 body.period_end, body.min_shipment_t, body.max_partners, body.compare_greedy,
                                 objective=body.objective, truckloads=body.truckloads,
                                 max_partners_per_supply=body.max_partners_per_supply)
-    return jsonify(rounds.round_out(round_, []).dump()), 202
+    return jsonify(rounds.round_out(round_).dump()), 202
 
 
 @bp.get("/match-rounds/<int:round_id>")
-@documented(RoundOut, 404, operation_id="get_round")
+@documented(RoundOut, 404, 422, query=RoundQuery, operation_id="get_round")
 def get_round(round_id: int) -> ResponseReturnValue:
-    """A round, where it is, and once it is done the proposals the caller may see"""
+    """A round, where it is, and once it is done a page of the proposals the caller may see (500 a page
+    unless ?per_page= says otherwise, at most 1,000; proposals_total counts them all)"""
+    query = validate(RoundQuery, request.args.to_dict())
     round_ = rounds.get_round(g.api_user, round_id)
-    done = round_.status == RoundStatus.DONE
-    return jsonify(rounds.round_out(round_, rounds.proposals_in_round(g.api_user, round_) if done else []).dump())
+    if round_.status != RoundStatus.DONE:
+        return jsonify(rounds.round_out(round_).dump())
+    page = rounds.proposals_page(g.api_user, round_, query.page or 1, query.per_page or rounds.API_ROUND_PAGE_SIZE)
+    return jsonify(rounds.round_out(round_, page).dump())
 
 
 @bp.post("/match-rounds/<int:round_id>/cancel")
@@ -50,7 +55,7 @@ def get_round(round_id: int) -> ResponseReturnValue:
 def cancel_round(round_id: int) -> ResponseReturnValue:
     """Cancel a queued round, or ask a running one to stop at its next phase boundary"""
     round_ = rounds.cancel_round(g.api_user, round_id)
-    return jsonify(rounds.round_out(round_, []).dump())
+    return jsonify(rounds.round_out(round_).dump())
 
 
 @bp.get("/proposals")

@@ -20,4 +20,4 @@ def create_seasonal_round() -> ResponseReturnValue:
     body = validate(SeasonalRoundRequest, json_body())  # unknown fields are refused by name
     round_ = rounds.start_seasonal_round(g.api_user, body.horizon_start, body.horizon_months,
                                          body.supply_listing_ids, body.demand_listing_ids)
-    return jsonify(rounds.round_out(round_, []).dump()), 202
+    return jsonify(rounds.round_out(round_).dump()), 202

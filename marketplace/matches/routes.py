@@ -9,6 +9,7 @@ from .. import maps, policy
 from ..deliveries.panel import agreement_panel
 from ..errors import ValidationError
 from ..extensions import db
+from ..guard import page_arg
 from ..models import ProposalStatus, TariffVersion
 from ..models.listing import AnyListing
 from ..services import agreements, catalogue, listings, proposals, rounds
@@ -75,7 +76,8 @@ def _round_listing(form: RoundForm) -> AnyListing | None:
 @login_required
 def round_detail(round_id: int) -> ResponseReturnValue:
     round_ = rounds.get_round(current_user, round_id)
-    offered = rounds.proposals_in_round(current_user, round_) if round_.status.value == "done" else []
+    done = round_.status.value == "done"
+    offered = rounds.proposals_page(current_user, round_, page_arg(), rounds.ROUND_PAGE_SIZE) if done else None
     return render_template("matches/round.html", round=round_, proposals=offered, form=DecisionForm(),
                            cancel_form=CancelForm(), may_cancel=rounds.may_cancel(current_user, round_),
                            progress=rounds.round_progress(round_),

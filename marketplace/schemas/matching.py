@@ -48,6 +48,13 @@ class RoundRequest(Input):
     compare_greedy: StrictBool = False
 
 
+class RoundQuery(Input):
+    """The page of a round's proposals; empty means the first page of 500."""
+
+    page: Annotated[Annotated[int, Field(ge=1, le=100_000), WHOLE] | None, BLANK] = None
+    per_page: Annotated[Annotated[int, Field(ge=1, le=1000), WHOLE] | None, BLANK] = None
+
+
 class ProposalQuery(Input):
     status: Annotated[Annotated[ProposalStatus, Refusal(_l("Unknown status."))] | None, BLANK] = None
 
@@ -134,7 +141,11 @@ class RoundOut(Output):
         description="the least cost of the last tonnes: segments up to 50, 80, 90, 95 and 100 % of the tonnes")
     co2_kg: float
     baseline: dict[str, Any] | None
-    proposals: list[ProposalOut]
+    proposals: list[ProposalOut] = Field(description="one page of them once the round is done (?page=, ?per_page=)")
+    proposals_total: int = Field(description="how many proposals of the round the caller sees")
+    page: int
+    per_page: int
+    pages: int
 
 
 class AgreementOut(Output):

@@ -11,7 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, or_, select, update
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from matching import Instance, InstanceError, Plan, SeasonalError, SolveOptions, SolverError, solve
@@ -494,9 +495,14 @@ def recent_rounds(viewer: User, limit: int = 200) -> list[tuple[MatchRound, int]
     return [(r, int(n)) for r, n in db.session.execute(query).all()]
 
 
-def proposals_in_round(viewer: User, round_: MatchRound, largest: int | None = None) -> list[Proposal]:
+#: Proposals per page of a round: its page, and the API's default (a market round makes tens of thousands).
+ROUND_PAGE_SIZE = 100
+API_ROUND_PAGE_SIZE = 500
+
+
+def _round_proposals(viewer: User, round_: MatchRound) -> Select[Proposal]:
     """All of them for staff and the round's starter (a private round is about its own listing), otherwise
-    those that concern the viewer; only the `largest` by tonnes when given (a map draws at most so many)."""
+    those that concern the viewer; with what a row shows loaded in the same statement."""
     query = (select(Proposal).where(Proposal.round_id == round_.id)
              .options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.site),
                       joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
@@ -504,14 +510,23 @@ def proposals_in_round(viewer: User, round_: MatchRound, largest: int | None = N
                       joinedload(Proposal.demand_listing).joinedload(DemandListing.site),
                       joinedload(Proposal.demand_listing).joinedload(DemandListing.material),
                       joinedload(Proposal.demand_listing).joinedload(DemandListing.organisation),
-                      joinedload(Proposal.agreement))
-             .order_by(Proposal.id))
+                      joinedload(Proposal.agreement)))
     org_id = viewer.organisation_id
     if not (viewer.organisation.is_staff or round_.organisation_id == org_id):
         query = query.where(or_(Proposal.producer_org_id == org_id, Proposal.consumer_org_id == org_id))
-    if largest is not None:
-        query = query.order_by(None).order_by(Proposal.tonnes.desc(), Proposal.id).limit(largest)
+    return query
+
+
+def proposals_in_round(viewer: User, round_: MatchRound, largest: int) -> list[Proposal]:
+    """The `largest` proposals by tonnes that the viewer sees (a map draws at most so many)."""
+    query = _round_proposals(viewer, round_).order_by(Proposal.tonnes.desc(), Proposal.id).limit(largest)
     return list(db.session.scalars(query).unique())
+
+
+def proposals_page(viewer: User, round_: MatchRound, page: int, per_page: int) -> Pagination:
+    """One page of the proposals the viewer sees, in the order they were made (a count and a page)."""
+    return db.paginate(_round_proposals(viewer, round_).order_by(Proposal.id), page=page, per_page=per_page,
+                       error_out=False)
 
 
 def round_progress(r: MatchRound) -> dict:
@@ -532,9 +547,13 @@ def proposal_count(viewer: User, round_: MatchRound) -> int:
     return int(db.session.scalar(query) or 0)
 
 
-def round_out(r: MatchRound, proposals: list[Proposal]) -> RoundOut:
-    """The round with its progress; its results and proposals once it is done."""
-    return RoundOut(**round_progress(r), scope=r.scope, created_at=r.created_at, period_start=r.period_start,
+def round_out(r: MatchRound, page: Pagination | None = None) -> RoundOut:
+    """The round with its progress; its results and a page of its proposals once it is done."""
+    proposals = list(page.items) if page is not None else []
+    paging = ({"proposals_total": page.total or 0, "page": page.page, "per_page": page.per_page,
+               "pages": page.pages} if page is not None
+              else {"proposals_total": 0, "page": 1, "per_page": API_ROUND_PAGE_SIZE, "pages": 0})
+    return RoundOut(**round_progress(r), **paging, scope=r.scope, created_at=r.created_at, period_start=r.period_start,
                     period_end=r.period_end, parameters=r.parameters, **round_options(r),
                     tariff_version=r.tariff.version, solver_status=r.solver_status, stats=r.stats,
                     tonnes_matched=r.tonnes_matched, transport_cost_yuan=r.transport_cost_yuan,

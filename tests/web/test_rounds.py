@@ -353,6 +353,37 @@ def test_the_api_flow(market, client, db):
     assert listing["organisation"] == market["p1"].organisation.name and listing["tonnes_remaining"] == 100
 
 
+def test_a_rounds_proposals_come_a_page_at_a_time(market, client, db, monkeypatch):
+    # a market round makes tens of thousands: the API and the round page give them a page at a time
+    round_ = run_round(market["operator"])
+    made = db.session.scalars(select(Proposal.id).where(Proposal.round_id == round_.id).order_by(Proposal.id)).all()
+    assert len(made) >= 2
+    op = api_token(client, market["operator"])
+    whole = client.get(f"/api/v1/match-rounds/{round_.id}", headers=op).get_json()
+    assert [p["id"] for p in whole["proposals"]] == made
+    assert (whole["proposals_total"], whole["page"], whole["per_page"], whole["pages"]) == (len(made), 1, 500, 1)
+    seen = []
+    for page in range(1, len(made) + 1):
+        body = client.get(f"/api/v1/match-rounds/{round_.id}?per_page=1&page={page}", headers=op).get_json()
+        assert (body["proposals_total"], body["pages"], len(body["proposals"])) == (len(made), len(made), 1)
+        seen += [p["id"] for p in body["proposals"]]
+    assert seen == made
+    past = client.get(f"/api/v1/match-rounds/{round_.id}?per_page=1&page={len(made) + 1}", headers=op).get_json()
+    assert past["proposals"] == [] and past["proposals_total"] == len(made)
+    for bad in ("per_page=0", "per_page=1001", "page=0", "page=x"):
+        r = client.get(f"/api/v1/match-rounds/{round_.id}?{bad}", headers=op)
+        assert r.status_code == 422 and r.get_json()["error"]["field"] == bad.split("=")[0], bad
+    # the page: ROUND_PAGE_SIZE rows and a pager
+    monkeypatch.setattr(rounds, "ROUND_PAGE_SIZE", 1)
+    login(client, market["operator"])
+    first = client.get(f"/match/rounds/{round_.id}").get_data(as_text=True)
+    assert f'id="proposal-{made[0]}"' in first and f'id="proposal-{made[1]}"' not in first
+    assert 'rel="next"' in first
+    second = client.get(f"/match/rounds/{round_.id}?page=2").get_data(as_text=True)
+    assert f'id="proposal-{made[1]}"' in second and f'id="proposal-{made[0]}"' not in second
+    assert client.get(f"/match/rounds/{round_.id}?page=abc").status_code == 400
+
+
 def test_api_round_errors(market, client):
     consumer = api_token(client, market["c1"])
     r = client.post("/api/v1/match-rounds", json={}, headers=consumer)
