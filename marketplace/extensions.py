@@ -1,4 +1,5 @@
 """Extension singletons, bound to an app in create_app()."""
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from flask_babel import Babel
@@ -41,6 +42,19 @@ csrf = CSRFProtect()
 babel = Babel()
 # Rate limits on login, token and registration (marketplace/auth/limits.py); storage from RATELIMIT_STORAGE_URI.
 limiter = Limiter(key_func=get_remote_address)
+
+
+#: Ids per `IN (...)` list: a market-wide job asks about tens of thousands of listings, beyond what a
+#: statement may carry (SQLite: 32,766 parameters; PostgreSQL's protocol: 65,535) and what a planner handles well.
+IN_BATCH = 1000
+
+
+def in_batches(ids: Iterable[int], size: int | None = None) -> Iterator[list[int]]:
+    """The ids in sorted lists of at most `size` (IN_BATCH), one statement each."""
+    size = size or IN_BATCH
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -24,7 +24,7 @@ from sqlalchemy.sql import ColumnElement
 from .. import policy
 from ..clock import as_utc, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db, rowcount
+from ..extensions import db, in_batches, rowcount
 from ..models import (
     Decision,
     DemandListing,
@@ -74,13 +74,11 @@ def _holds(now: datetime) -> ColumnElement[bool]:
 
 def pending_tonnes(column: InstrumentedAttribute[int], ids: list[int]) -> dict[int, int]:
     """Tonnes of each listing held by pending proposals (see the rules above)."""
-    if not ids:
-        return {}
-    rows = db.session.execute(select(column, func.sum(Proposal.tonnes))
-                              .join(MatchRound, Proposal.round_id == MatchRound.id)
-                              .where(column.in_(ids), _holds(utcnow()))
-                              .group_by(column)).all()
-    return {listing_id: int(total) for listing_id, total in rows}
+    now = utcnow()
+    return {listing_id: int(total) for batch in in_batches(ids)
+            for listing_id, total in db.session.execute(
+                select(column, func.sum(Proposal.tonnes)).join(MatchRound, Proposal.round_id == MatchRound.id)
+                .where(column.in_(batch), _holds(now)).group_by(column))}
 
 
 def held_by(org_id: int, material_id: int, side: str) -> int:

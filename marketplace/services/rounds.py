@@ -19,7 +19,7 @@ from matching import Instance, InstanceError, Plan, SeasonalError, SolveOptions,
 
 from ..clock import iso, utcnow
 from ..errors import Conflict, NotFound, PermissionDenied, ValidationError
-from ..extensions import db, rowcount
+from ..extensions import db, in_batches, rowcount
 from ..labels import ROUND_ERROR, ROUND_STATUS, label
 from ..models import (
     DemandListing,
@@ -366,9 +366,10 @@ def _notify_parties(round_: MatchRound, rows: list[dict]) -> None:
 
 
 def _still_live(model: ListingModel, ids: set[int]) -> list[AnyListing]:
-    if not ids:
-        return []
-    return list(db.session.scalars(select(model).where(model.id.in_(ids), live(model))))
+    out: list[AnyListing] = []
+    for batch in in_batches(ids):
+        out += db.session.scalars(select(model).where(model.id.in_(batch), live(model)))
+    return out
 
 
 def fail_round(round_id: int, code: str, detail: str = "") -> None:

@@ -156,6 +156,24 @@ def test_overlapping_rounds_cannot_promise_more_than_a_listing_has(market, db):
     assert db.session.scalar(select(func.count(Agreement.id))) == 1
 
 
+def test_a_round_asks_about_its_listings_in_batches(market, db, monkeypatch):
+    # a market round's listings are tens of thousands: never one IN list of all their ids
+    from marketplace import extensions
+
+    first = run_round(market["operator"])
+    supplies = [market["s1"], market["s2"]]
+    ids = [s.id for s in supplies]
+    whole = proposals.pending_tonnes(Proposal.supply_listing_id, ids)
+    assert whole and sum(whole.values()) == sum(p.tonnes for p in first.proposals)
+    monkeypatch.setattr(extensions, "IN_BATCH", 1)
+    assert proposals.pending_tonnes(Proposal.supply_listing_id, ids) == whole
+    second = run_round(market["operator"])  # sees what the first one holds, one listing per statement
+    assert second.status.value == "done"
+    for s in supplies:
+        held = sum(p.tonnes for r in (first, second) for p in r.proposals if p.supply_listing_id == s.id)
+        assert held <= s.tonnes
+
+
 def test_a_party_decides_once(market, db):
     from marketplace.errors import Conflict
 
