@@ -13,6 +13,8 @@ ENROL_FIRST_ENDPOINTS = {"auth.account", "auth.enrol_totp", "auth.logout", "main
 
 
 def init_login(login_manager: LoginManager) -> None:
+    from sqlalchemy.orm import joinedload
+
     from ..models import User
     from ..services.values import get_row
 
@@ -23,7 +25,9 @@ def init_login(login_manager: LoginManager) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = get_row(User, int(user_id)) if user_id.isascii() and user_id.isdigit() else None
+        # with the organisation in the same statement: every page asks who the user works for
+        user = (get_row(User, int(user_id), options=[joinedload(User.organisation)])
+                if user_id.isascii() and user_id.isdigit() else None)
         # A session made before the user's last logout or password change is over.
         if user is None or session.get("_sv") != user.session_version:
             return None

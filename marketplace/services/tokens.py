@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 
 from ..clock import as_utc, utcnow
 from ..errors import NotFound
@@ -54,6 +55,7 @@ def user_for_token(token: str, record_use: bool = False) -> User | None:
     now = utcnow()
     found = db.session.execute(
         select(ApiToken, User).join(User, ApiToken.user_id == User.id)
+        .options(joinedload(User.organisation))  # every request asks who the caller works for
         .where(ApiToken.token_hash == _hash(token), ApiToken.revoked_at.is_(None), ApiToken.expires_at > now,
                User.active.is_(True))
     ).first()

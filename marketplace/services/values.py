@@ -3,9 +3,10 @@ into exact values is the schemas' (marketplace/schemas): every door into the sys
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 
@@ -23,12 +24,12 @@ CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x85\u2028\u2029\ud
 MAX_ID = 2**31 - 1
 
 
-def get_row(model: type[Row], ident: int) -> Row | None:
+def get_row(model: type[Row], ident: int, options: Sequence[Any] = ()) -> Row | None:
     """The row with this id, or None; an id beyond the id column's range (a URL can carry any number) is
-    simply not found instead of overflowing the database driver."""
+    simply not found instead of overflowing the database driver. `options`: loader options (joinedload)."""
     from ..extensions import db
 
-    return db.session.get(model, ident) if 0 < ident <= MAX_ID else None
+    return db.session.get(model, ident, options=options) if 0 < ident <= MAX_ID else None
 
 
 #: Dates anyone enters on this platform lie in these years (year 1 or 9999 overflow date arithmetic and
