@@ -20,6 +20,7 @@ import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
@@ -337,13 +338,17 @@ def _solve_train(instance: Instance, arcs: ArcSet, options: SolveOptions,
         keep = np.flatnonzero(cost > 0)  # no tonne at a loss (a road twin may not be worth its haul)
         larcs, lo, cost = larcs.take(keep), lo[keep], cost[keep]
     cap = larcs.cap.copy()
+    # material groups share no node: closing an arc changes only its own group's flow, solved again alone
+    group = _material_groups(instance)[_supply_codes(instance)[larcs.si]]
 
-    def flow() -> np.ndarray:
+    def flow(idx: np.ndarray) -> np.ndarray:
+        part = larcs.take(idx)
         if options.objective == "net_value":
-            return fixed_flow_arcs(larcs, s_t, d_t, -cost, int(s_t.sum()), optional=True, cap=cap)
-        return min_cost_flow_arcs(larcs, s_t, d_t, cost, cap=cap)
+            return fixed_flow_arcs(part, s_t, d_t, -cost[idx], int(s_t.sum()), optional=True, cap=cap[idx])
+        return min_cost_flow_arcs(part, s_t, d_t, cost[idx], cap=cap[idx])
 
-    f = relaxed = flow()
+    relaxed = flow(np.arange(larcs.n))
+    f = relaxed.copy()
     closed = rounds = 0
     while rounds < TRAIN_REPAIR_ROUNDS:
         rounds += 1
@@ -352,8 +357,8 @@ def _solve_train(instance: Instance, arcs: ArcSet, options: SolveOptions,
             break
         closed += short.size
         cap[short] = 0
-        f = flow()
-    f = f.copy()
+        again = np.flatnonzero(np.isin(group, np.unique(group[short])))
+        f[again] = flow(again)
     f[(f > 0) & (f < lo)] = 0  # still short after the last round: those tonnes are not offered
     f = _merge_twins(larcs, f)
     status = "OPTIMAL" if closed == 0 else "FEASIBLE"
@@ -452,9 +457,9 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
                             fen_to_yuan(g_fen - o_fen), o_t - g_t)
     t4 = time.perf_counter()
     exact_top = not lots and options.objective == "max_tonnes"
-    curve = marginal_cost_curve(plan_arcs, s_t, d_t, int(flow.sum()), fixed_flow_arcs,
-                                _totals(plan_arcs, flow)[1] if exact_top else None) \
-        if options.marginal_curve else []
+    curve_of_plan = partial(marginal_cost_curve, plan_arcs, s_t, d_t, int(flow.sum()), fixed_flow_arcs,
+                            _totals(plan_arcs, flow)[1] if exact_top else None)
+    curve = curve_of_plan() if options.marginal_curve else []
     t5 = time.perf_counter()
     stats.update(seconds_build=round(t1 - t0, 4), seconds_solve=round(t2 - t1, 4),
                  seconds_bound=round(t3 - t2, 4), seconds_baseline=round(t4 - t3, 4),
@@ -462,6 +467,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
     plan = assemble_plan(instance, plan_arcs, flow, status, options, stats)
     plan.baseline = baseline
     plan.marginal_cost_curve = curve
+    plan.deferred_curve = None if options.marginal_curve else curve_of_plan
     stats["seconds_total"] = round(time.perf_counter() - t0, 4)
     log.info("solved %d arcs: %s, %d t, %s yuan", arcs.n, status, plan.tonnes_matched,
              plan.transport_cost_yuan)

@@ -126,11 +126,14 @@ def test_a_market_too_large_for_cp_sat_meets_the_train_load_by_repairing_the_flo
     monkeypatch.setattr(solver_mod, "TRAIN_REPAIR_MIN_ARCS", 0)
     far = north(200)
     for tonnes, mode, status in ((400, "rail", "OPTIMAL"), (300, "road", "FEASIBLE")):
-        i = inst([sup("S1", lat=far, rail=True, tonnes=tonnes)], [dem("D1", rail=True, tonnes=1000)],
+        # coal gangue by road beside it: a material the repair does not solve again, and keeps as it was
+        i = inst([sup("S1", lat=far, rail=True, tonnes=tonnes), sup("G1", material="coal_gangue", tonnes=90)],
+                 [dem("D1", rail=True, tonnes=1000), dem("G", material="coal_gangue", lat=north(20), tonnes=70)],
                  min_train_t=400, **RAIL)
         plan = solve(i)
         assert plan.stats["solver"] == "min_cost_flow_train_repair"
-        assert [(p.tonnes, p.mode) for p in plan.pairings] == [(tonnes, mode)]
+        assert sorted((p.supply, p.tonnes, p.mode) for p in plan.pairings) == [("G1", 70, "road"),
+                                                                              ("S1", tonnes, mode)]
         assert plan.status == status  # 300 t by rail in the relaxation: the rail arc closed, road instead
         assert plan.stats["rail_arcs_closed"] == (status == "FEASIBLE")
         assert validate(i, plan) == []
