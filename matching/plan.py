@@ -200,6 +200,9 @@ class Plan:
     storage: list[StockLevel] = field(default_factory=list)
     holding_cost_yuan: Decimal | None = None
     total_cost_yuan: Decimal | None = None
+    #: with ``marginal_curve=False``: computes the curve later, from the solve's own arcs (a market round
+    #: offers its proposals first); not part of the plan's JSON
+    deferred_curve: Callable[[], list[dict[str, Any]]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def transport_cost_fen(self) -> int:

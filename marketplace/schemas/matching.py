@@ -138,7 +138,8 @@ class RoundOut(Output):
     value_yuan: MoneyText | None = Field(description="the tonnes matched at the tariff's value per tonne")
     net_value_yuan: MoneyText | None = Field(description="value_yuan - transport_cost_yuan")
     marginal_cost_curve: list[CurveSegment] = Field(
-        description="the least cost of the last tonnes: segments up to 50, 80, 90, 95 and 100 % of the tonnes")
+        description="the least cost of the last tonnes: segments up to 50, 80, 90, 95 and 100 % of the tonnes; "
+                    "worked out once the proposals are out: empty while stats.curve is \"pending\"")
     co2_kg: float
     baseline: dict[str, Any] | None
     proposals: list[ProposalOut] = Field(description="one page of them once the round is done (?page=, ?per_page=)")

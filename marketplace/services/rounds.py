@@ -178,6 +178,7 @@ def _run_in_place(round_: MatchRound) -> None:
     plan = solve_round(work)
     begin_phase(round_.id, RoundStatus.WRITING)
     write_round(round_.id, work, plan)
+    store_curve(round_.id, plan)
     db.session.refresh(round_)
     db.session.expire(round_, ["proposals"])
 
@@ -293,7 +294,8 @@ def build_round(round_id: int) -> RoundWork:
                                 exclude=_own_pairs(s_by, d_by), time_limit_s=SOLVER_TIME_LIMIT_S,
                                 co2_kg_per_t_km=float(tariff.co2_kg_per_t_km),
                                 rail_co2_kg_per_t_km=float(tariff.rail_co2_kg_per_t_km),
-                                baseline=bool(p.get("compare_greedy")))
+                                baseline=bool(p.get("compare_greedy")),
+                                marginal_curve=False)  # after the proposals are out (store_curve)
     return RoundWork({**instance_json}, {k: v.id for k, v in s_by.items()}, {k: v.id for k, v in d_by.items()},
                      options, tariff.proposal_lifetime_hours)
 
@@ -338,7 +340,7 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
         db.session.execute(insert(Proposal), rows)
         _notify_parties(round_, rows)
     round_.solver_status = plan.status
-    round_.stats = plan.stats
+    round_.stats = {**plan.stats, **({"curve": "pending"} if plan.deferred_curve else {})}
     round_.baseline = plan.baseline.to_json() if plan.baseline else None
     round_.tonnes_matched = plan.tonnes_matched
     round_.transport_cost_yuan = plan.transport_cost_yuan
@@ -401,6 +403,9 @@ def run_queued_round(round_id: int, commit: Callable[[], None]) -> str:
         with time_phase("writing"):
             write_round(round_id, work, plan)
         commit()
+        with time_phase("curve"):
+            store_curve(round_id, plan)
+        commit()
         return RoundStatus.DONE.value
     except RoundFailed as e:
         db.session.rollback()
@@ -410,6 +415,23 @@ def run_queued_round(round_id: int, commit: Callable[[], None]) -> str:
         db.session.rollback()
         fail_round(round_id, "internal_error", f"{type(e).__name__}: {e}")
     return _ended(round_id, commit)
+
+
+def store_curve(round_id: int, plan: Plan) -> None:
+    """The marginal cost curve of a done round, computed once its proposals are out: the parties need not
+    wait for the operator's figure (four more flows, as long as the solve itself). A curve that cannot be
+    computed leaves the round done, its curve marked failed (the log has why)."""
+    if plan.deferred_curve is None:
+        return
+    round_ = db.session.get_one(MatchRound, round_id)
+    try:
+        curve, state = plan.deferred_curve(), "done"
+    except Exception:
+        log.exception("round %s: marginal cost curve failed", round_id)
+        curve, state = [], "failed"
+    round_.marginal_cost_curve = list(curve)
+    round_.stats = {**(round_.stats or {}), "curve": state}
+    db.session.flush()
 
 
 def _ended(round_id: int, commit: Callable[[], None]) -> str:

@@ -174,6 +174,44 @@ def test_a_round_asks_about_its_listings_in_batches(market, db, monkeypatch):
         assert held <= s.tonnes
 
 
+def test_the_cost_curve_is_worked_out_once_the_proposals_are_out(market, db, monkeypatch):
+    from marketplace.models import MatchRound, RoundStatus
+
+    seen = []
+    real = rounds.store_curve
+
+    def spy(round_id, plan):
+        seen.append((db.session.scalar(select(MatchRound.status).where(MatchRound.id == round_id)),
+                     db.session.scalar(select(func.count(Proposal.id)).where(Proposal.round_id == round_id))))
+        real(round_id, plan)
+
+    monkeypatch.setattr(rounds, "store_curve", spy)
+    round_ = run_round(market["operator"])
+    assert seen and seen[0][0] == RoundStatus.DONE and seen[0][1] > 0  # done and offered before the curve
+    db.session.refresh(round_)
+    assert round_.stats["curve"] == "done" and round_.marginal_cost_curve
+    assert round_.marginal_cost_curve[-1]["tonnes_to"] == round_.tonnes_matched
+
+
+def test_a_curve_that_fails_leaves_the_round_done(market, db, monkeypatch, client):
+    import matching.solver as solver_mod
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no curve today")
+
+    monkeypatch.setattr(solver_mod, "marginal_cost_curve", broken)
+    round_ = run_round(market["operator"])
+    db.session.refresh(round_)
+    assert round_.status.value == "done" and round_.proposals
+    assert (round_.stats["curve"], round_.marginal_cost_curve) == ("failed", [])
+    login(client, market["operator"])
+    page = client.get(f"/match/rounds/{round_.id}").get_data(as_text=True)
+    assert 'id="curve-pending"' not in page and 'id="curve-chart"' not in page
+    round_.stats = {**round_.stats, "curve": "pending"}  # as it is between the proposals and the curve
+    db.session.commit()
+    assert 'id="curve-pending"' in client.get(f"/match/rounds/{round_.id}").get_data(as_text=True)
+
+
 def test_a_party_decides_once(market, db):
     from marketplace.errors import Conflict
 
