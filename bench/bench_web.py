@@ -183,12 +183,12 @@ def facts_of(url: str) -> dict:
             "claim": claim[0] if claim else None}
 
 
-def tokens(env: dict, n: int) -> list[str]:
-    """n API tokens of the demo consumer, made by the service (the token endpoint's rate limit is not measured)."""
+def tokens(env: dict, n: int, email: str = "consumer@example.com") -> list[str]:
+    """n API tokens of a demo user, made by the service (the token endpoint's rate limit is not measured)."""
     code = ("from marketplace import create_app\nfrom marketplace.extensions import db\n"
             "from marketplace.models import User\nfrom marketplace.services import tokens\n"
             "app = create_app()\nwith app.app_context():\n"
-            "    u = db.session.query(User).filter_by(email='consumer@example.com').one()\n"
+            f"    u = db.session.query(User).filter_by(email={email!r}).one()\n"
             f"    out = [tokens.create_token(u, 'bench')[1] for _ in range({n})]\n    db.session.commit()\n"
             "    print(' '.join(out))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
@@ -267,6 +267,124 @@ def measure(base: str, path: str, per_client: int, cookies: dict | None, tokens_
             "n": len(latencies), "errors": len(failures), "kb": size / 1024}
 
 
+def prepare_round(path: str) -> None:
+    """(In a subprocess.) The instance a market round would build now, by the round's own code (a round is
+    started, built and rolled back: nothing is queued), and its arcs for the bare solver (bench_matching's
+    file format). Prints what it found as JSON."""
+    import json
+
+    import numpy as np
+
+    from marketplace import create_app
+    from marketplace.extensions import db
+    from marketplace.models import User
+    from marketplace.services import rounds
+    from matching import Instance, build_arcs
+
+    app = create_app()
+    with app.app_context():
+        admin = db.session.query(User).filter_by(email="admin@example.com").one()
+        round_ = rounds.start_round(admin)
+        t0 = time.perf_counter()
+        work = rounds.build_round(round_.id)
+        built = time.perf_counter() - t0
+        db.session.rollback()
+    inst = Instance.from_json(work.instance_json)
+    t0 = time.perf_counter()
+    a = build_arcs(inst, work.options)
+    arcs_s = time.perf_counter() - t0
+    np.savez(path + ".npz", si=a.si, di=a.di, cap=a.cap, fen=a.fen,
+             s_t=np.array([s.tonnes for s in inst.supplies]), d_t=np.array([d.tonnes for d in inst.demands]))
+    print(json.dumps({"supplies": len(inst.supplies), "demands": len(inst.demands), "arcs": int(a.n),
+                      "rail_arcs": int(a.rail.sum()), "seconds_db_build": built, "seconds_arcs": arcs_s}))
+
+
+def bare_round(env: dict, tmp: str) -> dict:
+    """The market round's instance and the bare OR-Tools solve of its arcs (SimpleMinCostFlow, add + solve
+    only), each in a fresh process."""
+    import json
+
+    path = os.path.join(tmp, "round")
+    out = subprocess.run([sys.executable, __file__, "--prepare-round", path], cwd=ROOT, env=env, check=True,
+                         capture_output=True, text=True)
+    facts = json.loads(out.stdout.strip().splitlines()[-1])
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "bench_matching.py"), "--worker", "bare", path],
+                         cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, check=True, capture_output=True, text=True)
+    return {**facts, "bare": json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def _at(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def measure_round(base: str, token: str, staff_cookies: dict) -> dict:
+    """A market round through the API as the operator: the POST's latency, then the status polled every
+    second until it ends (each poll timed); its phases from the round's own timestamps; then the round's
+    page, map JSON and API body once done."""
+    s = requests.Session()
+    s.headers["Authorization"] = f"Bearer {token}"
+    t0 = time.perf_counter()
+    r = s.post(f"{base}/api/v1/match-rounds", json={}, timeout=600)
+    post_ms = (time.perf_counter() - t0) * 1000
+    assert r.status_code == 202, (r.status_code, r.text[:300])
+    rid = r.json()["id"]
+    polls = []
+    while True:
+        t = time.perf_counter()
+        body = requests.get(f"{base}/match/rounds/{rid}/status.json", cookies=staff_cookies, timeout=600).json()
+        polls.append((time.perf_counter() - t) * 1000)
+        if body["finished"]:
+            break
+        time.sleep(1)
+    wall = time.perf_counter() - t0
+    out = {"id": rid, "status": body["status"], "error": body.get("error"), "post_ms": post_ms,
+           "poll_ms_max": max(polls), "poll_ms_median": statistics.median(polls), "polls": len(polls),
+           "wall_s": wall}
+    stamps = [_at(body.get(k)) for k in ("queued_at", "building_at", "solving_at", "writing_at", "finished_at")]
+    names = ("waiting in the queue", "building", "solving", "writing")
+    out["phases"] = [(name, (b - a).total_seconds()) for name, a, b in zip(names, stamps, stamps[1:], strict=False)
+                     if a is not None and b is not None]
+    if stamps[0] and stamps[-1]:
+        out["done_s"] = (stamps[-1] - stamps[0]).total_seconds()
+    for label, path, kw in (("round page", f"/match/rounds/{rid}", {"cookies": staff_cookies}),
+                            ("round map JSON", f"/match/rounds/{rid}/map.json", {"cookies": staff_cookies}),
+                            ("round API body", f"/api/v1/match-rounds/{rid}", {})):
+        t = time.perf_counter()
+        resp = (s if not kw else requests).get(base + path, timeout=600, **kw)
+        out[label] = ((time.perf_counter() - t) * 1000, resp.status_code, len(resp.content) / 1024)
+        if label == "round API body" and resp.status_code == 200:
+            data = resp.json()
+            out["stats"] = data.get("stats", {})
+            out["proposals"] = len(data.get("proposals", []))
+            out["tonnes"] = data.get("tonnes_matched")
+    return out
+
+
+def print_round(facts: dict, r: dict) -> None:
+    bare = facts["bare"]["seconds"]
+    print(f"\nmarket round through the queue: {facts['supplies']:,} supplies x {facts['demands']:,} demands, "
+          f"{facts['arcs']:,} arcs ({facts['rail_arcs']:,} by rail); status {r['status']} {r['error'] or ''}\n")
+    print("| what | seconds |\n|---|---:|")
+    print(f"| bare OR-Tools SimpleMinCostFlow on the same arcs (add + solve; fresh process) | {bare:.1f} |")
+    for name, seconds in r["phases"]:
+        print(f"| round: {name} | {seconds:.1f} |")
+    if "done_s" in r:
+        print(f"| round: queued to done | {r['done_s']:.1f} |")
+        print(f"| ratio done / bare (goal < 1.5) | {r['done_s'] / bare:.2f} |")
+    stats = r.get("stats", {})
+    for k in ("seconds_build", "seconds_solve", "seconds_bound", "seconds_baseline", "seconds_curve"):
+        if k in stats:
+            print(f"| optimiser's {k.removeprefix('seconds_')} (in the solve phase) | {stats[k]:.1f} |")
+    print("\n| request | ms | status | KB |\n|---|---:|---:|---:|")
+    print(f"| POST /api/v1/match-rounds (goal < 200 ms) | {r['post_ms']:.0f} | 202 | |")
+    print(f"| status.json while it runs ({r['polls']} polls: median / max) | {r['poll_ms_median']:.0f} / "
+          f"{r['poll_ms_max']:.0f} | 200 | |")
+    for label in ("round page", "round map JSON", "round API body"):
+        ms, code, kb = r[label]
+        print(f"| {label} once done | {ms:.0f} | {code} | {kb:.0f} |")
+    print(f"\n{r.get('proposals', 0):,} proposals, {r.get('tonnes') or 0:,} t matched")
+
+
 def export_memory(env: dict, fmt: str) -> tuple[float, float]:
     """Seconds and tracemalloc peak (MB) of one listing export as the demo consumer, in this process."""
     os.environ.update(env)
@@ -301,7 +419,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20, help="requests per client per endpoint")
     parser.add_argument("--pg", help="an existing empty database URL instead of a throw-away server")
     parser.add_argument("--loaded", action="store_true", help="--pg is already loaded: measure only")
+    parser.add_argument("--only", choices=("pages", "round"), help="only the pages' table, or only the round")
+    parser.add_argument("--prepare-round", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.prepare_round:
+        prepare_round(args.prepare_round)
+        return
     pgdir = tempfile.mkdtemp(prefix="pg-bench-web-")
     url = args.pg or subprocess.run([str(ROOT / "scripts" / "pg.sh"), "start", pgdir], capture_output=True,
                                     text=True, check=True).stdout.strip()
@@ -314,10 +437,17 @@ def main() -> None:
         step(f"loaded in {time.perf_counter() - t0:.0f} s: {facts}")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "--workers", str(WORKERS),
-                                   "--bind", f"127.0.0.1:{port}", "--timeout", "600", "wsgi:app"],
-                                  cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                  start_new_session=True)
+        round_facts = bare_round(env, pgdir) if args.only != "pages" else None
+        if round_facts:
+            step(f"the market round's instance, and the bare solver on it: {round_facts}")
+        # make serve's configuration: scripts/serve.sh runs gunicorn (gunicorn.conf.py) and the job worker
+        serve_env = {**env, "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(WORKERS),
+                     "JOBS_URL": f"sqlite:///{pgdir}/jobs.db", "PROMETHEUS_MULTIPROC_DIR": f"{pgdir}/prometheus",
+                     "VENV": str(ROOT / ".venv"), "LOG_LEVEL": "warning"}
+        serve_log = open(os.path.join(pgdir, "serve.log"), "wb")  # noqa: SIM115 (open while it serves)
+        step(f"make serve's processes, their log in {serve_log.name}")
+        server = subprocess.Popen(["bash", str(ROOT / "scripts" / "serve.sh")], cwd=ROOT, env=serve_env,
+                                  stdout=serve_log, stderr=subprocess.STDOUT, start_new_session=True)
         for _ in range(100):
             try:
                 requests.get(f"{base}/auth/login", timeout=30)
@@ -360,6 +490,8 @@ def main() -> None:
                   consumer, None, -3),
                  ("listing export XLSX (all live supply; 1 client, 3 requests)", "/listings/supply/export.xlsx",
                   consumer, None, -3)]
+        if args.only == "round":
+            plan = []
         results = []
         print("| what | requests | p50 ms | p95 ms | p99 ms | req/s | errors | response KB |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
@@ -369,10 +501,15 @@ def main() -> None:
             print(f"| {label} | {r['n']} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {r['rps']:.1f} | "
                   f"{r['errors']} | {r['kb']:.0f} |", flush=True)
         try:
-            memory = [(fmt, *export_memory(env, fmt)) for fmt in ("csv", "xlsx")]
+            memory = [(fmt, *export_memory(env, fmt)) for fmt in ("csv", "xlsx")] if plan else []
         except Exception as e:  # the latency table is still worth printing
             print(f"export memory not measured: {e!r}")
             memory = []
+        round_result = None
+        if round_facts:
+            step("a market round through the queue")
+            round_result = measure_round(base, tokens(env, 1, "admin@example.com")[0], regulator)
+            print_round(round_facts, round_result)
     finally:
         if server is not None and server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -389,6 +526,8 @@ def main() -> None:
     print("\n| export (in-process, one request) | seconds | Python peak MB (tracemalloc) |\n|---|---:|---:|")
     for fmt, seconds, peak in memory:
         print(f"| listing export {fmt.upper()} | {seconds:.1f} | {peak:.1f} |")
+    if round_facts and round_result:
+        print_round(round_facts, round_result)
 
 
 if __name__ == "__main__":

@@ -132,10 +132,8 @@ def register_cli(app: Flask) -> None:
 
         from . import jobs
 
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        # the app's root handler (LOG_FORMAT: JSON lines by default) prints them, once
         for name in ("huey", "marketplace"):
-            logging.getLogger(name).addHandler(handler)
             logging.getLogger(name).setLevel(logging.INFO)
         queue = jobs.jobs()
         if queue.huey.immediate:

@@ -7,7 +7,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
-export PATH="$PWD/$BIN:$PATH"
+case "$BIN" in /*) ;; *) BIN="$PWD/$BIN" ;; esac  # VENV may be relative to the project or absolute
+export PATH="$BIN:$PATH"
 
 # One metrics folder for all processes, emptied before any of them starts (prometheus multiprocess mode).
 export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-$PWD/instance/prometheus}
