@@ -45,6 +45,9 @@ PARALLEL_MIN_ARCS = 20_000
 #: time limit nor memory; below it CP-SAT gives the exact plan.
 TRAIN_REPAIR_MIN_ARCS = 250_000
 TRAIN_REPAIR_ROUNDS = 20
+#: A plain flow this large is solved by material group in parallel processes (a process costs about a
+#: second to start and to receive its arcs).
+PARALLEL_FLOW_MIN_ARCS = 1_000_000
 _MATERIAL_CODES = tuple(MATERIALS)
 
 
@@ -152,6 +155,47 @@ def fixed_flow_arcs(arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray, cost: np.nda
         raise SolverError(f"min-cost flow failed with status {status!r}")
     out: np.ndarray = np.asarray(mcf.flows(np.arange(s_t.size, s_t.size + arcs.n)), dtype=np.int64)
     return out
+
+
+def _group_flow(job: tuple[np.ndarray, ...]) -> np.ndarray:
+    """One material group's flow (in a worker process): max flow at min cost, or, `optional`, the least-cost
+    flow free to stop (net value); node indices local to the group."""
+    si, di, cap, cost, s_t, d_t, optional = job
+    arcs = ArcSet(si, di, np.zeros(si.size), cost, np.zeros(si.size, dtype=bool), cap, 0, cost)
+    if optional:
+        return fixed_flow_arcs(arcs, s_t, d_t, cost, int(s_t.sum()), optional=True)
+    return min_cost_flow_arcs(arcs, s_t, d_t, cost)
+
+
+def _plain_flow(instance: Instance, arcs: ArcSet, s_t: np.ndarray, d_t: np.ndarray, cost: np.ndarray,
+                options: SolveOptions, optional: bool = False, cap: np.ndarray | None = None) -> np.ndarray:
+    """The plain flow of ``solve``: max flow at min ``cost`` (or, ``optional``, the least-cost flow free to
+    stop).  On a large market the material groups, which share no node, are solved side by side in
+    ``options.processes`` processes (exact: the sum of the groups' optima is the whole's)."""
+    cap = arcs.cap if cap is None else cap
+    processes = options.processes or os.cpu_count() or 1
+    group = _material_groups(instance)[_supply_codes(instance)[arcs.si]] if arcs.n else np.zeros(0, np.int64)
+    labels = np.unique(group)
+    if processes <= 1 or labels.size < 2 or arcs.n < PARALLEL_FLOW_MIN_ARCS:
+        if optional:
+            return fixed_flow_arcs(arcs, s_t, d_t, cost, int(s_t.sum()), optional=True, cap=cap)
+        return min_cost_flow_arcs(arcs, s_t, d_t, cost, cap=cap)
+    jobs, members = [], []
+    for g in labels.tolist():  # at most one per material
+        idx = np.flatnonzero(group == g)
+        s_nodes, s_loc = np.unique(arcs.si[idx], return_inverse=True)
+        d_nodes, d_loc = np.unique(arcs.di[idx], return_inverse=True)
+        jobs.append((s_loc.astype(np.int64), d_loc.astype(np.int64), cap[idx], cost[idx], s_t[s_nodes],
+                     d_t[d_nodes], optional))
+        members.append(idx)
+    order = sorted(range(len(jobs)), key=lambda k: -members[k].size)  # the largest first: they finish together
+    # spawn, not fork: the caller may be a threaded web server or job worker
+    with ProcessPoolExecutor(max_workers=min(processes, len(jobs)), mp_context=get_context("spawn")) as ex:
+        done = dict(zip(order, ex.map(_group_flow, [jobs[k] for k in order]), strict=True))
+    flow = np.zeros(arcs.n, dtype=np.int64)
+    for k, idx in enumerate(members):
+        flow[idx] = done[k]
+    return flow
 
 
 # ---------------------------------------------------------------------------
@@ -347,7 +391,8 @@ def _solve_train(instance: Instance, arcs: ArcSet, options: SolveOptions,
             return fixed_flow_arcs(part, s_t, d_t, -cost[idx], int(s_t.sum()), optional=True, cap=cap[idx])
         return min_cost_flow_arcs(part, s_t, d_t, cost[idx], cap=cap[idx])
 
-    relaxed = flow(np.arange(larcs.n))
+    net = options.objective == "net_value"
+    relaxed = _plain_flow(instance, larcs, s_t, d_t, -cost if net else cost, options, optional=net)
     f = relaxed.copy()
     closed = rounds = 0
     while rounds < TRAIN_REPAIR_ROUNDS:
@@ -436,9 +481,9 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Plan:
         stats["solver"] = "cp_sat"
         stats.update(info)
     elif options.objective == "net_value":
-        flow = fixed_flow_arcs(plan_arcs, s_t, d_t, -cost, int(s_t.sum()), optional=True)
+        flow = _plain_flow(instance, plan_arcs, s_t, d_t, -cost, options, optional=True)
     else:
-        flow = min_cost_flow_arcs(plan_arcs, s_t, d_t, cost)
+        flow = _plain_flow(instance, plan_arcs, s_t, d_t, cost, options)
     t2 = time.perf_counter()
     if lots and not repair:
         stats.update(_bounds(instance, arcs, plan_arcs, flow, options, s_t, d_t, stats.pop("cp_sat_bound")))

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import Select, func, insert, or_, select, update
+from sqlalchemy import Select, func, insert, literal, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from matching import Instance, InstanceError, Plan, SeasonalError, SolveOptions, SolverError, solve
@@ -318,9 +318,8 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     if plan.periods:
         return write_seasonal_round(round_id, work, plan)
     round_ = db.session.get_one(MatchRound, round_id)
-    live_s = {f"S{x.id}": x for x in _still_live(SupplyListing, set(work.supplies.values()))
-              if isinstance(x, SupplyListing)}
-    live_d = {f"D{x.id}": x for x in _still_live(DemandListing, set(work.demands.values()))}
+    live_s = _still_live(SupplyListing, set(work.supplies.values()))
+    live_d = _still_live(DemandListing, set(work.demands.values()))
     expires = utcnow() + timedelta(hours=work.lifetime_hours)
     rows = []
     for p in plan.pairings:
@@ -367,10 +366,24 @@ def _notify_parties(round_: MatchRound, rows: list[dict]) -> None:
            per_organisation={org: {"count": n} for org, n in counts.items()})
 
 
-def _still_live(model: ListingModel, ids: set[int]) -> list[AnyListing]:
-    out: list[AnyListing] = []
+@dataclass(frozen=True)
+class _Party:
+    """What a proposal takes from its listing when it is written."""
+    id: int
+    organisation_id: int
+    price_yuan_per_t: Decimal | None  # the supply's ex-works price
+
+
+def _still_live(model: ListingModel, ids: set[int]) -> dict[str, _Party]:
+    """The listings among `ids` still in the market, by optimiser id ("S12", "D7"): three columns each, not
+    tens of thousands of loaded listings."""
+    supply = model is SupplyListing
+    price = SupplyListing.price_yuan_per_t if supply else literal(None)
+    out: dict[str, _Party] = {}
     for batch in in_batches(ids):
-        out += db.session.scalars(select(model).where(model.id.in_(batch), live(model)))
+        for i, org, pr in db.session.execute(select(model.id, model.organisation_id, price)
+                                             .where(model.id.in_(batch), live(model))):
+            out[f"{'S' if supply else 'D'}{i}"] = _Party(i, org, pr)
     return out
 
 
@@ -622,9 +635,8 @@ def write_seasonal_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     (the plan's pairings of that pair, one per period); the stock of yards and silos per month in the round's
     stats. Returns how many proposals were written."""
     round_ = db.session.get_one(MatchRound, round_id)
-    live_s = {f"S{x.id}": x for x in _still_live(SupplyListing, set(work.supplies.values()))
-              if isinstance(x, SupplyListing)}
-    live_d = {f"D{x.id}": x for x in _still_live(DemandListing, set(work.demands.values()))}
+    live_s = _still_live(SupplyListing, set(work.supplies.values()))
+    live_d = _still_live(DemandListing, set(work.demands.values()))
     expires = utcnow() + timedelta(hours=work.lifetime_hours)
     groups: dict[tuple[str, str, str], list[Any]] = {}
     for pairing in plan.pairings:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from matching_testlib import brute_force_options, dem, inst, milp_optimum, north, plan_score, shipped, sup
@@ -99,6 +100,49 @@ def test_parallel_parts_give_the_sequential_plan(monkeypatch):
     # the parts' time limits differ (shared by 1 or 2 processes), so compare the proven optima
     assert seq.status == par.status == "OPTIMAL"
     assert (par.tonnes_matched, par.transport_cost_fen) == (seq.tonnes_matched, seq.transport_cost_fen)
+
+
+@pytest.mark.parametrize("objective", ["max_tonnes", "net_value", "delivered_cost"])
+def test_a_large_plain_flow_solved_by_material_in_parallel_is_the_whole_ones_optimum(monkeypatch, objective):
+    data = generate_instance(60, 60, seed=3)
+    data["tariff"]["value_yuan_per_t"] = {"fly_ash": 60, "gbf_slag": 90, "steel_slag": 40, "fgd_gypsum": 70}
+    i = Instance.from_json(data)
+    opts = SolveOptions(objective=objective, baseline=False, marginal_curve=False, processes=1)
+    whole = solve(i, opts)
+    monkeypatch.setattr(solver_mod, "PARALLEL_FLOW_MIN_ARCS", 0)
+    calls = []
+    real = solver_mod._group_flow
+    monkeypatch.setattr(solver_mod, "ProcessPoolExecutor", _InProcess)  # the same split, counted here
+    monkeypatch.setattr(solver_mod, "_group_flow", lambda job: calls.append(job[0].size) or real(job))
+    split = solve(i, SolveOptions(objective=objective, baseline=False, marginal_curve=False, processes=2))
+    assert len(calls) == 4  # one flow per material, every arc (worth its haul, for net value) in one of them
+    assert sum(calls) == whole.stats["arcs"] if objective != "net_value" else sum(calls) < whole.stats["arcs"]
+    assert validate(i, split) == []
+    assert plan_score(i, split, objective) == plan_score(i, whole, objective)
+
+
+def test_the_material_groups_really_run_in_other_processes(monkeypatch):
+    i = Instance.from_json(generate_instance(40, 40, seed=2))
+    whole = solve(i, SolveOptions(baseline=False, processes=1))
+    monkeypatch.setattr(solver_mod, "PARALLEL_FLOW_MIN_ARCS", 0)
+    split = solve(i, SolveOptions(baseline=False, processes=2))
+    assert (split.tonnes_matched, split.transport_cost_fen) == (whole.tonnes_matched, whole.transport_cost_fen)
+
+
+class _InProcess:
+    """ProcessPoolExecutor's interface, run in this process (a monkeypatched function is seen)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, items):
+        return [fn(x) for x in items]
 
 
 def test_truckloads_ship_whole_loads_of_each_material():
