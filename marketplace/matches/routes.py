@@ -116,6 +116,9 @@ def round_map(round_id: int) -> ResponseReturnValue:
     locale = str(get_locale())
     markers, flows = {}, []
     biggest = max([p.tonnes for p in offered] or [1])
+    # words once, not once per flow (a market round's map draws MAX_FLOWS of them)
+    material_, tonnes_, organisation_, details_, km_ = (_("Material"), _("Tonnes"), _("Organisation"),
+                                                         _("Details"), _("Distance (km)"))
     for p in offered:
         ends = []
         for listing, colour in ((p.supply_listing, maps.SUPPLY_COLOUR), (p.demand_listing, maps.DEMAND_COLOUR)):
@@ -124,14 +127,14 @@ def round_map(round_id: int) -> ResponseReturnValue:
             key = (listing.side, listing.id)
             if key in markers:
                 continue
-            popup = [(_("Material"), listing.material.name(locale)), (_("Tonnes"), f"{listing.tonnes:,}")]
+            popup = [(material_, listing.material.name(locale)), (tonnes_, f"{listing.tonnes:,}")]
             if listings.can_see_identity(current_user, listing):
-                popup.insert(0, (_("Organisation"), listing.organisation.name))
+                popup.insert(0, (organisation_, listing.organisation.name))
             markers[key] = maps.point(*position, colour=colour, radius=7, popup=popup,
                                       link=url_for("listings.detail", side=listing.side, listing_id=listing.id),
-                                      link_text=_("Details"))
+                                      link_text=details_)
         flows.append(maps.line(ends, weight=2 + 10 * p.tonnes / biggest,
-                               tooltip=[(_("Tonnes"), f"{p.tonnes:,}"), (_("Distance (km)"), p.distance_km)]))
+                               tooltip=[(tonnes_, f"{p.tonnes:,}"), (km_, p.distance_km)]))
     legend = [maps.legend("marker", maps.SUPPLY_COLOUR, _("Supply")),
               maps.legend("marker", maps.DEMAND_COLOUR, _("Demand")),
               maps.legend("line", maps.FLOW_COLOUR, _("Proposed delivery (the wider, the more tonnes)"))]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -197,10 +198,16 @@ class Proposal(Model):
     """One pairing of a round, offered to its producer and its consumer."""
 
     __tablename__ = "proposal"
-    __table_args__ = (CheckConstraint("tonnes > 0", name="tonnes_positive"),)
+    __table_args__ = (
+        CheckConstraint("tonnes > 0", name="tonnes_positive"),
+        # a round's proposals a page at a time (its page, the API) and its largest (its map): a market round
+        # makes tens of thousands, among all the rounds' others
+        Index("ix_proposal_round_id_id", "round_id", "id"),
+        Index("ix_proposal_round_id_tonnes", "round_id", "tonnes"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("match_round.id"), index=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("match_round.id"))
     supply_listing_id: Mapped[int] = mapped_column(ForeignKey("supply_listing.id"), index=True)
     demand_listing_id: Mapped[int] = mapped_column(ForeignKey("demand_listing.id"), index=True)
     producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)

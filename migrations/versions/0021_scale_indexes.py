@@ -1,0 +1,39 @@
+"""scale indexes: the tonnes still free of a listing; a round's proposals by id and by tonnes
+
+The tonnes still free (tonnes - tonnes_promised): the dashboard's largest unmatched supplies walk the index to
+the first 15 instead of sorting every live listing, and the browse filter "at least N t" uses it. A round's
+proposals (round_id, id) and (round_id, tonnes): its page and the API give them a page at a time, its map the
+largest; a market round makes tens of thousands. They replace the index on round_id alone.
+
+Revision ID: 0021_scale_indexes
+Revises: 0016_notifications
+Create Date: 2026-12-01 13:20:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0021_scale_indexes'
+down_revision = '0016_notifications'
+branch_labels = None
+depends_on = None
+
+LISTINGS = ('supply_listing', 'demand_listing')
+
+
+def upgrade():
+    for table in LISTINGS:
+        op.create_index(f'ix_{table}_remaining', table, [sa.text('(tonnes - tonnes_promised)')], unique=False)
+    with op.batch_alter_table('proposal', schema=None) as batch_op:
+        batch_op.create_index('ix_proposal_round_id_id', ['round_id', 'id'], unique=False)
+        batch_op.create_index('ix_proposal_round_id_tonnes', ['round_id', 'tonnes'], unique=False)
+        batch_op.drop_index('ix_proposal_round_id')
+
+
+def downgrade():
+    with op.batch_alter_table('proposal', schema=None) as batch_op:
+        batch_op.create_index('ix_proposal_round_id', ['round_id'], unique=False)
+        batch_op.drop_index('ix_proposal_round_id_tonnes')
+        batch_op.drop_index('ix_proposal_round_id_id')
+    for table in LISTINGS:
+        op.drop_index(f'ix_{table}_remaining', table_name=table)
