@@ -204,14 +204,17 @@ class Proposal(Model):
         # makes tens of thousands, among all the rounds' others
         Index("ix_proposal_round_id_id", "round_id", "id"),
         Index("ix_proposal_round_id_tonnes", "round_id", "tonnes"),
+        # the proposals awaiting an organisation's decision (every page's menu counts them)
+        Index("ix_proposal_producer_org_id_status", "producer_org_id", "status"),
+        Index("ix_proposal_consumer_org_id_status", "consumer_org_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("match_round.id"))
     supply_listing_id: Mapped[int] = mapped_column(ForeignKey("supply_listing.id"), index=True)
     demand_listing_id: Mapped[int] = mapped_column(ForeignKey("demand_listing.id"), index=True)
-    producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    consumer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    producer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    consumer_org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     tonnes: Mapped[int] = mapped_column(Integer)
     distance_km: Mapped[Decimal] = mapped_column(Numeric(8, 1))
     mode: Mapped[TransportMode] = mapped_column(value_enum(TransportMode, "mode", length=10))

@@ -1,9 +1,11 @@
-"""scale indexes: the tonnes still free of a listing; a round's proposals by id and by tonnes
+"""scale indexes: the tonnes still free of a listing; proposals by round and by organisation and status
 
 The tonnes still free (tonnes - tonnes_promised): the dashboard's largest unmatched supplies walk the index to
 the first 15 instead of sorting every live listing, and the browse filter "at least N t" uses it. A round's
 proposals (round_id, id) and (round_id, tonnes): its page and the API give them a page at a time, its map the
-largest; a market round makes tens of thousands. They replace the index on round_id alone.
+largest; a market round makes tens of thousands. They replace the index on round_id alone. Proposals by
+(organisation, status) on both sides: every page's menu counts those awaiting the organisation's decision
+(10 ms among 74,000 pending with the single-column indexes, which these replace).
 
 Revision ID: 0021_scale_indexes
 Revises: 0016_notifications
@@ -28,10 +30,16 @@ def upgrade():
         batch_op.create_index('ix_proposal_round_id_id', ['round_id', 'id'], unique=False)
         batch_op.create_index('ix_proposal_round_id_tonnes', ['round_id', 'tonnes'], unique=False)
         batch_op.drop_index('ix_proposal_round_id')
+        for side in ('producer', 'consumer'):
+            batch_op.create_index(f'ix_proposal_{side}_org_id_status', [f'{side}_org_id', 'status'], unique=False)
+            batch_op.drop_index(f'ix_proposal_{side}_org_id')
 
 
 def downgrade():
     with op.batch_alter_table('proposal', schema=None) as batch_op:
+        for side in ('producer', 'consumer'):
+            batch_op.create_index(f'ix_proposal_{side}_org_id', [f'{side}_org_id'], unique=False)
+            batch_op.drop_index(f'ix_proposal_{side}_org_id_status')
         batch_op.create_index('ix_proposal_round_id', ['round_id'], unique=False)
         batch_op.drop_index('ix_proposal_round_id_tonnes')
         batch_op.drop_index('ix_proposal_round_id_id')
