@@ -22,9 +22,7 @@ from .forms import CancelForm, DecisionForm, RoundForm, material_input, tariff_f
 @bp.route("/rounds/")
 @login_required
 def round_list() -> ResponseReturnValue:
-    listed = rounds.recent_rounds(current_user)
-    return render_template("matches/rounds.html", rounds=[r for r, _n in listed],
-                           proposal_counts={r.id: n for r, n in listed}, form=RoundForm(),
+    return render_template("matches/rounds.html", rounds=rounds.recent_rounds(current_user), form=RoundForm(),
                            tariff=tariff_service.tariff_in_force())
 
 

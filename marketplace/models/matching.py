@@ -157,6 +157,8 @@ class MatchRound(Model):
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
     baseline: Mapped[dict | None] = mapped_column(JSON)
     tonnes_matched: Mapped[int] = mapped_column(Integer, default=0)
+    #: How many proposals the round wrote (they are never deleted): the rounds list shows it without counting
+    proposal_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     transport_cost_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
     env_tax_avoided_yuan: Mapped[Decimal] = mapped_column(Numeric(16, 2), default=Decimal(0))
     co2_kg: Mapped[Decimal] = mapped_column(Numeric(16, 3), default=Decimal(0))

@@ -1,11 +1,13 @@
-"""scale indexes: the tonnes still free of a listing; proposals by round and by organisation and status
+"""scale: indexes on the tonnes still free of a listing, on proposals by round and by organisation and status;
+each round's count of proposals
 
 The tonnes still free (tonnes - tonnes_promised): the dashboard's largest unmatched supplies walk the index to
 the first 15 instead of sorting every live listing, and the browse filter "at least N t" uses it. A round's
 proposals (round_id, id) and (round_id, tonnes): its page and the API give them a page at a time, its map the
 largest; a market round makes tens of thousands. They replace the index on round_id alone. Proposals by
 (organisation, status) on both sides: every page's menu counts those awaiting the organisation's decision
-(10 ms among 74,000 pending with the single-column indexes, which these replace).
+(10 ms among 74,000 pending with the single-column indexes, which these replace). A round's count of the
+proposals it wrote (never deleted): the rounds list showed it by counting every proposal of every round.
 
 Revision ID: 0021_scale_indexes
 Revises: 0016_notifications
@@ -33,9 +35,15 @@ def upgrade():
         for side in ('producer', 'consumer'):
             batch_op.create_index(f'ix_proposal_{side}_org_id_status', [f'{side}_org_id', 'status'], unique=False)
             batch_op.drop_index(f'ix_proposal_{side}_org_id')
+    with op.batch_alter_table('match_round', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('proposal_count', sa.Integer(), server_default='0', nullable=False))
+    op.execute("UPDATE match_round SET proposal_count = "
+               "(SELECT count(*) FROM proposal WHERE proposal.round_id = match_round.id)")
 
 
 def downgrade():
+    with op.batch_alter_table('match_round', schema=None) as batch_op:
+        batch_op.drop_column('proposal_count')
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         for side in ('producer', 'consumer'):
             batch_op.create_index(f'ix_proposal_{side}_org_id', [f'{side}_org_id'], unique=False)
