@@ -437,12 +437,12 @@ def store_curve(round_id: int, plan: Plan) -> None:
     computed leaves the round done, its curve marked failed (the log has why)."""
     if plan.deferred_curve is None:
         return
-    round_ = db.session.get_one(MatchRound, round_id)
-    try:
+    try:  # before touching the database: no transaction stays open while the flows run
         curve, state = plan.deferred_curve(), "done"
     except Exception:
         log.exception("round %s: marginal cost curve failed", round_id)
         curve, state = [], "failed"
+    round_ = db.session.get_one(MatchRound, round_id)
     round_.marginal_cost_curve = list(curve)
     round_.stats = {**(round_.stats or {}), "curve": state}
     db.session.flush()
