@@ -61,11 +61,13 @@ def cancel_round(round_id: int) -> ResponseReturnValue:
 @bp.get("/proposals")
 @documented(ProposalList, 422, query=ProposalQuery, operation_id="list_proposals")
 def proposal_list() -> ResponseReturnValue:
-    """Proposals to the caller's organisation (all of them for regulators and the operator)"""
+    """Proposals to the caller's organisation (all of them for regulators and the operator), newest first, a
+    page at a time (500 unless ?per_page= says otherwise, at most 1,000; ?page=)"""
     query = validate(ProposalQuery, request.args.to_dict())
     status = query.status.value if query.status else None
-    return jsonify(ProposalList(items=[proposals.proposal_out(p)
-                                       for p in proposals.proposals_for(g.api_user, status)]).dump())
+    page = proposals.proposals_for(g.api_user, status, query.page or 1, query.per_page or proposals.API_PAGE_SIZE)
+    return jsonify(ProposalList(items=[proposals.proposal_out(p) for p in page.items], total=page.total or 0,
+                                page=page.page, per_page=page.per_page, pages=page.pages).dump())
 
 
 @bp.get("/proposals/<int:proposal_id>")

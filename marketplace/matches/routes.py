@@ -147,7 +147,7 @@ def round_map(round_id: int) -> ResponseReturnValue:
 def proposal_list() -> ResponseReturnValue:
     status = request.args.get("status", "")
     try:
-        items = proposals.proposals_for(current_user, status or None)
+        items = proposals.proposals_for(current_user, status or None, page_arg(), proposals.PAGE_SIZE)
     except ValidationError:
         abort(400)
     return render_template("matches/proposals.html", proposals=items, form=DecisionForm(), status=status,

@@ -56,7 +56,11 @@ class RoundQuery(Input):
 
 
 class ProposalQuery(Input):
+    """The proposals' filter and page; empty means all statuses, the first page of the 500 newest."""
+
     status: Annotated[Annotated[ProposalStatus, Refusal(_l("Unknown status."))] | None, BLANK] = None
+    page: Annotated[Annotated[int, Field(ge=1, le=100_000), WHOLE] | None, BLANK] = None
+    per_page: Annotated[Annotated[int, Field(ge=1, le=1000), WHOLE] | None, BLANK] = None
 
 
 class ProposalOut(Output):
@@ -86,7 +90,11 @@ class MonthTonnes(Output):
 
 
 class ProposalList(Output):
-    items: list[ProposalOut]
+    items: list[ProposalOut] = Field(description="newest first")
+    total: int
+    page: int
+    per_page: int
+    pages: int
 
 
 class CurveSegment(Output):

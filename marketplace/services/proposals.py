@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 from sqlalchemy.sql import ColumnElement
@@ -136,8 +137,13 @@ def get_proposal(viewer: User, proposal_id: int) -> Proposal:
     return proposal
 
 
-def proposals_for(viewer: User, status: str | None = None, limit: int = 500) -> list[Proposal]:
-    """Proposals to the viewer's organisation (all of them for staff), newest first."""
+#: Proposals per page of the proposals page, and the API's default (ProposalQuery allows up to 1,000).
+PAGE_SIZE = 100
+API_PAGE_SIZE = 500
+
+
+def proposals_for(viewer: User, status: str | None = None, page: int = 1, per_page: int = PAGE_SIZE) -> Pagination:
+    """A page of the proposals to the viewer's organisation (all of them for staff), newest first."""
     query = select(Proposal).options(joinedload(Proposal.supply_listing).joinedload(SupplyListing.material),
                                      # what the list shows of each (terms()): the same statements for any count
                                      joinedload(Proposal.supply_listing).joinedload(SupplyListing.site),
@@ -153,7 +159,7 @@ def proposals_for(viewer: User, status: str | None = None, limit: int = 500) -> 
             query = query.where(proposal_status_is(ProposalStatus(status)))
         except ValueError:
             raise ValidationError(_l("Unknown status."), field="status") from None
-    return list(db.session.scalars(query.order_by(Proposal.id.desc()).limit(limit)).unique())
+    return db.paginate(query.order_by(Proposal.id.desc()), page=page, per_page=per_page, error_out=False)
 
 
 def awaiting_decision(viewer: User) -> int:

@@ -25,6 +25,14 @@ depends_on = None
 LISTINGS = ('supply_listing', 'demand_listing')
 
 
+def _sqlite_foreign_keys(on):
+    """SQLite's batch mode copies match_round into a new table to drop a column and drops the old one, which
+    proposals reference: SQLite's own recipe is to switch foreign keys off meanwhile (as in 0008, 0013, 0014)."""
+    if op.get_bind().dialect.name == 'sqlite':
+        with op.get_context().autocommit_block():
+            op.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
 def upgrade():
     for table in LISTINGS:
         op.create_index(f'ix_{table}_remaining', table, [sa.text('(tonnes - tonnes_promised)')], unique=False)
@@ -42,8 +50,10 @@ def upgrade():
 
 
 def downgrade():
+    _sqlite_foreign_keys(False)
     with op.batch_alter_table('match_round', schema=None) as batch_op:
         batch_op.drop_column('proposal_count')
+    _sqlite_foreign_keys(True)
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         for side in ('producer', 'consumer'):
             batch_op.create_index(f'ix_proposal_{side}_org_id', [f'{side}_org_id'], unique=False)

@@ -122,10 +122,21 @@ def test_a_large_plain_flow_solved_by_material_in_parallel_is_the_whole_ones_opt
 
 
 def test_the_material_groups_really_run_in_other_processes(monkeypatch):
+    from concurrent.futures import ProcessPoolExecutor
+
+    pools = []
+
+    class Recorded(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
     i = Instance.from_json(generate_instance(40, 40, seed=2))
     whole = solve(i, SolveOptions(baseline=False, processes=1))
     monkeypatch.setattr(solver_mod, "PARALLEL_FLOW_MIN_ARCS", 0)
+    monkeypatch.setattr(solver_mod, "ProcessPoolExecutor", Recorded)
     split = solve(i, SolveOptions(baseline=False, processes=2))
+    assert len(pools) == 1 and pools[0]._max_workers == 2  # a real pool of two processes solved the groups
     assert (split.tonnes_matched, split.transport_cost_fen) == (whole.tonnes_matched, whole.transport_cost_fen)
 
 

@@ -166,7 +166,20 @@ def test_a_round_asks_about_its_listings_in_batches(market, db, monkeypatch):
     whole = proposals.pending_tonnes(Proposal.supply_listing_id, ids)
     assert whole and sum(whole.values()) == sum(p.tonnes for p in first.proposals)
     monkeypatch.setattr(extensions, "IN_BATCH", 1)
-    assert proposals.pending_tonnes(Proposal.supply_listing_id, ids) == whole
+    from sqlalchemy import event
+
+    asked = []
+
+    def count(conn, cursor, statement, params, context, executemany):
+        if "FROM proposal" in statement:
+            asked.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        assert proposals.pending_tonnes(Proposal.supply_listing_id, ids) == whole
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(asked) == len(ids)  # one statement per batch of one id
     second = run_round(market["operator"])  # sees what the first one holds, one listing per statement
     assert second.status.value == "done"
     for s in supplies:
@@ -439,6 +452,34 @@ def test_a_rounds_proposals_come_a_page_at_a_time(market, client, db, monkeypatc
     second = client.get(f"/match/rounds/{round_.id}?page=2").get_data(as_text=True)
     assert f'id="proposal-{made[1]}"' in second and f'id="proposal-{made[0]}"' not in second
     assert client.get(f"/match/rounds/{round_.id}?page=abc").status_code == 400
+
+
+def test_the_proposals_list_comes_a_page_at_a_time(market, client, db, monkeypatch):
+    # it stopped at the 500 newest: older proposals could not be reached
+    round_ = run_round(market["operator"])
+    made = sorted(p.id for p in round_.proposals)[::-1]  # newest first
+    op = api_token(client, market["operator"])
+    whole = client.get("/api/v1/proposals", headers=op).get_json()
+    assert [p["id"] for p in whole["items"]] == made
+    assert (whole["total"], whole["page"], whole["per_page"], whole["pages"]) == (len(made), 1, 500, 1)
+    seen = []
+    for page in range(1, len(made) + 1):
+        body = client.get(f"/api/v1/proposals?per_page=1&page={page}", headers=op).get_json()
+        assert (body["total"], body["pages"], len(body["items"])) == (len(made), len(made), 1)
+        seen += [p["id"] for p in body["items"]]
+    assert seen == made
+    producer = api_token(client, market["p1"])  # a party counts only its own
+    mine = client.get("/api/v1/proposals?per_page=1", headers=producer).get_json()
+    own = [p for p in round_.proposals if p.producer_org_id == market["p1"].organisation_id]
+    assert mine["total"] == len(own) and all(p["id"] in {x.id for x in own} for p in mine["items"])
+    for bad in ("per_page=0", "per_page=1001", "page=0"):
+        assert client.get(f"/api/v1/proposals?{bad}", headers=op).status_code == 422, bad
+    monkeypatch.setattr(proposals, "PAGE_SIZE", 1)
+    login(client, market["operator"])
+    first = client.get("/match/proposals/").get_data(as_text=True)
+    assert f'id="proposal-{made[0]}"' in first and f'id="proposal-{made[1]}"' not in first and 'rel="next"' in first
+    second = client.get("/match/proposals/?page=2").get_data(as_text=True)
+    assert f'id="proposal-{made[1]}"' in second and f'id="proposal-{made[0]}"' not in second
 
 
 def test_api_round_errors(market, client):

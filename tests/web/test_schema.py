@@ -59,3 +59,35 @@ def test_database_catalogue_agrees_with_the_optimiser(db):
     for code, material in materials.items():
         assert tuple(material.grade_codes) == MATERIALS[code], code
         assert material.env_tax_yuan_per_t == ENV_TAX_YUAN_PER_T[code], code
+
+
+def test_the_scale_migration_goes_down_and_up_with_rounds_and_proposals(tmp_path, monkeypatch):
+    """0021 on a market with rounds: down (SQLite copies match_round, which proposals reference) and up again,
+    its backfill giving each round the count of the proposals it wrote."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import func
+
+    from marketplace import create_app
+    from marketplace.config import TestingConfig
+    from marketplace.extensions import db
+    from marketplace.models import MatchRound, Proposal
+    from marketplace.services.demo import seed_demo
+
+    monkeypatch.setenv("TEST_DATABASE_URL", f"sqlite:///{tmp_path}/market.db")
+    app = create_app(TestingConfig)
+    with app.app_context():
+        upgrade()
+        seed_demo()
+        db.session.commit()
+        counts = dict(db.session.execute(select(Proposal.round_id, func.count()).group_by(Proposal.round_id)).all())
+        assert counts and all(n > 0 for n in counts.values())
+        assert {r.id: r.proposal_count for r in db.session.scalars(select(MatchRound))
+                if r.id in counts} == counts  # written with the proposals
+        db.session.remove()
+        downgrade(revision="0016_notifications")
+        upgrade()
+        stored = dict(db.session.execute(select(MatchRound.id, MatchRound.proposal_count)).all())
+        assert {k: v for k, v in stored.items() if k in counts} == counts  # the backfill
+        assert db.session.scalar(select(func.count()).select_from(Proposal)) == sum(counts.values())
+        db.session.remove()
+        db.engine.dispose()
