@@ -338,21 +338,26 @@ def write_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     if rows:
         db.session.execute(insert(Proposal), rows)
         _notify_parties(round_, rows)
-    round_.solver_status = plan.status
-    round_.stats = {**plan.stats, **({"curve": "pending"} if plan.deferred_curve else {})}
-    round_.baseline = plan.baseline.to_json() if plan.baseline else None
-    round_.tonnes_matched = plan.tonnes_matched
-    round_.proposal_count = len(rows)
-    round_.transport_cost_yuan = plan.transport_cost_yuan
-    round_.env_tax_avoided_yuan = plan.env_tax_avoided_yuan
-    round_.co2_kg = Decimal(str(plan.co2_kg)).quantize(Decimal("0.001"))
     round_.delivered_cost_yuan = plan.delivered_cost_yuan
     round_.value_yuan = plan.value_yuan
     round_.marginal_cost_curve = list(plan.marginal_cost_curve)
+    _done(round_, plan, {**plan.stats, **({"curve": "pending"} if plan.deferred_curve else {})}, len(rows))
+    return len(rows)
+
+
+def _done(round_: MatchRound, plan: Plan, stats: dict[str, Any], written: int) -> None:
+    """The totals every round keeps from its plan, how many proposals it wrote, and its end."""
+    round_.solver_status = plan.status
+    round_.stats = stats
+    round_.baseline = plan.baseline.to_json() if plan.baseline else None
+    round_.tonnes_matched = plan.tonnes_matched
+    round_.proposal_count = written
+    round_.transport_cost_yuan = plan.transport_cost_yuan
+    round_.env_tax_avoided_yuan = plan.env_tax_avoided_yuan
+    round_.co2_kg = Decimal(str(plan.co2_kg)).quantize(Decimal("0.001"))
     round_.status = RoundStatus.DONE
     round_.finished_at = utcnow()
     db.session.flush()
-    return len(rows)
 
 
 def _notify_parties(round_: MatchRound, rows: list[dict]) -> None:
@@ -671,18 +676,8 @@ def write_seasonal_round(round_id: int, work: RoundWork, plan: Plan) -> int:
     stock = {side: [0] * len(periods) for side in ("supply", "demand")}
     for level in plan.storage:
         stock[level.side][periods.index(level.period)] += level.end_stock_t
-    round_.solver_status = plan.status
-    round_.stats = {**plan.stats, "seasonal": {
+    _done(round_, plan, {**plan.stats, "seasonal": {
         "periods": periods, "stock_t": stock,
         "holding_cost_yuan": None if plan.holding_cost_yuan is None else f"{plan.holding_cost_yuan:.2f}",
-        "total_cost_yuan": None if plan.total_cost_yuan is None else f"{plan.total_cost_yuan:.2f}"}}
-    round_.baseline = plan.baseline.to_json() if plan.baseline else None
-    round_.tonnes_matched = plan.tonnes_matched
-    round_.proposal_count = len(written)
-    round_.transport_cost_yuan = plan.transport_cost_yuan
-    round_.env_tax_avoided_yuan = plan.env_tax_avoided_yuan
-    round_.co2_kg = Decimal(str(plan.co2_kg)).quantize(Decimal("0.001"))
-    round_.status = RoundStatus.DONE
-    round_.finished_at = utcnow()
-    db.session.flush()
+        "total_cost_yuan": None if plan.total_cost_yuan is None else f"{plan.total_cost_yuan:.2f}"}}, len(written))
     return len(written)
