@@ -384,15 +384,13 @@ def _solve_train(instance: Instance, arcs: ArcSet, options: SolveOptions,
     cap = larcs.cap.copy()
     # material groups share no node: closing an arc changes only its own group's flow, solved again alone
     group = _material_groups(instance)[_supply_codes(instance)[larcs.si]]
+    net = options.objective == "net_value"
+    signed = -cost if net else cost  # what the flow minimises
 
     def flow(idx: np.ndarray) -> np.ndarray:
-        part = larcs.take(idx)
-        if options.objective == "net_value":
-            return fixed_flow_arcs(part, s_t, d_t, -cost[idx], int(s_t.sum()), optional=True, cap=cap[idx])
-        return min_cost_flow_arcs(part, s_t, d_t, cost[idx], cap=cap[idx])
+        return _plain_flow(instance, larcs.take(idx), s_t, d_t, signed[idx], options, optional=net, cap=cap[idx])
 
-    net = options.objective == "net_value"
-    relaxed = _plain_flow(instance, larcs, s_t, d_t, -cost if net else cost, options, optional=net)
+    relaxed = _plain_flow(instance, larcs, s_t, d_t, signed, options, optional=net)  # no copy of the arcs
     f = relaxed.copy()
     closed = rounds = 0
     while rounds < TRAIN_REPAIR_ROUNDS:
