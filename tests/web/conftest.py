@@ -304,6 +304,18 @@ def post_form(client, url, data, page=None):
 
 
 @pytest.fixture
+def mid_year(time_machine):
+    """For tests whose subject is not the calendar: the clock at noon in Ningxia on 15 June of this year (it
+    keeps ticking), so that "the last weeks" of their tickets lie in this year and this month whatever the day
+    the suite runs, 1 January at 01:00 CST included. Ask for it before the fixtures that make data."""
+    from datetime import datetime
+
+    from marketplace.clock import CST
+
+    time_machine.move_to(datetime(datetime.now(CST).year, 6, 15, 12, tzinfo=CST))
+
+
+@pytest.fixture
 def logged_in(client, make_user):
     """logged_in(kind="producer", role="admin", ...) -> (client, user), the client logged in as a new user."""
     def make(**kwargs):

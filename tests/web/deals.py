@@ -17,13 +17,14 @@ def make_agreement(make_user, make_site, tonnes=100, material="fly_ash", produce
                                                county="Lingwu", park="Ningdong")
     consumer_site = consumer_site or make_site(consumer.organisation, lat="38.094", lon="106.335", county="Lingwu")
     grade = "I" if material == "fly_ash" else None
+    today = today_cst()  # listings' periods are days in Ningxia; read at the call (the suite may cross midnight)
     supply = listings.create_listing(producer, "supply", {
         "site_id": producer_site.id, "material": material, "grade": grade, "tonnes": tonnes,
-        "period_start": TODAY - timedelta(days=1), "period_end": TODAY + timedelta(days=90),
+        "period_start": today - timedelta(days=1), "period_end": today + timedelta(days=90),
         "price_yuan_per_t": "10", "max_haul_km": 300})
     demand = listings.create_listing(consumer, "demand", {
-        "site_id": consumer_site.id, "material": material, "tonnes": tonnes, "period_start": TODAY - timedelta(days=1),
-        "period_end": TODAY + timedelta(days=90), "max_haul_km": 300})
+        "site_id": consumer_site.id, "material": material, "tonnes": tonnes, "period_start": today - timedelta(days=1),
+        "period_end": today + timedelta(days=90), "max_haul_km": 300})
     round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
     db.session.commit()  # the queue runs the round once the request for it has committed
     proposal = next(p for p in round_.proposals if p.supply_listing_id == supply.id)

@@ -8,7 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from marketplace.clock import today_cst, utcnow
 from marketplace.models import (
@@ -73,7 +73,13 @@ def demo(db):
 
     agreement = db.session.scalar(select(Agreement).order_by(Agreement.id))
     producer = db.session.scalar(select(User).where(User.organisation_id == agreement.producer_org_id))
-    certificate = co2.issue(producer, "agreement", today_cst().year, agreement.id)  # its public pages are walked too
+    from marketplace.clock import to_cst
+    from marketplace.models import LedgerEntry
+
+    # the year of its newest delivery (on 1 January "this year" has none yet)
+    year = to_cst(db.session.scalar(select(func.max(LedgerEntry.dispatched_at))
+                                    .where(LedgerEntry.agreement_id == agreement.id))).year
+    certificate = co2.issue(producer, "agreement", year, agreement.id)  # its public pages are walked too
     db.session.commit()
     return {"ended": ended.id, "proposal": proposal.id, "token": certificate.token}
 

@@ -278,7 +278,8 @@ def recomputed_utilisation(db, year: int, group_by: str) -> list[dict]:
     return out
 
 
-def test_utilisation_from_the_summary_equals_a_full_recomputation(client, db, make_user, make_site, monkeypatch):
+def test_utilisation_from_the_summary_equals_a_full_recomputation(mid_year, client, db, make_user, make_site,
+                                                                   monkeypatch):
     """Random tickets, receipts, reversals and generation declarations (and corrections of them): the
     utilisation tables, which read the ledger's monthly summary, equal a recomputation from every entry."""
     from marketplace.clock import CST

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -35,7 +35,9 @@ def test_a_nonsense_year_is_400(client, make_user, year):
 
 
 def test_the_projected_rate_with_the_plan_counts_what_agreements_deliver_in_the_months_ahead(
-        client, make_user, make_site, db):
+        client, make_user, make_site, db, time_machine):
+    # On 1 December 2026 in Ningxia (whatever the day the suite runs): the months ahead are December's rest
+    time_machine.move_to(datetime(2026, 12, 1, 4, 0, tzinfo=UTC))
     producer = make_user(kind="producer")
     site = make_site(producer.organisation)
     fly_ash = material_by_code("fly_ash")
