@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeGuard, TypeVar
 
 from flask import Flask, Response, abort, flash, g, got_request_exception, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from . import gazetteer, labels, maps, policy
+from .labels import decimal_text, percent_text
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
 from .errors import MarketplaceError, NotFound, PermissionDenied, api_error, http_status
 from .extensions import db
@@ -215,7 +216,7 @@ def _as_text(value: object) -> str:
 def show_tonnes(value: object, digits: int = 3) -> str:
     """`{{ x|tonnes }}`: 1234.5 -> '1,234.500' in the page's locale ('' for nothing)."""
     number = _number(value)
-    return _as_text(value) if number is None else format_decimal(number, "#,##0." + "0" * digits if digits else "#,##0")
+    return _as_text(value) if number is None else decimal_text(number, "#,##0." + "0" * digits if digits else "#,##0")
 
 
 def show_kg_as_tonnes(value: object) -> str:
@@ -227,25 +228,25 @@ def show_kg_as_tonnes(value: object) -> str:
 def show_integer(value: object) -> str:
     """`{{ x|integer }}`: 4223988 -> '4,223,988'."""
     number = _number(value)
-    return _as_text(value) if number is None else format_decimal(number, "#,##0")
+    return _as_text(value) if number is None else decimal_text(number, "#,##0")
 
 
 def show_number(value: object) -> str:
     """`{{ x|number }}`: grouped, with the decimals it has (up to three): 1200 -> '1,200', 12.5 -> '12.5'."""
     number = _number(value)
-    return _as_text(value) if number is None else format_decimal(number, "#,##0.###")
+    return _as_text(value) if number is None else decimal_text(number, "#,##0.###")
 
 
 def show_money(value: object) -> str:
     """`{{ x|money }}`: yuan to the fen, grouped: '1,234,567.80'."""
     number = _number(value)
-    return _as_text(value) if number is None else format_decimal(number, "#,##0.00")
+    return _as_text(value) if number is None else decimal_text(number, "#,##0.00")
 
 
 def show_percent(value: object, digits: int = 1) -> str:
     """`{{ rate|percent }}`: a fraction as a per cent, 0.4231 -> '42.3%' ('—' when there is no rate)."""
     number = _number(value)
-    return "—" if number is None else format_percent(number, "#,##0." + "0" * digits + "%" if digits else "#,##0%")
+    return "—" if number is None else percent_text(number, "#,##0." + "0" * digits + "%" if digits else "#,##0%")
 
 
 def column_total(rows: Iterable[Any], key: str) -> Decimal:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -251,7 +251,9 @@ def test_the_xlsx_holds_numbers_with_formats_equal_to_the_page_and_names_in_its_
         assert f"{generated.value:,.3f}" == page_rows[name][1]
         rate = next(c for c in cells if c.number_format == "0.0%")  # the utilisation rate, first of the rates
         assert isinstance(rate.value, (int, float)) and 0 <= rate.value <= 1
-        assert f"{rate.value * 100:.1f}%" == page_rows[name][5]
+        # as a spreadsheet shows the cell, and as the page rounds: half up (0.4545 is 45.5 %, not Babel's 45.4 %)
+        shown = (Decimal(str(rate.value)) * 100).quantize(Decimal("0.1"), ROUND_HALF_UP)
+        assert f"{shown}%" == page_rows[name][5]
     # for machines: the codes and values as stored, as before
     machine = load_workbook(io.BytesIO(client.get(f"/subsidies/dashboard/city.xlsx?year={year}&codes=1").data)).active
     assert [c.value for c in machine[1]][:2] == ["group", "generated_t"]
@@ -341,7 +343,9 @@ def test_the_number_filters_group_digits_and_never_fail_on_text(app):
     from marketplace.web import show_integer, show_kg_as_tonnes, show_money, show_number, show_percent, show_tonnes
 
     with app.test_request_context():
-        assert show_tonnes(Decimal("4223988")) == "4,223,988.000" and show_tonnes("12.5", 0) == "12"
+        assert show_tonnes(Decimal("4223988")) == "4,223,988.000"
+        # half up, as people and spreadsheets round (Babel alone rounds half to even: 12, 45.4%)
+        assert show_tonnes("12.5", 0) == "13" and show_percent("0.4545") == "45.5%"
         assert show_money("1234567.8") == "1,234,567.80" and show_integer(4223988) == "4,223,988"
         assert show_number(1200) == "1,200" and show_number(Decimal("12.5")) == "12.5"
         assert show_percent("0.4231") == "42.3%" and show_percent(None) == "—" and show_percent("0.73", 0) == "73%"
