@@ -18,10 +18,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from . import gazetteer, labels, maps, policy
-from .labels import decimal_text, percent_text
 from .clock import CST_LABEL, as_utc, cst_label, to_cst, today_cst
 from .errors import MarketplaceError, NotFound, PermissionDenied, api_error, http_status
 from .extensions import db
+from .labels import decimal_text, percent_text
 from .models import enums
 
 if TYPE_CHECKING:
