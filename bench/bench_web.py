@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -66,12 +66,14 @@ def load(url: str, n_listings: int, n_entries: int, env: dict) -> dict:
     """Migrate, seed the demo, bulk-load listings and ledger entries; what the clients need to know."""
     import psycopg
 
+    from marketplace.clock import today_cst
+
     flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     step("demo market")
     subprocess.run([*flask, "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True)
     rng = random.Random(17)
-    today = date.today()
+    today = today_cst()
     with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cur:
         cur.execute("SELECT id FROM organisation WHERE kind IN ('producer', 'both')")
         producers = [r[0] for r in cur.fetchall()]

@@ -4,6 +4,7 @@ from datetime import UTC
 
 import pytest
 
+from marketplace.clock import today_cst
 from tests.web.conftest import login, post_form
 
 ROLES = ["anonymous", "producer_admin", "producer_member", "unverified_producer", "consumer", "regulator",
@@ -243,7 +244,7 @@ def world(make_user, make_org, make_site, db):
             user = make_user(kind=kind, role="member" if role == "producer_member" else "admin",
                              verified=role != "unverified_producer")
         own_site = make_site(user.organisation if user else stranger.organisation, name="own site")
-        from datetime import date, timedelta
+        from datetime import timedelta
 
         from sqlalchemy import select
 
@@ -252,7 +253,7 @@ def world(make_user, make_org, make_site, db):
         from marketplace.services.tokens import create_token
 
         offer = {"site_id": other_site.id, "material": "fly_ash", "grade": "I", "tonnes": 100,
-                 "period_start": date.today(), "period_end": date.today() + timedelta(days=30),
+                 "period_start": today_cst(), "period_end": today_cst() + timedelta(days=30),
                  "price_yuan_per_t": "10", "max_haul_km": 100}
         other_supply = create_listing(stranger, "supply", offer)
         other_draft = create_listing(stranger, "supply", offer, "draft")

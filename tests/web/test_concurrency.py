@@ -2,18 +2,19 @@
 this proves nothing there and is skipped)."""
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import today_cst
 from marketplace.models import Agreement, MatchRound, Proposal, ProposalStatus, SupplyListing
 from marketplace.services import ledger, proposals, rounds, tariff
 from marketplace.services import listings as listing_service
 
 pytestmark = pytest.mark.postgres_only
-TODAY = date.today()
+TODAY = today_cst()
 
 
 @pytest.fixture(autouse=True)

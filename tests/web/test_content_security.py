@@ -3,13 +3,14 @@ response, templates without inline code, scripts that never parse data as HTML, 
 JSON with the same confidentiality as the pages."""
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from marketplace import config as app_config
 from marketplace import gazetteer
+from marketplace.clock import today_cst
 from marketplace.services import listings as listing_service
 from marketplace.services import proposals, rounds
 from tests.web.conftest import login
@@ -17,7 +18,7 @@ from tests.web.conftest import login
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 SCRIPTS = sorted((ROOT / "static" / "js").glob("*.js"))
-TODAY = date.today()
+TODAY = today_cst()
 
 
 def policy(response) -> dict[str, list[str]]:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import io
 import tracemalloc
 import zipfile
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import openpyxl  # noqa: F401  (imported once per worker in production: not part of the timing)
 import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from marketplace.clock import today_cst
 from marketplace.errors import ValidationError
 from marketplace.models import Shipment, SupplyListing
 from marketplace.services import listing_files
@@ -20,7 +21,7 @@ from marketplace.services.generation import CST
 from tests.web.conftest import csrf_token, login
 from tests.web.deals import make_agreement
 
-TODAY = date.today()
+TODAY = today_cst()
 
 CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">

@@ -3,17 +3,18 @@ confidentiality in pages, the map and exports, bulk import, escaping."""
 import csv
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
+from marketplace.clock import today_cst
 from marketplace.models import DemandListing, ListingEvent, ListingStatus, SupplyListing
 from marketplace.services import listings
 from tests.web.conftest import csrf_token, login
 
-TODAY = date.today()
+TODAY = today_cst()
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 

@@ -4,19 +4,20 @@ export, and Find matches rounds from each of its sites. Everything it can observ
 hidden site lies inside its grid cell (about 11 km across), so no combination narrows the site to a cell's
 part; and a site that has listings cannot be moved, while moves are rate-limited and audited."""
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import numpy as np
 import pytest
 from sqlalchemy import select
 
+from marketplace.clock import today_cst
 from marketplace.models import AuditEntry, Site
 from marketplace.services import listings as listing_service
 from tests.web.conftest import login, post_form
 from tests.web.test_api_listings import API, PATHS, Api, issue_token
 
-TODAY = date.today()
+TODAY = today_cst()
 
 #: One grid cell (38.0-38.1 N, 106.625-106.75 E, around Ningdong): its four corners and its centre.
 CELL_POINTS = [("38.000100", "106.625100"), ("38.099900", "106.749900"), ("38.000100", "106.749900"),

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace.clock import utcnow
+from marketplace.clock import today_cst, utcnow
 from marketplace.models import Baseline, BaselineStatus, ClaimStatus, Notification, NotificationKind, SubsidyClaim, User
 from tests.web.conftest import login, post_form
 from tests.web.deals import make_agreement
@@ -354,7 +354,7 @@ def test_a_seasonal_round_tells_both_firms_of_their_proposals(app, db, client, m
     producer, consumer = make_user(kind="producer"), make_user(kind="consumer")
     operator = make_user(kind="operator")
     psite, csite = make_site(producer.organisation), make_site(consumer.organisation)
-    year = date.today().year + 1
+    year = today_cst().year + 1
     listings.create_listing(producer, "supply", {
         "site_id": psite.id, "material": "fly_ash", "grade": "I", "tonnes": 1200, "price_yuan_per_t": "10",
         "max_haul_km": 300, "period_start": date(year, 1, 1), "period_end": date(year, 12, 31)})

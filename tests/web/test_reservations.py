@@ -1,16 +1,17 @@
 """Reservations cannot be weaponised: a utiliser's huge demand and Find matches lock no supply until it
 accepts, then only briefly and up to its share; withdrawing or editing a listing ends its proposals."""
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from marketplace.clock import today_cst
 from marketplace.models import Proposal, SupplyListing
 from marketplace.services import listings as listing_service
 from marketplace.services import proposals, rounds, tariff
 from tests.web.test_api_listings import API, PATHS, Api, issue_token
 
-TODAY = date.today()
+TODAY = today_cst()
 PLACES = [("38.0575", "106.6914"), ("39.0410", "106.3950"), ("37.9240", "105.9110"), ("38.9130", "106.5230"),
           ("37.5200", "105.1800")]
 

@@ -1,12 +1,13 @@
 """Matching rounds in the marketplace: proposals equal the optimiser's plan; acceptance by both parties
 makes an agreement; nothing is promised twice; only the parties decide."""
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.clock import today_cst
 from marketplace.errors import MarketplaceError
 from marketplace.models import Agreement, DemandListing, ListingStatus, Proposal, ProposalStatus, SupplyListing
 from marketplace.services import listings as listing_service
@@ -14,7 +15,7 @@ from marketplace.services import proposals, rounds, tariff
 from matching import Instance, SolveOptions, solve, validate
 from tests.web.conftest import login
 
-TODAY = date.today()
+TODAY = today_cst()
 
 
 @pytest.fixture

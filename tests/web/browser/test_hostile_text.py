@@ -1,13 +1,13 @@
 """In a real browser: script payloads typed into every free-text field a participant controls stay text on
 every page and map, for each party and for staff, under a Content-Security-Policy that nothing violates."""
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from marketplace.clock import utcnow
+from marketplace.clock import today_cst, utcnow
 from marketplace.models import Agreement
 from marketplace.services import deliveries, listings, proposals, rounds, subsidies, tokens
 from tests.web.browser.test_onboarding import log_in, log_out
@@ -17,7 +17,7 @@ from tests.web.conftest import PASSWORD
 #: element and an HTML event handler. Any of them running opens a dialog.
 PAYLOAD = "${alert(1)}`;alert(4);`</script><script>alert(2)</script><img src=x onerror=alert(3)>"
 TICKET = "<img src=x onerror=alert(5)>"  # ticket numbers hold 40 characters
-TODAY = date.today()
+TODAY = today_cst()
 
 # Collects CSP violations of every document the page loads (an init script runs before the page's own).
 WATCH_CSP = """

@@ -3,7 +3,6 @@ county, city and province borders from the local base layer, place names in the 
 a legend, zoomed to what it shows), the site form's map sets the coordinates, and nothing leaves the app's
 origin or breaks the Content-Security-Policy."""
 import re
-from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -11,6 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from marketplace import gazetteer
+from marketplace.clock import today_cst
 from marketplace.models import MatchRound, Site
 from marketplace.services.demo import DEMO_PASSWORD
 from tests.web.browser.test_hostile_text import WATCH_CSP
@@ -136,7 +136,7 @@ def test_every_map_draws_ningxia_with_a_title_a_legend_and_fits_its_content(page
     state = assert_stands_alone(page, "flows-map")
     assert state["fits"] is True and state["filled"] >= 0.5, state
     expect(page.locator("#flows-map")).not_to_have_attribute("data-map-ready", "0")
-    assert str(date.today().year) in state["title"] and len(state["legend"]) == 6
+    assert str(today_cst().year) in state["title"] and len(state["legend"]) == 6
 
 
 def test_the_site_form_map_sets_and_follows_the_coordinates(page, site_url, make_user, offline, db):

@@ -1,10 +1,11 @@
 """In a real browser: a producer posts a listing, a consumer finds it by distance, and the map shows it
 without giving away the producer's site."""
-from datetime import date, timedelta
+from datetime import timedelta
 
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from marketplace.clock import today_cst
 from marketplace.models import ListingStatus, SupplyListing
 from tests.web.browser.test_onboarding import log_in, log_out
 from tests.web.conftest import PASSWORD
@@ -26,8 +27,8 @@ def test_producer_posts_consumer_finds_it_by_distance_on_the_map(page, site_url,
     expect(page.locator("#q-gbf_slag-specific_surface")).to_be_hidden()
     page.select_option("#grade", "II")
     page.fill("#tonnes", "2400")
-    page.fill("#period_start", date.today().isoformat())
-    page.fill("#period_end", (date.today() + timedelta(days=60)).isoformat())
+    page.fill("#period_start", today_cst().isoformat())
+    page.fill("#period_end", (today_cst() + timedelta(days=60)).isoformat())
     page.fill("#price", "36.50")
     page.fill("#max_haul_km", "200")
     page.fill("#q-fly_ash-loi", "6.1")
