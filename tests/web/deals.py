@@ -5,8 +5,6 @@ from marketplace.clock import today_cst, utcnow
 from marketplace.extensions import db
 from marketplace.services import listings, proposals, rounds
 
-TODAY = today_cst()  # listings' periods are days in Ningxia
-
 
 def make_agreement(make_user, make_site, tonnes=100, material="fly_ash", producer=None, consumer=None,
                    producer_site=None, consumer_site=None):

@@ -13,11 +13,11 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import DateTime, func, select, text
 
-from marketplace.clock import as_utc, utcnow
+from marketplace.clock import as_utc, today_cst, utcnow
 from marketplace.models import Baseline, Shipment, TariffVersion
 from marketplace.services import deliveries, listings, subsidies, tokens
 from tests.web.conftest import CATALOGUE_TABLES, PASSWORD, csrf_token, login, post_form
-from tests.web.deals import TODAY, make_agreement
+from tests.web.deals import make_agreement
 
 KNOWN = datetime(2026, 3, 1, 20, 30, tzinfo=UTC)
 CST_TIME = "2026-03-02 04:30 UTC+8"
@@ -148,7 +148,7 @@ def scene(make_user, make_site, db):
     tokens.create_token(producer, "weighbridge")
     listings.create_listing(producer, "supply", {  # still on offer: what the browse export lists
         "site_id": agreement.supply_listing.site_id, "material": "fly_ash", "grade": "I", "tonnes": 50,
-        "period_start": TODAY, "period_end": TODAY + timedelta(days=30), "price_yuan_per_t": "10",
+        "period_start": today_cst(), "period_end": today_cst() + timedelta(days=30), "price_yuan_per_t": "10",
         "max_haul_km": 300})
     db.session.commit()
     tariff = db.session.scalar(select(TariffVersion).where(TariffVersion.version == 1))

@@ -14,7 +14,6 @@ from marketplace.services import ledger, proposals, rounds, tariff
 from marketplace.services import listings as listing_service
 
 pytestmark = pytest.mark.postgres_only
-TODAY = today_cst()
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +24,14 @@ def _postgres_only(db):
 
 def offer(user, site, tonnes):
     return listing_service.create_listing(user, "supply", {
-        "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": tonnes, "period_start": TODAY,
-        "period_end": TODAY + timedelta(days=30), "price_yuan_per_t": "10", "max_haul_km": 300})
+        "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": tonnes, "period_start": today_cst(),
+        "period_end": today_cst() + timedelta(days=30), "price_yuan_per_t": "10", "max_haul_km": 300})
 
 
 def need(user, site, tonnes):
     return listing_service.create_listing(user, "demand", {
-        "site_id": site.id, "material": "fly_ash", "tonnes": tonnes, "period_start": TODAY,
-        "period_end": TODAY + timedelta(days=30), "max_haul_km": 300})
+        "site_id": site.id, "material": "fly_ash", "tonnes": tonnes, "period_start": today_cst(),
+        "period_end": today_cst() + timedelta(days=30), "max_haul_km": 300})
 
 
 def proposal(db, round_, supply, demand, tonnes):

@@ -18,7 +18,6 @@ from tests.web.conftest import login
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((ROOT / "templates").rglob("*.html"))
 SCRIPTS = sorted((ROOT / "static" / "js").glob("*.js"))
-TODAY = today_cst()
 
 
 def policy(response) -> dict[str, list[str]]:
@@ -158,11 +157,11 @@ def deal(make_user, make_site, db):
     make_site(stranger.organisation, name="路人砖厂", lat="38.50", lon="106.30", county="Yongning")
     supply = listing_service.create_listing(producer, "supply", {
         "site_id": psite.id, "material": "fly_ash", "grade": "II", "quality": {"loi": "6"}, "tonnes": 600,
-        "period_start": TODAY, "period_end": TODAY + timedelta(days=60), "price_yuan_per_t": "30.00",
+        "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60), "price_yuan_per_t": "30.00",
         "max_haul_km": 200, "notes": "私密备注"})
     demand = listing_service.create_listing(consumer, "demand", {
         "site_id": csite.id, "material": "fly_ash", "min_grade": "II", "quality_limits": {"loi": {"max": "8"}},
-        "tonnes": 500, "period_start": TODAY, "period_end": TODAY + timedelta(days=90),
+        "tonnes": 500, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=90),
         "max_delivered_price_yuan_per_t": "120", "max_haul_km": 200, "notes": "需求备注"})
     operator, regulator = make_user(kind="operator"), make_user(kind="regulator")
     round_ = rounds.start_round(operator)

@@ -8,11 +8,12 @@ import pytest
 import segno
 from sqlalchemy import func, select
 
+from marketplace.clock import today_cst
 from marketplace.extensions import db as _db
 from marketplace.models import AuditEntry, LedgerEntry, Shipment
 from marketplace.services import corrections, deliveries, listings, proposals, rounds
 from tests.web.conftest import login, post_form
-from tests.web.deals import TODAY, make_agreement
+from tests.web.deals import make_agreement
 from tests.web.papers_world import pdf_text
 from tests.web.test_deliveries import ticket
 
@@ -30,11 +31,11 @@ def offered(make_user, make_site, db):
     psite = make_site(producer.organisation, name="秘密电厂灰库", lat="38.0575", lon="106.6914", park="Ningdong")
     csite = make_site(consumer.organisation, name="秘密水泥厂", lat="38.47", lon="106.28", county="Xingqing")
     supply = listings.create_listing(producer, "supply", {
-        "site_id": psite.id, "material": "fly_ash", "grade": "I", "tonnes": 100, "period_start": TODAY,
-        "period_end": TODAY + timedelta(days=60), "price_yuan_per_t": "10", "max_haul_km": 300})
+        "site_id": psite.id, "material": "fly_ash", "grade": "I", "tonnes": 100, "period_start": today_cst(),
+        "period_end": today_cst() + timedelta(days=60), "price_yuan_per_t": "10", "max_haul_km": 300})
     demand = listings.create_listing(consumer, "demand", {
-        "site_id": csite.id, "material": "fly_ash", "tonnes": 100, "period_start": TODAY + timedelta(days=5),
-        "period_end": TODAY + timedelta(days=90), "max_haul_km": 300, "use": "cement"})
+        "site_id": csite.id, "material": "fly_ash", "tonnes": 100, "period_start": today_cst() + timedelta(days=5),
+        "period_end": today_cst() + timedelta(days=90), "max_haul_km": 300, "use": "cement"})
     round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
     db.session.commit()
     proposal = next(p for p in round_.proposals if p.supply_listing_id == supply.id)
@@ -72,7 +73,7 @@ def test_a_proposal_shows_its_terms_and_commitment_before_the_party_accepts(offe
     assert "Lingwu" in terms and "Yinchuan" in terms  # the producer's county and city
     assert "Fly ash" in terms and "grade I" in terms and "Cement" in terms and "100 t" in terms
     # the period an agreement would take: the overlap of both listings
-    assert f"{TODAY + timedelta(days=5)} — {TODAY + timedelta(days=60)}" in terms
+    assert f"{today_cst() + timedelta(days=5)} — {today_cst() + timedelta(days=60)}" in terms
     delivered = proposal.delivered_price_yuan_per_t * 100
     assert re.search(r'id="total-ex-works">1,000.00<', html)
     assert f'id="total-delivered">{delivered:,.2f}<' in html

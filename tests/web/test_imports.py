@@ -21,8 +21,6 @@ from marketplace.services.generation import CST
 from tests.web.conftest import csrf_token, login
 from tests.web.deals import make_agreement
 
-TODAY = today_cst()
-
 CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
 <Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
@@ -187,9 +185,9 @@ def import_listings(client, data: bytes, name: str):
 
 
 def listing_csv(site_id: int, notes: str = "袋装，含水率低于百分之十") -> str:
-    end = (TODAY + timedelta(days=30)).isoformat()
+    end = (today_cst() + timedelta(days=30)).isoformat()
     return ",".join(HEADER) + "\r\n" + ",".join(
-        [str(site_id), "fly_ash", "II", "500", TODAY.isoformat(), end, "35.50", "150", notes, "4.5"]) + "\r\n"
+        [str(site_id), "fly_ash", "II", "500", today_cst().isoformat(), end, "35.50", "150", notes, "4.5"]) + "\r\n"
 
 
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])

@@ -12,8 +12,6 @@ from marketplace.clock import today_cst
 from marketplace.models import MatchRound, Proposal, RoundStatus
 from tests.web.conftest import token_request
 
-TODAY = today_cst()
-
 
 @pytest.fixture
 def real_queue(app, tmp_path):
@@ -43,7 +41,7 @@ def gypsum(make_user, make_site, db):
     """Two producers' gypsum, two utilisers' needs and an operator, with API tokens."""
     from marketplace.services import listings
 
-    period = {"period_start": TODAY, "period_end": TODAY + timedelta(days=30)}
+    period = {"period_start": today_cst(), "period_end": today_cst() + timedelta(days=30)}
     out = {}
     for name, kind, lat in (("p1", "producer", "38.06"), ("p2", "producer", "38.30"),
                             ("c1", "consumer", "38.10"), ("c2", "consumer", "38.40")):

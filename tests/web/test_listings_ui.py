@@ -14,13 +14,12 @@ from marketplace.models import DemandListing, ListingEvent, ListingStatus, Suppl
 from marketplace.services import listings
 from tests.web.conftest import csrf_token, login
 
-TODAY = today_cst()
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 def supply_form(site_id, **overrides):
     data = {"site_id": str(site_id), "material": "fly_ash", "grade": "II", "tonnes": "1200",
-            "period_start": TODAY.isoformat(), "period_end": (TODAY + timedelta(days=90)).isoformat(),
+            "period_start": today_cst().isoformat(), "period_end": (today_cst() + timedelta(days=90)).isoformat(),
             "price": "35.50", "max_haul_km": "200", "notes": "袋装或散装",
             "q-fly_ash-loi": "6.2", "q-fly_ash-fineness_45um": "22", "publish": "Publish"}
     data.update(overrides)
@@ -76,7 +75,7 @@ def test_save_as_draft(producer, db):
     ("price", "", "This field is required"),
     ("max_haul_km", "0", "Must be between 1 and 2,000"),
     ("q-fly_ash-loi", "lots", "Enter a number"),
-    ("period_end", (TODAY - timedelta(days=400)).isoformat(), "ends before it starts"),
+    ("period_end", (today_cst() - timedelta(days=400)).isoformat(), "ends before it starts"),
     ("notes", "长" * 100_000, "At most 2000 characters"),
 ])
 def test_bad_supply_input_is_refused_and_nothing_saved(producer, db, field, value, message):
@@ -291,8 +290,8 @@ def test_withdrawn_and_draft_listings_of_others_are_invisible(market, producer, 
 
 def test_expired_listings_leave_the_market(market, db):
     viewer, _, _, listing = market
-    listing.period_start = TODAY - timedelta(days=30)
-    listing.period_end = TODAY - timedelta(days=1)
+    listing.period_start = today_cst() - timedelta(days=30)
+    listing.period_end = today_cst() - timedelta(days=1)
     db.session.commit()
     assert f'/listings/supply/{listing.id}"' not in viewer.get("/listings/supply").get_data(as_text=True)
     stored = select(type(listing).status).where(type(listing).id == listing.id)  # the column, as stored
@@ -308,7 +307,7 @@ def test_consumer_posts_a_demand_with_quality_limits(logged_in, make_site, db):
     client, user = logged_in(kind="consumer")
     site = make_site(user.organisation)
     data = {"site_id": str(site.id), "material": "fgd_gypsum", "grade": "", "tonnes": "5000",
-            "period_start": TODAY.isoformat(), "period_end": (TODAY + timedelta(days=60)).isoformat(),
+            "period_start": today_cst().isoformat(), "period_end": (today_cst() + timedelta(days=60)).isoformat(),
             "price": "", "max_haul_km": "150", "qmin-fgd_gypsum-caso4_2h2o": "90",
             "qmax-fgd_gypsum-chloride": "0.1", "publish": "Publish"}
     r = post(client, "/listings/demand/new", data)
@@ -353,9 +352,9 @@ HEADER = ["site_id", "material", "grade", "tonnes", "period_start", "period_end"
 
 def test_import_a_good_csv(producer, db):
     client, _, site = producer
-    end = (TODAY + timedelta(days=30)).isoformat()
-    rows = [HEADER, [site.id, "fly_ash", "I", 500, TODAY.isoformat(), end, "60", 150, "一", "4.5"],
-            [site.id, "furnace_slag", "", 800, TODAY.isoformat(), end, "-5.00", 100, "二", ""]]
+    end = (today_cst() + timedelta(days=30)).isoformat()
+    rows = [HEADER, [site.id, "fly_ash", "I", 500, today_cst().isoformat(), end, "60", 150, "一", "4.5"],
+            [site.id, "furnace_slag", "", 800, today_cst().isoformat(), end, "-5.00", 100, "二", ""]]
     r = post(client, "/listings/supply/import", {"file": (csv_file(rows), "listings.csv")},
              content_type="multipart/form-data")
     assert r.status_code == 302
@@ -365,10 +364,10 @@ def test_import_a_good_csv(producer, db):
 
 def test_a_bad_row_is_reported_by_line_and_field_and_nothing_is_saved(producer, db):
     client, _, site = producer
-    end = (TODAY + timedelta(days=30)).isoformat()
-    rows = [HEADER, [site.id, "fly_ash", "I", 500, TODAY.isoformat(), end, "60", 150, "", ""],
-            [site.id, "fly_ash", "S95", 500, TODAY.isoformat(), end, "60", 150, "", ""],
-            [site.id, "fly_ash", "I", -1, TODAY.isoformat(), end, "60", 150, "", ""]]
+    end = (today_cst() + timedelta(days=30)).isoformat()
+    rows = [HEADER, [site.id, "fly_ash", "I", 500, today_cst().isoformat(), end, "60", 150, "", ""],
+            [site.id, "fly_ash", "S95", 500, today_cst().isoformat(), end, "60", 150, "", ""],
+            [site.id, "fly_ash", "I", -1, today_cst().isoformat(), end, "60", 150, "", ""]]
     client.get("/lang/en")
     r = post(client, "/listings/supply/import", {"file": (csv_file(rows), "listings.csv")},
              content_type="multipart/form-data")
@@ -383,7 +382,7 @@ def test_import_xlsx(producer, db):
     wb = Workbook()
     ws = wb.active
     ws.append(HEADER)
-    ws.append([site.id, "fly_ash", "III", 700, TODAY, TODAY + timedelta(days=10), 10, 120, "xlsx", 9.5])
+    ws.append([site.id, "fly_ash", "III", 700, today_cst(), today_cst() + timedelta(days=10), 10, 120, "xlsx", 9.5])
     buffer = io.BytesIO()
     wb.save(buffer)
     buffer.seek(0)

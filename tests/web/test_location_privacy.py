@@ -17,8 +17,6 @@ from marketplace.services import listings as listing_service
 from tests.web.conftest import login, post_form
 from tests.web.test_api_listings import API, PATHS, Api, issue_token
 
-TODAY = today_cst()
-
 #: One grid cell (38.0-38.1 N, 106.625-106.75 E, around Ningdong): its four corners and its centre.
 CELL_POINTS = [("38.000100", "106.625100"), ("38.099900", "106.749900"), ("38.000100", "106.749900"),
                ("38.099900", "106.625100"), ("38.050000", "106.687500")]
@@ -42,13 +40,13 @@ def attack(client, make_user, make_site, db):
                        county="Lingwu")
     listing_service.create_listing(producer, "supply", {
         "site_id": hidden.id, "material": "fly_ash", "grade": "II", "tonnes": 1000, "price_yuan_per_t": "20",
-        "max_haul_km": 2000, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+        "max_haul_km": 2000, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)})
     attacker = make_user(kind="consumer")
     probes = [make_site(attacker.organisation, name=f"探测{i}", lat=lat, lon=lon)
               for i, (lat, lon) in enumerate(PROBES)]
     demands = [listing_service.create_listing(attacker, "demand", {
         "site_id": site.id, "material": "fly_ash", "tonnes": 300, "max_haul_km": 2000,
-        "period_start": TODAY, "period_end": TODAY + timedelta(days=60)}) for site in probes]
+        "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)}) for site in probes]
     db.session.commit()
     api = Api(client, attacker, issue_token(client, attacker), probes[0])
     return {"hidden": hidden, "api": api, "attacker": attacker, "probes": probes, "demands": demands,
@@ -155,7 +153,7 @@ def test_after_an_agreement_the_counterparty_sees_the_exact_distance(make_user, 
     own = make_site(consumer.organisation, name="新厂", lat="38.4730", lon="106.2420")
     listing_service.create_listing(producer, "supply", {
         "site_id": supply_site.id, "material": "fly_ash", "grade": "II", "tonnes": 50, "price_yuan_per_t": "20",
-        "max_haul_km": 300, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+        "max_haul_km": 300, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)})
     db.session.commit()
     api = Api(client, consumer, issue_token(client, consumer), own)
     items = api.get(PATHS["supply"], query_string={"near_site_id": own.id}).get_json()["items"]
@@ -182,7 +180,7 @@ def test_a_site_with_listings_that_are_not_withdrawn_or_expired_cannot_move(logg
     site = make_site(user.organisation)
     listing = listing_service.create_listing(user, "supply", {
         "site_id": site.id, "material": "fly_ash", "grade": "II", "tonnes": 100, "price_yuan_per_t": "20",
-        "max_haul_km": 100, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+        "max_haul_km": 100, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)})
     listing.status = ListingStatus(status)
     db.session.commit()
     response = edit(client, site, "38.500000", "106.300000")
@@ -205,7 +203,7 @@ def test_renaming_a_site_with_listings_is_not_a_move(logged_in, make_site, db):
     site = make_site(user.organisation)
     listing_service.create_listing(user, "supply", {
         "site_id": site.id, "material": "fly_ash", "grade": "II", "tonnes": 100, "price_yuan_per_t": "20",
-        "max_haul_km": 100, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+        "max_haul_km": 100, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)})
     db.session.commit()
     response = post_form(client, f"/org/sites/{site.id}/edit", {**SITE_FORM, "name": "改名", "lat": "38.094",
                                                                 "lon": "106.335"})

@@ -324,16 +324,16 @@ def test_unicode_line_breaks_never_reach_a_one_line_field_and_one_bad_message_ne
         app, db, make_user, make_site, smtp):
     """A ticket number with U+2028 made the e-mail job crash on its Subject (the review): such text is refused
     where it is typed, and a message that cannot be built is skipped, the next one still sent."""
+    from marketplace.clock import today_cst
     from marketplace.errors import ValidationError
     from marketplace.services import deliveries, mail
-    from tests.web.deals import TODAY
 
     agreement, producer, _ = make_agreement(make_user, make_site)
     for separator in ("\u2028", "\u2029", "\x85"):
         with pytest.raises(ValidationError) as refused:
             deliveries.record_shipment(producer, agreement.id, {
                 "ticket_no": f"T-1{separator}X", "truck_plate": "宁A12345",
-                "dispatched_at": f"{TODAY.isoformat()}T08:00:00", "gross_kg": 40_000, "tare_kg": 15_000})
+                "dispatched_at": f"{today_cst().isoformat()}T08:00:00", "gross_kg": 40_000, "tare_kg": 15_000})
         assert refused.value.field == "ticket_no"
     db.session.rollback()
     smtp.clear()

@@ -11,7 +11,6 @@ from marketplace.services import listings as listing_service
 from marketplace.services import proposals, rounds, tariff
 from tests.web.test_api_listings import API, PATHS, Api, issue_token
 
-TODAY = today_cst()
 PLACES = [("38.0575", "106.6914"), ("39.0410", "106.3950"), ("37.9240", "105.9110"), ("38.9130", "106.5230"),
           ("37.5200", "105.1800")]
 
@@ -25,7 +24,7 @@ def fly_ash_market(client, make_user, make_site, db):
         site = make_site(producer.organisation, lat=lat, lon=lon)
         supplies.append(listing_service.create_listing(producer, "supply", {
             "site_id": site.id, "material": "fly_ash", "grade": "II", "tonnes": 10_000, "price_yuan_per_t": "20",
-            "max_haul_km": 2000, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)}))
+            "max_haul_km": 2000, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)}))
     people = {}
     for name in ("attacker", "bystander"):
         user = make_user(kind="consumer")
@@ -39,7 +38,7 @@ def weaponised_demand(api, tonnes=5_000_000) -> dict:
     """The finding's demand: 5,000,000 t, no price cap, a 2,000 km haul."""
     response = api.post(PATHS["demand"], json={
         "site_id": api.site.id, "material": "fly_ash", "tonnes": tonnes, "max_haul_km": 2000,
-        "period_start": TODAY.isoformat(), "period_end": (TODAY + timedelta(days=60)).isoformat()})
+        "period_start": today_cst().isoformat(), "period_end": (today_cst() + timedelta(days=60)).isoformat()})
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 

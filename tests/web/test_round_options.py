@@ -18,8 +18,6 @@ from marketplace.services import rounds, tariff
 from matching import Instance
 from tests.web.conftest import login, post_form, token_request
 
-TODAY = today_cst()
-
 
 def bearer(client, user) -> dict:
     r = client.post("/api/v1/auth/token", json=token_request(user))
@@ -30,7 +28,7 @@ def bearer(client, user) -> dict:
 @pytest.fixture
 def market(make_user, make_site, db):
     """Fly ash from two producers, slag from a third, two cement works; an operator and a regulator."""
-    period = {"period_start": TODAY, "period_end": TODAY + timedelta(days=60)}
+    period = {"period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)}
     p1, p2, p3 = (make_user(kind="producer") for _ in range(3))
     c1, c2 = make_user(kind="consumer"), make_user(kind="consumer")
     out = {"p1": p1, "p2": p2, "p3": p3, "c1": c1, "c2": c2}
@@ -325,7 +323,7 @@ def test_a_net_value_round_on_the_demo_market_moves_no_tonne_at_a_loss(demo, db)
 
 def _demand_body(site_id, **changes):
     body = {"site_id": site_id, "material": "fly_ash", "also_materials": ["gbf_slag"], "tonnes": 900,
-            "period_start": TODAY.isoformat(), "period_end": (TODAY + timedelta(days=30)).isoformat(),
+            "period_start": today_cst().isoformat(), "period_end": (today_cst() + timedelta(days=30)).isoformat(),
             "max_haul_km": 250}
     body.update(changes)
     return body
@@ -364,8 +362,8 @@ def test_a_demand_accepting_fly_ash_or_slag_is_paired_with_both(market, cement, 
 
 def test_a_slag_producers_own_round_finds_the_need_that_also_takes_slag(market, cement, client, db):
     user, site = cement
-    demand = listing_service.create_listing(user, "demand", {**_demand_body(site.id), "period_start": TODAY,
-                                                             "period_end": TODAY + timedelta(days=30)})
+    demand = listing_service.create_listing(user, "demand", {**_demand_body(site.id), "period_start": today_cst(),
+                                                             "period_end": today_cst() + timedelta(days=30)})
     db.session.commit()
     round_ = rounds.start_round(market["p3"], supply_listing_ids=[market["s3"].id])
     db.session.commit()
@@ -415,7 +413,7 @@ def test_the_demand_form_takes_other_materials_and_refuses_them_with_a_grade_kee
     user, site = cement
     login(client, user)
     data = {"site_id": str(site.id), "material": "fly_ash", "grade": "", "tonnes": "800",
-            "period_start": TODAY.isoformat(), "period_end": (TODAY + timedelta(days=60)).isoformat(),
+            "period_start": today_cst().isoformat(), "period_end": (today_cst() + timedelta(days=60)).isoformat(),
             "price": "", "max_haul_km": "150", "use": "cement", "also_materials": ["gbf_slag", "steel_slag"],
             "publish": "Publish"}
     r = post_form(client, "/listings/demand/new", data, page="/listings/demand/new")
@@ -438,10 +436,10 @@ def test_an_imported_need_takes_other_materials_from_one_cell_as_exported(cement
     user, site = cement
     columns = listing_files.template_columns("demand", [])
     assert "also_materials" in columns
-    end = (TODAY + timedelta(days=30)).isoformat()
+    end = (today_cst() + timedelta(days=30)).isoformat()
     data = ("site_id,material,tonnes,period_start,period_end,max_haul_km,also_materials\n"
-            f"{site.id},fly_ash,500,{TODAY.isoformat()},{end},150,\"gbf_slag, steel_slag\"\n"
-            f"{site.id},fly_ash,600,{TODAY.isoformat()},{end},150,\n").encode()
+            f"{site.id},fly_ash,500,{today_cst().isoformat()},{end},150,\"gbf_slag, steel_slag\"\n"
+            f"{site.id},fly_ash,600,{today_cst().isoformat()},{end},150,\n").encode()
     made = listing_files.import_listings(user, "demand", "needs.csv", data)
     assert [[m.code for m in d.also_materials] for d in made] == [["gbf_slag", "steel_slag"], []]
     row = listing_files.flatten(listing_service.listing_out(made[0], user).dump())

@@ -15,8 +15,6 @@ from marketplace.services import proposals, rounds, tariff
 from matching import Instance, SolveOptions, solve, validate
 from tests.web.conftest import login
 
-TODAY = today_cst()
-
 
 @pytest.fixture
 def market(make_user, make_site, db):
@@ -24,14 +22,14 @@ def market(make_user, make_site, db):
     def supply(user, site, tonnes, price, grade="II", loi="6"):
         return listing_service.create_listing(user, "supply", {
             "site_id": site.id, "material": "fly_ash", "grade": grade, "quality": {"loi": loi}, "tonnes": tonnes,
-            "period_start": TODAY, "period_end": TODAY + timedelta(days=60), "price_yuan_per_t": price,
+            "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60), "price_yuan_per_t": price,
             "max_haul_km": 200})
 
     def demand(user, site, tonnes, min_grade="II", max_price="120"):
         return listing_service.create_listing(user, "demand", {
             "site_id": site.id, "material": "fly_ash", "min_grade": min_grade,
-            "quality_limits": {"loi": {"max": "8"}}, "tonnes": tonnes, "period_start": TODAY,
-            "period_end": TODAY + timedelta(days=90), "max_delivered_price_yuan_per_t": max_price,
+            "quality_limits": {"loi": {"max": "8"}}, "tonnes": tonnes, "period_start": today_cst(),
+            "period_end": today_cst() + timedelta(days=90), "max_delivered_price_yuan_per_t": max_price,
             "max_haul_km": 150})
 
     p1, p2 = make_user(kind="producer"), make_user(kind="producer")
@@ -275,11 +273,11 @@ def test_round_skips_pairs_within_one_organisation(make_user, make_site, market,
     both = make_user(kind="both")
     site = make_site(both.organisation, lat="38.10", lon="106.62")
     listing_service.create_listing(both, "supply", {
-        "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": 300, "period_start": TODAY,
-        "period_end": TODAY + timedelta(days=30), "price_yuan_per_t": "0", "max_haul_km": 100})
+        "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": 300, "period_start": today_cst(),
+        "period_end": today_cst() + timedelta(days=30), "price_yuan_per_t": "0", "max_haul_km": 100})
     own_demand = listing_service.create_listing(both, "demand", {
-        "site_id": site.id, "material": "fly_ash", "tonnes": 300, "period_start": TODAY,
-        "period_end": TODAY + timedelta(days=30), "max_haul_km": 100})
+        "site_id": site.id, "material": "fly_ash", "tonnes": 300, "period_start": today_cst(),
+        "period_end": today_cst() + timedelta(days=30), "max_haul_km": 100})
     db.session.commit()
     round_ = run_round(market["operator"])
     assert all(p.producer_org_id != p.consumer_org_id for p in round_.proposals)

@@ -466,8 +466,8 @@ def test_deal_and_regulator_pages_send_as_many_statements_for_50_deals_as_for_5(
 
 def test_a_rounds_map_draws_the_largest_flows_and_says_how_many_it_left_out(client, db, make_user, make_site,
                                                                               monkeypatch):
+    from marketplace.clock import today_cst
     from marketplace.services import listings, rounds
-    from tests.web.deals import TODAY
 
     consumer = make_user(kind="consumer")
     csite = make_site(consumer.organisation)
@@ -476,10 +476,10 @@ def test_a_rounds_map_draws_the_largest_flows_and_says_how_many_it_left_out(clie
         site = make_site(producer.organisation, lat=f"38.{i}5", lon="106.5")
         listings.create_listing(producer, "supply", {
             "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": 100 + 50 * i, "price_yuan_per_t": "10",
-            "max_haul_km": 300, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+            "max_haul_km": 300, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)})
     demand = listings.create_listing(consumer, "demand", {
-        "site_id": csite.id, "material": "fly_ash", "tonnes": 1000, "max_haul_km": 300, "period_start": TODAY,
-        "period_end": TODAY + timedelta(days=60)})
+        "site_id": csite.id, "material": "fly_ash", "tonnes": 1000, "max_haul_km": 300, "period_start": today_cst(),
+        "period_end": today_cst() + timedelta(days=60)})
     round_ = rounds.start_round(consumer, demand_listing_ids=[demand.id])
     db.session.commit()
     tonnes = sorted((p.tonnes for p in round_.proposals), reverse=True)
@@ -496,7 +496,7 @@ def test_the_dashboard_sends_as_many_statements_for_15_unmatched_supplies_of_15_
         client, db, make_user, make_site):
     """Its table of the largest unmatched supplies loads their firms, materials and sites with the listings
     (it loaded each one by one: 45 more statements for 15 rows, 0.7 s of a 1 s page at scale)."""
-    from tests.web.deals import TODAY
+    from marketplace.clock import today_cst
 
     regulator = make_user(kind="regulator")
     login(client, regulator)
@@ -507,7 +507,7 @@ def test_the_dashboard_sends_as_many_statements_for_15_unmatched_supplies_of_15_
             site = make_site(producer.organisation, lat=f"38.{i + 10}", lon="106.5")
             listing_service.create_listing(producer, "supply", {
                 "site_id": site.id, "material": "fly_ash", "grade": "I", "tonnes": 100 + i, "price_yuan_per_t": "10",
-                "max_haul_km": 300, "period_start": TODAY, "period_end": TODAY + timedelta(days=60)})
+                "max_haul_km": 300, "period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)})
         db.session.commit()
 
     offer(1)

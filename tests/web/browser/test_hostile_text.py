@@ -17,7 +17,6 @@ from tests.web.conftest import PASSWORD
 #: element and an HTML event handler. Any of them running opens a dialog.
 PAYLOAD = "${alert(1)}`;alert(4);`</script><script>alert(2)</script><img src=x onerror=alert(3)>"
 TICKET = "<img src=x onerror=alert(5)>"  # ticket numbers hold 40 characters
-TODAY = today_cst()
 
 # Collects CSP violations of every document the page loads (an init script runs before the page's own).
 WATCH_CSP = """
@@ -62,7 +61,7 @@ def hostile_market(make_org, make_user, make_site, runner, db):
         people[key] = (user, site)
     (producer, psite), (consumer, csite), (stranger, ssite) = (people[k] for k in ("producer", "consumer",
                                                                                      "stranger"))
-    period = {"period_start": TODAY, "period_end": TODAY + timedelta(days=60)}
+    period = {"period_start": today_cst(), "period_end": today_cst() + timedelta(days=60)}
     supply = listings.create_listing(producer, "supply", {
         "site_id": psite.id, "material": "fly_ash", "grade": "II", "quality": {"loi": "6"}, "tonnes": 600,
         "price_yuan_per_t": "30.00", "max_haul_km": 200, "notes": tagged("NOTES-supply"), **period})
@@ -88,10 +87,11 @@ def hostile_market(make_org, make_user, make_site, runner, db):
         "ticket_no": TICKET, "truck_plate": "宁A12345", "dispatched_at": utcnow() + timedelta(minutes=1),
         "gross_kg": 49000, "tare_kg": 15000}, now=utcnow() + timedelta(minutes=2))
     deliveries.confirm_shipment(consumer, shipment.id, 34000)
-    subsidies.declare_baseline(consumer, subsidies.scheme_in_force(TODAY.year).base_year, "1000", tagged("EVIDENCE"))
+    base_year = subsidies.scheme_in_force(today_cst().year).base_year
+    subsidies.declare_baseline(consumer, base_year, "1000", tagged("EVIDENCE"))
     tokens.create_token(producer, "TOKEN <img src=x onerror=alert(6)>")
-    subsidies.submit_loan_project(producer, tagged("LOAN"), TODAY.year,
-                                  str(subsidies.scheme_in_force(TODAY.year).loan_min_yuan))
+    subsidies.submit_loan_project(producer, tagged("LOAN"), today_cst().year,
+                                  str(subsidies.scheme_in_force(today_cst().year).loan_min_yuan))
     db.session.commit()
     return {"producer": producer, "consumer": consumer, "operator": operator, "regulator": regulator,
             "supply": supply, "demand": demand, "far": far, "round": round_, "agreement": agreement_id}
