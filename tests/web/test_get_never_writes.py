@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select, text, update
 
-from marketplace.clock import today_cst, utcnow
+from marketplace.clock import to_cst, today_cst, utcnow
 from marketplace.models import (
     Agreement,
     ApiToken,
@@ -73,9 +73,6 @@ def demo(db):
 
     agreement = db.session.scalar(select(Agreement).order_by(Agreement.id))
     producer = db.session.scalar(select(User).where(User.organisation_id == agreement.producer_org_id))
-    from marketplace.clock import to_cst
-    from marketplace.models import LedgerEntry
-
     # the year of its newest delivery (on 1 January "this year" has none yet)
     year = to_cst(db.session.scalar(select(func.max(LedgerEntry.dispatched_at))
                                     .where(LedgerEntry.agreement_id == agreement.id))).year

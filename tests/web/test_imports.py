@@ -78,7 +78,7 @@ def zip_bomb(rows: int = 1_500_000) -> bytes:
     return xlsx(row * 10_000 for _ in range(rows // 10_000))
 
 
-def refuse_fast(data: bytes, name: str = "bomb.xlsx", trace: bool = True) -> tuple[str, int, int]:
+def refusal(data: bytes, name: str = "bomb.xlsx", trace: bool = True) -> tuple[str, int, int]:
     """read_table's refusal message, the bytes it inflated from the archive and its peak traced memory (bytes;
     tracing slows it down). Counted, not timed: a wall clock on a busy CI machine proves nothing."""
     inflated = [0]
@@ -109,7 +109,7 @@ def refuse_fast(data: bytes, name: str = "bomb.xlsx", trace: bool = True) -> tup
 def test_the_dimension_bomb_is_refused_in_bounded_memory(app):
     data = dimension_bomb()
     assert len(data) < 2048
-    message, inflated, peak = refuse_fast(data)
+    message, inflated, peak = refusal(data)
     assert "2000 rows" in message and 0 < inflated < 64 * 1024  # its rows were read (and counted), few of them
     assert peak < 30 * 1024 * 1024  # the sheet's claimed 16,384 x 1,048,576 cells are never allocated
 
@@ -117,7 +117,7 @@ def test_the_dimension_bomb_is_refused_in_bounded_memory(app):
 def test_the_zip_bomb_is_refused_before_it_is_inflated_in_bounded_memory(app):
     data = zip_bomb()
     assert len(data) < 1024 * 1024
-    message, inflated, peak = refuse_fast(data)
+    message, inflated, peak = refusal(data)
     assert "MB" in message or "compressed" in message
     assert inflated == 0  # refused from the archive's directory: not one byte of the tens of MB unpacked
     assert peak < 30 * 1024 * 1024
@@ -126,7 +126,7 @@ def test_the_zip_bomb_is_refused_before_it_is_inflated_in_bounded_memory(app):
 def test_a_sheet_over_the_row_limit_stops_at_the_limit(app):
     rows = ['<row><c t="inlineStr"><is><t>site_id</t></is></c></row>']
     rows += [f'<row><c><v>{n}</v></c></row>' for n in range(5000)]
-    message, _inflated, _ = refuse_fast(xlsx(rows), trace=False)
+    message, _inflated, _ = refusal(xlsx(rows), trace=False)
     assert "at most 2000 rows" in message.lower()
 
 

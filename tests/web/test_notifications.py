@@ -324,7 +324,6 @@ def test_unicode_line_breaks_never_reach_a_one_line_field_and_one_bad_message_ne
         app, db, make_user, make_site, smtp):
     """A ticket number with U+2028 made the e-mail job crash on its Subject (the review): such text is refused
     where it is typed, and a message that cannot be built is skipped, the next one still sent."""
-    from marketplace.clock import today_cst
     from marketplace.errors import ValidationError
     from marketplace.services import deliveries, mail
 

@@ -466,7 +466,6 @@ def test_deal_and_regulator_pages_send_as_many_statements_for_50_deals_as_for_5(
 
 def test_a_rounds_map_draws_the_largest_flows_and_says_how_many_it_left_out(client, db, make_user, make_site,
                                                                               monkeypatch):
-    from marketplace.clock import today_cst
     from marketplace.services import listings, rounds
 
     consumer = make_user(kind="consumer")
@@ -496,8 +495,6 @@ def test_the_dashboard_sends_as_many_statements_for_15_unmatched_supplies_of_15_
         client, db, make_user, make_site):
     """Its table of the largest unmatched supplies loads their firms, materials and sites with the listings
     (it loaded each one by one: 45 more statements for 15 rows, 0.7 s of a 1 s page at scale)."""
-    from marketplace.clock import today_cst
-
     regulator = make_user(kind="regulator")
     login(client, regulator)
 
