@@ -186,13 +186,9 @@ def material(code: object) -> str:
         return key
     names = g.get("_material_names")
     if names is None:
-        from sqlalchemy import select
+        from .services import catalogue
 
-        from .extensions import db
-        from .models import Material
-
-        names = {m.code: (m.name_zh, m.name_en) for m in db.session.scalars(select(Material))}
-        g._material_names = names
+        names = g._material_names = catalogue.names()
     zh, en = names.get(key, (key, key))
     return en if _locale().startswith("en") else zh
 

@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ from .. import gazetteer, labels, maps
 from ..errors import MarketplaceError
 from ..extensions import db
 from ..forms_common import choices
-from ..models import DemandListing, Material, SupplyListing
+from ..models import DemandListing, SupplyListing
 from ..models.listing import USES, AnyListing
 from ..schemas import listings as listing_schemas
 from ..schemas.common import limits
 from ..services import catalogue, listing_files, listings, sites
+from ..services.catalogue import CatalogueMaterial
 from ..web import run_service, spreadsheet
 from . import bp
 from .forms import ImportForm, ListingForm, StatusForm
@@ -35,7 +37,7 @@ def certificate_folder() -> Path:
     return Path(current_app.instance_path) / "uploads" / "certificates"
 
 
-def _catalogue():
+def _catalogue() -> tuple[Sequence[CatalogueMaterial], dict[str, list[str]]]:
     materials = catalogue.materials()
     return materials, {m.code: m.grade_codes for m in materials}
 
@@ -45,7 +47,7 @@ def _may_publish(side: str) -> bool:
     return org.is_producer if side == "supply" else org.is_consumer
 
 
-def _listing_form(side: str, materials: list[Material], obj: AnyListing | None = None) -> ListingForm:
+def _listing_form(side: str, materials: Sequence[CatalogueMaterial], obj: AnyListing | None = None) -> ListingForm:
     locale = str(get_locale())
     form = ListingForm(obj=obj)
     own_sites = sites.sites_of(current_user.organisation_id, True)
@@ -67,7 +69,7 @@ def _listing_form(side: str, materials: list[Material], obj: AnyListing | None =
     return form
 
 
-def _form_values(side: str, form: ListingForm, materials: list[Material]) -> dict[str, Any]:
+def _form_values(side: str, form: ListingForm, materials: Sequence[CatalogueMaterial]) -> dict[str, Any]:
     """The form as the API's listing fields, quality inputs included."""
     material = next((m for m in materials if m.code == form.material.data), None)
     data = {"site_id": form.site_id.data, "material": form.material.data, GRADE_FIELD[side]: form.grade.data or None,

@@ -1,4 +1,5 @@
 import functools
+from collections.abc import Sequence
 from typing import ClassVar
 
 from flask_babel import lazy_gettext as _l
@@ -7,9 +8,9 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from ..forms_common import SafeForm as FlaskForm  # control characters and absurd dates are field errors
 from ..forms_common import choices, optional, required
 from ..labels import OBJECTIVE
-from ..models.catalogue import Material
 from ..schemas.common import limits
 from ..schemas.tariff import TariffVersionIn
+from ..services.catalogue import CatalogueMaterial
 
 
 class RoundForm(FlaskForm):
@@ -58,7 +59,7 @@ def material_input(figure: str, code: str) -> str:
     return f"{figure}__{code}"
 
 
-def tariff_form(materials: list[Material]) -> TariffForm:
+def tariff_form(materials: Sequence[CatalogueMaterial]) -> TariffForm:
     """The tariff form with one value and one payload input per material of the catalogue; a service error
     on `value_yuan_per_t.fly_ash` shows on that material's input (FIELD_NAMES)."""
     form: TariffForm = _tariff_form_class(tuple(m.code for m in materials))()

@@ -1,20 +1,122 @@
-"""Reading the materials catalogue."""
+"""Reading the materials catalogue.
+
+The catalogue (materials, their grades and quality parameters) is reference data: the migrations seed and
+change it, no request does. So a process reads it once, on first use, into a frozen snapshot that all its
+requests share: it was four statements and about a hundred ORM objects on every page that names a material
+(issue #17). A deployment migrates before it starts the web processes (`make serve`, the Docker image), so
+their snapshot is current for their whole life.
+
+A process that writes catalogue rows itself (a test, a shell) is not misled: a flush of any such row drops
+the snapshot and marks the session, which then reads the catalogue afresh, and keeps no snapshot, until its
+transaction ends (committed or rolled back), when the snapshot is dropped again."""
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, selectinload
 
 from ..extensions import db
-from ..models import Material
+from ..models import Material, MaterialGrade, MaterialParameter
+
+_CATALOGUE_CLASSES = (Material, MaterialGrade, MaterialParameter)
+_CHANGED = "catalogue_changed"  # the session's info key: it flushed catalogue rows in this transaction
+_lock = threading.Lock()
 
 
-def materials() -> list[Material]:
-    """Every material with its grades and parameters, in catalogue order."""
-    return list(db.session.scalars(
-        select(Material).options(selectinload(Material.grades), selectinload(Material.parameters))
-        .order_by(Material.id)
-    ))
+@dataclass(frozen=True)
+class Grade:
+    code: str
+    rank: int
+
+
+@dataclass(frozen=True)
+class Parameter:
+    code: str
+    name_zh: str
+    name_en: str
+    unit: str
+    position: int
+
+    def name(self, locale: str | None) -> str:
+        return self.name_en if (locale or "").startswith("en") else self.name_zh
+
+
+@dataclass(frozen=True)
+class CatalogueMaterial:
+    """A material as the catalogue has it, with its grades (best first) and parameters (in order)."""
+
+    id: int
+    code: str
+    name_zh: str
+    name_en: str
+    standard: str | None
+    env_tax_yuan_per_t: Decimal
+    waste_code: str | None
+    grades: tuple[Grade, ...]
+    parameters: tuple[Parameter, ...]
+
+    def name(self, locale: str | None) -> str:
+        return self.name_en if (locale or "").startswith("en") else self.name_zh
+
+    @property
+    def grade_codes(self) -> list[str]:
+        """Grades best first."""
+        return [g.code for g in self.grades]
+
+
+def _read() -> tuple[CatalogueMaterial, ...]:
+    rows = db.session.scalars(select(Material).options(selectinload(Material.grades),
+                                                       selectinload(Material.parameters)).order_by(Material.id))
+    return tuple(CatalogueMaterial(
+        id=m.id, code=m.code, name_zh=m.name_zh, name_en=m.name_en, standard=m.standard,
+        env_tax_yuan_per_t=m.env_tax_yuan_per_t, waste_code=m.waste_code,
+        grades=tuple(Grade(g.code, g.rank) for g in m.grades),
+        parameters=tuple(Parameter(p.code, p.name_zh, p.name_en, p.unit, p.position) for p in m.parameters))
+        for m in rows)
+
+
+def materials() -> tuple[CatalogueMaterial, ...]:
+    """Every material with its grades and parameters, in catalogue order (the process's snapshot)."""
+    if db.session.info.get(_CHANGED):  # this transaction wrote the catalogue: read what it sees
+        return _read()
+    store = current_app.extensions.setdefault("catalogue", {})
+    snapshot = store.get("materials")
+    if snapshot is None:
+        snapshot = _read()
+        with _lock:
+            store.setdefault("materials", snapshot)
+    return snapshot
+
+
+def names() -> dict[str, tuple[str, str]]:
+    """Material code -> (Chinese name, English name), from the snapshot."""
+    return {m.code: (m.name_zh, m.name_en) for m in materials()}
+
+
+def forget() -> None:
+    """Drop this app's snapshot: the next reader takes a new one."""
+    if has_app_context():
+        current_app.extensions.get("catalogue", {}).pop("materials", None)
 
 
 def material_by_code(code: str) -> Material | None:
     return db.session.scalar(select(Material).where(Material.code == code))
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: Any) -> None:
+    if any(isinstance(obj, _CATALOGUE_CLASSES) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info[_CHANGED] = True
+        forget()
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _ended(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        forget()

@@ -14,8 +14,9 @@ from flask_babel import lazy_gettext as _l
 
 from ..errors import MarketplaceError, ValidationError
 from ..extensions import db
-from ..models import Material, SupplyListing, User
+from ..models import SupplyListing, User
 from . import listings
+from .catalogue import CatalogueMaterial
 
 # --- lab certificates ------------------------------------------------------------------------------------
 
@@ -273,7 +274,7 @@ def import_listings(actor: User, side: str, filename: str, data: bytes) -> list:
     return [listings.insert_listing(actor, side, values, status) for values, status in checked]
 
 
-def template_columns(side: str, materials: Iterable[Material]) -> list[str]:
+def template_columns(side: str, materials: Iterable[CatalogueMaterial]) -> list[str]:
     base = ["site_id", "material"]
     if side == "supply":
         base += ["grade", "tonnes", "period_start", "period_end", "price_yuan_per_t", "max_haul_km", "notes"]

@@ -20,8 +20,8 @@ from .. import labels, policy
 from ..clock import utcnow
 from ..errors import NotFound, ValidationError
 from ..extensions import db, rowcount
-from ..models import Material, Notification, NotificationKind, User
-from . import queue
+from ..models import Notification, NotificationKind, User
+from . import catalogue, queue
 from .values import get_row
 
 log = logging.getLogger(__name__)
@@ -108,8 +108,8 @@ def history_read() -> int:
 # --- words ---------------------------------------------------------------------------------------------
 
 def material_names(locale: str) -> dict[str, str]:
-    """Material code -> name in `locale` (one small query: the catalogue)."""
-    return {m.code: m.name(locale) for m in db.session.scalars(select(Material))}
+    """Material code -> name in `locale` (the catalogue's snapshot)."""
+    return {m.code: m.name(locale) for m in catalogue.materials()}
 
 
 def text(n: Notification, materials: Mapping[str, str], reason: bool = True) -> str:

@@ -129,6 +129,8 @@ def test_a_postgresql_that_stops_under_a_running_app_answers_503(db):
     """A real server (its own, from scripts/pg.sh) stopped while the app holds pooled connections to it."""
     if db.engine.dialect.name != "postgresql":
         pytest.skip("needs PostgreSQL")
+    from marketplace.services import catalogue
+
     script = ROOT / "scripts" / "pg.sh"
     folder = Path(tempfile.mkdtemp(prefix="pg-ops-")) / "pg"  # not under pytest's 700 folders: postgres runs it
     url = subprocess.run([str(script), "start", str(folder)], capture_output=True, text=True,
@@ -145,6 +147,10 @@ def test_a_postgresql_that_stops_under_a_running_app_answers_503(db):
         subprocess.run([str(script), "stop", str(folder)], check=True)
         r = client.get("/readyz")
         assert r.status_code == 503 and r.json["checks"]["database"]["ok"] is False
+        # the catalogue is the process's snapshot (services/catalogue.py): its page needs no database ...
+        assert client.get("/materials").status_code == 200
+        with app.app_context():
+            catalogue.forget()  # ... until a new process (or this one, told to forget) has to read it
         assert client.get("/materials").status_code == 503
         assert client.get("/api/v1/sites", headers=bearer()).status_code == 503
     finally:
