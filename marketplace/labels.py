@@ -1,7 +1,10 @@
 """Display names, in the user's language, of the values stored as codes."""
+import functools
 from collections.abc import Mapping
 from typing import Any
 
+from babel import Locale
+from babel.numbers import LC_NUMERIC, NumberPattern, parse_pattern
 from flask_babel import lazy_gettext as _l
 
 ORG_KIND = {
@@ -233,23 +236,28 @@ def decimal_text(number: Any, pattern: str) -> str:
     """A number as people read it, in the page's locale, rounded half up (四舍五入).
 
     Babel rounds half to even; a spreadsheet shows the same cell half up (0.4545 as 45.5 %), and so do
-    Chinese statistics. Every figure shown to people goes through here or `percent_text`."""
+    Chinese statistics. Every figure shown to people goes through here or `percent_text`. Babel's own
+    format_decimal parses the pattern at every call, a third of its time on a page of figures: each
+    pattern is parsed once (`_number_pattern`) and applied as Babel does."""
     from decimal import ROUND_HALF_UP, localcontext
 
-    from flask_babel import format_decimal
+    from flask_babel import get_locale
 
     with localcontext(rounding=ROUND_HALF_UP):
-        return str(format_decimal(number, pattern))
+        return str(_number_pattern(pattern).apply(number, Locale.parse(get_locale() or LC_NUMERIC)))
 
 
 def percent_text(number: Any, pattern: str) -> str:
-    """A fraction as a per cent, rounded half up like `decimal_text`."""
-    from decimal import ROUND_HALF_UP, localcontext
+    """A fraction as a per cent ("#,##0.0%": the pattern's % multiplies by 100), rounded half up like
+    `decimal_text`."""
+    if "%" not in pattern:
+        raise ValueError(f"not a per cent pattern: {pattern!r}")
+    return decimal_text(number, pattern)
 
-    from flask_babel import format_percent
 
-    with localcontext(rounding=ROUND_HALF_UP):
-        return str(format_percent(number, pattern))
+@functools.lru_cache(maxsize=128)
+def _number_pattern(pattern: str) -> NumberPattern:
+    return parse_pattern(pattern)
 
 
 def change_value(name: str, value: object) -> str:

@@ -351,3 +351,27 @@ def test_the_number_filters_group_digits_and_never_fail_on_text(app):
         assert show_percent("0.4231") == "42.3%" and show_percent(None) == "—" and show_percent("0.73", 0) == "73%"
         assert show_kg_as_tonnes(61500) == "61.500"
         assert show_money(None) == "" and show_money("—") == "—" and show_tonnes("n/a") == "n/a"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_figures_are_babels_own_formatting_rounded_half_up(app, lang):
+    """labels.decimal_text parses each pattern once and applies it as Babel's format_decimal does: the same
+    text for every pattern the filters use, in both languages, but for the rounding (half up)."""
+    from decimal import localcontext
+
+    from flask_babel import force_locale, format_decimal
+
+    from marketplace.labels import decimal_text, percent_text
+
+    numbers = [Decimal("0"), Decimal("-1234.5"), Decimal("0.4545"), Decimal("4223988.0005"), Decimal("12.5"),
+               Decimal("1E+3"), Decimal("0.000001"), Decimal("98765432109876.54321"), 7, 2.675]
+    with app.test_request_context(), force_locale(lang):
+        for pattern in ("#,##0", "#,##0.###", "#,##0.00", "#,##0.000", "#,##0.0%", "#,##0%", "#,##0.0#%"):
+            for n in numbers:
+                with localcontext(rounding=ROUND_HALF_UP):
+                    expected = format_decimal(n, pattern)
+                assert decimal_text(n, pattern) == expected, (pattern, n)
+                if "%" in pattern:
+                    assert percent_text(n, pattern) == expected
+        with pytest.raises(ValueError):
+            percent_text(Decimal("0.5"), "#,##0.0")
