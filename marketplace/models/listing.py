@@ -119,6 +119,8 @@ def _listing_indexes(table: str, price: str) -> tuple[Index, ...]:
     """Indexes for the browse page's filters and sorts (each sort ends on the id, as the queries do)."""
     return (
         Index(f"ix_{table}_site_id", "site_id"),
+        # live listings (status and period end): every browse page counts them from the index alone
+        Index(f"ix_{table}_status_period_end", "status", "period_end"),
         Index(f"ix_{table}_material_status", "material_id", "status"),
         Index(f"ix_{table}_price_id", price, "id"),
         Index(f"ix_{table}_tonnes_id", "tonnes", "id"),
@@ -132,7 +134,7 @@ class ListingMixin:
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[ListingStatus] = mapped_column(value_enum(ListingStatus, "listing_status"),
-                                                  default=ListingStatus.DRAFT, index=True)
+                                                  default=ListingStatus.DRAFT)
     #: Whole tonnes for the period; `tonnes_promised` of them are already in agreements (never more).
     tonnes: Mapped[int] = mapped_column(Integer)
     tonnes_promised: Mapped[int] = mapped_column(Integer, default=0)
