@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -261,22 +262,33 @@ def _utilisation_totals(rows: list[dict]) -> dict:
     return totals(rows)
 
 
-def _awaiting_decision() -> int:
-    """The navigation's count of proposals waiting for the user's organisation."""
-    if not current_user.is_authenticated or current_user.organisation.is_staff:
-        return 0
-    from .services.proposals import awaiting_decision
+def menu_counts() -> tuple[int, int]:
+    """The navigation's two badges, in one statement once a request: the proposals waiting for the user's
+    organisation to decide (none for staff) and the user's unread notifications."""
+    counts = g.get("menu_counts")
+    if counts is None:
+        counts = (0, 0)
+        if current_user.is_authenticated:
+            from .services.notifications import unread_count_query
+            from .services.proposals import awaiting_decision_query
 
-    return awaiting_decision(current_user)
+            unread = unread_count_query(current_user).scalar_subquery()
+            if current_user.organisation.is_staff:
+                counts = (0, int(db.session.scalar(select(unread)) or 0))
+            else:
+                waiting = awaiting_decision_query(current_user).scalar_subquery()
+                row = db.session.execute(select(waiting, unread)).one()
+                counts = (int(row[0] or 0), int(row[1] or 0))
+        g.menu_counts = counts
+    return counts
+
+
+def _awaiting_decision() -> int:
+    return menu_counts()[0]
 
 
 def _unread_notifications() -> int:
-    """The navigation's count of the user's unread notifications (one indexed COUNT)."""
-    if not current_user.is_authenticated:
-        return 0
-    from .services.notifications import unread_count
-
-    return unread_count(current_user)
+    return menu_counts()[1]
 
 
 def flash_form_errors(form: FlaskForm) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 
 from .. import labels, policy
 from ..clock import utcnow
@@ -59,9 +59,14 @@ def notify(kind: NotificationKind, target: Any, organisations: Iterable[int],
 # --- reading and marking -------------------------------------------------------------------------------
 
 def unread_count(user: User) -> int:
-    """The menu's count: one indexed COUNT."""
-    return int(db.session.scalar(select(func.count(Notification.id))
-                                 .where(Notification.user_id == user.id, Notification.read_at.is_(None))) or 0)
+    """How many of the user's notifications are unread: one indexed COUNT."""
+    return int(db.session.scalar(unread_count_query(user)) or 0)
+
+
+def unread_count_query(user: User) -> Select[int]:
+    """The COUNT behind `unread_count`, for the menu to send with its other count (web.menu_counts)."""
+    return select(func.count(Notification.id)).where(Notification.user_id == user.id,
+                                                     Notification.read_at.is_(None))
 
 
 def page_for(user: User, page: int = 1, unread_only: bool = False) -> Pagination:

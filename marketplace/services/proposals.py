@@ -18,7 +18,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, joinedload
 from sqlalchemy.sql import ColumnElement
 
@@ -164,11 +164,16 @@ def proposals_for(viewer: User, status: str | None = None, page: int = 1, per_pa
 
 def awaiting_decision(viewer: User) -> int:
     """How many pending proposals wait for the viewer's organisation to decide (the navigation badge)."""
+    return db.session.scalar(awaiting_decision_query(viewer)) or 0
+
+
+def awaiting_decision_query(viewer: User) -> Select[int]:
+    """The COUNT behind `awaiting_decision`, for the menu to send with its other count (web.menu_counts)."""
     org_id = viewer.organisation_id
-    return db.session.scalar(select(func.count(Proposal.id)).where(
+    return select(func.count(Proposal.id)).where(
         Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= utcnow(),
         or_(and_(Proposal.producer_org_id == org_id, Proposal.producer_decision.is_(None)),
-            and_(Proposal.consumer_org_id == org_id, Proposal.consumer_decision.is_(None))))) or 0
+            and_(Proposal.consumer_org_id == org_id, Proposal.consumer_decision.is_(None))))
 
 
 def decide(actor: User, proposal_id: int, decision: str) -> Proposal:
