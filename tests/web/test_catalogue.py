@@ -2,27 +2,19 @@
 transaction that writes it or after one did."""
 from __future__ import annotations
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from marketplace.models import Material
 from marketplace.services import catalogue
+from tests.web.test_scale import statements
 
 
 def catalogue_statements(db, client, url: str) -> int:
     """How many statements reading the catalogue's tables a GET of `url` sends."""
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, _params, _context, _many):
-        if "FROM material" in statement:
-            sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements(db) as sent:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    return len(sent)
+    return len([s for s in sent if "FROM material" in s])
 
 
 def test_the_catalogue_is_read_by_the_first_request_only(app, db, client):

@@ -141,20 +141,12 @@ def test_the_list_shows_words_not_codes_and_reading_it_marks_nothing(db, client,
 def test_the_menus_two_badges_are_one_statement(db, client, make_user, make_site):
     """Every page's menu counts the proposals awaiting the firm's decision and the unread notifications: one
     statement for both, once a request (web.menu_counts), whatever the page asks."""
-    from sqlalchemy import event
+    from tests.web.test_scale import statements
 
     _agreement, _producer, consumer = make_agreement(make_user, make_site)
     login(client, consumer)
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, _params, _context, _many):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements(db) as sent:
         html = client.get("/notifications/").get_data(as_text=True)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert re.search(r'id="unread-count">2<', html) and 'id="pending-count"' not in html
     counting = [s for s in sent if "FROM notification" in s and "read_at IS NULL" in s]
     assert len(counting) == 1 and "FROM proposal" in counting[0]
