@@ -11,7 +11,6 @@ the snapshot and marks the session, which then reads the catalogue afresh, and k
 transaction ends (committed or rolled back), when the snapshot is dropped again."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -25,7 +24,6 @@ from ..models import Material, MaterialGrade, MaterialParameter
 
 _CATALOGUE_CLASSES = (Material, MaterialGrade, MaterialParameter)
 _CHANGED = "catalogue_changed"  # the session's info key: it flushed catalogue rows in this transaction
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -86,10 +84,8 @@ def materials() -> tuple[CatalogueMaterial, ...]:
         return _read()
     store = current_app.extensions.setdefault("catalogue", {})
     snapshot = store.get("materials")
-    if snapshot is None:
-        snapshot = _read()
-        with _lock:
-            store.setdefault("materials", snapshot)
+    if snapshot is None:  # two threads may both read it: the first to store it wins, both are the same
+        snapshot = store.setdefault("materials", _read())
     return snapshot
 
 

@@ -58,13 +58,9 @@ def notify(kind: NotificationKind, target: Any, organisations: Iterable[int],
 
 # --- reading and marking -------------------------------------------------------------------------------
 
-def unread_count(user: User) -> int:
-    """How many of the user's notifications are unread: one indexed COUNT."""
-    return int(db.session.scalar(unread_count_query(user)) or 0)
-
-
 def unread_count_query(user: User) -> Select[int]:
-    """The COUNT behind `unread_count`, for the menu to send with its other count (web.menu_counts)."""
+    """How many of the user's notifications are unread: the indexed COUNT of the menu's badge, which sends
+    it with its other count (web.menu_counts)."""
     return select(func.count(Notification.id)).where(Notification.user_id == user.id,
                                                      Notification.read_at.is_(None))
 

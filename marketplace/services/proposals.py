@@ -162,13 +162,9 @@ def proposals_for(viewer: User, status: str | None = None, page: int = 1, per_pa
     return db.paginate(query.order_by(Proposal.id.desc()), page=page, per_page=per_page, error_out=False)
 
 
-def awaiting_decision(viewer: User) -> int:
-    """How many pending proposals wait for the viewer's organisation to decide (the navigation badge)."""
-    return db.session.scalar(awaiting_decision_query(viewer)) or 0
-
-
 def awaiting_decision_query(viewer: User) -> Select[int]:
-    """The COUNT behind `awaiting_decision`, for the menu to send with its other count (web.menu_counts)."""
+    """How many pending proposals wait for the viewer's organisation to decide: the COUNT of the menu's
+    badge, which sends it with its other count (web.menu_counts)."""
     org_id = viewer.organisation_id
     return select(func.count(Proposal.id)).where(
         Proposal.status == ProposalStatus.PENDING, Proposal.expires_at >= utcnow(),
