@@ -6,7 +6,7 @@ requests share: it was four statements and about a hundred ORM objects on every 
 (issue #17). A deployment migrates before it starts the web processes (`make serve`, the Docker image), so
 their snapshot is current for their whole life.
 
-A process that writes catalogue rows itself (a test, a shell) is not misled: a flush of any such row drops
+A process that writes catalogue rows itself (a test, a shell) is not misled: a flush that writes one drops
 the snapshot and marks the session, which then reads the catalogue afresh, and keeps no snapshot, until its
 transaction ends (committed or rolled back), when the snapshot is dropped again."""
 from __future__ import annotations
@@ -17,12 +17,11 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from ..extensions import db
 from ..models import Material, MaterialGrade, MaterialParameter
 
-_CATALOGUE_CLASSES = (Material, MaterialGrade, MaterialParameter)
 _CHANGED = "catalogue_changed"  # the session's info key: it flushed catalogue rows in this transaction
 
 
@@ -104,11 +103,17 @@ def material_by_code(code: str) -> Material | None:
     return db.session.scalar(select(Material).where(Material.code == code))
 
 
-@event.listens_for(Session, "after_flush")
-def _flushed(session: Session, _context: Any) -> None:
-    if any(isinstance(obj, _CATALOGUE_CLASSES) for obj in (*session.new, *session.dirty, *session.deleted)):
+def _wrote(_mapper: Any, _connection: Any, row: Any) -> None:
+    """A catalogue row was inserted, updated or deleted by a flush: mark its session, drop the snapshot."""
+    session = object_session(row)
+    if session is not None:
         session.info[_CHANGED] = True
-        forget()
+    forget()
+
+
+for _cls in (Material, MaterialGrade, MaterialParameter):  # mapper events: no other flush pays for this
+    for _name in ("after_insert", "after_update", "after_delete"):
+        event.listen(_cls, _name, _wrote)
 
 
 @event.listens_for(Session, "after_commit")
