@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -272,13 +272,10 @@ def menu_counts() -> tuple[int, int]:
             from .services.notifications import unread_count_query
             from .services.proposals import awaiting_decision_query
 
-            unread = unread_count_query(current_user).scalar_subquery()
-            if current_user.organisation.is_staff:
-                counts = (0, int(db.session.scalar(select(unread)) or 0))
-            else:
-                waiting = awaiting_decision_query(current_user).scalar_subquery()
-                row = db.session.execute(select(waiting, unread)).one()
-                counts = (int(row[0] or 0), int(row[1] or 0))
+            waiting = (literal(0) if current_user.organisation.is_staff  # staff decide on no proposal
+                       else awaiting_decision_query(current_user).scalar_subquery())
+            row = db.session.execute(select(waiting, unread_count_query(current_user).scalar_subquery())).one()
+            counts = (int(row[0] or 0), int(row[1] or 0))
         g.menu_counts = counts
     return counts
 
