@@ -187,13 +187,15 @@ def material(code: object) -> str:
     key = str(getattr(code, "value", code) or "")
     if not key or not has_app_context():
         return key
+    from .models.catalogue import in_language
+
     names = g.get("_material_names")
     if names is None:
         from .services import catalogue
 
         names = g._material_names = catalogue.names()
     zh, en = names.get(key, (key, key))
-    return en if _locale().startswith("en") else zh
+    return in_language(zh, en, _locale())
 
 
 def material_grade(code: object, grade: object) -> str:

@@ -9,6 +9,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import Model
 
 
+def in_language(name_zh: str, name_en: str, locale: str | None) -> str:
+    """A catalogue name (kept in both languages) in the page's: English for an English locale, else Chinese."""
+    return name_en if (locale or "").startswith("en") else name_zh
+
+
 class Material(Model):
     __tablename__ = "material"
 
@@ -30,7 +35,7 @@ class Material(Model):
     )
 
     def name(self, locale: str | None) -> str:
-        return self.name_en if (locale or "").startswith("en") else self.name_zh
+        return in_language(self.name_zh, self.name_en, locale)
 
     @property
     def grade_codes(self) -> list[str]:
@@ -78,7 +83,7 @@ class MaterialParameter(Model):
     material: Mapped[Material] = relationship(back_populates="parameters")
 
     def name(self, locale: str | None) -> str:
-        return self.name_en if (locale or "").startswith("en") else self.name_zh
+        return in_language(self.name_zh, self.name_en, locale)
 
     def __repr__(self) -> str:
         return f"<MaterialParameter {self.code} [{self.unit}]>"

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, object_session, selectinload
 
 from ..extensions import db
 from ..models import Material, MaterialGrade, MaterialParameter
+from ..models.catalogue import in_language
 
 _CHANGED = "catalogue_changed"  # the session's info key: it flushed catalogue rows in this transaction
 
@@ -40,7 +41,7 @@ class Parameter:
     position: int
 
     def name(self, locale: str | None) -> str:
-        return self.name_en if (locale or "").startswith("en") else self.name_zh
+        return in_language(self.name_zh, self.name_en, locale)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class CatalogueMaterial:
     parameters: tuple[Parameter, ...]
 
     def name(self, locale: str | None) -> str:
-        return self.name_en if (locale or "").startswith("en") else self.name_zh
+        return in_language(self.name_zh, self.name_en, locale)
 
     @property
     def grade_codes(self) -> list[str]:
